@@ -1,0 +1,4 @@
+// Videos by audit status (approved, rejected, review).
+// params: (none)
+// returns: (nothing)
+CREATE INDEX video_status IF NOT EXISTS FOR (v:Video) ON (v.status)

@@ -1,0 +1,20 @@
+"""The ``graphrec`` command: a thin layer over the library, one sub-command group per area."""
+
+from __future__ import annotations
+
+import typer
+
+from graphrec.cli import bench, db, demo, neo4j, world
+
+app = typer.Typer(
+    name="graphrec",
+    help="graphrec: a TikTok-style short-video recommender on a Neo4j graph.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(neo4j.app, name="neo4j")
+app.add_typer(db.app, name="db")
+app.add_typer(world.app, name="world")
+app.add_typer(bench.app, name="bench")
+app.command("demo")(demo.demo)

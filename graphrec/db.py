@@ -1,0 +1,237 @@
+"""Talking to Neo4j: the driver, named queries, batched writes and the schema migration.
+
+Reads go with ``RoutingControl.READ`` so a cluster's readers serve them; writes go to the
+leader. Errors from the driver become graphrec's own (:mod:`graphrec.errors`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import neo4j
+from neo4j import Driver, GraphDatabase, ManagedTransaction, RoutingControl
+from neo4j import exceptions as nx
+
+from graphrec import cypher
+from graphrec.config import Settings, get_settings
+from graphrec.errors import (
+    Conflict,
+    DatabaseError,
+    DatabaseUnavailable,
+    GraphrecError,
+    InvalidInput,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where a Neo4j server answers and how to log in."""
+
+    uri: str
+    user: str
+    password: str
+    database: str = "neo4j"
+
+
+def connection_from_settings(settings: Settings | None = None) -> Connection | None:
+    """The connection ``NEO4J_URI`` names, or None when it is unset."""
+    s = settings or get_settings()
+    if not s.neo4j_uri:
+        return None
+    return Connection(
+        uri=s.neo4j_uri,
+        user=s.neo4j_user,
+        password=s.neo4j_password.get_secret_value(),
+        database=s.neo4j_database,
+    )
+
+
+@contextlib.contextmanager
+def translated_errors(what: str) -> Iterator[None]:
+    """Turn the driver's exceptions into graphrec errors that say what was being done."""
+    try:
+        yield
+    except GraphrecError:
+        raise
+    except (nx.ServiceUnavailable, nx.SessionExpired, OSError) as e:
+        raise DatabaseUnavailable(f"Neo4j is unavailable while {what}: {e}") from e
+    except nx.ConstraintError as e:
+        raise Conflict(f"{what}: {e.message}") from e
+    except nx.AuthError as e:
+        raise DatabaseUnavailable(f"Neo4j refused the credentials while {what}: {e.message}") from e
+    except (nx.CypherSyntaxError, nx.CypherTypeError) as e:
+        raise DatabaseError(f"{what}: {e.message}") from e
+    except nx.ClientError as e:
+        code = e.code or ""
+        if "ParameterMissing" in code or "Statement.ArgumentError" in code:
+            raise InvalidInput(f"{what}: {e.message}") from e
+        if "TransactionTimedOut" in code or "TransactionTimedOutClientConfiguration" in code:
+            raise DatabaseUnavailable(f"{what}: timed out ({e.message})") from e
+        raise DatabaseError(f"{what}: {e.message}") from e
+    except nx.Neo4jError as e:
+        raise DatabaseError(f"{what}: {e.message}") from e
+    except nx.DriverError as e:
+        raise DatabaseUnavailable(f"Neo4j driver error while {what}: {e}") from e
+
+
+class Graph:
+    """A Neo4j database reached through one driver, with the query library at hand."""
+
+    def __init__(self, driver: Driver, database: str = "neo4j") -> None:
+        self.driver = driver
+        self.database = database
+
+    # --- construction -------------------------------------------------------------------
+    @classmethod
+    def connect(cls, conn: Connection, *, settings: Settings | None = None) -> Graph:
+        """Open a driver on ``conn`` and check that the server answers."""
+        s = settings or get_settings()
+        with translated_errors(f"connecting to {conn.uri}"):
+            driver = GraphDatabase.driver(
+                conn.uri,
+                auth=(conn.user, conn.password),
+                max_connection_pool_size=s.neo4j_max_pool_size,
+                connection_timeout=s.neo4j_connection_timeout_s,
+                connection_acquisition_timeout=s.neo4j_connection_timeout_s * 2,
+                max_transaction_retry_time=s.neo4j_connection_timeout_s * 2,
+                notifications_min_severity="OFF",
+            )
+            try:
+                driver.verify_connectivity()
+            except Exception:
+                driver.close()
+                raise
+        return cls(driver, conn.database)
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def __enter__(self) -> Graph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- queries --------------------------------------------------------------------------
+    def _execute(
+        self, name_or_query: str | cypher.Query, params: Mapping[str, Any], *, read: bool
+    ) -> list[Row]:
+        query = (
+            name_or_query if isinstance(name_or_query, cypher.Query) else cypher.load(name_or_query)
+        )
+        with translated_errors(f"running {query.name}"):
+            records, _, _ = self.driver.execute_query(
+                query.text,
+                dict(params),
+                database_=self.database,
+                routing_=RoutingControl.READ if read else RoutingControl.WRITE,
+            )
+        return [r.data() for r in records]
+
+    def read(self, name: str | cypher.Query, **params: Any) -> list[Row]:
+        """Run a named query on a reader and return its rows as dicts."""
+        return self._execute(name, params, read=True)
+
+    def write(self, name: str | cypher.Query, **params: Any) -> list[Row]:
+        """Run a named query on the leader (auto-retried on transient errors)."""
+        return self._execute(name, params, read=False)
+
+    def write_autocommit(self, name: str, **params: Any) -> list[Row]:
+        """Run a named query in an auto-commit transaction (``CALL ... IN TRANSACTIONS``)."""
+        query = cypher.load(name)
+        with (
+            translated_errors(f"running {query.name}"),
+            self.driver.session(database=self.database) as session,
+        ):
+            return [r.data() for r in session.run(query.text, params)]  # type: ignore[arg-type]
+
+    def write_rows(
+        self,
+        name: str,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        batch_size: int = 10_000,
+        extra: Mapping[str, Any] | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> int:
+        """Write ``rows`` through ``UNWIND $rows`` in one transaction per batch."""
+        query = cypher.load(name)
+        done = 0
+        for start in range(0, len(rows), batch_size):
+            batch = list(rows[start : start + batch_size])
+            self._execute(query, {"rows": batch, **(extra or {})}, read=False)
+            done += len(batch)
+            if on_batch:
+                on_batch(len(batch))
+        return done
+
+    def transaction(
+        self,
+        work: Callable[[ManagedTransaction], T],
+        *,
+        read: bool = False,
+        what: str = "a transaction",
+    ) -> T:
+        """Run ``work`` in one managed (retried) transaction."""
+        with translated_errors(what), self.driver.session(database=self.database) as session:
+            if read:
+                return session.execute_read(work)
+            return session.execute_write(work)
+
+    def count(self, name: str, **params: Any) -> int:
+        rows = self.read(name, **params)
+        return int(next(iter(rows[0].values()))) if rows else 0
+
+
+def run_in(tx: ManagedTransaction, name: str, **params: Any) -> list[Row]:
+    """Run a named query inside a transaction someone else manages."""
+    return [r.data() for r in tx.run(cypher.load(name).text, params)]
+
+
+def schema_statements() -> list[cypher.Query]:
+    """The schema files (constraints, indexes), in file-name order."""
+    return [q for n, q in sorted(cypher.library().items()) if n.startswith("schema/")]
+
+
+def migrate(graph: Graph, *, settings: Settings | None = None) -> list[str]:
+    """Apply every schema statement (each is ``IF NOT EXISTS``); returns what was applied."""
+    s = settings or get_settings()
+    applied = []
+    for q in schema_statements():
+        text = q.text.replace("$embedding_dim", str(int(s.embedding_dim)))
+        # Schema commands take no parameters; the embedding size is the one value they need.
+        graph._execute(cypher.Query(name=q.name, text=text, path=q.path), {}, read=False)
+        applied.append(q.name)
+    graph.write("admin/await_indexes")
+    return applied
+
+
+def iter_batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+__all__ = [
+    "Connection",
+    "Graph",
+    "connection_from_settings",
+    "iter_batches",
+    "migrate",
+    "neo4j",
+    "run_in",
+    "translated_errors",
+]

@@ -1,0 +1,59 @@
+"""graphrec's errors: every one subclasses :class:`GraphrecError`.
+
+The library raises these; the API maps them to HTTP status codes in one handler and the CLI
+prints their message and exits non-zero.
+"""
+
+from __future__ import annotations
+
+
+class GraphrecError(Exception):
+    """Base of every error graphrec raises on purpose."""
+
+    http_status = 500
+
+
+class ConfigError(GraphrecError):
+    """A setting or the environment is wrong (missing Java, a bad port...)."""
+
+    http_status = 500
+
+
+class InvalidInput(GraphrecError):
+    """Input the caller can fix: a malformed record, an unknown size, a bad parameter."""
+
+    http_status = 422
+
+
+class NotFound(GraphrecError):
+    """An id that names nothing in the graph."""
+
+    http_status = 404
+
+
+class Conflict(GraphrecError):
+    """The request contradicts what is stored."""
+
+    http_status = 409
+
+
+class DatabaseUnavailable(GraphrecError):
+    """Neo4j cannot be reached or did not answer in time."""
+
+    http_status = 503
+
+
+class DatabaseError(GraphrecError):
+    """Neo4j refused a query for a reason that is not the caller's input."""
+
+    http_status = 500
+
+
+class ServerStartError(GraphrecError):
+    """The locally launched Neo4j server did not come up."""
+
+
+class CheckpointError(GraphrecError):
+    """A model checkpoint is missing, corrupt or does not match the graph."""
+
+    http_status = 409

@@ -1,0 +1,72 @@
+"""Fixtures: one real Neo4j per test session, a clean graph per test.
+
+The server comes from :func:`graphrec.server.provide_server`, as for the demo: ``NEO4J_URI``
+when set, else a testcontainers Neo4j where Docker answers, else a private local server in a
+temporary folder on a free port (stopped at the end of the session).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from graphrec.config import Settings
+from graphrec.db import Graph, migrate
+from graphrec.server import ServerHandle, provide_server
+from graphrec.world.generate import World, generate
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(environment="test")
+
+
+@pytest.fixture(scope="session")
+def neo4j_server(
+    tmp_path_factory: pytest.TempPathFactory, settings: Settings
+) -> Iterator[ServerHandle]:
+    state = tmp_path_factory.mktemp("neo4j") / "state"
+    handle = provide_server(settings, state_dir=state, ephemeral_port=True)
+    yield handle
+    handle.close()
+
+
+@pytest.fixture(scope="session")
+def session_graph(neo4j_server: ServerHandle, settings: Settings) -> Iterator[Graph]:
+    graph = Graph.connect(neo4j_server.connection, settings=settings)
+    migrate(graph, settings=settings)
+    yield graph
+    graph.close()
+
+
+@pytest.fixture
+def graph(session_graph: Graph) -> Graph:
+    """The session's graph, emptied before the test (schema kept)."""
+    session_graph.write_autocommit("admin/wipe")
+    return session_graph
+
+
+@pytest.fixture(scope="session")
+def world_s() -> World:
+    """World S, seed 7: small and deterministic."""
+    return generate("S", seed=7)
+
+
+@pytest.fixture
+def loaded_graph(graph: Graph, world_s: World) -> Graph:
+    """A clean graph with world S loaded."""
+    from graphrec.world.load import load_world
+
+    load_world(graph, world_s)
+    return graph
+
+
+@pytest.fixture
+def tmp_world_dir(tmp_path: Path, world_s: World) -> Path:
+    from graphrec.world.files import write_world
+
+    folder = tmp_path / "world"
+    write_world(world_s, folder)
+    return folder
