@@ -1,0 +1,453 @@
+"""Running analysts' Cypher safely: read-only, with checked parameters and a time limit.
+
+Analyst queries live in ``cypher/analyst/`` (one per file) and run unchanged in Neo4j Browser
+or cypher-shell. Their header names the question, the ``$params`` with their types, the
+defaults (``// defaults: $pool = 'boost', $limit = 20``) and the returned columns. Here they
+run in a READ transaction (routed to a reader on a cluster) after an ``EXPLAIN`` has shown
+that the query only reads: a single server does not always refuse writes in a read
+transaction, so the query type is checked first. Parameters are checked against the query's
+``$params`` (a misspelt name gets a suggestion) and coerced to their declared types.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import difflib
+import io
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import neo4j
+from neo4j import exceptions as nx
+
+from graphrec import cypher
+from graphrec.config import Settings, get_settings
+from graphrec.db import Graph, translated_errors
+from graphrec.errors import DatabaseUnavailable, InvalidInput, NotFound
+
+AREA = "analyst"
+FORMATS = ("table", "csv", "json")
+_TYPES = {
+    "int": "int",
+    "integer": "int",
+    "float": "float",
+    "number": "float",
+    "string": "string",
+    "str": "string",
+    "bool": "bool",
+    "boolean": "bool",
+    "list": "list",
+    "map": "map",
+}
+_PARAM_NAME = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class ReadOnlyViolation(InvalidInput):
+    """An analyst query that would write (or change the schema) was refused."""
+
+
+class QueryTimedOut(DatabaseUnavailable):
+    """An analyst query ran past its time limit and was stopped by Neo4j."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One ``$param`` of a query: its declared type (None when the header says none)."""
+
+    name: str
+    type: str | None = None
+    has_default: bool = False
+    default: Any = None
+
+
+@dataclass
+class Result:
+    """The rows a query returned, with its columns in order (also when there are no rows)."""
+
+    query: cypher.Query
+    columns: list[str]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+# --- the header ----------------------------------------------------------------------------
+def _declarations(raw: str) -> dict[str, str]:
+    """``$name (inside of its parentheses)`` for each param a ``// params:`` header names."""
+    out: dict[str, str] = {}
+    pos = 0
+    while (m := _PARAM_NAME.search(raw, pos)) is not None:
+        name, pos = m.group(1), m.end()
+        rest = raw[pos:]
+        stripped = rest.lstrip()
+        inside = ""
+        if stripped.startswith("("):
+            depth, start = 0, len(rest) - len(stripped)
+            for i, ch in enumerate(stripped):
+                depth += ch == "("
+                depth -= ch == ")"
+                if depth == 0:
+                    inside = stripped[1:i]
+                    pos += start + i + 1
+                    break
+        out.setdefault(name, inside)
+    return out
+
+
+def declared_type(inside: str) -> str | None:
+    """The type word that opens a param's parentheses (``int``, ``list of ...``), if known."""
+    m = re.match(r"\s*([A-Za-z]+)", inside)
+    return _TYPES.get(m.group(1).lower()) if m else None
+
+
+def parse_literal(text: str) -> Any:
+    """A Cypher literal as written in a header or on the command line (JSON also accepted)."""
+    t = text.strip()
+    lowered = t.lower()
+    if lowered in ("null", "none"):
+        return None
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return json.loads(t)
+    except ValueError:
+        pass
+    py = re.sub(r"\b(true|false|null)\b", lambda m: m.group(1).capitalize(), t)
+    py = py.replace("Null", "None")
+    try:
+        return ast.literal_eval(py)
+    except (ValueError, SyntaxError):
+        raise InvalidInput(f"{text!r} is not a literal (quote strings: 'boost')") from None
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split on commas outside quotes, brackets and braces."""
+    parts, depth, quote, cur = [], 0, "", []
+    for ch in text:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+            continue
+        cur.append(ch)
+    parts.append("".join(cur))
+    return [p.strip() for p in parts if p.strip()]
+
+
+def defaults(query: cypher.Query) -> dict[str, Any]:
+    """Defaults from ``// defaults: $a = 1, $b = 'x'`` and from ``(int, default 50)``."""
+    out: dict[str, Any] = {}
+    for name, inside in _declarations(query.header.get("params", "")).items():
+        m = re.search(r"\bdefault\s+([^,]+)", inside)
+        if m:
+            out[name] = parse_literal(m.group(1))
+    raw = query.header.get("defaults", "").strip()
+    if raw and raw.lower() not in ("(none)", "none"):
+        for item in _split_top_level(raw):
+            m = re.match(r"^\$?([A-Za-z_][A-Za-z0-9_]*)\s*(?:=|:)\s*(.+)$", item)
+            if not m:
+                raise InvalidInput(f"{query.name}: cannot read the default {item!r}")
+            out[m.group(1)] = parse_literal(m.group(2))
+    return out
+
+
+def params_of(query: cypher.Query) -> list[Param]:
+    """The query's ``$params`` (from its text), with header types and defaults."""
+    declared = _declarations(query.header.get("params", ""))
+    found = defaults(query)
+    return [
+        Param(
+            name=name,
+            type=declared_type(declared.get(name, "")),
+            has_default=name in found,
+            default=found.get(name),
+        )
+        for name in query.params
+    ]
+
+
+# --- finding queries -------------------------------------------------------------------------
+def queries() -> dict[str, cypher.Query]:
+    """The analyst queries, by short name (``pool_funnel``)."""
+    prefix = AREA + "/"
+    return {n[len(prefix) :]: q for n, q in cypher.library().items() if n.startswith(prefix)}
+
+
+def find(name: str) -> cypher.Query:
+    """An analyst query by short name, or any library query by its full ``area/name``."""
+    if "/" in name:
+        return cypher.load(name)
+    known = queries()
+    if name in known:
+        return known[name]
+    close = difflib.get_close_matches(name, list(known), n=3)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise NotFound(f"no analyst query named {name!r}{hint} (graphrec cypher list shows them)")
+
+
+def from_file(path: Path) -> cypher.Query:
+    """An analyst's own query file (a trailing ``;`` as cypher-shell writes it is dropped)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise InvalidInput(f"cannot read {path}: {e.strerror or e}") from e
+    text = text.rstrip().removesuffix(";")
+    return cypher.parse(path.stem, path, text)
+
+
+# --- parameters -------------------------------------------------------------------------------
+def coerce(param: Param, value: Any) -> Any:
+    """``value`` as the param's declared type; strings from the command line are parsed."""
+    if value is None:
+        return None
+    kind = param.type
+    try:
+        if isinstance(value, str):
+            if kind == "string":
+                return value
+            if value.strip().lower() in ("null", "none"):
+                return None
+            if kind == "int":
+                return int(value)
+            if kind == "float":
+                return float(value)
+            if kind == "bool":
+                if value.strip().lower() not in ("true", "false"):
+                    raise ValueError(value)
+                return value.strip().lower() == "true"
+            if kind == "list":
+                v = value.strip()
+                if v.startswith("["):
+                    return list(parse_literal(v))
+                return [parse_literal_or_text(x) for x in v.split(",") if x.strip()]
+            if kind == "map":
+                parsed = parse_literal(value)
+                if not isinstance(parsed, dict):
+                    raise ValueError(value)
+                return parsed
+            return parse_literal_or_text(value)
+        ok = {
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "float": isinstance(value, int | float) and not isinstance(value, bool),
+            "string": isinstance(value, str),
+            "bool": isinstance(value, bool),
+            "list": isinstance(value, list | tuple),
+            "map": isinstance(value, dict),
+        }.get(kind or "", True)
+        if not ok:
+            raise ValueError(value)
+        return float(value) if kind == "float" else value
+    except (ValueError, TypeError, InvalidInput):
+        raise InvalidInput(f"${param.name} expects {kind}, got {value!r}") from None
+
+
+def parse_literal_or_text(value: str) -> Any:
+    """A literal when the text is one (``5``, ``true``, ``[1,2]``), else the text itself."""
+    try:
+        return parse_literal(value)
+    except InvalidInput:
+        return value.strip()
+
+
+def bind(query: cypher.Query, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters to send: given values (checked, coerced) over the header's defaults.
+
+    An unknown name is refused with the closest known names; a param with neither a value
+    nor a default is named.
+    """
+    params = {p.name: p for p in params_of(query)}
+    for name in given:
+        if name not in params:
+            close = difflib.get_close_matches(name, list(params), n=2, cutoff=0.5)
+            hint = f"; did you mean {' or '.join('$' + c for c in close)}?" if close else ""
+            known = ", ".join("$" + p for p in params) or "none"
+            raise InvalidInput(
+                f"{query.name} has no parameter ${name}{hint} (its parameters: {known})"
+            )
+    bound: dict[str, Any] = {}
+    missing = []
+    for name, p in params.items():
+        if name in given:
+            bound[name] = coerce(p, given[name])
+        elif p.has_default:
+            bound[name] = p.default
+        else:
+            missing.append(name)
+    if missing:
+        names = ", ".join("$" + m for m in missing)
+        raise InvalidInput(
+            f"{query.name} needs {names} (give it with --param {missing[0]}=VALUE; "
+            f"in cypher-shell or Browser: :param {missing[0]} => VALUE)"
+        )
+    return bound
+
+
+def parse_assignments(items: Sequence[str]) -> dict[str, str]:
+    """``k=v`` pairs from the command line (values stay text until :func:`bind`)."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip().lstrip("$")
+        if not sep or not name:
+            raise InvalidInput(f"--param takes NAME=VALUE, got {item!r}")
+        out[name] = value
+    return out
+
+
+def dummy_value(param: Param) -> Any:
+    """A value of the param's type, for EXPLAIN (planning only, the query does not run)."""
+    kind = param.type
+    if kind is None:
+        n = param.name.lower()
+        if n in ("rows", "ids") or n.endswith(("_ids", "s_list")):
+            kind = "list"
+        elif n in ("limit", "k", "top", "n", "at", "now", "since") or n.endswith(("_ms", "_at")):
+            kind = "int"
+        elif n == "id" or n.endswith("_id"):
+            kind = "string"
+    return {"int": 1, "float": 0.5, "string": "x", "bool": True, "list": [], "map": {}}.get(
+        kind or ""
+    )
+
+
+def dummy_params(query: cypher.Query) -> dict[str, Any]:
+    return {p.name: dummy_value(p) for p in params_of(query)}
+
+
+# --- running ------------------------------------------------------------------------------------
+def query_type(graph: Graph, query: cypher.Query, params: Mapping[str, Any]) -> str:
+    """The query type Neo4j plans for the query (``r``, ``rw``, ``w`` or ``s``), via EXPLAIN."""
+    with (
+        translated_errors(f"checking {query.name}"),
+        graph.driver.session(
+            database=graph.database, default_access_mode=neo4j.READ_ACCESS
+        ) as session,
+    ):
+        summary = session.run("EXPLAIN " + query.text, dict(params)).consume()  # type: ignore[arg-type]
+    return str(summary.query_type or "")
+
+
+def check_read_only(graph: Graph, query: cypher.Query, params: Mapping[str, Any]) -> None:
+    """Refuse a query whose plan writes or changes the schema."""
+    kind = query_type(graph, query, params)
+    if kind != "r":
+        what = {"rw": "reads and writes", "w": "writes", "s": "changes the schema"}.get(
+            kind, f"is of type {kind!r}"
+        )
+        raise ReadOnlyViolation(
+            f"{query.name} {what}: analyst queries are read-only (EXPLAIN says query type "
+            f"{kind!r}); change data through graphrec's own commands"
+        )
+
+
+def run(
+    graph: Graph,
+    query: cypher.Query,
+    given: Mapping[str, Any] | None = None,
+    *,
+    timeout_s: float | None = None,
+    settings: Settings | None = None,
+) -> Result:
+    """Run an analyst query read-only, with checked params and a time limit."""
+    s = settings or get_settings()
+    params = bind(query, given or {})
+    limit = float(timeout_s if timeout_s is not None else s.analyst_timeout_s)
+    if limit <= 0:
+        raise InvalidInput(f"the timeout must be positive, got {limit}")
+    check_read_only(graph, query, params)
+
+    @neo4j.unit_of_work(timeout=limit)
+    def work(tx: neo4j.ManagedTransaction) -> tuple[list[str], list[dict[str, Any]]]:
+        result = tx.run(query.text, params)  # type: ignore[arg-type]
+        keys = list(result.keys())
+        return keys, [r.data() for r in result]
+
+    try:
+        with (
+            translated_errors(f"running {query.name}"),
+            graph.driver.session(database=graph.database) as session,
+        ):
+            try:
+                columns, rows = session.execute_read(work)
+            except nx.ClientError as e:
+                code = e.code or ""
+                if "TransactionTimedOut" in code:
+                    raise QueryTimedOut(
+                        f"{query.name} ran past its {limit:g} s limit and was stopped (raise "
+                        "it with --timeout or GRAPHREC_ANALYST_TIMEOUT_S, or narrow the query)"
+                    ) from e
+                if "AccessMode" in code or "WriteOnReadOnlyAccessDatabase" in code:
+                    raise ReadOnlyViolation(
+                        f"{query.name} tried to write in a read-only transaction: "
+                        f"analyst queries are read-only ({e.message})"
+                    ) from e
+                raise
+    except DatabaseUnavailable as e:
+        # The driver may report a server-side timeout as a broken transaction.
+        if not isinstance(e, QueryTimedOut) and "timed out" in str(e).lower():
+            raise QueryTimedOut(
+                f"{query.name} ran past its {limit:g} s limit and was stopped: {e}"
+            ) from e
+        raise
+    return Result(query=query, columns=columns, rows=rows, params=params)
+
+
+# --- output ---------------------------------------------------------------------------------------
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(_jsonable(value), ensure_ascii=False)
+    return str(value)
+
+
+def to_json(result: Result) -> str:
+    """The rows as a JSON array of objects (keys in column order)."""
+    rows = [{c: _jsonable(r.get(c)) for c in result.columns} for r in result.rows]
+    return json.dumps(rows, indent=2, ensure_ascii=False)
+
+
+def to_csv(result: Result) -> str:
+    """The rows as CSV with a header line; lists and maps as JSON, null as empty."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(result.columns)
+    for r in result.rows:
+        writer.writerow([_cell(r.get(c)) for c in result.columns])
+    return buf.getvalue()
+
+
+def to_table(result: Result) -> Any:
+    """The rows as a rich Table (every column shown, also when there are no rows)."""
+    from rich.table import Table
+
+    n = len(result.rows)
+    table = Table(title=result.query.name, caption=f"{n} row{'s' if n != 1 else ''}")
+    for c in result.columns:
+        table.add_column(c)
+    for r in result.rows:
+        table.add_row(*[_cell(r.get(c)) for c in result.columns])
+    return table
