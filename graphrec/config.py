@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # --- learning -------------------------------------------------------------------------
     embedding_dim: int = 64
 
+    # --- analysts' queries (graphrec cypher, graphrec/analyst.py) --------------------------
+    analyst_timeout_s: float = 30.0  # each analyst query runs in a read transaction this long
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if (
