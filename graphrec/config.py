@@ -65,6 +65,57 @@ class Settings(BaseSettings):
     # --- analysts' queries (graphrec cypher, graphrec/analyst.py) --------------------------
     analyst_timeout_s: float = 30.0  # each analyst query runs in a read transaction this long
 
+    # --- serving (api/, graphrec/feed, graphrec/events) ----------------------------------
+    # Write and admin routes need the header X-API-Key: <api_key>; reads too when
+    # api_read_requires_key. The built-in key is refused in production.
+    api_key: SecretStr = SecretStr("graphrec-dev-api-key")
+    api_read_requires_key: bool = False
+    api_workers: int = 2
+    feed_default_n: int = 10
+    feed_max_n: int = 50
+    feed_cold_start_share: float = 0.2
+    feed_exploration_share: float = 0.1
+    feed_max_per_creator: int = 2
+    feed_max_tag_share: float = 0.4
+    events_max_batch: int = 10_000
+    online_embedding_rate: float = 0.2
+
+    # --- content lifecycle: upload, audit, traffic pools (graphrec/lifecycle) -----------
+    audit_rules_path: Path | None = None  # None: graphrec/lifecycle/audit_rules.toml
+    upload_max_hashtags: int = 100  # more is an input error (stores nothing); the audit
+    # rejects stuffing (audit_rules.toml max_hashtags, 30) below this
+    rejection_penalty: float = 0.05  # account score lost per rejected upload
+    cold_start_budget_min: int = 200
+    cold_start_budget_max: int = 300
+    boost_budget_min: int = 10_000
+    boost_budget_max: int = 100_000
+    promote_share: float = 0.10  # top share of a cohort moving up (floor, see README)
+    cohort_window_ms: int = 86_400_000  # cohort = same pool + same entry day
+    cold_start_max_age_ms: int = 3 * 86_400_000  # unspent budget after this: evaluated anyway
+    boost_max_age_ms: int = 14 * 86_400_000
+    trending_max_age_ms: int = 7 * 86_400_000  # then settled in the long tail
+    score_weight_view: float = 1.0
+    score_weight_completion: float = 2.0
+    score_weight_like: float = 4.0
+    score_weight_comment: float = 6.0
+    score_weight_share: float = 8.0
+    score_weight_follow: float = 10.0
+    score_weight_account: float = 0.5
+    amplify_communities: int = 2  # communities (or tags) a promoted video is boosted in
+    lookback_min_age_ms: int = 7 * 86_400_000
+    lookback_min_impressions: int = 20  # enough exposure to trust the rates
+    lookback_max_impressions: int = 400  # "little exposure"
+    lookback_min_score: float = 2.0
+    lookback_creator_window_ms: int = 7 * 86_400_000  # creator promoted lately: drawing traffic
+    lookback_creator_min_score: float = 1.0
+    lookback_max_per_cycle: int = 200
+    vertical_min_videos: int = 5
+    vertical_min_share: float = 0.6
+    virality_min_impressions: int = 1_000
+    virality_min_score: float = 3.0
+    spillover_boost: float = 1.0
+    cycle_batch_size: int = 2_000
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if (

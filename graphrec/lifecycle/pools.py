@@ -1,0 +1,65 @@
+"""Traffic pools as graph state: recording impressions, cold-start candidates, entering a pool.
+
+The serving area calls :func:`record_impressions` and :func:`cold_start_candidates` (or the
+queries ``pools/record_impressions`` and ``pools/cold_start_candidates`` directly).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from graphrec.config import Settings, get_settings
+from graphrec.db import Graph
+from graphrec.errors import InvalidInput
+
+POOL_IDS = ("review", "cold_start", "boost", "trending", "long_tail")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def record_impressions(
+    graph: Graph, user_id: str, video_ids: Sequence[str], *, at: int | None = None
+) -> dict[str, bool]:
+    """Record that ``user_id`` was shown ``video_ids``; returns video id -> granted.
+
+    A video whose pool budget is already spent is not recorded (granted False): drop it.
+    """
+    if not video_ids:
+        return {}
+    rows = graph.write(
+        "pools/record_impressions",
+        user_id=user_id,
+        video_ids=list(video_ids),
+        at=at if at is not None else now_ms(),
+    )
+    return {r["video_id"]: bool(r["granted"]) for r in rows}
+
+
+def cold_start_candidates(graph: Graph, user_id: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Cold-start videos under budget the user has not seen, best tag match first."""
+    if limit <= 0:
+        raise InvalidInput(f"limit must be positive, not {limit}")
+    return graph.read("pools/cold_start_candidates", user_id=user_id, limit=limit)
+
+
+def enter_cold_start(
+    graph: Graph,
+    video_ids: Sequence[str],
+    *,
+    at: int | None = None,
+    settings: Settings | None = None,
+) -> dict[str, int]:
+    """Put approved, pool-less videos in the cold-start pool; returns video id -> budget."""
+    s = settings or get_settings()
+    rows = graph.write(
+        "pools/enter_cold_start",
+        video_ids=list(video_ids),
+        budget_min=s.cold_start_budget_min,
+        budget_max=s.cold_start_budget_max,
+        at=at if at is not None else now_ms(),
+    )
+    return {r["video_id"]: int(r["budget"]) for r in rows}
