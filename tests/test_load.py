@@ -47,6 +47,7 @@ def test_loading_twice_creates_nothing_new(graph: Graph, world_s: World) -> None
     assert summary(graph) == first
     assert report.skipped_batches > 0
     assert sum(report.relationships.get(t, 0) for t in ("SAW", "VIEWED", "LIKED")) == 0
+    assert report.relationships["FOLLOWS"] == 0
 
 
 def test_file_round_trip_loads_the_same_graph(

@@ -93,6 +93,9 @@ def print_table(title: str, rows: list[dict[str, Any]]) -> None:
     if not rows:
         out.print(f"{title}: (no rows)")
         return
+    if len(rows) == 1 and len(rows[0]) > 5:
+        # One wide record reads better as a two-column list of figures.
+        rows = [{"figure": k, "value": v} for k, v in rows[0].items()]
     table = Table(title=title)
     for col in rows[0]:
         table.add_column(str(col))

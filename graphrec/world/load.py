@@ -146,37 +146,65 @@ def _load_interactions(
     key = fingerprint(world)
     user_ids = np.array([u["id"] for u in world.users], dtype=object)
     video_ids = np.array([v["id"] for v in world.videos], dtype=object)
+    allowed = frozenset(REL_TYPES.values())
+    types = np.array(
+        [checked_identifier(REL_TYPES.get(k, "SAW"), allowed) for k in KINDS], dtype=object
+    )
     total = len(inter)
     done = 0
     created: dict[str, int] = {}
-    allowed = frozenset(REL_TYPES.values())
-    for k, kind in enumerate(KINDS):
-        idx = np.flatnonzero(inter.kind == k)
-        us = user_ids[inter.user[idx]].tolist()
-        vs = video_ids[inter.video[idx]].tolist()
-        ats = inter.at[idx].tolist()
-        wms = inter.watch_ms[idx].tolist()
-        rows = [list(r) for r in zip(us, vs, ats, wms, strict=True)]
-        n_created = 0
-        for b, s in enumerate(range(0, len(rows), batch_size)):
-            batch = rows[s : s + batch_size]
-            if kind == "follow":
-                out = graph.write("world/create_follows", rows=[r[:3] for r in batch])
-                n_created += int(out[0]["follows"]) if out else 0
-            else:
-                rel = checked_identifier(REL_TYPES[kind], allowed)
-                out = graph.write(
-                    "world/create_interactions",
-                    batch_id=f"{key}:{kind}:{batch_size}:{b}",
-                    type=rel,
-                    rows=batch,
-                )
-                n = int(out[0]["created"]) if out else 0
-                n_created += n
-                report.skipped_batches += n == 0
-            done += len(batch)
-            tick("interactions", done, total)
-        created["FOLLOWS" if kind == "follow" else REL_TYPES[kind]] = n_created
+
+    follow = inter.kind == KINDS.index("follow")
+    fidx = np.flatnonzero(follow)
+    follows = list(
+        zip(user_ids[inter.user[fidx]].tolist(), video_ids[inter.video[fidx]].tolist(),
+            inter.at[fidx].tolist(), strict=True)
+    )  # fmt: skip
+    # Everything else, grouped by user so a batch looks each user up once.
+    idx = np.flatnonzero(~follow)
+    idx = idx[np.argsort(inter.user[idx], kind="stable")]
+    users = inter.user[idx]
+    items = list(
+        zip(video_ids[inter.video[idx]].tolist(), types[inter.kind[idx]].tolist(),
+            inter.at[idx].tolist(), inter.watch_ms[idx].tolist(), strict=True)
+    )  # fmt: skip
+    bounds = np.flatnonzero(np.diff(users)) + 1
+    starts = np.r_[0, bounds].tolist()
+    ends = np.r_[bounds, len(users)].tolist()
+    uids = user_ids[users[starts]].tolist() if len(users) else []
+    batch: list[dict[str, Any]] = []
+    in_batch = 0
+    b = 0
+
+    def flush() -> None:
+        nonlocal batch, in_batch, b, done
+        out = graph.write(
+            "world/create_interactions", batch_id=f"{key}:{batch_size}:{b}", rows=batch
+        )
+        for row in out:
+            created[row["type"]] = created.get(row["type"], 0) + int(row["created"])
+        report.skipped_batches += not out
+        done += in_batch
+        tick("interactions", done, total)
+        batch, in_batch, b = [], 0, b + 1
+
+    for uid, s, e in zip(uids, starts, ends, strict=True):
+        batch.append({"user": uid, "items": [list(t) for t in items[s:e]]})
+        in_batch += e - s
+        if in_batch >= batch_size:
+            flush()
+    if batch:
+        flush()
+
+    n_follows = 0
+    for s in range(0, len(follows), batch_size):
+        out = graph.write(
+            "world/create_follows", rows=[list(r) for r in follows[s : s + batch_size]]
+        )
+        n_follows += int(out[0]["follows"]) if out else 0
+        done += min(batch_size, len(follows) - s)
+        tick("interactions", done, total)
+    created["FOLLOWS"] = n_follows
     return created
 
 
