@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from graphrec.errors import InvalidInput
+from graphrec.world import behaviour
 from graphrec.world.vocab import (
     CAPTION_TEMPLATES,
     CATEGORY_HASHTAGS,
@@ -103,10 +104,6 @@ class World:
         kinds = np.bincount(self.interactions.kind, minlength=len(KINDS))
         out.update({f"{k}s": int(kinds[i]) for i, k in enumerate(KINDS)})
         return out
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def generate(size: str | WorldSize, seed: int = 0) -> World:
@@ -233,17 +230,16 @@ def generate(size: str | WorldSize, seed: int = 0) -> World:
     # --- reactions, from the latent affinity of the user for the video's category ----------
     affinity = theta[u, vid_cat[v]] * n_cat  # 1.0 = indifferent
     q = vid_quality[v]
-    p_view = _sigmoid(-2.7 + 1.3 * np.log(affinity + 0.05) + 2.2 * (q - 0.5))
-    viewed = rng.random(n) < p_view
+    viewed = rng.random(n) < behaviour.p_view(affinity, q)
     frac_watched = np.clip(rng.beta(2 + 3 * q, 2.0), 0.05, 1.0)
-    p_complete = _sigmoid(-1.9 + 2.5 * (q - 0.5) + 0.6 * np.log(affinity + 0.05))
-    completed = viewed & (rng.random(n) < p_complete)
+    completed = viewed & (rng.random(n) < behaviour.p_complete(affinity, q))
     watch = np.where(completed, duration_ms[v], (frac_watched * duration_ms[v]).astype(np.int64))
-    base = _sigmoid(0.8 * np.log(affinity + 0.05) + 3.0 * (q - 0.5))
-    liked = viewed & (rng.random(n) < 0.16 * base + 0.01)
-    commented = viewed & (rng.random(n) < 0.035 * base)
-    shared = viewed & (rng.random(n) < 0.03 * base)
-    followed = viewed & (rng.random(n) < 0.02 * base)
+    base = behaviour.engagement(affinity, q)
+    rates = behaviour.ENGAGEMENT_RATES
+    liked = viewed & (rng.random(n) < rates["like"][0] * base + rates["like"][1])
+    commented = viewed & (rng.random(n) < rates["comment"][0] * base + rates["comment"][1])
+    shared = viewed & (rng.random(n) < rates["share"][0] * base + rates["share"][1])
+    followed = viewed & (rng.random(n) < rates["follow"][0] * base + rates["follow"][1])
     # One follow per (user, creator): keep the first.
     fidx = np.flatnonzero(followed)
     if len(fidx):
