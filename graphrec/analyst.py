@@ -166,6 +166,9 @@ def params_of(query: cypher.Query) -> list[Param]:
     """The query's ``$params`` (from its text), with header types and defaults."""
     declared = _declarations(query.header.get("params", ""))
     found = defaults(query)
+    used = query.params
+    # Header order first (the author's), then any the header forgot.
+    names = [n for n in declared if n in used] + [n for n in used if n not in declared]
     return [
         Param(
             name=name,
@@ -173,8 +176,23 @@ def params_of(query: cypher.Query) -> list[Param]:
             has_default=name in found,
             default=found.get(name),
         )
-        for name in query.params
+        for name in names
     ]
+
+
+def cypher_literal(value: Any) -> str:
+    """``value`` as a Cypher literal (for ``:param`` lines and listings)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(cypher_literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {cypher_literal(v)}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 # --- finding queries -------------------------------------------------------------------------
@@ -447,7 +465,7 @@ def to_table(result: Result) -> Any:
     n = len(result.rows)
     table = Table(title=result.query.name, caption=f"{n} row{'s' if n != 1 else ''}")
     for c in result.columns:
-        table.add_column(c)
+        table.add_column(c, overflow="fold")
     for r in result.rows:
         table.add_row(*[_cell(r.get(c)) for c in result.columns])
     return table

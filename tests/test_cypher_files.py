@@ -1,0 +1,92 @@
+"""Every ``.cypher`` file parses and plans on a real Neo4j (EXPLAIN), whoever wrote it.
+
+The files are taken from :func:`graphrec.cypher.library` at collection time, so a file added
+to any area later is checked too. Each is EXPLAINed with dummy parameters built from its
+``// params:`` header types (``(int)``, ``(string)``, ``(list ...)``...; a name-based guess
+otherwise): EXPLAIN plans without running, so a syntax or semantic error fails the test while
+no data is needed.
+
+Rules, kept explicit:
+- ``schema/`` files are EXPLAINed after the same ``$embedding_dim`` substitution that
+  ``graphrec db migrate`` does (schema commands take no parameters).
+- Administration commands (databases, users, roles, privileges) are skipped: Neo4j plans
+  them only on the system database. There are none today.
+- ``CALL ... IN TRANSACTIONS`` files are EXPLAINed in an auto-commit transaction, as they run.
+- Files in ``analyst/`` must plan as read-only (query type ``r``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from graphrec import analyst, cypher
+from graphrec.config import Settings
+from graphrec.db import Graph
+from graphrec.errors import DatabaseError
+
+ADMIN_COMMAND = re.compile(
+    r"^\s*(?:(?:CREATE|DROP|ALTER|START|STOP)\s+(?:(?:COMPOSITE\s+)?DATABASE|ALIAS|USER|ROLE)"
+    r"|GRANT\b|DENY\b|REVOKE\b|SHOW\s+(?:DATABASES?|USERS?|ROLES?|PRIVILEGES|ALIASES))",
+    re.IGNORECASE,
+)
+NAMES = sorted(cypher.library())
+
+
+def explainable_text(query: cypher.Query, settings: Settings) -> str | None:
+    """The text to EXPLAIN, or None when the documented rule skips the file."""
+    if ADMIN_COMMAND.match(query.text):
+        return None
+    if query.name.startswith("schema/"):
+        return query.text.replace("$embedding_dim", str(int(settings.embedding_dim)))
+    return query.text
+
+
+def test_the_library_is_found_in_every_area() -> None:
+    areas = {n.split("/")[0] for n in NAMES}
+    assert {"schema", "world", "admin", "analyst"} <= areas
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_cypher_file_plans(name: str, session_graph: Graph, settings: Settings) -> None:
+    query = cypher.load(name)
+    text = explainable_text(query, settings)
+    if text is None:
+        pytest.skip("administration command: planned only on the system database")
+    planned = cypher.Query(name=query.name, text=text, path=query.path, header=query.header)
+    params = {} if name.startswith("schema/") else analyst.dummy_params(query)
+    kind = analyst.query_type(session_graph, planned, params)
+    assert kind in {"r", "rw", "w", "s"}
+    if name.startswith("analyst/"):
+        assert kind == "r", f"{name} must only read, EXPLAIN says {kind!r}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "MATCH (v:Video RETURN v",  # syntax
+        "MATCH (v:Video) RETURN w.id AS id",  # unknown variable
+        "MATCH (v:Video) RETURN v.id AS id ORDER BY",  # truncated
+    ],
+)
+def test_explain_fails_on_a_broken_query(text: str, session_graph: Graph) -> None:
+    broken = cypher.parse("broken", cypher.cypher_dir() / "broken.cypher", text)
+    with pytest.raises(DatabaseError):
+        analyst.query_type(session_graph, broken, {})
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n.startswith("analyst/")])
+def test_analyst_headers_are_complete(name: str) -> None:
+    """Question, params with types, a default for each, and the returned columns."""
+    query = cypher.load(name)
+    assert query.description, f"{name}: no description line"
+    assert {"params", "defaults", "returns"} <= set(query.header), f"{name}: header incomplete"
+    assert query.returns, f"{name}: no // returns: columns"
+    params = analyst.params_of(query)
+    declared = set(analyst._declarations(query.header["params"]))
+    assert declared == {p.name for p in params}, f"{name}: // params: differs from the text"
+    for p in params:
+        assert p.has_default, f"{name}: ${p.name} has no default"
+    # Browser and cypher-shell run the file as is: no graphrec-only placeholders.
+    assert "{{" not in query.text and "%(" not in query.text
