@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from graphrec.cli import bench, cypher_cmd, db, demo, neo4j, world
+from graphrec.cli import videos as videos_cli
 
 app = typer.Typer(
     name="graphrec",
@@ -17,5 +18,6 @@ app.add_typer(neo4j.app, name="neo4j")
 app.add_typer(db.app, name="db")
 app.add_typer(world.app, name="world")
 app.add_typer(bench.app, name="bench")
+app.add_typer(videos_cli.app, name="videos")
 app.add_typer(cypher_cmd.app, name="cypher")
 app.command("demo")(demo.demo)
