@@ -101,6 +101,7 @@ class Settings(BaseSettings):
     score_weight_share: float = 8.0
     score_weight_follow: float = 10.0
     score_weight_account: float = 0.5
+    score_prior_impressions: float = 10.0  # rates = count / (impressions + prior)
     amplify_communities: int = 2  # communities (or tags) a promoted video is boosted in
     lookback_min_age_ms: int = 7 * 86_400_000
     lookback_min_impressions: int = 20  # enough exposure to trust the rates
@@ -115,6 +116,7 @@ class Settings(BaseSettings):
     virality_min_score: float = 3.0
     spillover_boost: float = 1.0
     cycle_batch_size: int = 2_000
+    cycle_stale_ms: int = 15 * 60_000  # a cycle unfinished this long no longer blocks
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:

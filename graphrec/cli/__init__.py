@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from graphrec.cli import bench, cypher_cmd, db, demo, neo4j, world
+from graphrec.cli import pools as pools_cli
 from graphrec.cli import videos as videos_cli
 
 app = typer.Typer(
@@ -19,5 +20,6 @@ app.add_typer(db.app, name="db")
 app.add_typer(world.app, name="world")
 app.add_typer(bench.app, name="bench")
 app.add_typer(videos_cli.app, name="videos")
+app.add_typer(pools_cli.app, name="pools")
 app.add_typer(cypher_cmd.app, name="cypher")
 app.command("demo")(demo.demo)

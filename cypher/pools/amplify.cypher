@@ -1,0 +1,43 @@
+// Community amplification of promoted videos: each video is boosted inside the interest
+// communities where its engagement was best. Engagement of a community = its members who
+// engaged (viewed, completed, liked, commented, shared) / its members who saw the video,
+// smoothed (engaged / (saw + 2)). When the audience has no MEMBER_OF (before the learning
+// area has found communities) the tag audience stands in: the video's tags, ranked by the
+// engaged users interested in them (INTERESTED_IN), then by tag id. The best $top targets get
+// (v)-[:AMPLIFIED_IN {cycle, at, engagement, audience: 'community'|'tag'}]->(Community|Tag);
+// an earlier amplification of the same video is replaced.
+// params: $video_ids (list of string), $top (int), $cycle (int), $now (int, epoch ms)
+// returns: video_id, audience, targets
+UNWIND $video_ids AS vid
+MATCH (v:Video {id: vid})
+CALL (v) {
+  OPTIONAL MATCH (u:User)-[:SAW]->(v)
+  OPTIONAL MATCH (u)-[:MEMBER_OF]->(cm:Community)
+  WITH cm, u, EXISTS { (u)-[:VIEWED|COMPLETED|LIKED|COMMENTED|SHARED]->(v) } AS engaged
+  WHERE cm IS NOT NULL
+  WITH cm, count(DISTINCT u) AS saw, count(DISTINCT CASE WHEN engaged THEN u END) AS eng
+  WITH cm, toFloat(eng) / (saw + 2) AS engagement WHERE eng > 0
+  ORDER BY engagement DESC, cm.id ASC
+  RETURN collect({node: cm, engagement: engagement})[0..$top] AS communities
+}
+CALL (v) {
+  MATCH (v)-[:TAGGED]->(t:Tag)
+  OPTIONAL MATCH (u:User)-[:INTERESTED_IN]->(t)
+  WHERE EXISTS { (u)-[:VIEWED|COMPLETED|LIKED|COMMENTED|SHARED]->(v) }
+  WITH t, count(u) AS fans
+  ORDER BY fans DESC, t.id ASC
+  RETURN collect({node: t, engagement: toFloat(fans)})[0..$top] AS tags
+}
+WITH v, CASE WHEN size(communities) > 0 THEN communities ELSE tags END AS targets,
+     CASE WHEN size(communities) > 0 THEN 'community' ELSE 'tag' END AS audience
+CALL (v) {
+  OPTIONAL MATCH (v)-[old:AMPLIFIED_IN]->()
+  DELETE old
+}
+CALL (v, targets, audience) {
+  UNWIND targets AS target
+  WITH v, target, target.node AS x
+  CREATE (v)-[:AMPLIFIED_IN {cycle: $cycle, at: $now, engagement: target.engagement,
+                             audience: audience}]->(x)
+}
+RETURN v.id AS video_id, audience, [t IN targets | t.node.id] AS targets
