@@ -1,13 +1,22 @@
-"""Dependencies shared by the routes, as ``Annotated`` aliases."""
+"""Dependencies shared by the routes, as ``Annotated`` aliases.
+
+``WriteKey`` guards write and admin routes (header ``X-API-Key`` must equal
+``Settings.api_key``); ``ReadKey`` guards reads only when ``Settings.api_read_requires_key``.
+"""
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import APIKeyHeader
 
 from graphrec.config import Settings
 from graphrec.db import Graph
+from graphrec.feed import Recommender
+
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
 def get_graph(request: Request) -> Graph:
@@ -18,5 +27,35 @@ def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
+def get_recommender(request: Request) -> Recommender:
+    return request.app.state.recommender  # type: ignore[no-any-return]
+
+
+def _check(key: str | None, settings: Settings) -> None:
+    if key is None:
+        raise HTTPException(status_code=401, detail="X-API-Key: header missing")
+    if not secrets.compare_digest(key.encode(), settings.api_key.get_secret_value().encode()):
+        raise HTTPException(status_code=403, detail="X-API-Key: wrong key")
+
+
+def require_write_key(
+    request: Request, key: Annotated[str | None, Security(api_key_header)] = None
+) -> None:
+    """Write and admin routes: the API key is always required."""
+    _check(key, get_app_settings(request))
+
+
+def require_read_key(
+    request: Request, key: Annotated[str | None, Security(api_key_header)] = None
+) -> None:
+    """Read routes: the API key is required only when the settings say so."""
+    settings = get_app_settings(request)
+    if settings.api_read_requires_key:
+        _check(key, settings)
+
+
 GraphDep = Annotated[Graph, Depends(get_graph)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+RecommenderDep = Annotated[Recommender, Depends(get_recommender)]
+WriteKey = Depends(require_write_key)
+ReadKey = Depends(require_read_key)

@@ -1,25 +1,44 @@
-"""The FastAPI app: ``create_app()`` builds it; the Neo4j driver opens in the lifespan."""
+"""The FastAPI app: ``create_app()`` builds it; the Neo4j driver opens in the lifespan.
+
+Routes, one router per resource: users, creators, videos, events, feed, pools, admin, health
+(OpenAPI docs at ``/docs``). Library errors (:mod:`graphrec.errors`) map to status codes in one
+handler: unknown ids 404, bad input 422, conflicts 409, Neo4j unreachable 503 (the driver
+reconnects by itself when it is back). Request bodies that do not parse answer 422 naming the
+field (FastAPI's validation).
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from neo4j import exceptions as nx
 
-from api.routes import health
+from api.routes import admin, creators, events, feed, health, pools, users, videos
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph, connection_from_settings
-from graphrec.errors import GraphrecError
+from graphrec.errors import ConfigError, GraphrecError
+from graphrec.feed import FeedPolicy, Recommender
+
+log = logging.getLogger(__name__)
+PLACEHOLDER_API_KEY = "graphrec-dev-api-key"
 
 
-def create_app(settings: Settings | None = None, graph: Graph | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    graph: Graph | None = None,
+    policy: FeedPolicy | None = None,
+) -> FastAPI:
     """The app; pass ``graph`` to reuse an open one (tests), else it connects on start."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         s = settings or get_settings()
+        if s.environment == "production" and s.api_key.get_secret_value() == PLACEHOLDER_API_KEY:
+            raise ConfigError("GRAPHREC_API_KEY must be set in production")
         owned = None
         if graph is None:
             from graphrec.server import provide_server
@@ -28,17 +47,29 @@ def create_app(settings: Settings | None = None, graph: Graph | None = None) -> 
             owned = Graph.connect(conn, settings=s)
         app.state.settings = s
         app.state.graph = graph or owned
+        app.state.recommender = Recommender(app.state.graph, s, policy=policy)
         try:
             yield
         finally:
             if owned is not None:
                 owned.close()
 
-    app = FastAPI(title="graphrec", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="graphrec",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="A TikTok-style short-video recommender on a Neo4j graph.",
+    )
 
     @app.exception_handler(GraphrecError)
     async def graphrec_error(_: Request, exc: GraphrecError) -> JSONResponse:
         return JSONResponse(status_code=exc.http_status, content={"detail": str(exc)})
 
-    app.include_router(health.router)
+    @app.exception_handler(nx.DriverError)
+    async def driver_error(_: Request, exc: nx.DriverError) -> JSONResponse:
+        # Anything the library did not translate: the database is not answering.
+        return JSONResponse(status_code=503, content={"detail": f"Neo4j is unavailable: {exc}"})
+
+    for module in (health, users, creators, videos, events, feed, pools, admin):
+        app.include_router(module.router)
     return app

@@ -1,0 +1,66 @@
+"""``POST /events``: a batch of user events, stored at most once each (idempotent by id)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from api.deps import GraphDep, SettingsDep, WriteKey
+from graphrec.events import Event, ingest
+
+router = APIRouter(tags=["events"], dependencies=[WriteKey])
+
+
+class RejectedPublic(BaseModel):
+    index: int
+    reason: str
+
+
+class IngestPublic(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: list[RejectedPublic]
+
+
+EXAMPLE = [
+    {
+        "event_id": "e-1",
+        "user_id": "u0000001",
+        "kind": "view",
+        "video_id": "v00000001",
+        "watch_ms": 5400,
+    },
+    {"event_id": "e-2", "user_id": "u0000001", "kind": "like", "video_id": "v00000001"},
+]
+
+
+@router.post(
+    "/events",
+    response_model=IngestPublic,
+    responses={
+        422: {"description": "no event could be stored: each one's reason, naming the field"}
+    },
+)
+def create_events(
+    graph: GraphDep,
+    settings: SettingsDep,
+    events: list[Any] | dict[str, Any] = Body(
+        ...,
+        description="one event or a list; each: " + ", ".join(Event.model_fields),
+        examples=[EXAMPLE],
+    ),
+) -> Any:
+    """Store the good events, acknowledge repeated ids, report each bad one by index.
+
+    200 when at least one event was stored or acknowledged; 422 when none was (every one is
+    listed with the field at fault). A repeated ``event_id`` is counted once, ever.
+    """
+    batch = events if isinstance(events, list) else [events]
+    result = ingest(graph, batch, settings=settings)
+    body = result.as_dict()
+    if batch and result.accepted == 0 and result.duplicates == 0:
+        return JSONResponse(status_code=422, content={"detail": body["rejected"], **body})
+    return body

@@ -1,0 +1,82 @@
+"""``POST /users`` (sign-up with declared interests) and ``GET /users/{id}`` (the profile)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import GraphDep, ReadKey, WriteKey
+from graphrec.feed import accounts
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(default=None, min_length=1, max_length=128, description="or generated")
+    name: str | None = Field(default=None, max_length=200)
+    interests: list[str] = Field(default_factory=list, max_length=50, description="tag ids")
+    active_hour: int | None = Field(default=None, ge=0, le=23)
+
+
+class UserCreated(BaseModel):
+    user_id: str
+    interests: list[str]
+    embedded: bool
+
+
+class InterestPublic(BaseModel):
+    tag: str
+    weight: float
+    declared: bool
+
+
+class UserPublic(BaseModel):
+    user_id: str
+    name: str | None
+    created_at: int | None
+    last_active_at: int | None
+    active_hour: int | None
+    is_creator: bool
+    interests: list[InterestPublic]
+    communities: list[dict[str, Any]]
+    follows: list[str]
+    seen: int
+    liked: int
+    skipped: int
+    has_embedding: bool
+    has_online_embedding: bool
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=UserCreated,
+    dependencies=[WriteKey],
+    responses={409: {"description": "the id is taken"}, 422: {"description": "unknown tag"}},
+)
+def create_user(body: UserCreate, graph: GraphDep) -> UserCreated:
+    """Sign up; declared interests (existing tag ids) make the first feed personal."""
+    return UserCreated(
+        **accounts.sign_up(
+            graph,
+            user_id=body.id,
+            name=body.name,
+            interests=body.interests,
+            active_hour=body.active_hour,
+        )
+    )
+
+
+@router.get(
+    "/{user_id}",
+    response_model=UserPublic,
+    dependencies=[ReadKey],
+    responses={404: {"description": "unknown user"}},
+)
+def read_user(user_id: str, graph: GraphDep) -> UserPublic:
+    """Profile: strongest interests (declared or learned from events), communities, counts."""
+    return UserPublic(**accounts.user_profile(graph, user_id))

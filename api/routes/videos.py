@@ -1,0 +1,80 @@
+"""``POST /videos`` (upload: tagging, audit, cold-start pool) and ``GET /videos/{id}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import GraphDep, ReadKey, SettingsDep, WriteKey
+from api.lifecycle import upload_video
+from graphrec.feed import accounts
+
+router = APIRouter(prefix="/videos", tags=["videos"])
+
+
+class VideoCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    creator_id: str = Field(min_length=1, max_length=128)
+    caption: str = Field(default="", max_length=2_000)
+    hashtags: list[str] = Field(default_factory=list)
+    duration_ms: int = Field(ge=1, le=3_600_000)
+    id: str | None = Field(default=None, min_length=1, max_length=128, description="or generated")
+
+
+class PoolPublic(BaseModel):
+    id: str
+    budget: int | None
+    served: int | None
+    since: int | None
+    cycle: int | None
+
+
+class VideoPublic(BaseModel):
+    video_id: str
+    creator_id: str | None
+    caption: str | None
+    hashtags: list[str] | None
+    tags: list[str]
+    duration_ms: int | None
+    created_at: int | None
+    status: str | None
+    reasons: list[str]
+    pool: PoolPublic | None
+    counters: dict[str, int]
+    score: float | None
+    spillover_boost: float | None
+    spillover_from: str | None
+    spillover_at: int | None
+    revived_at: int | None
+    has_embedding: bool
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=VideoPublic,
+    dependencies=[WriteKey],
+    responses={
+        404: {"description": "unknown creator"},
+        422: {"description": "malformed upload"},
+        501: {"description": "the lifecycle's upload is not installed"},
+    },
+)
+def create_video(body: VideoCreate, graph: GraphDep, settings: SettingsDep) -> VideoPublic:
+    """Upload: tagged, audited (a rejection keeps its reasons), approved ones enter cold start."""
+    video_id = upload_video(graph, settings, body.model_dump())
+    return VideoPublic(**accounts.video_detail(graph, video_id))
+
+
+@router.get(
+    "/{video_id}",
+    response_model=VideoPublic,
+    dependencies=[ReadKey],
+    responses={404: {"description": "unknown video"}},
+)
+def read_video(video_id: str, graph: GraphDep) -> Any:
+    """Status (and rejection reasons), pool with budget and served, counters, score."""
+    return VideoPublic(**accounts.video_detail(graph, video_id))

@@ -1,0 +1,6 @@
+// Each COMMENTED relationship written by an event carries that event's client id, unique: POST
+// /events checks it first (a repeat is acknowledged, never counted twice) and the constraint
+// stops two concurrent batches from both storing one event. History loaded in bulk has none.
+// params: (none)
+// returns: (nothing)
+CREATE CONSTRAINT commented_event_id_unique IF NOT EXISTS FOR ()-[r:COMMENTED]-() REQUIRE r.event_id IS UNIQUE

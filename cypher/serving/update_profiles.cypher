@@ -1,0 +1,48 @@
+// Moves each user's profile at once after their events (the next feed reflects them, no
+// retrain): INTERESTED_IN weights of the events' videos' tags move by the events' weights
+// (like +, skip -; clamped to [$min_weight, $max_weight]; declared interests keep
+// declared = true), the online embedding steps towards (or away from) the events' videos'
+// embeddings: normalise(normalise(base) + $rate * sum(w * normalise(video))), where base is
+// the online embedding, else the learned one, else zero; and last_active_at moves forward.
+// params: $rows (list of {user_id, at, items: list of {video_id, w}}), $rate (float),
+//   $min_weight (float), $max_weight (float)
+// returns: user_id, tags, embedded
+UNWIND $rows AS row
+MATCH (u:User {id: row.user_id})
+SET u.last_active_at = CASE WHEN coalesce(u.last_active_at, 0) > row.at
+                            THEN u.last_active_at ELSE row.at END
+WITH u, row
+CALL (u, row) {
+  UNWIND row.items AS it
+  MATCH (:Video {id: it.video_id})-[:TAGGED]->(t:Tag)
+  WITH t, sum(it.w) AS w
+  MERGE (u)-[i:INTERESTED_IN]->(t)
+  ON CREATE SET i.weight = 0.0, i.declared = false
+  SET i.weight = CASE
+        WHEN i.weight + w > $max_weight THEN $max_weight
+        WHEN i.weight + w < $min_weight THEN $min_weight
+        ELSE i.weight + w END,
+      i.updated_at = row.at
+  RETURN count(t) AS tags
+}
+CALL (u, row) {
+  UNWIND row.items AS it
+  MATCH (v:Video {id: it.video_id})
+  WHERE v.embedding IS NOT NULL AND it.w <> 0
+  WITH it.w AS w, v.embedding AS e
+  WITH w, e, sqrt(reduce(s = 0.0, x IN e | s + x * x)) AS n
+  WHERE n > 0
+  WITH collect({w: w / n, e: e}) AS xs
+  WITH xs, coalesce(u.online_embedding, u.embedding) AS base
+  WHERE size(xs) > 0
+  WITH xs, base, CASE WHEN base IS NULL THEN 0.0
+                      ELSE sqrt(reduce(s = 0.0, x IN base | s + x * x)) END AS bn
+  WITH [i IN range(0, size(xs[0].e) - 1) |
+        CASE WHEN bn > 0 THEN base[i] / bn ELSE 0.0 END
+        + $rate * reduce(s = 0.0, x IN xs | s + x.w * x.e[i])] AS raw
+  WITH raw, sqrt(reduce(s = 0.0, x IN raw | s + x * x)) AS rn
+  WHERE rn > 0
+  SET u.online_embedding = [x IN raw | x / rn], u.online_at = row.at
+  RETURN count(*) AS embedded
+}
+RETURN u.id AS user_id, tags, embedded

@@ -1,0 +1,253 @@
+"""Real-time events: a batch of user actions into the graph, at most once each.
+
+``ingest`` validates every event on its own (a bad one is reported by its index and the field
+at fault, the good ones are stored), stores the good ones in one transaction
+(``serving/ingest_events``: one relationship per event carrying its client ``event_id``, the
+video's counters moved with it) and moves each user's profile at once
+(``serving/update_profiles``: ``INTERESTED_IN`` weights and ``User.online_embedding``), so the
+user's next feed reflects the events with no retrain. Everything lives in Neo4j: several API
+workers and restarts agree.
+
+Idempotency: each relationship type an event writes has a uniqueness constraint on
+``event_id`` (``cypher/schema/*_event_id_unique``). The batch query first checks every type for
+the id (an index seek each) and skips what is stored; the constraint catches the one race left
+(two batches carrying one new id at once): that batch fails with a conflict and is retried once,
+when the check then sees the id. A repeated id is acknowledged as a duplicate, never counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from neo4j import ManagedTransaction
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from graphrec.config import Settings, get_settings
+from graphrec.db import Graph, run_in
+from graphrec.errors import Conflict, InvalidInput
+
+
+class EventKind(StrEnum):
+    impression = "impression"
+    view = "view"
+    complete = "complete"
+    like = "like"
+    comment = "comment"
+    share = "share"
+    follow = "follow"
+    skip = "skip"
+
+
+# kind -> (relationship type, video counter it moves)
+KIND_TYPES: dict[EventKind, tuple[str, str | None]] = {
+    EventKind.impression: ("SAW", "impressions"),
+    EventKind.view: ("VIEWED", "views"),
+    EventKind.complete: ("COMPLETED", "completions"),
+    EventKind.like: ("LIKED", "likes"),
+    EventKind.comment: ("COMMENTED", "comments"),
+    EventKind.share: ("SHARED", "shares"),
+    EventKind.follow: ("FOLLOWS", "follows"),
+    EventKind.skip: ("SKIPPED", "skips"),
+}
+
+# How far one event moves the user's profile (INTERESTED_IN weight per tag of the video and
+# the online embedding's step towards the video). Negative: away from it.
+KIND_WEIGHTS: dict[EventKind, float] = {
+    EventKind.impression: 0.0,
+    EventKind.view: 0.1,
+    EventKind.complete: 0.4,
+    EventKind.like: 1.0,
+    EventKind.comment: 0.6,
+    EventKind.share: 1.0,
+    EventKind.follow: 0.8,
+    EventKind.skip: -0.7,
+}
+
+MIN_WEIGHT, MAX_WEIGHT = -5.0, 10.0
+MAX_ID = 128
+
+
+class Event(BaseModel):
+    """One user action, as a client sends it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    event_id: str = Field(min_length=1, max_length=MAX_ID, description="client id, unique")
+    user_id: str = Field(min_length=1, max_length=MAX_ID)
+    kind: EventKind
+    video_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID)
+    creator_id: str | None = Field(
+        default=None, min_length=1, max_length=MAX_ID, description="follow only"
+    )
+    watch_ms: int | None = Field(default=None, ge=0, le=24 * 3_600_000)
+    at: int | None = Field(
+        default=None, ge=0, le=4_102_444_800_000, description="epoch ms; server time if absent"
+    )
+
+    @model_validator(mode="after")
+    def _target(self) -> Event:
+        if self.kind is EventKind.follow:
+            if self.video_id is None and self.creator_id is None:
+                raise ValueError("a follow needs creator_id (or the video_id that won it)")
+        elif self.video_id is None:
+            raise ValueError(f"video_id: required for a {self.kind.value} event")
+        elif self.creator_id is not None:
+            raise ValueError("creator_id: only a follow event takes a creator_id")
+        return self
+
+
+@dataclass
+class IngestResult:
+    """What happened to a batch: stored, repeats acknowledged, and each rejected one."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": [{"index": i, "reason": r} for i, r in self.rejected],
+        }
+
+
+def describe_error(e: ValidationError) -> str:
+    """One line naming each field at fault: ``kind: Input should be 'like', ...``."""
+    parts = []
+    for err in e.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "event"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)
+
+
+def validate(raw: Iterable[Any]) -> tuple[list[tuple[int, Event]], list[tuple[int, str]]]:
+    """Each event checked on its own: (index, event) for the good, (index, reason) for the bad."""
+    good: list[tuple[int, Event]] = []
+    bad: list[tuple[int, str]] = []
+    for i, item in enumerate(raw):
+        if isinstance(item, Event):
+            good.append((i, item))
+            continue
+        if not isinstance(item, Mapping):
+            bad.append((i, f"event: expected an object, got {type(item).__name__}"))
+            continue
+        try:
+            good.append((i, Event.model_validate(item)))
+        except ValidationError as e:
+            bad.append((i, describe_error(e)))
+    return good, bad
+
+
+def _row(i: int, e: Event, now: int) -> dict[str, Any]:
+    rel, counter = KIND_TYPES[e.kind]
+    return {
+        "i": i,
+        "event_id": e.event_id,
+        "user_id": e.user_id,
+        "video_id": e.video_id,
+        "creator_id": e.creator_id,
+        "type": rel,
+        "counter": counter,
+        "at": e.at if e.at is not None else now,
+        "watch_ms": e.watch_ms,
+    }
+
+
+def profile_rows(events: Sequence[Event], now: int) -> list[dict[str, Any]]:
+    """Per user: the videos their events touched, with the summed weight of those events."""
+    by_user: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    last_at: dict[str, int] = {}
+    for e in events:
+        at = e.at if e.at is not None else now
+        last_at[e.user_id] = max(last_at.get(e.user_id, 0), at)
+        w = KIND_WEIGHTS[e.kind]
+        items = by_user[e.user_id]  # every user gets last_active_at, even with no weight
+        if e.video_id is not None and w:
+            items[e.video_id] += w
+    return [
+        {
+            "user_id": u,
+            "at": last_at[u],
+            "items": [{"video_id": v, "w": w} for v, w in sorted(items.items()) if w],
+        }
+        for u, items in sorted(by_user.items())
+    ]
+
+
+def ingest(
+    graph: Graph,
+    events: Iterable[Event | Mapping[str, Any]],
+    *,
+    settings: Settings | None = None,
+    now: int | None = None,
+) -> IngestResult:
+    """Store a batch of events (the good ones), acknowledge repeats, report the bad ones."""
+    s = settings or get_settings()
+    started = time.perf_counter()
+    raw = list(events)
+    if len(raw) > s.events_max_batch:
+        raise InvalidInput(
+            f"events: a batch holds at most {s.events_max_batch} events, got {len(raw)}"
+        )
+    now = now if now is not None else int(time.time() * 1000)
+    good, bad = validate(raw)
+    result = IngestResult(rejected=list(bad))
+    rows: list[dict[str, Any]] = []
+    seen_ids: set[str] = set()
+    for i, e in good:
+        if e.event_id in seen_ids:  # repeated inside this batch
+            result.duplicates += 1
+            continue
+        seen_ids.add(e.event_id)
+        rows.append(_row(i, e, now))
+    if rows:
+        # One lock order (by video) for every batch: fewer deadlocks between concurrent ones.
+        rows.sort(key=lambda r: (r["video_id"] or "", r["user_id"]))
+        by_index = dict(good)
+
+        def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
+            statuses = run_in(tx, "serving/ingest_events", rows=rows)
+            stored = [by_index[r["i"]] for r in statuses if r["status"] == "accepted"]
+            if stored:
+                run_in(
+                    tx,
+                    "serving/update_profiles",
+                    rows=profile_rows(stored, now),
+                    rate=s.online_embedding_rate,
+                    min_weight=MIN_WEIGHT,
+                    max_weight=MAX_WEIGHT,
+                )
+            return statuses
+
+        try:
+            statuses = graph.transaction(work, what="storing events")
+        except Conflict:
+            # Another batch stored one of these ids meanwhile: the retry sees it as a duplicate.
+            statuses = graph.transaction(work, what="storing events")
+        for r in statuses:
+            if r["status"] == "accepted":
+                result.accepted += 1
+            elif r["status"] == "duplicate":
+                result.duplicates += 1
+            else:
+                ev = by_index[r["i"]]
+                what = {
+                    "unknown user": f"user_id: unknown user {ev.user_id!r}",
+                    "unknown video": f"video_id: unknown video {ev.video_id!r}",
+                    "unknown creator": f"creator_id: unknown creator {ev.creator_id!r}",
+                }.get(r["status"], r["status"])
+                result.rejected.append((r["i"], what))
+    result.rejected.sort()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+__all__ = ["KIND_TYPES", "KIND_WEIGHTS", "Event", "EventKind", "IngestResult", "ingest", "validate"]

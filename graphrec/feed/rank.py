@@ -1,0 +1,149 @@
+"""Scoring and the diversity re-rank: pure functions, no I/O (unit-tested on their own).
+
+Score of a candidate = the best of (source weight x relevance within the source) over the
+sources that proposed it, + a bonus per extra source, + affinity (the user's weights on its
+tags, squashed to -1..1) x affinity weight, + quality (engagement per impression, squashed)
+x quality weight, + the scenario's duration bonus, - skip penalty x skips of its creator.
+
+Re-rank (greedy, best score first): at most ``max_per_creator`` items per creator and
+``ceil(n x max_tag_share)`` (at least 2) per tag; ``cold_start_share`` of the slots go to
+cold-start videos (new content gets its impressions) and ``exploration_share`` to videos
+outside the user's top tags; where too few candidates meet the caps the caps are relaxed
+rather than returning a short feed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from graphrec.feed.policy import FeedPolicy, Mix
+from graphrec.feed.sources import Candidate, UserContext
+
+
+def squash(x: float) -> float:
+    """-inf..inf onto -1..1, steep near 0 (x / (1 + |x|))."""
+    return x / (1.0 + abs(x))
+
+
+def merge(candidates: Iterable[Candidate]) -> list[Candidate]:
+    """One candidate per video; ``sources`` lists every source that proposed it."""
+    by_video: dict[str, list[Candidate]] = {}
+    for c in candidates:
+        by_video.setdefault(c.video_id, []).append(c)
+    out = []
+    for group in by_video.values():
+        first = group[0]
+        first.sources = list(dict.fromkeys(c.source for c in group))
+        out.append(first)
+        for other in group[1:]:
+            if other.relevance > first.relevance:  # keep the strongest reason
+                first.source, first.relevance, first.reason = (
+                    other.source,
+                    other.relevance,
+                    other.reason,
+                )
+    return out
+
+
+def score(candidates: Sequence[Candidate], ctx: UserContext, policy: FeedPolicy, m: Mix) -> None:
+    """Set ``score`` on every candidate (in place)."""
+    for c in candidates:
+        base = max(m.source_weights.get(s, 0.5) for s in (c.sources or [c.source])) * c.relevance
+        bonus = policy.multi_source_bonus * (len(c.sources) - 1 if c.sources else 0)
+        affinity = squash(sum(ctx.tag_weights.get(t, 0.0) for t in c.tags))
+        quality = squash(4.0 * c.quality)
+        penalty = policy.skip_penalty * ctx.skipped_creators.get(c.creator_id, 0)
+        c.score = (
+            base
+            + bonus
+            + policy.affinity_weight * affinity
+            + policy.quality_weight * quality
+            + m.scenario.prefers(c.duration_ms)
+            - penalty
+        )
+
+
+def slots(n: int, share: float) -> int:
+    """How many of n slots a share reserves (0 when the share is 0; at least 1 otherwise)."""
+    if share <= 0 or n <= 0:
+        return 0
+    return min(n, max(1, round(n * share)))
+
+
+def tag_cap(n: int, share: float) -> int:
+    return max(2, math.ceil(n * share))
+
+
+def rerank(
+    candidates: Sequence[Candidate],
+    n: int,
+    *,
+    m: Mix,
+    top_tags: set[str],
+    diversity: bool = True,
+    cold_start: bool = True,
+    exclude: set[str] | None = None,
+    already: Sequence[Candidate] = (),
+) -> list[Candidate]:
+    """Choose n items: cold-start and exploration slots, then by score within the caps."""
+    pool = sorted(
+        (c for c in candidates if not exclude or c.video_id not in exclude),
+        key=lambda c: (-c.score, c.video_id),
+    )
+    chosen: list[Candidate] = list(already)
+    taken = {c.video_id for c in chosen}
+    per_creator: Counter[str] = Counter(c.creator_id for c in chosen)
+    per_tag: Counter[str] = Counter(t for c in chosen for t in set(c.tags))
+    target = len(chosen) + n
+    max_creator = m.max_per_creator if diversity else target
+    max_tag = tag_cap(target, m.max_tag_share) if diversity else target
+
+    def fits(c: Candidate, creator_cap: int, tag_cap_: int) -> bool:
+        return (
+            c.video_id not in taken
+            and per_creator[c.creator_id] < creator_cap
+            and all(per_tag[t] < tag_cap_ for t in set(c.tags))
+        )
+
+    def take(c: Candidate) -> None:
+        chosen.append(c)
+        taken.add(c.video_id)
+        per_creator[c.creator_id] += 1
+        for t in set(c.tags):
+            per_tag[t] += 1
+
+    def fill(picks: Iterable[Candidate], count: int, creator_cap: int, tag_cap_: int) -> int:
+        got = 0
+        for c in picks:
+            if got >= count or len(chosen) >= target:
+                break
+            if fits(c, creator_cap, tag_cap_):
+                take(c)
+                got += 1
+        return got
+
+    if cold_start:
+        have = sum(c.source == "cold_start" for c in chosen)
+        fill(
+            (c for c in pool if c.source == "cold_start"),
+            slots(target, m.cold_start_share) - have,
+            max_creator,
+            max_tag,
+        )
+    if diversity and top_tags:
+        explore = [c for c in pool if c.source != "cold_start" and not set(c.tags) & top_tags]
+        have = sum(c.exploration for c in chosen)
+        before = len(chosen)
+        fill(explore, slots(target, m.exploration_share) - have, max_creator, max_tag)
+        for c in chosen[before:]:
+            c.exploration = True
+    fill(pool, target - len(chosen), max_creator, max_tag)
+    if len(chosen) < target and diversity:  # too few within the caps: relax the tag cap,
+        fill(pool, target - len(chosen), max_creator, target)
+    if len(chosen) < target:  # then the creator cap
+        fill(pool, target - len(chosen), target, target)
+    extra = chosen[len(already) :]
+    extra.sort(key=lambda c: (-c.score, c.video_id))
+    return list(already) + extra

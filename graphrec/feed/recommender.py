@@ -1,0 +1,204 @@
+"""The feed: candidates from every source that has data, scored, re-ranked, recorded.
+
+One request is two round trips' worth of work on Neo4j: one read transaction (the user's
+context, then each enabled source's query) and one write (``pools/record_impressions``:
+SAW + impressions + pool budgets, under a lock so budgets never overrun). A video whose budget
+was spent meanwhile is not granted; the feed drops it and refills from the next candidates.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from neo4j import ManagedTransaction
+
+from graphrec.config import Settings, get_settings
+from graphrec.db import Graph, run_in
+from graphrec.errors import InvalidInput, NotFound
+from graphrec.feed.policy import FeedPolicy, Mix, mix, scenario
+from graphrec.feed.rank import merge, rerank, score
+from graphrec.feed.sources import Candidate, QuerySource, UserContext, default_sources
+
+MAX_LIKES = 50
+TOP_TAGS = 3  # the tags exploration slots stay outside of
+
+
+@dataclass
+class FeedItem:
+    """One video of a feed and why it is there."""
+
+    video_id: str
+    creator_id: str
+    tags: list[str]
+    source: str
+    reason: str
+    score: float
+    sources: list[str] = field(default_factory=list)
+    exploration: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "video_id": self.video_id,
+            "creator_id": self.creator_id,
+            "tags": self.tags,
+            "source": self.source,
+            "reason": self.reason,
+            "score": round(self.score, 4),
+            "sources": self.sources,
+            "exploration": self.exploration,
+        }
+
+
+@dataclass
+class Feed:
+    """The next n videos for a user."""
+
+    user_id: str
+    items: list[FeedItem]
+    scenario: str
+    candidates: dict[str, int]  # candidates per source (after dropping seen/rejected)
+    took_ms: float = 0.0
+
+
+class Recommender:
+    """Builds feeds from the graph under one policy; stateless between calls (state is Neo4j)."""
+
+    def __init__(
+        self,
+        graph: Graph,
+        settings: Settings | None = None,
+        policy: FeedPolicy | None = None,
+        sources: list[QuerySource] | None = None,
+    ) -> None:
+        self.graph = graph
+        self.settings = settings or get_settings()
+        self.policy = policy or FeedPolicy()
+        self.sources = sources if sources is not None else default_sources()
+        s = self.settings
+        self._defaults = Mix(
+            source_weights={},
+            cold_start_share=s.feed_cold_start_share,
+            exploration_share=s.feed_exploration_share,
+            max_per_creator=s.feed_max_per_creator,
+            max_tag_share=s.feed_max_tag_share,
+            scenario=scenario(None),
+        )
+
+    def active_sources(self) -> list[QuerySource]:
+        """Sources the policy enables and whose query exists in the library."""
+        return [s for s in self.sources if self.policy.enabled(s.name) and s.available()]
+
+    def gather(
+        self, user_id: str, *, now: int, limit: int
+    ) -> tuple[UserContext, dict[str, list[Candidate]]]:
+        """The user's context and each source's candidates, in one read transaction."""
+        sources = self.active_sources()
+        realtime = self.policy.realtime
+
+        def work(tx: ManagedTransaction) -> tuple[UserContext, dict[str, list[Candidate]]]:
+            rows = run_in(
+                tx,
+                "serving/feed_context",
+                user_id=user_id,
+                realtime=realtime,
+                max_likes=MAX_LIKES,
+            )
+            if not rows:
+                raise NotFound(f"user_id: unknown user {user_id!r}")
+            ctx = UserContext.from_row(rows[0], realtime=realtime, now=now)
+            found: dict[str, list[Candidate]] = {}
+            for src in sources:
+                params = src.params(ctx, limit)
+                if params is None:
+                    found[src.name] = []
+                    continue
+                found[src.name] = src.candidates(run_in(tx, src.query, **params), ctx)
+            return ctx, found
+
+        return self.graph.transaction(work, read=True, what=f"building the feed of {user_id}")
+
+    def feed(
+        self,
+        user_id: str,
+        n: int = 10,
+        scenario: str | None = None,
+        *,
+        at: int | None = None,
+        record: bool = True,
+    ) -> Feed:
+        """The next ``n`` videos for ``user_id``; their impressions are recorded (``record``)."""
+        from graphrec.feed.policy import scenario as find_scenario
+
+        started = time.perf_counter()
+        if not 1 <= n <= self.settings.feed_max_n:
+            raise InvalidInput(f"n: must be between 1 and {self.settings.feed_max_n}, got {n}")
+        sc = find_scenario(scenario)
+        now = at if at is not None else int(time.time() * 1000)
+        limit = max(self.policy.candidates_per_source, 2 * n)
+        ctx, found = self.gather(user_id, now=now, limit=limit)
+        m = mix(self.policy, defaults=self._defaults, sc=sc)
+        candidates = [
+            c for c in merge(c for cs in found.values() for c in cs) if self._wanted(c, ctx)
+        ]
+        score(candidates, ctx, self.policy, m)
+        top = {t for t, _ in ctx.top_tags[:TOP_TAGS]}
+        kw = {
+            "m": m,
+            "top_tags": top,
+            "diversity": self.policy.diversity,
+            "cold_start": self.policy.cold_start,
+        }
+        chosen = rerank(candidates, n, **kw)  # type: ignore[arg-type]
+        if record:
+            granted: set[str] = set()
+            denied: set[str] = set()
+            pending = [c.video_id for c in chosen]
+            for _ in range(3):  # budgets spent meanwhile: drop those and refill, 3 tries
+                got = self._record(user_id, pending, now)
+                granted |= got
+                denied |= set(pending) - got
+                kept = [c for c in chosen if c.video_id in granted]
+                if len(kept) >= n or not set(pending) - got:
+                    break
+                chosen = rerank(candidates, n - len(kept), exclude=denied, already=kept, **kw)  # type: ignore[arg-type]
+                pending = [c.video_id for c in chosen if c.video_id not in granted]
+                if not pending:
+                    break
+            chosen = [c for c in chosen if c.video_id in granted]
+        items = [
+            FeedItem(
+                video_id=c.video_id,
+                creator_id=c.creator_id,
+                tags=c.tags,
+                source=c.source,
+                reason=("exploration, outside your usual tags: " + c.reason)
+                if c.exploration
+                else c.reason,
+                score=c.score,
+                sources=c.sources,
+                exploration=c.exploration,
+            )
+            for c in chosen
+        ]
+        return Feed(
+            user_id=user_id,
+            items=items,
+            scenario=sc.name,
+            candidates={k: len(v) for k, v in found.items()},
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _wanted(self, c: Candidate, ctx: UserContext) -> bool:
+        """False for disliked content: a creator skipped too often, tags the user turned from."""
+        p = self.policy
+        if ctx.skipped_creators.get(c.creator_id, 0) >= p.drop_after_skips:
+            return False
+        return sum(ctx.tag_weights.get(t, 0.0) for t in c.tags) >= p.dislike_below
+
+    def _record(self, user_id: str, video_ids: list[str], at: int) -> set[str]:
+        rows = self.graph.write(
+            "pools/record_impressions", user_id=user_id, video_ids=video_ids, at=at
+        )
+        return {r["video_id"] for r in rows if r["granted"]}
