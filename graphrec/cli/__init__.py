@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from graphrec.cli import bench, cypher_cmd, db, demo, neo4j, world
+from graphrec.cli import bench, cypher_cmd, db, demo, neo4j, serve, world
 from graphrec.cli import pools as pools_cli
 from graphrec.cli import videos as videos_cli
 
@@ -23,3 +23,4 @@ app.add_typer(videos_cli.app, name="videos")
 app.add_typer(pools_cli.app, name="pools")
 app.add_typer(cypher_cmd.app, name="cypher")
 app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
