@@ -421,6 +421,13 @@ def run(
     return Result(query=query, columns=columns, rows=rows, params=params)
 
 
+def shell_script(query: cypher.Query, params: Mapping[str, Any]) -> str:
+    """``:param`` lines and the query, to paste into cypher-shell or Neo4j Browser."""
+    lines = [f":param {name} => {cypher_literal(value)}" for name, value in params.items()]
+    text = query.text.rstrip()
+    return "\n".join([*lines, text if text.endswith(";") else text + ";"]) + "\n"
+
+
 # --- output ---------------------------------------------------------------------------------------
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,11 +75,14 @@ def _write_file(tmp_path: Path, text: str, name: str = "q.cypher") -> Path:
     ("header", "expected"),
     [
         ("$pool = 'boost', $limit = 20", {"pool": "boost", "limit": 20}),
-        ("$community = null, $ids = ['a', 'b'], $on = true", {"community": None, "ids": ["a", "b"], "on": True}),
+        (
+            "$community = null, $ids = ['a', 'b'], $on = true",
+            {"community": None, "ids": ["a", "b"], "on": True},
+        ),
         ("$m = {a: 1}", None),  # a Cypher map with bare keys is not a literal we read
         ("$x = 0.5, $s = 'a, b'", {"x": 0.5, "s": "a, b"}),
     ],
-)  # fmt: skip
+)
 def test_defaults_header(header: str, expected: dict[str, object] | None) -> None:
     text = f"// q\n// params: (see defaults)\n// defaults: {header}\n// returns: a\nRETURN 1 AS a"
     query = cypher.parse("t/q", Path("q.cypher"), text)
@@ -171,6 +175,28 @@ def test_analyst_query_runs_with_its_defaults(name: str, world_graph: Graph) -> 
         assert list(row) == query.returns
 
 
+@pytest.mark.parametrize("name", ANALYST)
+def test_what_show_prints_runs_as_in_browser(name: str, world_graph: Graph) -> None:
+    """Emulate Neo4j Browser / cypher-shell on `graphrec cypher show`'s script: each
+    `:param x => v` is evaluated by the server as `RETURN v`; the statement then runs as
+    is, with no graphrec code in between, and answers what the runner answers."""
+    query = analyst.find(name)
+    script = analyst.shell_script(query, analyst.bind(query, {}))
+    params: dict[str, object] = {}
+    statement: list[str] = []
+    for line in script.splitlines():
+        m = re.match(r"^:param (\w+) => (.+)$", line)
+        if m:
+            records = world_graph.driver.execute_query(f"RETURN {m.group(2)} AS value").records
+            params[m.group(1)] = records[0]["value"]
+        else:
+            statement.append(line)
+    assert set(params) == set(query.params)
+    records, _, keys = world_graph.driver.execute_query("\n".join(statement), params)
+    assert list(keys) == query.returns
+    assert [r.data() for r in records] == analyst.run(world_graph, query).rows
+
+
 def test_queries_answer_on_world_s(world_graph: Graph, world_s: World) -> None:
     """The queries whose data the loader writes return what the world holds."""
     funnel = {r["pool"]: r for r in analyst.run(world_graph, analyst.find("pool_funnel")).rows}
@@ -210,7 +236,12 @@ def test_why_user_sees_video_names_the_followed_creator(world_graph: Graph) -> N
         analyst.find("why_user_sees_video"),
         {"user_id": follows["u"], "video_id": follows["v"]},
     )
-    assert {"video_id": follows["v"], "reason": "follows_creator", "via": follows["c"], "strength": 1.0} in result.rows  # fmt: skip
+    assert {
+        "video_id": follows["v"],
+        "reason": "follows_creator",
+        "via": follows["c"],
+        "strength": 1.0,
+    } in result.rows
 
 
 def test_a_writing_query_is_refused(world_graph: Graph, tmp_path: Path) -> None:
@@ -221,7 +252,11 @@ def test_a_writing_query_is_refused(world_graph: Graph, tmp_path: Path) -> None:
     )
     with pytest.raises(analyst.ReadOnlyViolation, match="analyst queries are read-only"):
         analyst.run(world_graph, analyst.from_file(path))
-    schema = cypher.parse("ddl", Path("ddl.cypher"), "CREATE INDEX tampered IF NOT EXISTS FOR (u:User) ON (u.tampered)")  # fmt: skip
+    schema = cypher.parse(
+        "ddl",
+        Path("ddl.cypher"),
+        "CREATE INDEX tampered IF NOT EXISTS FOR (u:User) ON (u.tampered)",
+    )
     with pytest.raises(analyst.ReadOnlyViolation, match="changes the schema"):
         analyst.run(world_graph, schema)
     touched = world_graph.driver.execute_query(
@@ -271,7 +306,12 @@ def test_cli_run_in_three_formats(cli_env: None, world_graph: Graph) -> None:
     as_table = runner.invoke(app, [*args])
     assert as_table.exit_code == 0, as_table.output
     assert "analyst/top_videos_in_pool" in as_table.stdout and "3 rows" in as_table.stdout
-    assert "rank" in as_table.stdout  # cells fold to the terminal's width; csv/json are exact
+    # 13 columns fold to the terminal's width; a narrow result reads whole.
+    narrow = runner.invoke(app, ["cypher", "run", "world/summary"])
+    assert narrow.exit_code == 0, narrow.output
+    table_rows = [line.split("│") for line in narrow.stdout.splitlines() if "│" in line]
+    cells = {(r[2].strip(), r[3].strip()) for r in table_rows if len(r) >= 4}
+    assert ("Video", "480") in cells and ("Pool", "5") in cells
 
 
 def test_cli_run_file(cli_env: None, world_graph: Graph, world_s: World, tmp_path: Path) -> None:
@@ -317,3 +357,11 @@ def test_cli_refuses_a_write(cli_env: None, world_graph: Graph, tmp_path: Path) 
     assert "read-only" in " ".join(result.output.split())
     left = world_graph.driver.execute_query("MATCH (v:Video) RETURN count(v) AS n").records[0]["n"]
     assert left > 0
+
+
+def test_cli_show_prints_param_lines(cli_env: None) -> None:
+    result = CliRunner().invoke(app, ["cypher", "show", "top_videos_in_pool", "-p", "limit=5"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [":param pool => 'boost'", ":param limit => 5"]
+    assert lines[2].startswith("MATCH") and lines[-1].endswith(";")

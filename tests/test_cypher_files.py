@@ -88,5 +88,7 @@ def test_analyst_headers_are_complete(name: str) -> None:
     assert declared == {p.name for p in params}, f"{name}: // params: differs from the text"
     for p in params:
         assert p.has_default, f"{name}: ${p.name} has no default"
-    # Browser and cypher-shell run the file as is: no graphrec-only placeholders.
+    # Browser and cypher-shell run the file as is: no graphrec-only placeholders, and the
+    # statement ends with the semicolon cypher-shell waits for.
     assert "{{" not in query.text and "%(" not in query.text
+    assert query.text.rstrip().endswith(";"), f"{name}: end the statement with ';'"

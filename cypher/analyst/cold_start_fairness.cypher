@@ -27,4 +27,4 @@ RETURN cohort, creators, videos, impressions,
        CASE WHEN impressions > 0 THEN toFloat(views) / impressions END AS views_per_impression,
        cold_start_videos, cold_start_served, cold_start_budget,
        CASE WHEN videos > 0 THEN toFloat(reached_boost) / videos END AS reached_boost_share
-ORDER BY cohort DESC
+ORDER BY cohort DESC;

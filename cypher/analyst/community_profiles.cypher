@@ -22,4 +22,4 @@ CALL (com) {
 }
 RETURN com.id AS community, com.label AS label, com.size AS size, members,
        com.top_tags AS top_tags, liked_tags, top_creators
-ORDER BY size DESC, community
+ORDER BY size DESC, community;

@@ -26,4 +26,4 @@ RETURN c.id AS creator_id, label.id AS vertical, vl.share AS vertical_share,
        v.status AS status, now.id AS current_pool, highest_pool, moves, v.score AS score,
        v.impressions AS impressions, v.likes AS likes, v.spillover_boost AS spillover_boost,
        v.spillover_from AS spillover_from
-ORDER BY created_at, video_id
+ORDER BY created_at, video_id;

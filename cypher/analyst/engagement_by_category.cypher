@@ -18,4 +18,4 @@ RETURN cat.id AS category, videos, impressions, views,
        CASE WHEN views > 0 THEN toFloat(comments) / views END AS comment_rate,
        CASE WHEN views > 0 THEN toFloat(shares) / views END AS share_rate,
        CASE WHEN views > 0 THEN toFloat(watch_ms) / views END AS avg_watch_ms
-ORDER BY like_rate DESC, category
+ORDER BY like_rate DESC, category;

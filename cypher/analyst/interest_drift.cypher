@@ -27,4 +27,4 @@ RETURN u.id AS user_id, recent_events, older_events, drift,
        rtop.cat AS recent_top, toFloat(rtop.recent) / recent_events AS recent_top_share,
        otop.cat AS older_top, toFloat(otop.older) / older_events AS older_top_share
 ORDER BY drift DESC, user_id
-LIMIT $limit
+LIMIT $limit;

@@ -26,4 +26,4 @@ RETURN v.id AS video_id, c.id AS creator_id, m.at AS revived_at, m.cycle AS cycl
          WHEN now.level > to.level THEN 'promoted'
          ELSE 'serving'
        END AS outcome
-ORDER BY revived_at DESC, video_id
+ORDER BY revived_at DESC, video_id;

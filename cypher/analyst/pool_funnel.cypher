@@ -24,4 +24,4 @@ CALL (p) {
 RETURN p.level AS level, p.id AS pool, videos, budget, served, avg_score, moved_in, moved_out,
        promoted_out,
        CASE WHEN moved_out > 0 THEN toFloat(promoted_out) / moved_out END AS promotion_rate
-ORDER BY level
+ORDER BY level;

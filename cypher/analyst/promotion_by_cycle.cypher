@@ -17,4 +17,4 @@ WITH c, m.from AS from_pool, count(m) AS decided,
 RETURN c.id AS cycle, c.started_at AS started_at, c.finished_at AS finished_at, from_pool,
        decided, promoted, settled, revived,
        CASE WHEN decided > 0 THEN toFloat(promoted) / decided END AS promotion_rate
-ORDER BY started_at DESC, from_pool
+ORDER BY started_at DESC, from_pool;

@@ -19,4 +19,4 @@ OPTIONAL MATCH (c:Creator)-[:POSTED]->(v)
 OPTIONAL MATCH (v)-[:IN_POOL]->(p:Pool)
 RETURN com.id AS community, com.label AS label, rank, v.id AS video_id, c.id AS creator_id,
        member_likes, v.score AS score, v.likes AS likes, p.id AS pool
-ORDER BY community, rank
+ORDER BY community, rank;

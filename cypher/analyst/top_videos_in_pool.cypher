@@ -19,4 +19,4 @@ RETURN rank, v.id AS video_id, c.id AS creator_id, v.score AS score,
        CASE WHEN v.views > 0 THEN toFloat(v.completions) / v.views END AS completion_rate,
        CASE WHEN v.views > 0 THEN toFloat(v.likes) / v.views END AS like_rate,
        ip.served AS served, ip.budget AS budget, v.hashtags AS tags
-ORDER BY rank
+ORDER BY rank;

@@ -51,4 +51,4 @@ CALL (u, v) {
   RETURN 'pool' AS reason, p.id AS via, toFloat(p.level) AS strength
 }
 RETURN v.id AS video_id, reason, via, strength
-ORDER BY video_id, reason, strength DESC, via
+ORDER BY video_id, reason, strength DESC, via;

@@ -103,3 +103,15 @@ def run_query(
         typer.echo(analyst.to_csv(result), nl=False)
     else:
         out.print(analyst.to_table(result))
+
+
+@app.command("show")
+@handle_errors
+def show_query(
+    name: str = typer.Argument(..., help="an analyst query (see: graphrec cypher list)"),
+    param: list[str] = typer.Option([], "--param", "-p", help="NAME=VALUE (repeat)"),
+) -> None:
+    """Print a query with its parameters as :param lines, for cypher-shell or Neo4j Browser."""
+    query = analyst.find(name)
+    params = analyst.bind(query, analyst.parse_assignments(param))
+    typer.echo(analyst.shell_script(query, params), nl=False)
