@@ -93,7 +93,7 @@ class Event(BaseModel):
     def _target(self) -> Event:
         if self.kind is EventKind.follow:
             if self.video_id is None and self.creator_id is None:
-                raise ValueError("a follow needs creator_id (or the video_id that won it)")
+                raise ValueError("creator_id: a follow needs creator_id (or the video_id that won it)")
         elif self.video_id is None:
             raise ValueError(f"video_id: required for a {self.kind.value} event")
         elif self.creator_id is not None:
@@ -122,9 +122,9 @@ def describe_error(e: ValidationError) -> str:
     """One line naming each field at fault: ``kind: Input should be 'like', ...``."""
     parts = []
     for err in e.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "event"
+        loc = ".".join(str(x) for x in err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")
-        parts.append(f"{loc}: {msg}")
+        parts.append(f"{loc}: {msg}" if loc else msg)  # whole-event checks name their field
     return "; ".join(parts)
 
 

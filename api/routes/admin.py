@@ -1,7 +1,7 @@
 """Admin: ``POST /admin/pools/cycle`` (one pool cycle) and ``POST /admin/train``.
 
-Both always need the API key. CLI equivalents: ``graphrec pools cycle`` and ``graphrec learn
-train`` (the lifecycle and learning areas' commands).
+Both always need the API key. CLI equivalents: ``graphrec pools cycle`` and the learning
+area's training command.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from api.lifecycle import run_cycle, run_training
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[WriteKey])
 
 
-@router.post("/pools/cycle", responses={501: {"description": "the pool cycle is not installed"}})
+@router.post("/pools/cycle", responses={409: {"description": "a cycle is running"}})
 def create_pool_cycle(graph: GraphDep, settings: SettingsDep) -> dict[str, Any]:
     """Run one pool cycle now: score spent budgets, promote, settle, look back, spill over."""
     return run_cycle(graph, settings)

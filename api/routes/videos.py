@@ -18,9 +18,9 @@ class VideoCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     creator_id: str = Field(min_length=1, max_length=128)
-    caption: str = Field(default="", max_length=2_000)
+    caption: str = Field(min_length=1, max_length=2_200)
     hashtags: list[str] = Field(default_factory=list)
-    duration_ms: int = Field(ge=1, le=3_600_000)
+    duration_ms: int = Field(default=15_000, ge=1, le=600_000)
     id: str | None = Field(default=None, min_length=1, max_length=128, description="or generated")
 
 
@@ -60,13 +60,12 @@ class VideoPublic(BaseModel):
     responses={
         404: {"description": "unknown creator"},
         422: {"description": "malformed upload"},
-        501: {"description": "the lifecycle's upload is not installed"},
     },
 )
 def create_video(body: VideoCreate, graph: GraphDep, settings: SettingsDep) -> VideoPublic:
     """Upload: tagged, audited (a rejection keeps its reasons), approved ones enter cold start."""
-    video_id = upload_video(graph, settings, body.model_dump())
-    return VideoPublic(**accounts.video_detail(graph, video_id))
+    result = upload_video(graph, settings, body.model_dump(exclude_none=True))
+    return VideoPublic(**accounts.video_detail(graph, result["video_id"]))
 
 
 @router.get(
