@@ -126,7 +126,9 @@ def parse_literal(text: str) -> Any:
 
 def _split_top_level(text: str) -> list[str]:
     """Split on commas outside quotes, brackets and braces."""
-    parts, depth, quote, cur = [], 0, "", []
+    parts: list[str] = []
+    cur: list[str] = []
+    depth, quote = 0, ""
     for ch in text:
         if quote:
             quote = "" if ch == quote else quote
@@ -352,7 +354,7 @@ def query_type(graph: Graph, query: cypher.Query, params: Mapping[str, Any]) -> 
             database=graph.database, default_access_mode=neo4j.READ_ACCESS
         ) as session,
     ):
-        summary = session.run("EXPLAIN " + query.text, dict(params)).consume()  # type: ignore[arg-type]
+        summary = session.run("EXPLAIN " + query.text, dict(params)).consume()
     return str(summary.query_type or "")
 
 
@@ -387,7 +389,7 @@ def run(
 
     @neo4j.unit_of_work(timeout=limit)
     def work(tx: neo4j.ManagedTransaction) -> tuple[list[str], list[dict[str, Any]]]:
-        result = tx.run(query.text, params)  # type: ignore[arg-type]
+        result = tx.run(query.text, params)
         keys = list(result.keys())
         return keys, [r.data() for r in result]
 
