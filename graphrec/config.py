@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     feed_max_per_creator: int = 2
     feed_max_tag_share: float = 0.4
     events_max_batch: int = 10_000
+    feed_shared_ttl_s: float = 5.0  # how long a worker keeps the shared candidate lists
     online_embedding_rate: float = 0.2
 
     # --- content lifecycle: upload, audit, traffic pools (graphrec/lifecycle) -----------
@@ -108,8 +109,9 @@ class Settings(BaseSettings):
     lookback_max_impressions: int = 400  # "little exposure"
     lookback_min_score: float = 2.0
     lookback_creator_window_ms: int = 7 * 86_400_000  # creator promoted lately: drawing traffic
-    lookback_creator_min_score: float = 1.0
-    lookback_max_per_cycle: int = 200
+    lookback_creator_min_score: float = 1.5
+    lookback_max_per_period: int = 200  # revivals per look-back period (a re-run adds none)
+    lookback_period_ms: int = 86_400_000
     vertical_min_videos: int = 5
     vertical_min_share: float = 0.6
     virality_min_impressions: int = 1_000

@@ -151,7 +151,7 @@ def test_look_back_revives_the_overlooked_video_not_the_weak_ones(graph: Graph) 
         tail("famous", impressions=20_000, views=16_000, completions=13_000, likes=7_000),
         tail("too_few", impressions=5, views=5, completions=5, likes=5),
         tail("too_recent", since=sb.now - DAY_MS, **strong),
-        tail("hot_old", creator="hot", impressions=80, views=40, completions=15, likes=5),
+        tail("hot_old", creator="hot", impressions=80, views=50, completions=25, likes=8),
         tail("hot_weak", creator="hot", impressions=80, views=5),
         tail("hot_hit", creator="hot", pool="boost", budget=20_000, impressions=500,
              views=300),
@@ -162,7 +162,7 @@ def test_look_back_revives_the_overlooked_video_not_the_weak_ones(graph: Graph) 
         "pools/decide_look_back", now=sb.now, min_age_ms=S.lookback_min_age_ms,
         min_impressions=S.lookback_min_impressions, max_impressions=S.lookback_max_impressions,
         min_score=S.lookback_min_score, creator_window_ms=S.lookback_creator_window_ms,
-        creator_min_score=S.lookback_creator_min_score,
+        creator_min_score=S.lookback_creator_min_score, period_ms=S.lookback_period_ms,
         weights=Weights.from_settings(S).param(), limit=10,
     )  # fmt: skip
     assert {r["video_id"]: r["why"] for r in rows} == {

@@ -5,10 +5,12 @@
 //     exposure ($min_impressions <= impressions <= $max_impressions), or
 //   - its creator is drawing traffic now: another of their videos was promoted (to boost or
 //     trending) within $creator_window_ms, and this one scores >= $creator_min_score.
-// Best scores first, at most $limit per cycle.
+// Best scores first, at most $limit revivals per look-back period ($period_ms): revivals
+// already made within the period count, so running the cycle again revives nothing more.
 // params: $now (int, epoch ms), $min_age_ms (int), $min_impressions (int),
 //   $max_impressions (int), $min_score (float), $creator_window_ms (int),
-//   $creator_min_score (float), $weights (map, see decide_promotions), $limit (int)
+//   $creator_min_score (float), $weights (map, see decide_promotions), $limit (int),
+//   $period_ms (int)
 // returns: video_id, from_pool, to_pool, reason, score, why
 MATCH (:Pool {id: 'long_tail'})<-[r:IN_POOL]-(v:Video)
 WHERE r.since <= $now - $min_age_ms AND v.status = 'approved' AND v.revived_at IS NULL
@@ -29,8 +31,13 @@ WITH v, score,
          WHERE o <> v AND m.at >= $now - $creator_window_ms AND m.reason IN ['promoted', 'trending']
        } AS hot_creator
 WHERE overlooked OR hot_creator
-RETURN v.id AS video_id, 'long_tail' AS from_pool, 'cold_start' AS to_pool,
-       'look_back' AS reason, score,
-       CASE WHEN overlooked THEN 'overlooked' ELSE 'creator drawing traffic' END AS why
-ORDER BY score DESC, v.created_at ASC, video_id ASC
-LIMIT $limit
+WITH v, score, overlooked ORDER BY score DESC, v.created_at ASC, v.id ASC
+WITH collect({video_id: v.id, score: score, overlooked: overlooked}) AS ranked
+CALL () {
+  MATCH (x:Video) WHERE x.revived_at >= $now - $period_ms
+  RETURN count(x) AS recent
+}
+UNWIND ranked[0..CASE WHEN $limit > recent THEN $limit - recent ELSE 0 END] AS row
+RETURN row.video_id AS video_id, 'long_tail' AS from_pool, 'cold_start' AS to_pool,
+       'look_back' AS reason, row.score AS score,
+       CASE WHEN row.overlooked THEN 'overlooked' ELSE 'creator drawing traffic' END AS why

@@ -27,3 +27,25 @@ def load_cmd(
     write_json(out_path, result)
     print_table(f"bench load {size} -> {out_path}", [result["headline"]])
     print_table("stages (seconds)", [result["stages_s"]])
+
+
+@app.command("pools")
+@handle_errors
+def pools_cmd(
+    size: str = typer.Option("M", help="World size to load."),
+    seed: int = typer.Option(0),
+    calls: int = typer.Option(400, min=10, help="record_impressions calls per measurement."),
+    threads: int = typer.Option(4, min=1, help="Concurrent feeds for the throughput run."),
+    out_path: Path = typer.Option(Path("out/bench/pools.json"), "--out"),
+) -> None:
+    """Impression recording (per impression, batched) and one full pool cycle on a world."""
+    from graphrec.bench.pools import bench_pools
+
+    world_size(size)
+    result = bench_pools(size=size, seed=seed, calls=calls, threads=threads)
+    write_json(out_path, result)
+    print_table(f"bench pools {size} -> {out_path}", [result["headline"]])
+    print_table("record_impressions", result["impressions"])
+    print_table("cycle moves", [result["cycle"]["moves"]])
+    print_table("cycle stages (seconds)", [result["cycle"]["seconds"]])
+

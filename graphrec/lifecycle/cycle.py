@@ -180,6 +180,7 @@ def _promote(
     weights: dict[str, float],
     tick: Progress,
 ) -> None:
+    t0 = time.perf_counter()
     decisions = graph.read(
         "pools/decide_promotions",
         pool=st.pool,
@@ -191,10 +192,14 @@ def _promote(
         share=s.promote_share,
         weights=weights,
     )
+    report.seconds[f"{st.pool}.decide"] = time.perf_counter() - t0
     report.counts[f"{st.pool}_cohorts"] += len({d["cohort"] for d in decisions})
     budgets = _budgets(s)  # trending and the long tail have no budget
     moved = set(
         _apply_moves(graph, s, report, decisions, budgets=budgets, at=at, stage=st.pool, tick=tick)
+    )
+    report.seconds[f"{st.pool}.apply"] = (
+        time.perf_counter() - t0 - report.seconds[f"{st.pool}.decide"]
     )
     promoted = sorted(
         d["video_id"] for d in decisions if d["to_pool"] == st.next and d["video_id"] in moved
@@ -225,7 +230,8 @@ def _look_back(
         creator_window_ms=s.lookback_creator_window_ms,
         creator_min_score=s.lookback_creator_min_score,
         weights=weights,
-        limit=s.lookback_max_per_cycle,
+        limit=s.lookback_max_per_period,
+        period_ms=s.lookback_period_ms,
     )
     _apply_moves(
         graph, s, report, decisions, budgets=_budgets(s), at=at, stage="look-back", tick=tick
