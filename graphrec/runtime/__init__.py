@@ -212,6 +212,9 @@ class LocalNeo4j:
         """Start the server (or find it running) and wait until Bolt answers."""
         pid = self.running_pid()
         if pid is not None:
+            # Already running for this state directory: adopt it where it listens.
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                self.port = int(json.loads(self.info_file.read_text())["uri"].rsplit(":", 1)[1])
             self._wait_ready(pid, proc=None)
             return self.connection()
         major = _java_major(self.java)

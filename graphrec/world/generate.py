@@ -148,6 +148,7 @@ def generate(size: str | WorldSize, seed: int = 0) -> World:
     # Newest creators: no followers yet; they must compete through the cold-start pool.
     newcomer = rng.random(ws.creators) < 0.1
     followers[newcomer] = 0
+    popularity[newcomer] = 0.2  # a newcomer posts a little, like the long tail
     creator_joined[newcomer] = now - rng.integers(1 * DAY_MS, 10 * DAY_MS, size=newcomer.sum())
 
     # --- videos -----------------------------------------------------------------------------

@@ -1,0 +1,140 @@
+"""A day on the platform: the closed-loop simulation and its report.
+
+``simulate`` runs every policy of a :class:`SimConfig` on the same world and returns the
+figures; :mod:`graphrec.sim.report` turns them into HTML + PNG + JSON.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from graphrec.config import Settings, get_settings
+from graphrec.db import Graph
+from graphrec.sim.platforms import BaselinePlatform, HttpPlatform, LibraryPlatform
+from graphrec.sim.run import ALL_POLICIES, BASELINES, PolicyResult, SimConfig, Simulation
+from graphrec.world.generate import World
+from graphrec.world.load import load_world
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class SimReport:
+    config: dict[str, Any]
+    world: dict[str, Any]
+    policies: dict[str, PolicyResult]
+    communities: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+    def headline(self) -> list[dict[str, Any]]:
+        """One row per policy: the figures the README and the issue note quote."""
+        keys = ("watch_time_per_session_s", "completion_rate", "like_rate", "new_creator_share",
+                "creator_gini", "coverage", "intra_feed_diversity", "adaptation_sessions",
+                "strong_new_video_hours_to_boost", "malicious_impressions")  # fmt: skip
+        return [
+            {"policy": p, **{k: r.figures.get(k) for k in keys}} for p, r in self.policies.items()
+        ]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config,
+            "world": self.world,
+            "wall_s": round(self.wall_s, 1),
+            "training": self.training,
+            "communities": self.communities,
+            "headline": self.headline(),
+            "policies": {p: asdict(r) for p, r in self.policies.items()},
+        }
+
+
+class _StartState:
+    """Puts the graph in the run's starting state: the world loaded and the model applied.
+
+    Training happens once (the first time); later policies get the same embeddings and
+    communities written back, so every policy starts from the same graph.
+    """
+
+    def __init__(self, graph: Graph, world: World, settings: Settings, *, train: bool) -> None:
+        self.graph, self.world, self.settings, self.train = graph, world, settings, train
+        self.trained: Any = None
+        self.info: dict[str, Any] = {}
+        self.communities: dict[str, Any] = {}
+
+    def reset(self) -> None:
+        self.graph.write_autocommit("admin/wipe")
+        load_world(self.graph, self.world)
+        if not self.train:
+            return
+        from graphrec.sim import learning
+
+        if self.trained is None:
+            self.trained, self.info, self.communities = learning.train_once(
+                self.graph, self.world, self.settings
+            )
+        else:
+            learning.write_back(self.graph, self.trained, self.settings)
+
+
+def simulate(
+    graph: Graph,
+    world: World,
+    config: SimConfig,
+    *,
+    settings: Settings | None = None,
+    http: str | None = None,
+    api_key: str | None = None,
+    train: bool = True,
+    progress: Progress | None = None,
+) -> SimReport:
+    """Run every policy in ``config`` over the same simulated hours; returns the figures."""
+    from graphrec.lifecycle.upload import upload_video
+
+    s = settings or get_settings()
+    started = time.perf_counter()
+    sim = Simulation(world, config, settings=s, progress=progress)
+    state = _StartState(graph, world, s, train=train)
+    results: dict[str, PolicyResult] = {}
+    for policy in config.policies:
+        if progress:
+            progress(f"{policy} (setup)", 0, 1)
+        state.reset()
+        if policy in BASELINES:
+            platform: Any = BaselinePlatform(graph, s, policy, config.seed)
+        elif http and policy == "graphrec":
+            platform = HttpPlatform(http, api_key)
+        else:
+            platform = LibraryPlatform(graph, s, policy)
+
+        def upload(data: dict[str, Any], at: int) -> dict[str, Any]:
+            return upload_video(graph, data, settings=s, now=at).to_dict()
+
+        results[policy] = sim.run_policy(
+            policy,
+            platform,
+            upload=upload,
+            cycle=lambda at: _cycle(graph, s, at),
+            pool_of=lambda ids: {
+                r["video_id"]: r["pool"] for r in graph.read("sim/video_pools", video_ids=ids)
+            },
+        )
+    return SimReport(
+        config=asdict(config),
+        world={"size": world.size, "seed": world.seed, **world.counts()},
+        policies=results,
+        communities=state.communities,
+        training=state.info,
+        wall_s=time.perf_counter() - started,
+    )
+
+
+def _cycle(graph: Graph, settings: Settings, at: int) -> None:
+    from graphrec.lifecycle.cycle import run_cycle
+
+    run_cycle(graph, settings=settings, now=at)
+
+
+__all__ = ["ALL_POLICIES", "SimConfig", "SimReport", "simulate"]

@@ -1,0 +1,104 @@
+"""What a simulated user talks to: graphrec (library or HTTP) under a policy, or a baseline."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from graphrec.config import Settings
+from graphrec.db import Graph
+from graphrec.errors import GraphrecError, InvalidInput
+
+
+def feed_policy(name: str) -> Any:
+    """graphrec's FeedPolicy for a named policy (the full feed or one ablation)."""
+    from graphrec.feed import FeedPolicy
+
+    full = FeedPolicy()
+    return {
+        "graphrec": full,
+        "no_realtime": replace(full, realtime=False),
+        "no_cold_start": replace(full, cold_start=False),
+        "no_diversity": replace(full, diversity=False),
+        "no_communities": replace(full, communities=False),
+    }[name]
+
+
+class LibraryPlatform:
+    """graphrec's own feed, called in-process, and its event ingestion."""
+
+    def __init__(self, graph: Graph, settings: Settings, policy: str) -> None:
+        from graphrec.feed import Recommender
+
+        self.graph, self.settings = graph, settings
+        self.recommender = Recommender(graph, settings, policy=feed_policy(policy))
+
+    def feed(self, user_id: str, n: int, at: int) -> list[dict[str, Any]]:
+        return [i.as_dict() for i in self.recommender.feed(user_id, n, at=at).items]
+
+    def send(self, events: list[dict[str, Any]], at: int) -> None:
+        from graphrec.events import ingest
+
+        result = ingest(self.graph, events, settings=self.settings, now=at)
+        if result.rejected:
+            raise InvalidInput(f"the simulation sent bad events: {result.rejected[:3]}")
+
+
+class HttpPlatform:
+    """graphrec through its HTTP API (``graphrec simulate --http URL``): the full policy."""
+
+    def __init__(self, base_url: str, api_key: str | None, timeout_s: float = 10.0) -> None:
+        import httpx
+
+        headers = {"X-API-Key": api_key} if api_key else {}
+        self.client = httpx.Client(base_url=base_url, headers=headers, timeout=timeout_s)
+
+    def feed(self, user_id: str, n: int, at: int) -> list[dict[str, Any]]:
+        r = self.client.get(f"/users/{user_id}/feed", params={"n": n, "at": at})
+        if r.status_code != 200:
+            raise GraphrecError(f"GET feed of {user_id}: HTTP {r.status_code} {r.text[:200]}")
+        return list(r.json()["items"])
+
+    def send(self, events: list[dict[str, Any]], at: int) -> None:
+        r = self.client.post("/events", json={"events": events})
+        if r.status_code >= 300:
+            raise GraphrecError(f"POST /events: HTTP {r.status_code} {r.text[:200]}")
+
+
+class BaselinePlatform:
+    """A simple baseline (random or most popular), with impressions recorded like graphrec's.
+
+    Events go through graphrec's ingestion too, so counters (which "most popular" reads) move.
+    """
+
+    def __init__(self, graph: Graph, settings: Settings, policy: str, seed: int) -> None:
+        if policy not in ("random", "popular"):
+            raise InvalidInput(f"no baseline called {policy!r}")
+        self.graph, self.settings, self.policy, self.seed = graph, settings, policy, seed
+        self.calls = 0
+
+    def feed(self, user_id: str, n: int, at: int) -> list[dict[str, Any]]:
+        self.calls += 1
+        if self.policy == "random":
+            rows = self.graph.read(
+                "sim/random_feed", user_id=user_id, n=n, salt=f"{self.seed}:{self.calls}"
+            )
+        else:
+            rows = self.graph.read("sim/popular_feed", user_id=user_id, n=n)
+        if not rows:
+            return []
+        granted = self.graph.write(
+            "pools/record_impressions",
+            user_id=user_id,
+            video_ids=[r["video_id"] for r in rows],
+            at=at,
+        )
+        ok = {g["video_id"] for g in granted if g["granted"]}
+        return [
+            {**r, "source": self.policy, "reason": self.policy} for r in rows if r["video_id"] in ok
+        ]
+
+    def send(self, events: list[dict[str, Any]], at: int) -> None:
+        from graphrec.events import ingest
+
+        ingest(self.graph, events, settings=self.settings, now=at)

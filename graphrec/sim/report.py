@@ -1,0 +1,138 @@
+"""The simulation's report: a self-contained HTML page (plots inlined) and a JSON of figures."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from graphrec.sim import metrics as M
+
+if TYPE_CHECKING:
+    from graphrec.sim import SimReport
+
+POOL_ORDER = ("cold_start", "boost", "trending", "long_tail", "None")
+
+
+def _png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def plots(report: SimReport) -> dict[str, str]:
+    """The four plots as base64 PNGs: pool funnel, Lorenz, watch time, adaptation."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out: dict[str, str] = {}
+    pols = list(report.policies.items())
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    width = 0.8 / max(len(pols), 1)
+    for i, (name, r) in enumerate(pols):
+        vals = [r.pool_counts.get(p, 0) for p in POOL_ORDER]
+        ax.bar([x + i * width for x in range(len(POOL_ORDER))], vals, width, label=name)
+    ax.set_xticks([x + 0.4 - width / 2 for x in range(len(POOL_ORDER))])
+    ax.set_xticklabels(["cold start", "boost", "trending", "long tail", "rejected"])
+    ax.set_ylabel("uploads of the day")
+    ax.set_title("Pool funnel: where the day's uploads ended")
+    ax.legend(fontsize=7)
+    out["pool_funnel"] = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], "k--", lw=0.8, label="equal exposure")
+    for name, r in pols:
+        values = [r.creator_impressions.get(c, 0) for c in r.creator_impressions] + [0] * max(
+            0, report.world.get("creators", 0) - len(r.creator_impressions)
+        )
+        x, y = M.lorenz(values)
+        ax.plot(x, y, label=f"{name} (Gini {r.figures.get('creator_gini', 0):.2f})")
+    ax.set_xlabel("share of creators (least exposed first)")
+    ax.set_ylabel("share of impressions")
+    ax.set_title("Exposure Lorenz curve across creators")
+    ax.legend(fontsize=7)
+    out["lorenz"] = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for name, r in pols:
+        xs = [h for h, v in enumerate(r.hourly_watch_s) if not math.isnan(v)]
+        ax.plot(xs, [r.hourly_watch_s[h] for h in xs], marker=".", label=name)
+    ax.set_xlabel("simulated hour")
+    ax.set_ylabel("watch time per session (s)")
+    ax.set_title("Watch time over the simulated day")
+    ax.legend(fontsize=7)
+    out["watch_time"] = _png(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for name, r in pols:
+        if r.adaptation_curve:
+            ax.plot(
+                range(1, len(r.adaptation_curve) + 1), r.adaptation_curve, marker="o", label=name
+            )
+    ax.set_xlabel("session after the planted change of taste")
+    ax.set_ylabel("share of the new favourite in the feed")
+    ax.set_title("Adaptation to a change of taste")
+    ax.legend(fontsize=7)
+    out["adaptation"] = _png(fig)
+    return out
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "<p>(none)</p>"
+    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in rows[0])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in r.values()) + "</tr>"
+        for r in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def write_report(report: SimReport, folder: Path) -> dict[str, Path]:
+    """Write ``report.html`` (self-contained) and ``report.json`` into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = report.as_dict()
+    json_path = folder / "report.json"
+    json_path.write_text(json.dumps(data, indent=2, default=str))
+    images = plots(report)
+    for name, b64 in images.items():
+        (folder / f"{name}.png").write_bytes(base64.b64decode(b64))
+    imgs = "".join(
+        f'<figure><img alt="{n}" src="data:image/png;base64,{b}"><figcaption>{n}</figcaption></figure>'
+        for n, b in images.items()
+    )
+    cfg = html.escape(json.dumps(data["config"]))
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>graphrec: a day on the platform</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}
+table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
+th{{background:#f3f3f3}}figure{{display:inline-block;margin:1em}}img{{max-width:520px}}</style></head>
+<body><h1>A day on the platform</h1>
+<p>World {html.escape(str(data["world"].get("size")))} (seed {data["world"].get("seed")}),
+{len(report.policies)} policies, same users and seed; wall time {data["wall_s"]} s.</p>
+<h2>Headline</h2>{_table(data["headline"])}
+<h2>Communities vs the latent truth</h2>{_table([data["communities"]] if data["communities"] else [])}
+<h2>Plots</h2>{imgs}
+<h2>Configuration</h2><pre>{cfg}</pre>
+<p>Every figure is in <code>report.json</code>.</p></body></html>"""
+    html_path = folder / "report.html"
+    html_path.write_text(page, encoding="utf-8")
+    return {"html": html_path, "json": json_path}

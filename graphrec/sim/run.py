@@ -1,0 +1,406 @@
+"""A day on the platform: simulated users with known tastes react to real feeds.
+
+Each policy runs on the same world, the same users, the same seed and the same simulated
+hours, from the same starting graph (the world is reloaded for each). Users open the app
+around their active hour, fetch pages of the feed (through the library, or the HTTP API),
+and react according to their latent interests with noise drawn per (user, video), so the
+same user reacts to the same video the same way under every policy. Creators keep uploading
+(strong, weak and malicious videos); the pool cycle runs on a schedule; part of the users
+change taste half-way, to measure how fast each feed adapts.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from graphrec.config import Settings, get_settings
+from graphrec.errors import InvalidInput
+from graphrec.sim import metrics as M
+from graphrec.world import behaviour
+from graphrec.world.generate import DAY_MS, World
+from graphrec.world.vocab import CAPTION_TEMPLATES, CATEGORY_KEYWORDS, category_tags
+
+HOUR_MS = 3_600_000
+NEW_CREATOR_DAYS = 14
+BASELINES = ("random", "popular")
+ABLATIONS = ("no_realtime", "no_cold_start", "no_diversity", "no_communities")
+ALL_POLICIES = ("graphrec", *ABLATIONS, *BASELINES)
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """What to simulate; every field is a CLI flag of ``graphrec simulate``."""
+
+    seed: int = 0
+    hours: int = 24
+    users: int | None = None  # the first N users of the world; None = all
+    page_size: int = 8
+    pages_per_session: int = 2
+    session_rate: float = 0.35  # chance to open the app at one's active hour
+    uploads_per_hour: int = 3
+    cycle_every_hours: int = 4
+    shift_share: float = 0.15  # share of users whose taste changes half-way
+    policies: tuple[str, ...] = ALL_POLICIES
+
+    def __post_init__(self) -> None:
+        unknown = [p for p in self.policies if p not in ALL_POLICIES]
+        if unknown:
+            raise InvalidInput(f"unknown policies {unknown}: choose from {', '.join(ALL_POLICIES)}")
+        if self.hours < 1 or self.page_size < 1 or self.pages_per_session < 1:
+            raise InvalidInput("hours, page_size and pages_per_session must be at least 1")
+        if not 0 <= self.shift_share <= 1 or not 0 < self.session_rate <= 1:
+            raise InvalidInput("shift_share must be in [0, 1] and session_rate in (0, 1]")
+
+
+class Platform(Protocol):
+    """What a simulated user needs from graphrec: a feed page and somewhere to send events."""
+
+    def feed(self, user_id: str, n: int, at: int) -> list[dict[str, Any]]: ...
+
+    def send(self, events: list[dict[str, Any]], at: int) -> None: ...
+
+
+@dataclass
+class VideoFacts:
+    """What the simulation knows about a video (its latent truth)."""
+
+    category: int
+    quality: float
+    duration_ms: int
+    creator: str
+    kind: str = "world"  # world | normal | strong | weak | malicious | planted_strong | ...
+    uploaded_at: int | None = None
+
+
+@dataclass
+class PolicyResult:
+    """Everything one policy produced in the run (raw logs and the figures)."""
+
+    policy: str
+    figures: dict[str, Any] = field(default_factory=dict)
+    hourly_watch_s: list[float] = field(default_factory=list)
+    adaptation_curve: list[float] = field(default_factory=list)
+    creator_impressions: dict[str, int] = field(default_factory=dict)
+    pool_counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _draws(seed: int, user: int, video_id: str, k: int = 8) -> np.ndarray:
+    """Uniform draws fixed per (seed, user, video): a user reacts alike under every policy."""
+    return np.random.default_rng([seed, user, zlib.crc32(video_id.encode())]).random(k)
+
+
+class Simulation:
+    """One run over several policies; see the module docstring."""
+
+    def __init__(
+        self,
+        world: World,
+        config: SimConfig,
+        *,
+        settings: Settings | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> None:
+        if "user_interests" not in world.latent:
+            raise InvalidInput(
+                "the world has no latent truth (latent.npz): generate it with graphrec"
+            )
+        self.world = world
+        self.cfg = config
+        self.settings = settings or get_settings()
+        self.tick = progress or (lambda stage, done, total: None)
+        lat = world.latent
+        self.n_cat = len(world.categories)
+        self.cat_names = [c["id"] for c in world.categories]
+        n_users = len(world.users) if config.users is None else min(config.users, len(world.users))
+        self.users = world.users[:n_users]
+        self.theta0 = lat["user_interests"][:n_users].astype(float)
+        self.community = lat["user_community"][:n_users]
+        self.start = world.now_ms + HOUR_MS  # the simulated day starts an hour after the world
+        self.videos: dict[str, VideoFacts] = {}
+        for i, v in enumerate(world.videos):
+            self.videos[v["id"]] = VideoFacts(
+                category=int(lat["video_category"][i]),
+                quality=float(lat["video_quality"][i]),
+                duration_ms=int(v["duration_ms"]),
+                creator=v["creator"],
+            )
+        self.new_creators = {
+            c["id"] for c in world.creators
+            if int(c["joined_at"]) >= world.now_ms - NEW_CREATOR_DAYS * DAY_MS
+        }  # fmt: skip
+        self.approved_world = sum(1 for v in world.videos if v["status"] == "approved")
+        self._plan()
+
+    # --- the plan: the same for every policy ---------------------------------------------
+    def _plan(self) -> None:
+        cfg, rng = self.cfg, np.random.default_rng([self.cfg.seed, 1])
+        n = len(self.users)
+        self.shift_at = cfg.hours // 2
+        shifted = rng.random(n) < cfg.shift_share
+        self.shift_target = np.full(n, -1)
+        for i in np.flatnonzero(shifted):
+            self.shift_target[i] = int(np.argmin(self.theta0[i]))  # their least-liked category
+        # Sessions: (hour, user, minute) for users near their active hour.
+        hours = np.arange(cfg.hours)
+        start_hour = int((self.start // HOUR_MS) % 24)
+        self.sessions: list[list[tuple[int, int]]] = []
+        active = np.array([int(u.get("active_hour", 20)) for u in self.users])
+        for h in hours:
+            clock = (start_hour + h) % 24
+            d = np.minimum(np.abs(active - clock), 24 - np.abs(active - clock))
+            p = cfg.session_rate * np.exp(-(d**2) / 8.0)
+            opened = np.flatnonzero(rng.random(n) < p)
+            minutes = rng.integers(0, 50, size=len(opened))
+            self.sessions.append(sorted(zip(minutes.tolist(), opened.tolist(), strict=True)))
+        # Uploads: creators keep posting; planted ones at hour 1.
+        tags = category_tags(max(4, len(self.world.tags) // max(self.n_cat, 1)))
+        lat = self.world.latent
+        fav = int(np.argmax(self.theta0.sum(axis=0)))
+        newcomers = sorted(self.new_creators) or [self.world.creators[0]["id"]]
+        self.uploads: list[list[dict[str, Any]]] = [[] for _ in hours]
+
+        def upload(h: int, k: int, creator: str, cat: int, kind: str, quality: float) -> None:
+            words = CATEGORY_KEYWORDS[self.cat_names[cat]]
+            caption = CAPTION_TEMPLATES[(h + k) % len(CAPTION_TEMPLATES)].format(
+                w1=words[k % len(words)], w2=words[(k + h) % len(words)], n=h * 10 + k + 2
+            )
+            if kind in ("malicious", "planted_malicious"):
+                caption += " free followers, link in bio https://spam.example"
+            vid = f"sim{cfg.seed}-h{h:03d}-{k}"
+            self.uploads[h].append(
+                {
+                    "id": vid,
+                    "creator": creator,
+                    "caption": caption,
+                    "hashtags": tags[self.cat_names[cat]][: 2 + (k % 2)],
+                    "duration_ms": int(12_000 + 1_000 * ((h * 7 + k * 13) % 40)),
+                    "_kind": kind,
+                    "_quality": quality,
+                    "_category": cat,
+                }
+            )
+
+        upload(min(1, cfg.hours - 1), 0, newcomers[0], fav, "planted_strong", 0.97)
+        upload(min(1, cfg.hours - 1), 1, newcomers[-1], fav, "planted_malicious", 0.9)
+        kinds = np.array(["normal", "strong", "weak", "malicious"])
+        for h in hours:
+            for k in range(2, 2 + cfg.uploads_per_hour):
+                c = int(rng.integers(0, len(self.world.creators)))
+                kind = str(kinds[np.searchsorted([0.6, 0.75, 0.93, 1.0], rng.random())])
+                q = {"normal": float(lat["creator_quality"][c]), "strong": 0.92, "weak": 0.08,
+                     "malicious": 0.5}[kind]  # fmt: skip
+                upload(
+                    int(h), k, self.world.creators[c]["id"], int(lat["creator_primary"][c]), kind, q
+                )
+
+    def theta(self, user: int, hour: int) -> np.ndarray:
+        """The user's true interests at ``hour`` (after the planted shift, if any)."""
+        t = self.theta0[user]
+        target = self.shift_target[user]
+        if target >= 0 and hour >= self.shift_at:
+            t = 0.2 * t
+            t[target] += 0.8
+        return t
+
+    # --- reactions ------------------------------------------------------------------------
+    def react(
+        self, user: int, hour: int, items: list[dict[str, Any]], at: int
+    ) -> tuple[list[dict[str, Any]], dict[str, float]]:
+        """Events for one page and what they add up to (watch time, completions ...)."""
+        events: list[dict[str, Any]] = []
+        tally = defaultdict(float)
+        theta = self.theta(user, hour)
+        uid = self.users[user]["id"]
+        t = at
+        for item in items:
+            facts = self.videos.get(item["video_id"])
+            if facts is None:
+                continue
+            u = _draws(self.cfg.seed, user, item["video_id"])
+            aff = np.array([theta[facts.category] * self.n_cat])
+            q = np.array([facts.quality])
+            base = behaviour.engagement(aff, q)[0]
+            ev = f"{self.cfg.seed}:{uid}:{item['video_id']}"
+            tally["impressions"] += 1
+            if u[0] >= behaviour.p_view(aff, q)[0]:
+                events.append({"event_id": f"{ev}:skip", "user_id": uid, "kind": "skip",
+                               "video_id": item["video_id"], "watch_ms": 900, "at": t + 900})  # fmt: skip
+                tally["skips"] += 1
+                tally["watch_ms"] += 900
+                t += 900
+                continue
+            complete = u[1] < behaviour.p_complete(aff, q)[0]
+            frac = 1.0 if complete else float(behaviour.watch_fraction(q, np.array([u[2]]))[0])
+            watch = int(facts.duration_ms * frac)
+            t += watch
+            tally["views"] += 1
+            tally["watch_ms"] += watch
+            events.append({"event_id": f"{ev}:view", "user_id": uid, "kind": "view",
+                           "video_id": item["video_id"], "watch_ms": watch, "at": t})  # fmt: skip
+            if complete:
+                tally["completes"] += 1
+                events.append({"event_id": f"{ev}:complete", "user_id": uid, "kind": "complete",
+                               "video_id": item["video_id"], "at": t})  # fmt: skip
+            for j, kind in enumerate(("like", "comment", "share", "follow"), start=3):
+                scale, floor = behaviour.ENGAGEMENT_RATES[kind]
+                if u[j] < scale * base + floor:
+                    tally[kind + "s"] += 1
+                    e = {"event_id": f"{ev}:{kind}", "user_id": uid, "kind": kind, "at": t + 100}
+                    if kind == "follow":
+                        e["creator_id"] = facts.creator
+                    else:
+                        e["video_id"] = item["video_id"]
+                    events.append(e)
+        return events, dict(tally)
+
+    # --- one policy --------------------------------------------------------------------------
+    def run_policy(
+        self,
+        name: str,
+        platform: Platform,
+        *,
+        upload: Callable[[dict[str, Any], int], dict[str, Any]],
+        cycle: Callable[[int], None],
+        pool_of: Callable[[list[str]], dict[str, str | None]],
+    ) -> PolicyResult:
+        """Run the simulated hours for one policy on a graph prepared for it."""
+        cfg = self.cfg
+        res = PolicyResult(policy=name)
+        started = time.perf_counter()
+        creator_imp: dict[str, int] = defaultdict(int)
+        shown: set[str] = set()
+        diversity: list[float] = []
+        totals: dict[str, float] = defaultdict(float)
+        sessions_done = 0
+        per_hour_watch: list[float] = []
+        shift_curves: dict[int, list[float]] = defaultdict(list)
+        uploaded: dict[str, VideoFacts] = {}
+        reached: dict[str, dict[str, float]] = defaultdict(dict)
+        malicious_impressions = 0
+        total_sessions = sum(len(s) for s in self.sessions)
+        for h in range(cfg.hours):
+            hour_start = self.start + h * HOUR_MS
+            for up in self.uploads[h]:
+                data = {k: v for k, v in up.items() if not k.startswith("_")}
+                out = upload(data, hour_start)
+                facts = VideoFacts(up["_category"], up["_quality"], up["duration_ms"],
+                                   up["creator"], up["_kind"], hour_start)  # fmt: skip
+                self.videos[out["video_id"]] = facts
+                uploaded[out["video_id"]] = facts
+            hour_watch = 0.0
+            hour_sessions = 0
+            for minute, user in self.sessions[h]:
+                at = hour_start + minute * 60_000
+                uid = self.users[user]["id"]
+                target = self.shift_target[user]
+                session_watch = 0.0
+                first_page_share: float | None = None
+                for _page in range(cfg.pages_per_session):
+                    items = platform.feed(uid, cfg.page_size, at)
+                    if not items:
+                        break
+                    for it in items:
+                        facts = self.videos.get(it["video_id"])
+                        creator_imp[facts.creator if facts else it.get("creator_id", "?")] += 1
+                        shown.add(it["video_id"])
+                        if facts and facts.kind in ("malicious", "planted_malicious"):
+                            malicious_impressions += 1
+                    cats = [
+                        self.videos[i["video_id"]].category
+                        for i in items
+                        if i["video_id"] in self.videos
+                    ]
+                    diversity.append(M.category_diversity([str(c) for c in cats]))
+                    if first_page_share is None and target >= 0 and h >= self.shift_at and cats:
+                        first_page_share = sum(c == target for c in cats) / len(cats)
+                    events, tally = self.react(user, h, items, at)
+                    for k, v in tally.items():
+                        totals[k] += v
+                    session_watch += tally.get("watch_ms", 0.0)
+                    if events:
+                        platform.send(events, at)
+                    at += int(tally.get("watch_ms", 0.0)) + 1_000
+                if first_page_share is not None:
+                    shift_curves[user].append(first_page_share)
+                sessions_done += 1
+                hour_sessions += 1
+                hour_watch += session_watch
+                totals["session_watch_ms"] += session_watch
+                self.tick(name, sessions_done, total_sessions)
+            per_hour_watch.append(
+                hour_watch / 1000 / hour_sessions if hour_sessions else float("nan")
+            )
+            if (h + 1) % cfg.cycle_every_hours == 0 or h == cfg.hours - 1:
+                cycle(hour_start + HOUR_MS - 1)
+                pools = pool_of(list(uploaded))
+                for vid, pool in pools.items():
+                    if pool in ("boost", "trending") and pool not in reached[vid]:
+                        reached[vid][pool] = (
+                            hour_start + HOUR_MS - uploaded[vid].uploaded_at
+                        ) / HOUR_MS  # type: ignore[operator]
+                        if pool == "trending" and "boost" not in reached[vid]:
+                            reached[vid]["boost"] = reached[vid]["trending"]
+                res.pool_counts = {}
+                for pool in pools.values():
+                    res.pool_counts[str(pool)] = res.pool_counts.get(str(pool), 0) + 1
+
+        res.seconds = time.perf_counter() - started
+        res.hourly_watch_s = per_hour_watch
+        res.creator_impressions = dict(creator_imp)
+        # Adaptation: mean share of the new favourite category in the first page of the
+        # k-th session after the shift, over the shifted users.
+        longest = max((len(c) for c in shift_curves.values()), default=0)
+        curve = []
+        for k in range(min(longest, 6)):
+            vals = [c[k] for c in shift_curves.values() if len(c) > k]
+            curve.append(float(np.mean(vals)))
+        res.adaptation_curve = curve
+        imps = totals["impressions"] or 1.0
+        all_creators = {c["id"] for c in self.world.creators}
+        exposure = [creator_imp.get(c, 0) for c in sorted(all_creators)]
+        new_imp = sum(v for c, v in creator_imp.items() if c in self.new_creators)
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        for vid, f in uploaded.items():
+            by_kind[f.kind].append(vid)
+
+        def reach_share(kind: str) -> float | None:
+            vids = by_kind.get(kind, [])
+            return sum(1 for v in vids if "boost" in reached[v]) / len(vids) if vids else None
+
+        strong = by_kind.get("planted_strong", [None])[0]
+        res.figures = {
+            "sessions": sessions_done,
+            "impressions": int(totals["impressions"]),
+            "watch_time_per_session_s": round(
+                totals["session_watch_ms"] / 1000 / max(sessions_done, 1), 2
+            ),
+            "completion_rate": round(totals["completes"] / imps, 4),
+            "like_rate": round(totals["likes"] / imps, 4),
+            "skip_rate": round(totals["skips"] / imps, 4),
+            "new_creator_share": round(new_imp / imps, 4),
+            "creator_gini": round(M.gini(exposure), 4),
+            "coverage": round(len(shown) / max(self.approved_world + len(uploaded), 1), 4),
+            "intra_feed_diversity": round(float(np.mean(diversity)) if diversity else 0.0, 4),
+            "strong_new_video_hours_to_boost": reached[strong].get("boost") if strong else None,
+            "strong_new_video_hours_to_trending": reached[strong].get("trending")
+            if strong
+            else None,
+            "strong_uploads_reaching_boost": reach_share("strong"),
+            "weak_uploads_reaching_boost": reach_share("weak"),
+            "malicious_uploads_reaching_boost": reach_share("malicious"),
+            "malicious_impressions": malicious_impressions,
+            "adaptation_sessions": M.adaptation_time(curve, 0.3),
+            "wall_s": round(res.seconds, 1),
+        }
+        return res
+
+
+__all__ = ["ALL_POLICIES", "Platform", "PolicyResult", "SimConfig", "Simulation", "VideoFacts"]
