@@ -45,11 +45,18 @@ REQUIRED = {
 
 @pytest.fixture(scope="module")
 def world_graph(session_graph: Graph, world_s: World) -> Graph:
-    """World S loaded once for the module (tests here never write)."""
+    """World S loaded once for the module, its users put in their true interest communities
+    (as training will), before the pool cycles below; the tests themselves never write."""
     from graphrec.world.load import load_world
 
     session_graph.write_autocommit("admin/wipe")
     load_world(session_graph, world_s)
+    truth = world_s.latent["user_community"]
+    rows = [
+        {"user": u["id"], "community": f"k{int(truth[i])}", "score": 1.0}
+        for i, u in enumerate(world_s.users)
+    ]
+    session_graph.write("lifecycle/sandbox_members", rows=rows)
     return session_graph
 
 
@@ -278,6 +285,31 @@ def test_pool_history_queries_match_the_cycles(
     assert all(r["from_pool"] == "long_tail" and r["to_pool"] == "cold_start" for r in revived)
 
 
+def test_community_queries(world_graph: Graph, world_s: World) -> None:
+    members = Counter(f"k{int(c)}" for c in world_s.latent["user_community"])
+    profiles = analyst.run(world_graph, analyst.find("community_profiles"), {"top": 3}).rows
+    assert {r["community"]: r["members"] for r in profiles} == dict(members)
+    assert all(len(r["liked_tags"]) <= 3 and len(r["top_creators"]) <= 3 for r in profiles)
+    assert any(r["liked_tags"] for r in profiles)
+
+    one = sorted(members)[0]
+    top = analyst.run(
+        world_graph, analyst.find("top_videos_in_community"), {"community": one, "limit": 5}
+    ).rows
+    assert 0 < len(top) <= 5 and {r["community"] for r in top} == {one}
+    likes = world_graph.driver.execute_query(
+        "MATCH (:Community {id: $c})<-[:MEMBER_OF]-(:User)-[:LIKED]->(v:Video {id: $v}) "
+        "RETURN count(*) AS n",
+        c=one,
+        v=top[0]["video_id"],
+    ).records[0]["n"]
+    assert top[0]["member_likes"] == likes
+    counts = [r["member_likes"] for r in top]
+    assert counts == sorted(counts, reverse=True)
+    every = analyst.run(world_graph, analyst.find("top_videos_in_community")).rows
+    assert {r["community"] for r in every} == set(members)
+
+
 def test_why_user_sees_video_names_the_followed_creator(world_graph: Graph) -> None:
     follows = world_graph.driver.execute_query(
         "MATCH (u:User)-[:FOLLOWS]->(c:Creator)-[:POSTED]->(v:Video) "
@@ -294,6 +326,24 @@ def test_why_user_sees_video_names_the_followed_creator(world_graph: Graph) -> N
         "via": follows["c"],
         "strength": 1.0,
     } in result.rows
+    peers = world_graph.driver.execute_query(
+        "MATCH (u:User {id: $u})-[:MEMBER_OF]->(k:Community)<-[:MEMBER_OF]-(p:User)"
+        "-[:LIKED]->(v:Video) WHERE p <> u "
+        "WITH k, v, count(DISTINCT p) AS n ORDER BY n DESC, v.id LIMIT 1 "
+        "RETURN k.id AS k, v.id AS v, n",
+        u=follows["u"],
+    ).records[0]
+    via_community = analyst.run(
+        world_graph,
+        analyst.find("why_user_sees_video"),
+        {"user_id": follows["u"], "video_id": peers["v"]},
+    ).rows
+    assert {
+        "video_id": peers["v"],
+        "reason": "community",
+        "via": peers["k"],
+        "strength": float(peers["n"]),
+    } in via_community
 
 
 def test_a_writing_query_is_refused(world_graph: Graph, tmp_path: Path) -> None:
