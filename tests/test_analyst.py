@@ -25,7 +25,7 @@ from graphrec.db import Graph
 from graphrec.errors import InvalidInput, NotFound
 from graphrec.lifecycle.cycle import CycleReport
 from graphrec.server import ServerHandle
-from graphrec.world.generate import World
+from graphrec.world.generate import KINDS, World
 
 ANALYST = sorted(analyst.queries())
 REQUIRED = {
@@ -283,6 +283,52 @@ def test_pool_history_queries_match_the_cycles(
     looked_back = sum(n for c in cycles for m, n in c.moves.items() if m == "long_tail->cold_start")
     assert len(revived) == min(looked_back, 50)
     assert all(r["from_pool"] == "long_tail" and r["to_pool"] == "cold_start" for r in revived)
+
+
+def test_interest_drift_matches_the_world(world_graph: Graph, world_s: World) -> None:
+    """The drift of the top user, recomputed in Python from the world's own history."""
+    rows = analyst.run(world_graph, analyst.find("interest_drift"), {"limit": 3}).rows
+    assert rows, "world S has users with both recent and older activity"
+    top = rows[0]
+    day = 86_400_000
+    cutoff = max(u["last_active_at"] for u in world_s.users) - 7 * day
+    category = {tag["id"]: tag["category"] for tag in world_s.tags}
+    user = next(i for i, u in enumerate(world_s.users) if u["id"] == top["user_id"])
+    inter = world_s.interactions
+    kinds = {KINDS.index("view"), KINDS.index("like")}
+    recent: Counter[str] = Counter()
+    older: Counter[str] = Counter()
+    for k, u, v, at in zip(inter.kind, inter.user, inter.video, inter.at, strict=True):
+        if u != user or int(k) not in kinds:
+            continue
+        cats = {category[h] for h in world_s.videos[int(v)]["hashtags"]}
+        (recent if int(at) >= cutoff else older).update(cats)
+    r, o = sum(recent.values()), sum(older.values())
+    drift = sum(abs(recent[c] / r - older[c] / o) for c in set(recent) | set(older)) / 2
+    assert (top["recent_events"], top["older_events"]) == (r, o)
+    assert top["drift"] == pytest.approx(drift)
+    assert recent[top["recent_top"]] == max(recent.values())
+    assert [x["drift"] for x in rows] == sorted((x["drift"] for x in rows), reverse=True)
+
+
+def test_creator_trajectory_shows_the_vertical_label(
+    world_graph: Graph, cycles: list[CycleReport]
+) -> None:
+    labelled = world_graph.driver.execute_query(
+        "MATCH (c:Creator)-[x:VERTICAL]->(t:Tag) RETURN c.id AS c, t.id AS t, x.share AS share "
+        "ORDER BY x.share DESC, c.id LIMIT 1"
+    ).records
+    assert labelled, "the cycles labelled no creator: the vertical column went untested"
+    rows = analyst.run(
+        world_graph, analyst.find("creator_trajectory"), {"creator_id": labelled[0]["c"]}
+    ).rows
+    assert rows and {(r["vertical"], r["vertical_share"]) for r in rows} == {
+        (labelled[0]["t"], labelled[0]["share"])
+    }
+    levels = {"review": 0, "cold_start": 1, "boost": 2, "trending": 3, "long_tail": -1}
+    for r in rows:
+        if r["current_pool"] is not None:
+            assert levels[r["highest_pool"]] >= levels[r["current_pool"]]
 
 
 def test_community_queries(world_graph: Graph, world_s: World) -> None:
