@@ -10,6 +10,7 @@ field (FastAPI's validation).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,6 +26,13 @@ from graphrec.feed import FeedPolicy, Recommender
 
 log = logging.getLogger(__name__)
 PLACEHOLDER_API_KEY = "graphrec-dev-api-key"
+
+
+def _warm(recommender: Recommender) -> None:
+    try:
+        recommender.warm()
+    except GraphrecError as e:  # Neo4j not answering yet: the first feeds will load them
+        log.warning("could not pre-load the shared candidate lists: %s", e)
 
 
 def create_app(
@@ -48,6 +56,8 @@ def create_app(
         app.state.settings = s
         app.state.graph = graph or owned
         app.state.recommender = Recommender(app.state.graph, s, policy=policy)
+        # The shared candidate lists load in the background: the first feeds need not wait.
+        threading.Thread(target=_warm, args=(app.state.recommender,), daemon=True).start()
         try:
             yield
         finally:

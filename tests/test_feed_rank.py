@@ -53,7 +53,7 @@ def ctx(
         skipped_creators=skipped or {},
         communities=[],
         has_embedding=False,
-        seen=0,
+        seen=set(),
         realtime=True,
         now=0,
     )

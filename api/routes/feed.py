@@ -42,9 +42,14 @@ def read_feed(
     recommender: RecommenderDep,
     n: Annotated[int | None, Query(ge=1, le=200, description="how many videos")] = None,
     scenario: Annotated[str | None, Query(description="one of: " + ", ".join(SCENARIOS))] = None,
+    record: Annotated[
+        bool, Query(description="false: a preview; no impressions recorded, nothing counted")
+    ] = True,
 ) -> FeedPublic:
     """The next ``n`` videos; their impressions are recorded (budgets count down)."""
-    feed = recommender.feed(user_id, n or recommender.settings.feed_default_n, scenario=scenario)
+    feed = recommender.feed(
+        user_id, n or recommender.settings.feed_default_n, scenario=scenario, record=record
+    )
     return FeedPublic(
         user_id=feed.user_id,
         scenario=feed.scenario,

@@ -1,11 +1,12 @@
 // What the feed needs to know about a user, in one read: tag interests (declared at sign-up
 // and learned from events), tags of recent likes, creators followed, creators skipped,
-// communities, and whether an embedding exists. No row: unknown user.
+// communities, whether an embedding exists, and every video seen (SAW): the feed drops those
+// from the shared candidate lists. No row: unknown user.
 // With $realtime = false only what training saw counts: declared interests, likes loaded or
 // trained on (no event_id), no skip penalties; the online embedding is ignored.
 // params: $user_id (string), $realtime (bool), $max_likes (int)
 // returns: user_id, created_at, active_hour, has_embedding, interests, liked_tags, follows,
-//   skipped_creators, communities, seen
+//   skipped_creators, communities, seen (list of video ids)
 MATCH (u:User {id: $user_id})
 CALL (u) {
   OPTIONAL MATCH (u)-[l:LIKED]->(v:Video)
@@ -33,4 +34,4 @@ RETURN u.id AS user_id, u.created_at AS created_at, u.active_hour AS active_hour
        skipped_creators,
        [(u)-[m:MEMBER_OF]->(c:Community) | {id: c.id, label: c.label, score: m.score}]
          AS communities,
-       COUNT { (u)-[:SAW]->() } AS seen
+       COLLECT { MATCH (u)-[:SAW]->(v:Video) RETURN DISTINCT v.id } AS seen

@@ -1,14 +1,11 @@
-// Feed source "lookback": older videos the look-back rule revived (Video.revived_at, written
-// by the pool cycle), newest revival first, approved, in a pool, not seen.
-// params: $user_id (string), $since (int, epoch ms), $limit (int)
+// Feed source "lookback" (shared by every user): older videos the look-back rule revived
+// (Video.revived_at, written by the pool cycle), newest revival first, approved, in a pool.
+// params: $since (int, epoch ms), $limit (int)
 // returns: video_id, creator_id, tags, score, duration_ms, quality, via
 MATCH (v:Video)
 WHERE v.revived_at >= $since
-WITH v ORDER BY v.revived_at DESC LIMIT $limit * 4
-OPTIONAL MATCH (u:User {id: $user_id})
-WITH u, v
-WHERE v.status = 'approved' AND (u IS NULL OR NOT EXISTS { (u)-[:SAW]->(v) })
-  AND EXISTS { (v)-[:IN_POOL]->(:Pool) }
+WITH v ORDER BY v.revived_at DESC
+WHERE v.status = 'approved' AND EXISTS { (v)-[:IN_POOL]->(:Pool) }
 WITH v LIMIT $limit
 MATCH (c:Creator)-[:POSTED]->(v)
 RETURN v.id AS video_id, c.id AS creator_id, [(v)-[:TAGGED]->(t:Tag) | t.id] AS tags,

@@ -1,14 +1,11 @@
-// Feed source "spillover": videos lifted by their creator's recent hit (Video.spillover_boost,
-// written by the pool cycle), newest lift first, approved, in a pool, not seen.
-// params: $user_id (string), $since (int, epoch ms), $limit (int)
+// Feed source "spillover" (shared by every user): videos lifted by their creator's recent hit
+// (Video.spillover_boost, written by the pool cycle), newest lift first, approved, in a pool.
+// params: $since (int, epoch ms), $limit (int)
 // returns: video_id, creator_id, tags, score, duration_ms, quality, via
 MATCH (v:Video)
 WHERE v.spillover_at >= $since
-WITH v ORDER BY v.spillover_at DESC LIMIT $limit * 4
-OPTIONAL MATCH (u:User {id: $user_id})
-WITH u, v
+WITH v ORDER BY v.spillover_at DESC
 WHERE v.status = 'approved' AND coalesce(v.spillover_boost, 0) > 0
-  AND (u IS NULL OR NOT EXISTS { (u)-[:SAW]->(v) })
   AND EXISTS { (v)-[:IN_POOL]->(:Pool) }
 WITH v LIMIT $limit
 MATCH (c:Creator)-[:POSTED]->(v)

@@ -49,3 +49,64 @@ def pools_cmd(
     print_table("cycle moves", [result["cycle"]["moves"]])
     print_table("cycle stages (seconds)", [result["cycle"]["seconds"]])
 
+
+@app.command("serve")
+@handle_errors
+def serve_cmd(
+    size: str = typer.Option("M", help="World size (loaded first when the graph lacks it)."),
+    seed: int = typer.Option(0),
+    clients: str = typer.Option("1,10,100", help="Concurrent clients per level."),
+    seconds: float = typer.Option(20.0, min=1, help="Measured seconds per level."),
+    warmup: float = typer.Option(3.0, min=0),
+    workers: int = typer.Option(2, min=1, help="API worker processes."),
+    out_path: Path = typer.Option(Path("out/bench/serve.json"), "--out"),
+) -> None:
+    """Feed latency p50/p95/p99 and requests/s at each client level, against graphrec serve."""
+    from graphrec.bench.serve import bench_serve
+    from graphrec.config import get_settings
+    from graphrec.db import Graph
+    from graphrec.server import provide_server
+
+    world_size(size)
+    levels = [int(x) for x in clients.split(",") if x.strip()]
+    settings = get_settings()
+    handle = provide_server(settings)
+    with Graph.connect(handle.connection, settings=settings) as graph:
+        result = bench_serve(
+            graph, handle.connection, size=size, seed=seed, clients=levels, seconds=seconds,
+            warmup=warmup, workers=workers,
+        )  # fmt: skip
+    write_json(out_path, result)
+    print_table(f"bench serve {size}, {workers} workers -> {out_path}", result["levels"])
+
+
+@app.command("events")
+@handle_errors
+def events_cmd(
+    size: str = typer.Option("M", help="World size (loaded first when the graph lacks it)."),
+    seed: int = typer.Option(0),
+    clients: int = typer.Option(4, min=1, help="Concurrent posting clients."),
+    batch: int = typer.Option(1000, min=1, help="Events per POST /events."),
+    seconds: float = typer.Option(20.0, min=1),
+    samples: int = typer.Option(200, min=1, help="Event -> next-feed delay samples."),
+    workers: int = typer.Option(2, min=1, help="API worker processes."),
+    out_path: Path = typer.Option(Path("out/bench/events.json"), "--out"),
+) -> None:
+    """Sustained events/s through POST /events, and the event -> next-feed delay."""
+    from graphrec.bench.serve import bench_events
+    from graphrec.config import get_settings
+    from graphrec.db import Graph
+    from graphrec.server import provide_server
+
+    world_size(size)
+    settings = get_settings()
+    handle = provide_server(settings)
+    with Graph.connect(handle.connection, settings=settings) as graph:
+        result = bench_events(
+            graph, handle.connection, size=size, seed=seed, clients=clients, batch=batch,
+            seconds=seconds, samples=samples, workers=workers,
+        )  # fmt: skip
+    write_json(out_path, result)
+    print_table(f"bench events {size} -> {out_path}", [result["ingest"]])
+    print_table("event -> next feed", [result["event_to_next_feed"]])
+

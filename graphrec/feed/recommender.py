@@ -19,7 +19,14 @@ from graphrec.db import Graph, run_in
 from graphrec.errors import InvalidInput, NotFound
 from graphrec.feed.policy import FeedPolicy, Mix, mix, scenario
 from graphrec.feed.rank import merge, rerank, score
-from graphrec.feed.sources import Candidate, QuerySource, UserContext, default_sources
+from graphrec.feed.sources import (
+    Candidate,
+    QuerySource,
+    SharedLists,
+    SharedSource,
+    UserContext,
+    default_sources,
+)
 
 MAX_LIKES = 50
 TOP_TAGS = 3  # the tags exploration slots stay outside of
@@ -71,12 +78,17 @@ class Recommender:
         settings: Settings | None = None,
         policy: FeedPolicy | None = None,
         sources: list[QuerySource] | None = None,
+        *,
+        shared_ttl_s: float | None = None,
     ) -> None:
         self.graph = graph
         self.settings = settings or get_settings()
         self.policy = policy or FeedPolicy()
         self.sources = sources if sources is not None else default_sources()
         s = self.settings
+        # Shared candidate lists (not user state) live this long in this process; 0: re-read
+        # them for every feed (simulations whose clock runs faster than the wall clock).
+        self.shared = SharedLists(s.feed_shared_ttl_s if shared_ttl_s is None else shared_ttl_s)
         self._defaults = Mix(
             source_weights={},
             cold_start_share=s.feed_cold_start_share,
@@ -86,6 +98,24 @@ class Recommender:
             scenario=scenario(None),
         )
 
+    def warm(self) -> None:
+        """Read the shared candidate lists now (at start), so no request waits for them."""
+        ctx = UserContext(
+            user_id="",
+            tag_weights={"_": 1.0},
+            tag_origin={},
+            follows=[],
+            skipped_creators={},
+            communities=[],
+            has_embedding=False,
+            seen=set(),
+            realtime=True,
+            now=int(time.time() * 1000),
+        )
+        for src in self.active_sources():
+            if isinstance(src, SharedSource):
+                src.rows(self.graph, self.shared, ctx)
+
     def active_sources(self) -> list[QuerySource]:
         """Sources the policy enables and whose query exists in the library."""
         return [s for s in self.sources if self.policy.enabled(s.name) and s.available()]
@@ -93,7 +123,11 @@ class Recommender:
     def gather(
         self, user_id: str, *, now: int, limit: int
     ) -> tuple[UserContext, dict[str, list[Candidate]]]:
-        """The user's context and each source's candidates, in one read transaction."""
+        """The user's context and each source's candidates.
+
+        One read transaction holds the context and the per-user sources; shared sources come
+        from the shared lists, minus what the context says the user has seen.
+        """
         sources = self.active_sources()
         realtime = self.policy.realtime
 
@@ -110,14 +144,19 @@ class Recommender:
             ctx = UserContext.from_row(rows[0], realtime=realtime, now=now)
             found: dict[str, list[Candidate]] = {}
             for src in sources:
-                params = src.params(ctx, limit)
-                if params is None:
-                    found[src.name] = []
+                if src.shared:
                     continue
-                found[src.name] = src.candidates(run_in(tx, src.query, **params), ctx)
+                params = src.params(ctx, limit)
+                found[src.name] = (
+                    [] if params is None else src.candidates(run_in(tx, src.query, **params), ctx)
+                )
             return ctx, found
 
-        return self.graph.transaction(work, read=True, what=f"building the feed of {user_id}")
+        ctx, found = self.graph.transaction(work, read=True, what=f"building the feed of {user_id}")
+        for src in sources:
+            if isinstance(src, SharedSource):
+                found[src.name] = src.candidates(src.rows(self.graph, self.shared, ctx), ctx)
+        return ctx, found
 
     def feed(
         self,

@@ -1,21 +1,34 @@
 """Candidate sources: each one named query that proposes videos, and why.
 
-A source is pluggable: it says which named query it runs, with which parameters for this
-user, and how a row becomes a :class:`Candidate` with a short graph-path reason. A source
-whose query is not in the library yet, or whose data is absent (no embedding, no communities,
-no pool cycle run), returns nothing; the feed works with whatever exists.
-Every source drops rejected and seen (SAW) videos itself, in its query.
+A source is pluggable: it names its query, the parameters it needs, and how a row becomes a
+:class:`Candidate` with a short graph-path reason. A source whose query is not in the library
+yet, or whose data is absent (no embedding, no communities, no pool cycle run), returns
+nothing; the feed works with whatever exists.
+
+Two kinds:
+
+- **per-user** sources (embedding neighbours, followed creators) run for each request, in the
+  request's read transaction, and drop seen videos in their query;
+- **shared** sources (tag interest, pools, spillover, look-back, community winners, cold
+  start) propose the same list to every user (or every member of a community). That list is
+  read from Neo4j and kept for ``ttl_s`` seconds by :class:`SharedLists` in each worker;
+  each user's seen videos (read fresh from the graph with every request) are dropped from it.
+  Nothing about a user is kept in memory: every worker and restart agree on the user's state.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from graphrec import cypher
+from graphrec.db import Graph
 
 DAY_MS = 86_400_000
+QUALITY_ROW = ("video_id", "creator_id", "tags", "quality", "duration_ms")
 
 
 @dataclass
@@ -41,12 +54,12 @@ class UserContext:
 
     user_id: str
     tag_weights: dict[str, float]  # positive and negative, interests + liked tags
-    tag_origin: dict[str, str]  # tag -> "declared" | "learned" | "liked"
+    tag_origin: dict[str, str]  # tag -> "liked" | "interested in" | "engaged with"
     follows: list[str]
     skipped_creators: dict[str, int]
     communities: list[dict[str, Any]]
     has_embedding: bool
-    seen: int
+    seen: set[str]
     realtime: bool
     now: int
 
@@ -56,6 +69,9 @@ class UserContext:
         return sorted(
             ((t, w) for t, w in self.tag_weights.items() if w > 0), key=lambda x: (-x[1], x[0])
         )
+
+    def affinity(self, tags: Sequence[str]) -> float:
+        return sum(self.tag_weights.get(t, 0.0) for t in tags)
 
     @classmethod
     def from_row(cls, row: dict[str, Any], *, realtime: bool, now: int) -> UserContext:
@@ -75,10 +91,64 @@ class UserContext:
             skipped_creators={r["creator"]: int(r["n"]) for r in row["skipped_creators"]},
             communities=list(row["communities"]),
             has_embedding=bool(row["has_embedding"]),
-            seen=int(row["seen"]),
+            seen=set(row["seen"]),
             realtime=realtime,
             now=now,
         )
+
+
+class SharedLists:
+    """Candidate lists every user shares, read from Neo4j and kept ``ttl_s`` seconds.
+
+    Once a list exists, an expired one is refreshed by one background thread while requests
+    keep getting the previous list: no request waits on a refresh. ``ttl_s <= 0`` reads the
+    list again for every feed (no sharing).
+    """
+
+    def __init__(self, ttl_s: float = 5.0) -> None:
+        self.ttl_s = ttl_s
+        self._values: dict[str, tuple[float, Any]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def get(self, key: str, load: Callable[[], Any], *, ttl_s: float | None = None) -> Any:
+        ttl = self.ttl_s if ttl_s is None else ttl_s
+        if ttl <= 0:
+            return load()
+        hit = self._values.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        lock = self._lock(key)
+        if hit is not None:
+            if lock.acquire(blocking=False):  # one refresher; everyone keeps the old list
+                threading.Thread(
+                    target=self._refresh, args=(key, load, ttl, lock), daemon=True
+                ).start()
+            return hit[1]
+        with lock:  # the first time: wait for it
+            hit = self._values.get(key)
+            if hit is None:
+                value = load()
+                self._values[key] = (time.monotonic() + ttl, value)
+                return value
+            return hit[1]
+
+    def _refresh(self, key: str, load: Callable[[], Any], ttl: float, lock: threading.Lock) -> None:
+        try:
+            self._values[key] = (time.monotonic() + ttl, load())
+        except Exception:  # the old list stays; the next request tries again
+            old = self._values.get(key)
+            if old is not None:
+                self._values[key] = (time.monotonic() + min(ttl, 1.0), old[1])
+        finally:
+            lock.release()
+
+    def clear(self) -> None:
+        self._values.clear()
 
 
 class CandidateSource(Protocol):
@@ -86,26 +156,27 @@ class CandidateSource(Protocol):
 
     name: str
     query: str
+    shared: bool
 
-    def params(self, ctx: UserContext, limit: int) -> dict[str, Any] | None:
-        """The query's parameters, or None when this user has nothing for this source."""
+    def available(self) -> bool: ...
 
-    def candidate(self, row: dict[str, Any], ctx: UserContext) -> Candidate:
-        """One row as a candidate with its reason."""
+    def params(self, ctx: UserContext, limit: int) -> dict[str, Any] | None: ...
+
+    def candidates(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[Candidate]: ...
 
 
-def _rank_relevance(rows: Sequence[dict[str, Any]]) -> list[float]:
-    """1.0 for the first row down to 0.5 for the last: sources return best first."""
-    n = len(rows)
+def _rank_relevance(n: int) -> list[float]:
+    """1.0 for the first row down to 0.5 for the last: rows come best first."""
     return [1.0 - 0.5 * i / max(n - 1, 1) for i in range(n)]
 
 
 @dataclass
 class QuerySource:
-    """A source backed by one named query returning the common candidate columns."""
+    """A per-user source: one named query returning the common candidate columns."""
 
     name: str
     query: str
+    shared = False
 
     def available(self) -> bool:
         return self.query in cypher.library()
@@ -128,13 +199,40 @@ class QuerySource:
             duration_ms=row.get("duration_ms"),
         )
 
+    def order(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[dict[str, Any]]:
+        """Rows this user may get, best first (shared sources re-order and filter here)."""
+        return list(rows)
+
     def candidates(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[Candidate]:
+        kept = self.order(rows, ctx)
         out = []
-        for rel, row in zip(_rank_relevance(rows), rows, strict=True):
+        for rel, row in zip(_rank_relevance(len(kept)), kept, strict=True):
             c = self.candidate(row, ctx)
             c.relevance = rel
             out.append(c)
         return out
+
+
+class SharedSource(QuerySource):
+    """A source whose query does not depend on the user: its rows are shared for a while."""
+
+    shared = True
+    limit = 200
+
+    def keys(self, ctx: UserContext) -> list[tuple[str, dict[str, Any]]]:
+        """(cache key, query parameters) of each list this user draws from."""
+        return [(self.name, {"limit": self.limit})]
+
+    def rows(self, graph: Graph, lists: SharedLists, ctx: UserContext) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for key, params in self.keys(ctx):
+            out += lists.get(key, lambda p=params: graph.read(self.query, **p))
+        return out
+
+    def order(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[dict[str, Any]]:
+        return [r for r in rows if r["video_id"] not in ctx.seen][: self.take]
+
+    take = 40
 
 
 class EmbeddingSource(QuerySource):
@@ -146,57 +244,10 @@ class EmbeddingSource(QuerySource):
     def params(self, ctx: UserContext, limit: int) -> dict[str, Any] | None:
         if not ctx.has_embedding:
             return None
-        return {
-            "user_id": ctx.user_id,
-            "realtime": ctx.realtime,
-            "k": limit * 3,
-            "limit": limit,
-        }
+        return {"user_id": ctx.user_id, "realtime": ctx.realtime, "k": limit * 3, "limit": limit}
 
     def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
         return f"{row['via']} ~ video (embedding similarity {float(row['score']):.2f})"
-
-
-class InterestSource(QuerySource):
-    """Videos of the user's strongest tags (declared, learned from events, liked)."""
-
-    max_tags = 6
-    per_tag = 30
-
-    def __init__(self) -> None:
-        super().__init__("interest", "serving/source_interest")
-
-    def params(self, ctx: UserContext, limit: int) -> dict[str, Any] | None:
-        tags = ctx.top_tags[: self.max_tags]
-        if not tags:
-            return None
-        return {
-            "user_id": ctx.user_id,
-            "tags": [{"tag": t, "w": w} for t, w in tags],
-            "per_tag": self.per_tag,
-            "limit": limit,
-        }
-
-    def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
-        tag = row["via"]
-        return f"{ctx.tag_origin.get(tag, 'interested in')} #{tag} -> video"
-
-
-class CommunitySource(QuerySource):
-    """Videos co-members of the user's communities liked (amplified winners)."""
-
-    members = 40
-
-    def __init__(self) -> None:
-        super().__init__("community", "serving/source_community")
-
-    def params(self, ctx: UserContext, limit: int) -> dict[str, Any] | None:
-        if not ctx.communities:
-            return None
-        return {"user_id": ctx.user_id, "members": self.members, "limit": limit}
-
-    def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
-        return f"your community {row['via']} -> liked by {int(row['score'])} members -> video"
 
 
 class FollowingSource(QuerySource):
@@ -216,27 +267,84 @@ class FollowingSource(QuerySource):
         return f"you follow {row['via']} -> posted video"
 
 
-class PoolsSource(QuerySource):
+class InterestSource(SharedSource):
+    """Videos of the user's strongest tags (declared, learned from events, liked).
+
+    Shared list: every tag's best servable videos (``serving/tag_tops``); per user, the
+    videos of their strongest tags, by the user's weights on each video's tags.
+    """
+
+    max_tags = 6
+    per_tag = 40
+    ttl_factor = 12.0  # one scan of every tag: kept 12x longer than the other shared lists
+
+    def __init__(self) -> None:
+        super().__init__("interest", "serving/tag_tops")
+
+    def keys(self, ctx: UserContext) -> list[tuple[str, dict[str, Any]]]:
+        return [("tag_tops", {"per_tag": self.per_tag})] if ctx.top_tags else []
+
+    def rows(self, graph: Graph, lists: SharedLists, ctx: UserContext) -> list[dict[str, Any]]:
+        if not ctx.top_tags:
+            return []
+        tops = lists.get(
+            "tag_tops",
+            lambda: {r["tag"]: r["videos"] for r in graph.read(self.query, per_tag=self.per_tag)},
+            ttl_s=lists.ttl_s * self.ttl_factor,
+        )
+        out: dict[str, dict[str, Any]] = {}
+        for tag, _ in ctx.top_tags[: self.max_tags]:
+            for v in tops.get(tag, ()):
+                out.setdefault(v["video_id"], {**v, "via": tag})
+        return list(out.values())
+
+    def order(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[dict[str, Any]]:
+        fresh = [r for r in rows if r["video_id"] not in ctx.seen]
+        fresh.sort(key=lambda r: (-ctx.affinity(r["tags"]), -r["quality"], r["video_id"]))
+        return fresh[: self.take]
+
+    def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
+        best = max(row["tags"], key=lambda t: (ctx.tag_weights.get(t, 0.0), t))
+        return f"{ctx.tag_origin.get(best, 'interested in')} #{best} -> video"
+
+
+class CommunitySource(SharedSource):
+    """Videos co-members of the user's communities liked (amplified winners)."""
+
+    members = 40
+
+    def __init__(self) -> None:
+        super().__init__("community", "serving/source_community")
+
+    def keys(self, ctx: UserContext) -> list[tuple[str, dict[str, Any]]]:
+        return [
+            (
+                f"community:{c['id']}",
+                {"community_id": c["id"], "members": self.members, "limit": self.limit},
+            )
+            for c in ctx.communities
+        ]
+
+    def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
+        return f"your community {row['via']} -> liked by {int(row['score'])} members -> video"
+
+
+class PoolsSource(SharedSource):
     """Best of the boost and trending pools (global: works for anyone)."""
 
-    scan = 300
+    scan = 2_000
 
     def __init__(self) -> None:
         super().__init__("pools", "serving/source_pools")
 
-    def params(self, ctx: UserContext, limit: int) -> dict[str, Any] | None:
-        return {
-            "user_id": ctx.user_id,
-            "pools": ["trending", "boost"],
-            "scan": self.scan,
-            "limit": limit,
-        }
+    def keys(self, ctx: UserContext) -> list[tuple[str, dict[str, Any]]]:
+        return [("pools", {"pools": ["trending", "boost"], "scan": self.scan, "limit": self.limit})]
 
     def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
         return f"{row['via']} pool -> video"
 
 
-class SpilloverSource(QuerySource):
+class SpilloverSource(SharedSource):
     """Videos lifted by their creator's recent hit."""
 
     window_ms = 14 * DAY_MS
@@ -244,14 +352,15 @@ class SpilloverSource(QuerySource):
     def __init__(self) -> None:
         super().__init__("spillover", "serving/source_spillover")
 
-    def params(self, ctx: UserContext, limit: int) -> dict[str, Any] | None:
-        return {"user_id": ctx.user_id, "since": ctx.now - self.window_ms, "limit": limit}
+    def keys(self, ctx: UserContext) -> list[tuple[str, dict[str, Any]]]:
+        since = (ctx.now - self.window_ms) // 60_000 * 60_000  # a stable key for a minute
+        return [(f"spillover:{since}", {"since": since, "limit": self.limit})]
 
     def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
         return f"creator's hit {row['via']} -> spillover -> video"
 
 
-class LookbackSource(QuerySource):
+class LookbackSource(SharedSource):
     """Older videos revived by the look-back rule."""
 
     window_ms = 14 * DAY_MS
@@ -259,27 +368,40 @@ class LookbackSource(QuerySource):
     def __init__(self) -> None:
         super().__init__("lookback", "serving/source_lookback")
 
-    def params(self, ctx: UserContext, limit: int) -> dict[str, Any] | None:
-        return {"user_id": ctx.user_id, "since": ctx.now - self.window_ms, "limit": limit}
+    def keys(self, ctx: UserContext) -> list[tuple[str, dict[str, Any]]]:
+        since = (ctx.now - self.window_ms) // 60_000 * 60_000
+        return [(f"lookback:{since}", {"since": since, "limit": self.limit})]
 
     def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
         return "look-back revival -> video"
 
 
-class ColdStartSource(QuerySource):
-    """New videos under budget in the cold-start pool (the lifecycle's contract query)."""
+class ColdStartSource(SharedSource):
+    """New videos under budget in the cold-start pool (the lifecycle's contract query).
+
+    The shared list is ``pools/cold_start_candidates`` for nobody in particular (furthest from
+    budget first); per user it is re-ordered by the user's tags, seen ones dropped. Budgets
+    are enforced when impressions are recorded, so a list a few seconds old never overruns.
+    """
+
+    limit = 500
 
     def __init__(self) -> None:
         super().__init__("cold_start", "pools/cold_start_candidates")
 
-    def candidates(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[Candidate]:
-        # Re-ordered by this feed's own view of the user's tags (with realtime off, the
-        # query's match still counts online interests): best match, then furthest from budget.
-        def key(row: dict[str, Any]) -> tuple[float, int, str]:
-            match = sum(ctx.tag_weights.get(t, 0.0) for t in row.get("tags") or [])
-            return (-match, -int(row.get("remaining") or 0), row["video_id"])
+    def keys(self, ctx: UserContext) -> list[tuple[str, dict[str, Any]]]:
+        return [("cold_start", {"user_id": None, "limit": self.limit})]
 
-        return super().candidates(sorted(rows, key=key), ctx)
+    def order(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[dict[str, Any]]:
+        fresh = [r for r in rows if r["video_id"] not in ctx.seen]
+        fresh.sort(
+            key=lambda r: (
+                -ctx.affinity(r.get("tags") or []),
+                -int(r.get("remaining") or 0),
+                r["video_id"],
+            )
+        )
+        return fresh[: self.take]
 
     def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
         matched = [t for t in row.get("tags") or [] if ctx.tag_weights.get(t, 0) > 0]
@@ -293,9 +415,9 @@ def default_sources() -> list[QuerySource]:
     """Every source, in the order they run."""
     return [
         EmbeddingSource(),
+        FollowingSource(),
         InterestSource(),
         CommunitySource(),
-        FollowingSource(),
         PoolsSource(),
         SpilloverSource(),
         LookbackSource(),

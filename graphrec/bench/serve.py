@@ -1,0 +1,377 @@
+"""Serving benchmarks: feed latency under load, event ingest rate, event -> next-feed delay.
+
+``bench_serve`` starts the API under uvicorn (``graphrec serve``) in its own processes and
+drives it from a load generator in another process: ``c`` closed-loop clients (c = 1, 10,
+100), each sending ``GET /users/{id}/feed?n=10`` for random users of the world back to back
+over a keep-alive HTTP/1.1 connection (a minimal asyncio client: httpx would cost more CPU
+than the server on a 2-core machine). Latency percentiles and requests/s per level.
+
+``bench_events`` posts batches of random events (``POST /events``) from several clients and
+reports sustained events/s; then, for sampled users, the delay from an event's
+acknowledgement to the end of the next feed request that reflects it (the event is an
+impression of the video the feed would show first; the next feed must no longer hold it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graphrec.bench.load import machine
+from graphrec.config import get_settings
+from graphrec.db import Graph
+from graphrec.errors import ConfigError, DatabaseUnavailable
+from graphrec.runtime import free_port
+
+
+# --- a minimal keep-alive HTTP/1.1 client --------------------------------------------------
+class Http:
+    """One keep-alive connection; ``request`` returns (status, body)."""
+
+    def __init__(self, host: str, port: int, key: str) -> None:
+        self.host, self.port, self.key = host, port, key
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+
+    async def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
+        if self.writer is None:
+            await self.connect()
+        assert self.reader is not None and self.writer is not None
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nX-API-Key: {self.key}\r\n"
+        if body is not None:
+            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        self.writer.write(head.encode() + b"\r\n" + (body or b""))
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        data = await self.reader.readexactly(length) if length else b""
+        return status, data
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def percentiles(ms: Sequence[float]) -> dict[str, float]:
+    if not ms:
+        return {"p50_ms": float("nan"), "p95_ms": float("nan"), "p99_ms": float("nan")}
+    a = np.asarray(ms)
+    return {
+        "p50_ms": round(float(np.percentile(a, 50)), 2),
+        "p95_ms": round(float(np.percentile(a, 95)), 2),
+        "p99_ms": round(float(np.percentile(a, 99)), 2),
+    }
+
+
+# --- the load generator (its own process) ---------------------------------------------------
+async def _feed_level(
+    port: int, key: str, users: list[str], clients: int, seconds: float, warmup: float
+) -> dict[str, Any]:
+    lat: list[float] = []
+    errors: dict[int, int] = {}
+    start = time.perf_counter()
+    measure_from = start + warmup
+    stop = measure_from + seconds
+
+    async def client(seed: int) -> None:
+        rng = random.Random(seed)
+        http = Http("127.0.0.1", port, key)
+        try:
+            while (now := time.perf_counter()) < stop:
+                uid = users[rng.randrange(len(users))]
+                t0 = time.perf_counter()
+                status, _ = await http.request("GET", f"/users/{uid}/feed?n=10")
+                t1 = time.perf_counter()
+                if now >= measure_from:
+                    if status == 200:
+                        lat.append((t1 - t0) * 1000)
+                    else:
+                        errors[status] = errors.get(status, 0) + 1
+        finally:
+            http.close()
+
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    return {
+        "clients": clients,
+        "requests": len(lat),
+        "req_per_s": round(len(lat) / seconds, 1),
+        **percentiles(lat),
+        "errors": sum(errors.values()),
+    }
+
+
+def _feed_worker(args: dict[str, Any], out: Any) -> None:
+    levels = []
+    for c in args["clients"]:
+        levels.append(
+            asyncio.run(
+                _feed_level(
+                    args["port"], args["key"], args["users"], c, args["seconds"], args["warmup"]
+                )
+            )
+        )
+    out.put(levels)
+
+
+async def _events_run(
+    port: int,
+    key: str,
+    users: list[str],
+    videos: list[str],
+    clients: int,
+    batch: int,
+    seconds: float,
+    run_id: str,
+) -> dict[str, Any]:
+    kinds = ["view"] * 50 + ["complete"] * 20 + ["like"] * 15 + ["skip"] * 10 + ["share"] * 3
+    kinds += ["comment"] * 2
+    sent = accepted = 0
+    lat: list[float] = []
+    stop = time.perf_counter() + seconds
+
+    async def client(ci: int) -> None:
+        nonlocal sent, accepted
+        rng = random.Random(ci)
+        http = Http("127.0.0.1", port, key)
+        n = 0
+        try:
+            while time.perf_counter() < stop:
+                events = []
+                for _ in range(batch):
+                    n += 1
+                    kind = kinds[rng.randrange(len(kinds))]
+                    ev = {
+                        "event_id": f"{run_id}-{ci}-{n}",
+                        "user_id": users[rng.randrange(len(users))],
+                        "kind": kind,
+                        "video_id": videos[rng.randrange(len(videos))],
+                    }
+                    if kind in ("view", "skip"):
+                        ev["watch_ms"] = rng.randrange(300, 30_000)
+                    events.append(ev)
+                body = json.dumps(events).encode()
+                t0 = time.perf_counter()
+                status, data = await http.request("POST", "/events", body)
+                lat.append((time.perf_counter() - t0) * 1000)
+                sent += len(events)
+                if status == 200:
+                    accepted += int(json.loads(data)["accepted"])
+        finally:
+            http.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    took = time.perf_counter() - t0
+    return {
+        "clients": clients,
+        "batch": batch,
+        "events_sent": sent,
+        "events_accepted": accepted,
+        "seconds": round(took, 2),
+        "events_per_s": round(accepted / took, 1),
+        "batch_" + "p50_ms": percentiles(lat)["p50_ms"],
+        "batch_p99_ms": percentiles(lat)["p99_ms"],
+    }
+
+
+async def _event_to_feed(port: int, key: str, users: list[str], samples: int, run_id: str) -> dict:
+    http = Http("127.0.0.1", port, key)
+    delays: list[float] = []
+    visible = 0
+    rng = random.Random(7)
+    try:
+        for i in range(samples):
+            uid = users[rng.randrange(len(users))]
+            status, data = await http.request("GET", f"/users/{uid}/feed?n=10&record=false")
+            items = json.loads(data)["items"] if status == 200 else []
+            if not items:
+                continue
+            vid = items[0]["video_id"]
+            ev = [{"event_id": f"{run_id}-lag-{i}", "user_id": uid, "kind": "impression",
+                   "video_id": vid}]  # fmt: skip
+            status, _ = await http.request("POST", "/events", json.dumps(ev).encode())
+            acked = time.perf_counter()
+            status, data = await http.request("GET", f"/users/{uid}/feed?n=10&record=false")
+            delays.append((time.perf_counter() - acked) * 1000)
+            if status == 200 and vid not in {x["video_id"] for x in json.loads(data)["items"]}:
+                visible += 1
+    finally:
+        http.close()
+    return {"samples": len(delays), "visible": visible, **percentiles(delays)}
+
+
+def _events_worker(args: dict[str, Any], out: Any) -> None:
+    rate = asyncio.run(
+        _events_run(
+            args["port"],
+            args["key"],
+            args["users"],
+            args["videos"],
+            args["clients"],
+            args["batch"],
+            args["seconds"],
+            args["run_id"],
+        )
+    )
+    lag = asyncio.run(
+        _event_to_feed(args["port"], args["key"], args["users"], args["samples"], args["run_id"])
+    )
+    out.put({"ingest": rate, "event_to_next_feed": lag})
+
+
+def in_process(target: Any, args: dict[str, Any], timeout_s: float) -> Any:
+    """Run the load generator in its own process (spawned: no state shared with us)."""
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=target, args=(args, q), daemon=True)
+    p.start()
+    try:
+        return q.get(timeout=timeout_s)
+    finally:
+        p.join(5)
+        if p.is_alive():
+            p.kill()
+
+
+# --- the server under test -----------------------------------------------------------------
+@contextmanager
+def api_server(uri: str, user: str, password: str, *, workers: int) -> Iterator[int]:
+    """``graphrec serve`` on a free port, in its own processes; yields the port."""
+    port = free_port("127.0.0.1")
+    env = {**os.environ, "NEO4J_URI": uri, "NEO4J_USER": user, "NEO4J_PASSWORD": password}
+    cmd = [sys.executable, "-c", "from graphrec.cli import app; app()", "serve"]
+    cmd += ["--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+                raise ConfigError(f"graphrec serve exited ({proc.returncode}): {err}")
+            try:
+                status, _ = asyncio.run(_get(port, "/health"))
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise DatabaseUnavailable("graphrec serve did not answer /health within 90 s")
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+async def _get(port: int, path: str) -> tuple[int, bytes]:
+    http = Http("127.0.0.1", port, "")
+    try:
+        return await http.request("GET", path)
+    finally:
+        http.close()
+
+
+def sample_ids(graph: Graph, size: int) -> tuple[list[str], list[str]]:
+    """User and approved video ids to draw requests from."""
+    users = [r["id"] for r in graph.read("serving/sample_users", limit=size)]
+    videos = [r["id"] for r in graph.read("serving/sample_videos", limit=size)]
+    return users, videos
+
+
+def world_ready(graph: Graph, size: str, seed: int) -> dict[str, int]:
+    """Load world ``size`` when the graph holds fewer users than it (the loader is idempotent)."""
+    from graphrec.world.generate import generate, world_size
+    from graphrec.world.load import load_world, summary
+
+    have = summary(graph)["node"].get("User", 0)
+    if have < world_size(size).users:
+        load_world(graph, generate(size, seed))
+    return {k: v for k, v in summary(graph)["node"].items() if k in {"User", "Video", "Creator"}}
+
+
+def bench_serve(
+    graph: Graph,
+    conn: Any,
+    *,
+    size: str,
+    seed: int,
+    clients: Sequence[int],
+    seconds: float,
+    warmup: float,
+    workers: int,
+) -> dict[str, Any]:
+    counts = world_ready(graph, size, seed)
+    users, _ = sample_ids(graph, 20_000)
+    key = get_settings().api_key.get_secret_value()
+    with api_server(conn.uri, conn.user, conn.password, workers=workers) as port:
+        args = {"port": port, "key": key, "users": users, "clients": list(clients),
+                "seconds": seconds, "warmup": warmup}  # fmt: skip
+        levels = in_process(_feed_worker, args, timeout_s=len(clients) * (seconds + warmup) + 120)
+    return {
+        "size": size,
+        "graph": counts,
+        "workers": workers,
+        "seconds_per_level": seconds,
+        "levels": levels,
+        "machine": machine(),
+        "load_average": os.getloadavg(),
+    }
+
+
+def bench_events(
+    graph: Graph,
+    conn: Any,
+    *,
+    size: str,
+    seed: int,
+    clients: int,
+    batch: int,
+    seconds: float,
+    samples: int,
+    workers: int,
+) -> dict[str, Any]:
+    counts = world_ready(graph, size, seed)
+    users, videos = sample_ids(graph, 20_000)
+    key = get_settings().api_key.get_secret_value()
+    run_id = f"bench-{int(time.time())}"
+    with api_server(conn.uri, conn.user, conn.password, workers=workers) as port:
+        args = {"port": port, "key": key, "users": users, "videos": videos, "clients": clients,
+                "batch": batch, "seconds": seconds, "samples": samples, "run_id": run_id}  # fmt: skip
+        result = in_process(_events_worker, args, timeout_s=seconds + samples + 180)
+    return {
+        "size": size,
+        "graph": counts,
+        "workers": workers,
+        **result,
+        "machine": machine(),
+        "load_average": os.getloadavg(),
+    }
+
+
+def result_path(name: str) -> Path:
+    return Path("out/bench") / f"{name}.json"
