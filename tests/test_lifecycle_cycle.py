@@ -197,6 +197,10 @@ def test_vertical_label_appears_and_disappears_at_thresholds(graph: Graph) -> No
     labels = [(r["creator_id"], r["tag"], r["share"]) for r in
               graph.read("lifecycle/sandbox_verticals")]  # fmt: skip
     assert labels == [("niche", "ballet", 0.6), ("niche", "dance", 0.6)]
+    sb.users("dancer")
+    graph.write("lifecycle/sandbox_interest", user_id="dancer", tag="ballet", weight=1.0)
+    niche = graph.read("pools/vertical_candidates", user_id="dancer", limit=10)
+    assert sorted(r["video_id"] for r in niche) == ["d0", "d1", "d2"]
     assert report.counts["vertical_added"] == 2
     sb.videos([{"id": "o2", "creator": "niche", "hashtags": ["cat"]}])  # 3/6 = 0.5 < 0.6
     report = run_cycle(graph, settings=s, now=sb.now + 2)
@@ -224,6 +228,11 @@ def test_spillover_raises_only_the_viral_creators_older_videos(graph: Graph) -> 
         {"id": "flop_old", "creator": "flop", "pool": "long_tail", "budget": 0,
          "created_at": t - 5 * DAY_MS},
     ])  # fmt: skip
+    sb.users("fan", "passer")
+    graph.write("lifecycle/sandbox_interactions", rows=[
+        {"user": "fan", "video": "hit", "type": "LIKED", "at": sb.now},
+        {"user": "fan", "video": "star_old2", "type": "SAW", "at": sb.now},
+    ])  # fmt: skip
     report = run_cycle(graph, settings=S, now=sb.now)
     assert report.counts["spillover_viral"] == 1 and report.counts["spillover_raised"] == 2
     snap = {r["video_id"]: r for r in graph.read("lifecycle/sandbox_snapshot")}
@@ -231,6 +240,10 @@ def test_spillover_raises_only_the_viral_creators_older_videos(graph: Graph) -> 
     assert raised == {"star_old1", "star_old2"}
     assert snap["star_old1"]["spillover_from"] == "hit"
     assert snap["hit"]["spilled_at"] == sb.now
+    fan = graph.read("pools/spillover_candidates", user_id="fan", since=0, limit=10)
+    assert [(r["video_id"], r["score"]) for r in fan] == [("star_old1", 2.0)]  # old2 seen
+    passer = graph.read("pools/spillover_candidates", user_id="passer", since=0, limit=10)
+    assert {r["video_id"]: r["score"] for r in passer} == {"star_old1": 1.0, "star_old2": 1.0}
 
 
 def test_promoted_video_is_amplified_in_its_best_community_else_its_tags(graph: Graph) -> None:
@@ -248,13 +261,20 @@ def test_promoted_video_is_amplified_in_its_best_community_else_its_tags(graph: 
     events = [{"user": u, "video": "v09", "type": "SAW", "at": sb.now} for u in users]
     events += [{"user": u, "video": "v09", "type": "LIKED", "at": sb.now} for u in users[:4]]
     events += [{"user": u, "video": "v09", "type": "VIEWED", "at": sb.now} for u in users[6:7]]
-    # w09 (day-2 winner): no member of any community saw it -> its tag audience
-    events += [{"user": "u0", "video": "w09", "type": "LIKED", "at": sb.now}]
+    # w09 (day-2 winner): only "loner", in no community, engaged -> its tag audience
+    sb.users("loner")
+    events += [{"user": "loner", "video": "w09", "type": t, "at": sb.now}
+               for t in ("SAW", "LIKED")]  # fmt: skip
     graph.write("lifecycle/sandbox_interactions", rows=events)
-    graph.write("lifecycle/sandbox_interest", user_id="u0", tag="dog", weight=1.0)
+    graph.write("lifecycle/sandbox_interest", user_id="loner", tag="dog", weight=1.0)
     s = S.model_copy(update={"amplify_communities": 1})
     report = run_cycle(graph, settings=s, now=sb.now)
     assert report.moves["cold_start->boost"] == 2
     amp = [(r["video_id"], r["target"], r["audience"]) for r in
            graph.read("lifecycle/sandbox_amplified")]  # fmt: skip
     assert amp == [("v09", "dancers", "community"), ("w09", "dog", "tag")]
+    sb.users("newcomer")
+    graph.write("lifecycle/sandbox_members", rows=[{"user": "newcomer", "community": "dancers",
+                                                    "score": 1.0}])  # fmt: skip
+    got = graph.read("pools/amplified_candidates", user_id="newcomer", limit=5)
+    assert [(r["video_id"], r["via"]) for r in got] == [("v09", "community dancers")]

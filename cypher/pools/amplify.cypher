@@ -1,30 +1,40 @@
 // Community amplification of promoted videos: each video is boosted inside the interest
 // communities where its engagement was best. Engagement of a community = its members who
-// engaged (viewed, completed, liked, commented, shared) / its members who saw the video,
-// smoothed (engaged / (saw + 2)). When the audience has no MEMBER_OF (before the learning
-// area has found communities) the tag audience stands in: the video's tags, ranked by the
-// engaged users interested in them (INTERESTED_IN), then by tag id. The best $top targets get
+// engaged (viewed, completed, liked, commented, shared) / (its members who saw it + 2), over a
+// sample of at most $sample viewers and $sample engaged users. When the audience has no
+// MEMBER_OF (before the learning area has found communities) the tag audience stands in: the
+// video's tags ranked by how many engaged users are interested in them (INTERESTED_IN), then
+// by tag id. The best $top targets get
 // (v)-[:AMPLIFIED_IN {cycle, at, engagement, audience: 'community'|'tag'}]->(Community|Tag);
 // an earlier amplification of the same video is replaced.
-// params: $video_ids (list of string), $top (int), $cycle (int), $now (int, epoch ms)
+// params: $video_ids (list of string), $top (int), $sample (int), $cycle (int),
+//   $now (int, epoch ms)
 // returns: video_id, audience, targets
 UNWIND $video_ids AS vid
 MATCH (v:Video {id: vid})
 CALL (v) {
   OPTIONAL MATCH (u:User)-[:SAW]->(v)
-  OPTIONAL MATCH (u)-[:MEMBER_OF]->(cm:Community)
-  WITH cm, u, EXISTS { (u)-[:VIEWED|COMPLETED|LIKED|COMMENTED|SHARED]->(v) } AS engaged
-  WHERE cm IS NOT NULL
-  WITH cm, count(DISTINCT u) AS saw, count(DISTINCT CASE WHEN engaged THEN u END) AS eng
-  WITH cm, toFloat(eng) / (saw + 2) AS engagement WHERE eng > 0
+  WITH DISTINCT u LIMIT $sample
+  RETURN collect(u) AS audience
+}
+CALL (v) {
+  OPTIONAL MATCH (u:User)-[:VIEWED|COMPLETED|LIKED|COMMENTED|SHARED]->(v)
+  WITH DISTINCT u LIMIT $sample
+  RETURN collect(u) AS engaged
+}
+CALL (audience, engaged) {
+  UNWIND audience + engaged AS u
+  MATCH (u)-[:MEMBER_OF]->(cm:Community)
+  WITH cm, count(DISTINCT CASE WHEN u IN audience THEN u END) AS saw,
+       count(DISTINCT CASE WHEN u IN engaged THEN u END) AS eng
+  WHERE eng > 0
+  WITH cm, toFloat(eng) / (saw + 2) AS engagement
   ORDER BY engagement DESC, cm.id ASC
   RETURN collect({node: cm, engagement: engagement})[0..$top] AS communities
 }
-CALL (v) {
+CALL (v, engaged) {
   MATCH (v)-[:TAGGED]->(t:Tag)
-  OPTIONAL MATCH (u:User)-[:INTERESTED_IN]->(t)
-  WHERE EXISTS { (u)-[:VIEWED|COMPLETED|LIKED|COMMENTED|SHARED]->(v) }
-  WITH t, count(u) AS fans
+  WITH t, size([u IN engaged WHERE EXISTS { (u)-[:INTERESTED_IN]->(t) }]) AS fans
   ORDER BY fans DESC, t.id ASC
   RETURN collect({node: t, engagement: toFloat(fans)})[0..$top] AS tags
 }

@@ -12,24 +12,26 @@
 //   $creator_min_score (float), $weights (map, see decide_promotions), $limit (int),
 //   $period_ms (int)
 // returns: video_id, from_pool, to_pool, reason, score, why
+CALL () {
+  OPTIONAL MATCH (o:Video)-[m:MOVED]->(:Pool)
+  WHERE m.at >= $now - $creator_window_ms AND m.reason IN ['promoted', 'trending']
+  OPTIONAL MATCH (hc:Creator)-[:POSTED]->(o)
+  RETURN collect(DISTINCT hc.id) AS hot, collect(DISTINCT o.id) AS hits
+}
 MATCH (:Pool {id: 'long_tail'})<-[r:IN_POOL]-(v:Video)
 WHERE r.since <= $now - $min_age_ms AND v.status = 'approved' AND v.revived_at IS NULL
-MATCH (c:Creator)-[:POSTED]->(v)
-WITH v, c,
+WITH hot, hits, v,
      ($weights.view * coalesce(v.views, 0) + $weights.completion * coalesce(v.completions, 0)
       + $weights.like * coalesce(v.likes, 0) + $weights.comment * coalesce(v.comments, 0)
       + $weights.share * coalesce(v.shares, 0) + $weights.follow * coalesce(v.follows, 0))
-     / (coalesce(v.impressions, 0) + $weights.prior)
-     + $weights.account * coalesce(c.account_score, 0.5) AS score
+     / (coalesce(v.impressions, 0) + $weights.prior) AS engagement
+MATCH (c:Creator)-[:POSTED]->(v)
+WITH hot, hits, v, c, engagement + $weights.account * coalesce(c.account_score, 0.5) AS score
 WHERE score >= $creator_min_score OR score >= $min_score
 WITH v, score,
      score >= $min_score AND $min_impressions <= coalesce(v.impressions, 0) <= $max_impressions
        AS overlooked,
-     score >= $creator_min_score
-       AND EXISTS {
-         MATCH (c)-[:POSTED]->(o:Video)-[m:MOVED]->(:Pool)
-         WHERE o <> v AND m.at >= $now - $creator_window_ms AND m.reason IN ['promoted', 'trending']
-       } AS hot_creator
+     score >= $creator_min_score AND c.id IN hot AND NOT v.id IN hits AS hot_creator
 WHERE overlooked OR hot_creator
 WITH v, score, overlooked ORDER BY score DESC, v.created_at ASC, v.id ASC
 WITH collect({video_id: v.id, score: score, overlooked: overlooked}) AS ranked

@@ -24,6 +24,7 @@ from graphrec.lifecycle.pools import now_ms
 from graphrec.lifecycle.scoring import Weights
 
 Progress = Callable[[str, int, int], None]
+AMPLIFY_SAMPLE = 1_000  # viewers (and engaged users) of a promoted video looked at
 
 
 @dataclass
@@ -206,7 +207,12 @@ def _promote(
     )
     for batch in iter_batches(promoted, max(1, s.cycle_batch_size // 4)):
         rows = graph.write(
-            "pools/amplify", video_ids=batch, top=s.amplify_communities, cycle=report.cycle, now=at
+            "pools/amplify",
+            video_ids=batch,
+            top=s.amplify_communities,
+            sample=AMPLIFY_SAMPLE,
+            cycle=report.cycle,
+            now=at,
         )
         for r in rows:
             report.counts[f"amplified_{r['audience']}"] += 1
