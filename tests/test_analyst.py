@@ -513,3 +513,12 @@ def test_cli_show_prints_param_lines(cli_env: None) -> None:
     lines = result.stdout.splitlines()
     assert lines[:2] == [":param pool => 'boost'", ":param limit => 5"]
     assert lines[2].startswith("MATCH") and lines[-1].endswith(";")
+
+
+def test_cli_timeout(cli_env: None, world_graph: Graph, tmp_path: Path) -> None:
+    path = _write_file(
+        tmp_path, "UNWIND range(1, 2000000000) AS i WITH i WHERE i % 7 = 3 RETURN count(*) AS n"
+    )
+    result = CliRunner().invoke(app, ["cypher", "run", "--file", str(path), "--timeout", "0.2"])
+    assert result.exit_code != 0
+    assert "ran past its 0.2 s limit" in " ".join(result.output.split())
