@@ -73,6 +73,7 @@ def test_init_job_loads_a_world_and_trains(compose: dict[str, Any]) -> None:
     cmd = _command(init)
     assert re.search(r"graphrec world load --size \S+", cmd)
     assert cmd.index("graphrec world load") < cmd.index("graphrec train")
+    assert cmd.index("graphrec train") < cmd.index("graphrec communities")
 
 
 def test_configuration_is_environment_only(compose: dict[str, Any]) -> None:
@@ -160,3 +161,26 @@ def test_docker_compose_config_validates() -> None:
         cwd=DOCKER,
     )
     assert refused.returncode != 0 and "NEO4J_PASSWORD" in refused.stderr
+
+
+def test_compose_commands_exist_in_the_cli(compose: dict[str, Any]) -> None:
+    """Every `graphrec ...` command the services run is a real command with those options."""
+    from typer.testing import CliRunner
+
+    from graphrec.cli import app
+
+    found = []
+    for service in compose["services"].values():
+        for part in _command(service).split("&&"):
+            words = part.replace("exec ", "").split()
+            if "graphrec" in words:
+                found.append(words[words.index("graphrec") + 1 :])
+    assert found
+    runner = CliRunner()
+    for words in found:
+        first_option = next((i for i, w in enumerate(words) if w.startswith("-")), len(words))
+        command = words[:first_option]  # `db migrate`, `world load`, `serve`, `train`
+        help_text = runner.invoke(app, [*command, "--help"])
+        assert help_text.exit_code == 0, f"graphrec {' '.join(command)}: {help_text.output}"
+        for option in (w for w in words if w.startswith("--")):
+            assert option in help_text.output, f"graphrec {' '.join(command)} has no {option}"
