@@ -415,6 +415,19 @@ def test_a_writing_query_is_refused(world_graph: Graph, tmp_path: Path) -> None:
     assert "tampered" not in names
 
 
+def test_the_read_transaction_refuses_a_write_too(
+    world_graph: Graph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Second line of defence: with the EXPLAIN check switched off, the READ transaction
+    itself refuses the write (as a cluster does), reported the same way."""
+    monkeypatch.setattr(analyst, "check_read_only", lambda *args, **kwargs: None)
+    probe = cypher.parse("probe", Path("probe.cypher"), "CREATE (p:AnalystProbe) RETURN 1 AS one")
+    with pytest.raises(analyst.ReadOnlyViolation, match="tried to write in a read-only"):
+        analyst.run(world_graph, probe)
+    left = world_graph.driver.execute_query("MATCH (p:AnalystProbe) RETURN count(p) AS n")
+    assert left.records[0]["n"] == 0
+
+
 def test_a_slow_query_times_out(world_graph: Graph, settings: Settings) -> None:
     slow = cypher.parse(
         "slow",
