@@ -30,6 +30,7 @@ class FeedPublic(BaseModel):
     items: list[FeedItemPublic]
     candidates: dict[str, int]
     took_ms: float
+    timings_ms: dict[str, float]
 
 
 @router.get(
@@ -56,4 +57,5 @@ def read_feed(
         items=[FeedItemPublic(**it.as_dict()) for it in feed.items],
         candidates=feed.candidates,
         took_ms=round(feed.took_ms, 3),
+        timings_ms=feed.timings_ms,
     )

@@ -90,6 +90,7 @@ async def _feed_level(
     port: int, key: str, users: list[str], clients: int, seconds: float, warmup: float
 ) -> dict[str, Any]:
     lat: list[float] = []
+    inside: dict[str, list[float]] = {"feed": [], "gather": [], "rank": [], "record": []}
     errors: dict[int, int] = {}
     start = time.perf_counter()
     measure_from = start + warmup
@@ -102,11 +103,16 @@ async def _feed_level(
             while (now := time.perf_counter()) < stop:
                 uid = users[rng.randrange(len(users))]
                 t0 = time.perf_counter()
-                status, _ = await http.request("GET", f"/users/{uid}/feed?n=10")
+                status, body = await http.request("GET", f"/users/{uid}/feed?n=10")
                 t1 = time.perf_counter()
                 if now >= measure_from:
                     if status == 200:
                         lat.append((t1 - t0) * 1000)
+                        if len(lat) % 5 == 0:  # where the time goes, on a sample
+                            data = json.loads(body)
+                            inside["feed"].append(data["took_ms"])
+                            for k, v in data["timings_ms"].items():
+                                inside[k].append(v)
                     else:
                         errors[status] = errors.get(status, 0) + 1
         finally:
@@ -119,6 +125,7 @@ async def _feed_level(
         "req_per_s": round(len(lat) / seconds, 1),
         **percentiles(lat),
         "errors": sum(errors.values()),
+        "server_ms_p50": {k: percentiles(v)["p50_ms"] for k, v in inside.items()},
     }
 
 

@@ -77,7 +77,12 @@ def serve_cmd(
             warmup=warmup, workers=workers,
         )  # fmt: skip
     write_json(out_path, result)
-    print_table(f"bench serve {size}, {workers} workers -> {out_path}", result["levels"])
+    rows = [{k: v for k, v in lv.items() if k != "server_ms_p50"} for lv in result["levels"]]
+    print_table(f"bench serve {size}, {workers} workers -> {out_path}", rows)
+    print_table(
+        "inside the server, p50 ms (feed = gather + rank + record)",
+        [{"clients": lv["clients"], **lv["server_ms_p50"]} for lv in result["levels"]],
+    )
 
 
 @app.command("events")
@@ -109,4 +114,3 @@ def events_cmd(
     write_json(out_path, result)
     print_table(f"bench events {size} -> {out_path}", [result["ingest"]])
     print_table("event -> next feed", [result["event_to_next_feed"]])
-

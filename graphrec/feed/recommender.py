@@ -67,6 +67,7 @@ class Feed:
     scenario: str
     candidates: dict[str, int]  # candidates per source (after dropping seen/rejected)
     took_ms: float = 0.0
+    timings_ms: dict[str, float] = field(default_factory=dict)  # gather, rank, record
 
 
 class Recommender:
@@ -177,6 +178,7 @@ class Recommender:
         now = at if at is not None else int(time.time() * 1000)
         limit = max(self.policy.candidates_per_source, 2 * n)
         ctx, found = self.gather(user_id, now=now, limit=limit)
+        gathered = time.perf_counter()
         m = mix(self.policy, defaults=self._defaults, sc=sc)
         candidates = [
             c for c in merge(c for cs in found.values() for c in cs) if self._wanted(c, ctx)
@@ -190,6 +192,7 @@ class Recommender:
             "cold_start": self.policy.cold_start,
         }
         chosen = rerank(candidates, n, **kw)  # type: ignore[arg-type]
+        ranked = time.perf_counter()
         if record:
             granted: set[str] = set()
             denied: set[str] = set()
@@ -227,6 +230,11 @@ class Recommender:
             scenario=sc.name,
             candidates={k: len(v) for k, v in found.items()},
             took_ms=(time.perf_counter() - started) * 1000,
+            timings_ms={
+                "gather": round((gathered - started) * 1000, 3),
+                "rank": round((ranked - gathered) * 1000, 3),
+                "record": round((time.perf_counter() - ranked) * 1000, 3),
+            },
         )
 
     def _wanted(self, c: Candidate, ctx: UserContext) -> bool:
