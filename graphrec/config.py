@@ -61,6 +61,28 @@ class Settings(BaseSettings):
 
     # --- learning -------------------------------------------------------------------------
     embedding_dim: int = 64
+    # Positives for training: weight of each interaction kind (relationship type) towards a
+    # (user, video) pair; kinds not listed (SAW, SKIPPED) count 0, pairs weighing 0 are dropped.
+    learn_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "VIEWED": 1.0, "COMPLETED": 2.0, "LIKED": 3.0, "COMMENTED": 3.0, "SHARED": 4.0,
+        }
+    )  # fmt: skip
+    learn_export_batch: int = 2_000
+    learn_holdout: float = 0.2
+    learn_epochs: int = 60
+    learn_batch_size: int = 4_096
+    learn_lr: float = 0.01
+    learn_negatives: int = 256
+    learn_eval_every: int = 5
+    learn_patience: int = 3
+    learn_layers: int = 3
+    learn_objective: Literal["bpr", "softmax"] = "softmax"
+    learn_seed: int = 0
+    learn_checkpoint: Path = Path("out/model/lightgcn.pt")
+    communities_neighbours: int = 10
+    communities_resolution: float = 1.0
+    communities_seed: int = 0
 
     # --- analysts' queries (graphrec cypher, graphrec/analyst.py) --------------------------
     analyst_timeout_s: float = 30.0  # each analyst query runs in a read transaction this long

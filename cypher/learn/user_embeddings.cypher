@@ -1,0 +1,6 @@
+// The stored embeddings of some users (round-trip checks, offline analysis).
+// params: $user_ids (list of string)
+// returns: user_id, embedding, source
+UNWIND $user_ids AS id
+MATCH (u:User {id: id})
+RETURN u.id AS user_id, u.embedding AS embedding, u.embedding_source AS source

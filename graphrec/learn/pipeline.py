@@ -1,0 +1,136 @@
+"""The learning flows the CLI and benchmarks run: export -> train -> write-back; communities."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graphrec.config import Settings, get_settings
+from graphrec.db import Graph
+from graphrec.learn.communities import Communities, find_communities, write_communities
+from graphrec.learn.export import GraphExport, export_graph, split_holdout
+from graphrec.learn.train import (
+    EpochLog,
+    TrainConfig,
+    TrainResult,
+    load_checkpoint,
+    plot_curve,
+    save_checkpoint,
+    train_model,
+)
+from graphrec.learn.writeback import WriteBackResult, compute_embeddings, write_embeddings
+
+Progress = Callable[[str, int, int], None]
+
+
+def config_from_settings(s: Settings, **overrides: Any) -> TrainConfig:
+    cfg = TrainConfig(
+        epochs=s.learn_epochs, batch_size=s.learn_batch_size, lr=s.learn_lr,
+        negatives=s.learn_negatives, eval_every=s.learn_eval_every, patience=s.learn_patience,
+        seed=s.learn_seed, embedding_dim=s.embedding_dim, num_layers=s.learn_layers,
+        objective=s.learn_objective,
+    )  # fmt: skip
+    for k, v in overrides.items():
+        if v is not None:
+            setattr(cfg, k, v)
+    return cfg
+
+
+@dataclass
+class TrainingRun:
+    export: GraphExport
+    result: TrainResult
+    checkpoint: Path
+    curve_png: Path
+    writeback: WriteBackResult | None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def train_and_write_back(
+    graph: Graph,
+    *,
+    settings: Settings | None = None,
+    checkpoint: Path | None = None,
+    write_back: bool = True,
+    on_epoch: Callable[[EpochLog], None] | None = None,
+    progress: Progress | None = None,
+    **overrides: Any,
+) -> TrainingRun:
+    """Export the graph, train with a held-out split, save checkpoint + curve, write back."""
+    s = settings or get_settings()
+    path = checkpoint or s.learn_checkpoint
+    export = export_graph(graph, settings=s, progress=progress)
+    train, test = split_holdout(export.matrix, fraction=s.learn_holdout, seed=s.learn_seed)
+    cfg = config_from_settings(s, **overrides)
+    result = train_model(train, test, cfg, on_epoch=on_epoch)
+    saved = save_checkpoint(
+        path, result.model, user_ids=export.user_ids, item_ids=export.video_ids,
+        extra={"curve": result.curve(), "best_epoch": result.best_epoch,
+               "best": result.best.as_dict() if result.best else None},
+    )  # fmt: skip
+    png = plot_curve(result.history, saved.with_suffix(".png"), title="LightGCN on the graph")
+    wb = None
+    seconds = {"export": export.seconds, "train": result.seconds,
+               "per_epoch": result.seconds_per_epoch}  # fmt: skip
+    if write_back:
+        t0 = time.perf_counter()
+        emb = compute_embeddings(result.model, export)
+        wb = write_embeddings(graph, emb, progress=progress)
+        seconds["write_back"] = time.perf_counter() - t0
+    return TrainingRun(export, result, saved, png, wb, seconds)
+
+
+def write_back_checkpoint(
+    graph: Graph, path: Path, *, settings: Settings | None = None
+) -> WriteBackResult:
+    """Write a saved checkpoint's embeddings; the graph must still match its id maps."""
+    s = settings or get_settings()
+    ckpt = load_checkpoint(path)
+    export = export_graph(graph, settings=s)
+    if export.user_ids != ckpt.user_ids or export.video_ids != ckpt.item_ids:
+        from graphrec.errors import CheckpointError
+
+        raise CheckpointError(
+            f"{path} was trained on another graph ({len(ckpt.user_ids)} users, "
+            f"{len(ckpt.item_ids)} videos; the graph has {len(export.user_ids)} users, "
+            f"{len(export.video_ids)} videos): retrain with `graphrec train`"
+        )
+    return write_embeddings(graph, compute_embeddings(ckpt.model, export))
+
+
+def recompute_communities(
+    graph: Graph,
+    *,
+    settings: Settings | None = None,
+    source: str = "auto",
+    checkpoint: Path | None = None,
+    export: GraphExport | None = None,
+) -> tuple[GraphExport, Communities, dict[str, int]]:
+    """Communities from embeddings (a checkpoint matching the graph) or co-engagement."""
+    s = settings or get_settings()
+    export = export or export_graph(graph, settings=s)
+    vectors = None
+    path = checkpoint or s.learn_checkpoint
+    if source in ("auto", "embedding") and (source == "embedding" or path.is_file()):
+        ckpt = load_checkpoint(path)
+        if ckpt.user_ids == export.user_ids and ckpt.item_ids == export.video_ids:
+            emb = compute_embeddings(ckpt.model, export)
+            dim = ckpt.model.embedding_dim
+            vectors = np.stack(
+                [emb["user"].get(u, (np.zeros(dim), ""))[0] for u in export.user_ids]
+            )
+        elif source == "embedding":
+            from graphrec.errors import CheckpointError
+
+            raise CheckpointError(f"{path} does not match the graph: retrain first")
+    comm = find_communities(
+        export, user_vectors=vectors, neighbours=s.communities_neighbours,
+        resolution=s.communities_resolution, seed=s.communities_seed,
+    )  # fmt: skip
+    written = write_communities(graph, export, comm)
+    return export, comm, written
