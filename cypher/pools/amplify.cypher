@@ -23,6 +23,8 @@ CALL (v) {
   RETURN collect(u) AS engaged
 }
 CALL (audience, engaged) {
+  // no communities in the graph yet: skip the membership lookups altogether
+  WITH audience, engaged WHERE EXISTS { MATCH (:Community) }
   UNWIND audience + engaged AS u
   MATCH (u)-[:MEMBER_OF]->(cm:Community)
   WITH cm, count(DISTINCT CASE WHEN u IN audience THEN u END) AS saw,

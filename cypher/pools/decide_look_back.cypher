@@ -25,6 +25,9 @@ WITH hot, hits, v,
       + $weights.like * coalesce(v.likes, 0) + $weights.comment * coalesce(v.comments, 0)
       + $weights.share * coalesce(v.shares, 0) + $weights.follow * coalesce(v.follows, 0))
      / (coalesce(v.impressions, 0) + $weights.prior) AS engagement
+// an account score is at most 1: skip the creator lookup for videos that cannot qualify
+WHERE engagement + $weights.account >= CASE WHEN $creator_min_score < $min_score
+                                             THEN $creator_min_score ELSE $min_score END
 MATCH (c:Creator)-[:POSTED]->(v)
 WITH hot, hits, v, c, engagement + $weights.account * coalesce(c.account_score, 0.5) AS score
 WHERE score >= $creator_min_score OR score >= $min_score

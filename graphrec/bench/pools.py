@@ -12,6 +12,7 @@ A fresh local server (or an empty ``NEO4J_URI`` database) gets world ``size``; t
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import tempfile
@@ -19,6 +20,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from graphrec.bench.load import PeakRss, _server_pid, machine
 from graphrec.config import get_settings
@@ -67,8 +70,30 @@ def _time_calls(
     }
 
 
-def measure(graph: Graph, world: World, *, calls: int = 400, threads: int = 4) -> dict[str, Any]:
-    """Time impression recording and two pool cycles on a loaded ``world``."""
+def _cpu_s(pid: int | None) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 when unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        t = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return float(t.user + t.system)
+
+
+def measure(
+    graph: Graph,
+    world: World,
+    *,
+    calls: int = 400,
+    threads: int = 4,
+    neo4j_pid: int | None = None,
+) -> dict[str, Any]:
+    """Time impression recording and two pool cycles on a loaded ``world``.
+
+    Besides wall time, the cycle reports the CPU seconds Neo4j and this process spent on it
+    and the machine's load average: on a shared machine wall time alone says little.
+    """
     rng = random.Random(0)
     users = [u["id"] for u in world.users]
     cold = [v["id"] for v in world.videos if v["pool"] == "cold_start"]
@@ -88,15 +113,22 @@ def measure(graph: Graph, world: World, *, calls: int = 400, threads: int = 4) -
         _time_calls(graph, [feed(10) for _ in range(calls)], at=at, threads=threads),
     ]
     now = world.now_ms + 4 * DAY_MS
-    t0 = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    cpu0, py0, t0 = _cpu_s(neo4j_pid), time.process_time(), time.perf_counter()
     first = run_cycle(graph, now=now)
     cycle_s = time.perf_counter() - t0
+    cpu = {
+        "neo4j_cpu_s": round(_cpu_s(neo4j_pid) - cpu0, 2) if neo4j_pid else None,
+        "python_cpu_s": round(time.process_time() - py0, 2),
+        "load_avg_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "cpus": psutil.cpu_count(),
+    }
     t0 = time.perf_counter()
     second = run_cycle(graph, now=now + 1)
     again_s = time.perf_counter() - t0
     return {
         "impressions": impressions,
-        "cycle": {**first.to_dict(), "total_s": round(cycle_s, 2), "target_s": 10},
+        "cycle": {**first.to_dict(), "total_s": round(cycle_s, 2), "target_s": 10, **cpu},
         "cycle_again": {**second.to_dict(), "total_s": round(again_s, 2),
                         "changed": second.changed},
     }  # fmt: skip
@@ -116,7 +148,9 @@ def bench_pools(*, size: str, seed: int, calls: int, threads: int) -> dict[str, 
                 load_world(graph, world)
                 load_s = time.perf_counter() - t0
                 with PeakRss(_server_pid(handle)) as neo4j_mem:
-                    result = measure(graph, world, calls=calls, threads=threads)
+                    result = measure(
+                        graph, world, calls=calls, threads=threads, neo4j_pid=neo4j_mem.pid
+                    )
         finally:
             handle.close()
     imp = result["impressions"]
@@ -130,6 +164,8 @@ def bench_pools(*, size: str, seed: int, calls: int, threads: int) -> dict[str, 
         "load_s": round(load_s, 1),
         "headline": {
             "cycle_s": cycle["total_s"],
+            "cycle_neo4j_cpu_s": cycle["neo4j_cpu_s"],
+            "load_avg_1m": cycle["load_avg_1m"][0],
             "target_s": 10,
             "moved": sum(cycle["moves"].values()),
             "cycle_again_s": result["cycle_again"]["total_s"],

@@ -24,7 +24,7 @@ from graphrec.lifecycle.pools import now_ms
 from graphrec.lifecycle.scoring import Weights
 
 Progress = Callable[[str, int, int], None]
-AMPLIFY_SAMPLE = 1_000  # viewers (and engaged users) of a promoted video looked at
+AMPLIFY_SAMPLE = 100  # viewers (and engaged users) of a promoted video looked at
 
 
 @dataclass
