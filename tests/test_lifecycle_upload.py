@@ -194,6 +194,8 @@ def test_duplicate_caption_and_strikes_are_rejected(graph: Graph, sandbox: Sandb
         (b'{"creator": "newbie", "caption": ', InvalidInput, "not valid JSON"),
         (b'[{"creator": "newbie", "caption": "fine"}, {"creator": "newbie", "caption": ""}]',
          InvalidInput, "caption is required"),
+        (b'[{"creator": "newbie", "caption": "fine"}, {"creator": "ghost", "caption": "x"}]',
+         NotFound, "no creator 'ghost'"),
         (b'{"creator": "newbie", "caption": "hi", "duration_ms": -5}', InvalidInput,
          "duration_ms"),
         (b'{"creator": "newbie", "caption": "hi", "hashtags": "dance"}', InvalidInput,

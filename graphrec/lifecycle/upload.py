@@ -179,6 +179,8 @@ def upload_many(
     if len(set(ids)) != len(ids):
         raise InvalidInput("the same video id appears twice in one upload")
     r = rules or rules_from_settings(s)
+    for creator in dict.fromkeys(u.creator for u in ups):  # unknown creators: store nothing
+        creator_facts(graph, creator, "")
     return [_store(graph, u, settings=s, rules=r) for u in ups]
 
 
