@@ -11,7 +11,8 @@ MATCH (u:User {id: $user_id})
 CALL (u) {
   OPTIONAL MATCH (u)-[r:INTERESTED_IN]->(t:Tag)
   WHERE t.embedding IS NOT NULL AND coalesce(r.weight, 1.0) > 0
-  RETURN collect({w: toFloat(coalesce(r.weight, 1.0)), e: t.embedding}) AS tags
+  RETURN collect(CASE WHEN t IS NOT NULL
+                      THEN {w: toFloat(coalesce(r.weight, 1.0)), e: t.embedding} END) AS tags
 }
 CALL (u) {
   OPTIONAL MATCH (u)-[r:VIEWED|COMPLETED|LIKED|COMMENTED|SHARED]->(v:Video)
