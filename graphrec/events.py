@@ -17,6 +17,7 @@ when the check then sees the id. A repeated id is acknowledged as a duplicate, n
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -69,6 +70,7 @@ KIND_WEIGHTS: dict[EventKind, float] = {
 }
 
 MIN_WEIGHT, MAX_WEIGHT = -5.0, 10.0
+_INGEST_LOCK = threading.Lock()
 MAX_ID = 128
 
 
@@ -93,7 +95,9 @@ class Event(BaseModel):
     def _target(self) -> Event:
         if self.kind is EventKind.follow:
             if self.video_id is None and self.creator_id is None:
-                raise ValueError("creator_id: a follow needs creator_id (or the video_id that won it)")
+                raise ValueError(
+                    "creator_id: a follow needs creator_id (or the video_id that won it)"
+                )
         elif self.video_id is None:
             raise ValueError(f"video_id: required for a {self.kind.value} event")
         elif self.creator_id is not None:
@@ -227,11 +231,14 @@ def ingest(
                 )
             return statuses
 
-        try:
-            statuses = graph.transaction(work, what="storing events")
-        except Conflict:
-            # Another batch stored one of these ids meanwhile: the retry sees it as a duplicate.
-            statuses = graph.transaction(work, what="storing events")
+        # One ingest transaction at a time per process: concurrent batches touching the same
+        # users and videos deadlock (and are retried whole); queued, they simply follow.
+        with _INGEST_LOCK:
+            try:
+                statuses = graph.transaction(work, what="storing events")
+            except Conflict:
+                # Another batch stored one of these ids meanwhile: the retry sees a duplicate.
+                statuses = graph.transaction(work, what="storing events")
         for r in statuses:
             if r["status"] == "accepted":
                 result.accepted += 1

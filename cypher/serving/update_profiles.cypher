@@ -13,16 +13,23 @@ SET u.last_active_at = CASE WHEN coalesce(u.last_active_at, 0) > row.at
                             THEN u.last_active_at ELSE row.at END
 WITH u, row
 CALL (u, row) {
+  // The user is write-locked (last_active_at above), so finding then creating the
+  // INTERESTED_IN links cannot race; reading them once per user, not once per tag, is
+  // what keeps this cheap.
   UNWIND row.items AS it
   MATCH (:Video {id: it.video_id})-[:TAGGED]->(t:Tag)
   WITH t, sum(it.w) AS w
-  MERGE (u)-[i:INTERESTED_IN]->(t)
-  ON CREATE SET i.weight = 0.0, i.declared = false
-  SET i.weight = CASE
-        WHEN i.weight + w > $max_weight THEN $max_weight
-        WHEN i.weight + w < $min_weight THEN $min_weight
-        ELSE i.weight + w END,
-      i.updated_at = row.at
+  WITH collect({t: t, w: w}) AS deltas
+  WITH deltas, [(u)-[i:INTERESTED_IN]->(t:Tag) WHERE t IN [d IN deltas | d.t] | i] AS existing
+  UNWIND deltas AS d
+  WITH d.t AS t, d.w AS w, [x IN existing WHERE endNode(x) = d.t][0] AS i
+  WITH t, i, coalesce(i.weight, 0.0) + w AS raw
+  WITH t, i, CASE WHEN raw > $max_weight THEN $max_weight
+                  WHEN raw < $min_weight THEN $min_weight ELSE raw END AS weight
+  FOREACH (x IN CASE WHEN i IS NULL THEN [] ELSE [i] END |
+    SET x.weight = weight, x.updated_at = row.at)
+  FOREACH (_ IN CASE WHEN i IS NULL THEN [1] ELSE [] END |
+    CREATE (u)-[:INTERESTED_IN {weight: weight, declared: false, updated_at: row.at}]->(t))
   RETURN count(t) AS tags
 }
 CALL (u, row) {

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,58 @@ class Http:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+def listening_pid(port: int) -> int | None:
+    """The process listening on a local TCP port (Neo4j's Bolt port), when we may see it."""
+    import psutil
+
+    try:
+        for c in psutil.net_connections(kind="tcp"):
+            if c.laddr and c.laddr.port == port and c.status == "LISTEN" and c.pid:
+                return int(c.pid)
+    except (psutil.Error, OSError):
+        return None
+    return None
+
+
+class CpuMeter:
+    """CPU seconds spent by process trees (the API, Neo4j, the load generator) and the machine."""
+
+    def __init__(self, pids: dict[str, int | None]) -> None:
+        import psutil
+
+        self.procs: dict[str, Any] = {}
+        for name, pid in pids.items():
+            if pid is not None:
+                with suppress(psutil.Error):
+                    self.procs[name] = psutil.Process(pid)
+        self._start = self._sample()
+
+    def _sample(self) -> dict[str, float]:
+        import psutil
+
+        out: dict[str, float] = {}
+        for name, proc in self.procs.items():
+            total = 0.0
+            try:
+                for p in [proc, *proc.children(recursive=True)]:
+                    t = p.cpu_times()
+                    total += t.user + t.system
+            except psutil.Error:
+                pass
+            out[name] = total
+        t = psutil.cpu_times()
+        out["machine"] = t.user + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0)
+        out["wall"] = time.perf_counter()
+        return out
+
+    def stop(self) -> dict[str, float]:
+        end = self._sample()
+        wall = end["wall"] - self._start["wall"]
+        used = {k: end[k] - self._start[k] for k in end if k != "wall"}
+        used["others"] = used["machine"] - sum(v for k, v in used.items() if k != "machine")
+        return {f"{k}_cores": round(v / wall, 2) for k, v in used.items()}
 
 
 def percentiles(ms: Sequence[float]) -> dict[str, float]:
@@ -130,16 +182,13 @@ async def _feed_level(
 
 
 def _feed_worker(args: dict[str, Any], out: Any) -> None:
-    levels = []
-    for c in args["clients"]:
-        levels.append(
-            asyncio.run(
-                _feed_level(
-                    args["port"], args["key"], args["users"], c, args["seconds"], args["warmup"]
-                )
+    out.put(
+        asyncio.run(
+            _feed_level(
+                args["port"], args["key"], args["users"], args["c"], args["seconds"], args["warmup"]
             )
         )
-    out.put(levels)
+    )
 
 
 async def _events_run(
@@ -248,14 +297,24 @@ def _events_worker(args: dict[str, Any], out: Any) -> None:
     out.put({"ingest": rate, "event_to_next_feed": lag})
 
 
-def in_process(target: Any, args: dict[str, Any], timeout_s: float) -> Any:
-    """Run the load generator in its own process (spawned: no state shared with us)."""
+def in_process(
+    target: Any, args: dict[str, Any], timeout_s: float, meter: dict[str, int | None] | None = None
+) -> Any:
+    """Run the load generator in its own process (spawned: no state shared with us).
+
+    With ``meter`` (name -> pid), the CPU each process tree used meanwhile is added to the
+    result as ``cpu`` (cores busy on average: api, neo4j, loadgen, others, machine).
+    """
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     p = ctx.Process(target=target, args=(args, q), daemon=True)
     p.start()
+    cpu = CpuMeter({**meter, "loadgen": p.pid}) if meter is not None else None
     try:
-        return q.get(timeout=timeout_s)
+        result = q.get(timeout=timeout_s)
+        if cpu is not None:
+            result["cpu"] = cpu.stop()
+        return result
     finally:
         p.join(5)
         if p.is_alive():
@@ -264,8 +323,8 @@ def in_process(target: Any, args: dict[str, Any], timeout_s: float) -> Any:
 
 # --- the server under test -----------------------------------------------------------------
 @contextmanager
-def api_server(uri: str, user: str, password: str, *, workers: int) -> Iterator[int]:
-    """``graphrec serve`` on a free port, in its own processes; yields the port."""
+def api_server(uri: str, user: str, password: str, *, workers: int) -> Iterator[tuple[int, int]]:
+    """``graphrec serve`` on a free port, in its own processes; yields (port, pid)."""
     port = free_port("127.0.0.1")
     env = {**os.environ, "NEO4J_URI": uri, "NEO4J_USER": user, "NEO4J_PASSWORD": password}
     cmd = [sys.executable, "-c", "from graphrec.cli import app; app()", "serve"]
@@ -286,7 +345,7 @@ def api_server(uri: str, user: str, password: str, *, workers: int) -> Iterator[
             time.sleep(0.5)
         else:
             raise DatabaseUnavailable("graphrec serve did not answer /health within 90 s")
-        yield port
+        yield port, proc.pid
     finally:
         proc.terminate()
         try:
@@ -335,10 +394,14 @@ def bench_serve(
     counts = world_ready(graph, size, seed)
     users, _ = sample_ids(graph, 20_000)
     key = get_settings().api_key.get_secret_value()
-    with api_server(conn.uri, conn.user, conn.password, workers=workers) as port:
-        args = {"port": port, "key": key, "users": users, "clients": list(clients),
-                "seconds": seconds, "warmup": warmup}  # fmt: skip
-        levels = in_process(_feed_worker, args, timeout_s=len(clients) * (seconds + warmup) + 120)
+    neo4j_pid = listening_pid(int(conn.uri.rsplit(":", 1)[1]))
+    levels = []
+    with api_server(conn.uri, conn.user, conn.password, workers=workers) as (port, pid):
+        for c in clients:
+            args = {"port": port, "key": key, "users": users, "c": c, "seconds": seconds,
+                    "warmup": warmup}  # fmt: skip
+            meter = {"api": pid, "neo4j": neo4j_pid}
+            levels.append(in_process(_feed_worker, args, seconds + warmup + 120, meter))
     return {
         "size": size,
         "graph": counts,
@@ -366,10 +429,12 @@ def bench_events(
     users, videos = sample_ids(graph, 20_000)
     key = get_settings().api_key.get_secret_value()
     run_id = f"bench-{int(time.time())}"
-    with api_server(conn.uri, conn.user, conn.password, workers=workers) as port:
+    neo4j_pid = listening_pid(int(conn.uri.rsplit(":", 1)[1]))
+    with api_server(conn.uri, conn.user, conn.password, workers=workers) as (port, pid):
         args = {"port": port, "key": key, "users": users, "videos": videos, "clients": clients,
                 "batch": batch, "seconds": seconds, "samples": samples, "run_id": run_id}  # fmt: skip
-        result = in_process(_events_worker, args, timeout_s=seconds + samples + 180)
+        meter = {"api": pid, "neo4j": neo4j_pid}
+        result = in_process(_events_worker, args, seconds + samples + 180, meter)
     return {
         "size": size,
         "graph": counts,

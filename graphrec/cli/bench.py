@@ -77,11 +77,16 @@ def serve_cmd(
             warmup=warmup, workers=workers,
         )  # fmt: skip
     write_json(out_path, result)
-    rows = [{k: v for k, v in lv.items() if k != "server_ms_p50"} for lv in result["levels"]]
+    skip = {"server_ms_p50", "cpu"}
+    rows = [{k: v for k, v in lv.items() if k not in skip} for lv in result["levels"]]
     print_table(f"bench serve {size}, {workers} workers -> {out_path}", rows)
     print_table(
         "inside the server, p50 ms (feed = gather + rank + record)",
         [{"clients": lv["clients"], **lv["server_ms_p50"]} for lv in result["levels"]],
+    )
+    print_table(
+        "where the CPU went (cores busy on average)",
+        [{"clients": lv["clients"], **lv.get("cpu", {})} for lv in result["levels"]],
     )
 
 
@@ -114,44 +119,4 @@ def events_cmd(
     write_json(out_path, result)
     print_table(f"bench events {size} -> {out_path}", [result["ingest"]])
     print_table("event -> next feed", [result["event_to_next_feed"]])
-
-
-@app.command("quality")
-@handle_errors
-def quality_cmd(
-    data: Path = typer.Option(..., "--data", help="Folder with LightGCN-format train.txt/test.txt."),
-    threads: int = typer.Option(2, min=1, help="torch threads (the benchmark's CPU budget)."),
-    filter_kind: str = typer.Option("bspm", "--filter", help="linear, gfcf or bspm."),
-    rank: int = typer.Option(448, min=0, help="Rank of the filter's ideal low-pass term."),
-    train_seconds: float = typer.Option(300.0, help="Time box for LightGCN training."),
-    out_path: Path = typer.Option(Path("out/bench/quality.json"), "--out"),
-) -> None:
-    """Recall@20/NDCG@20 of graph filter, LightGCN and both, on a public split (Gowalla)."""
-    from graphrec.bench.quality import bench_quality
-    from graphrec.cli.common import console
-
-    result = bench_quality(
-        data, out_dir=out_path.parent / "quality", threads=threads, filter_kind=filter_kind,
-        rank=rank, train_seconds=train_seconds, log=lambda m: console.print(m, highlight=False),
-    )  # fmt: skip
-    write_json(out_path, result)
-    print_table(f"bench quality {data} -> {out_path}", result["rows"])
-    print_table("seconds", [result["seconds"]])
-
-
-@app.command("learn")
-@handle_errors
-def learn_cmd(
-    size: str = typer.Option("M", help="World size to generate, load and learn on."),
-    seed: int = typer.Option(0),
-    epochs: int = typer.Option(3, min=1, help="Epochs to time (seconds per epoch)."),
-    out_path: Path = typer.Option(Path("out/bench/learn.json"), "--out"),
-) -> None:
-    """Export, training epochs, write-back and communities on a loaded world, timed."""
-    from graphrec.bench.quality import bench_learn
-
-    world_size(size)
-    result = bench_learn(size=size, seed=seed, epochs=epochs)
-    write_json(out_path, result)
-    print_table(f"bench learn {size} -> {out_path}", [result["seconds"]])
-    print_table("quality on the held-out split", [result["quality"]])
+    print_table("where the CPU went (cores busy on average)", [result.get("cpu", {})])

@@ -18,8 +18,10 @@ Two kinds:
 
 from __future__ import annotations
 
+import heapq
 import threading
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -71,7 +73,8 @@ class UserContext:
         )
 
     def affinity(self, tags: Sequence[str]) -> float:
-        return sum(self.tag_weights.get(t, 0.0) for t in tags)
+        w = self.tag_weights
+        return sum(w.get(t, 0.0) for t in tags) if w else 0.0
 
     @classmethod
     def from_row(cls, row: dict[str, Any], *, realtime: bool, now: int) -> UserContext:
@@ -165,6 +168,11 @@ class CandidateSource(Protocol):
     def candidates(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[Candidate]: ...
 
 
+def jitter(user_id: str, video_id: str) -> float:
+    """A number in [0, 1) fixed for one user and one video (spreads shared lists)."""
+    return zlib.crc32(f"{user_id}:{video_id}".encode()) / 2**32
+
+
 def _rank_relevance(n: int) -> list[float]:
     """1.0 for the first row down to 0.5 for the last: rows come best first."""
     return [1.0 - 0.5 * i / max(n - 1, 1) for i in range(n)]
@@ -229,10 +237,21 @@ class SharedSource(QuerySource):
             out += lists.get(key, lambda p=params: graph.read(self.query, **p))
         return out
 
-    def order(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[dict[str, Any]]:
-        return [r for r in rows if r["video_id"] not in ctx.seen][: self.take]
-
     take = 40
+    spread = 0.5  # how far a user's own jitter may move a row up a shared list (0..1 of it)
+
+    def order(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[dict[str, Any]]:
+        # Every user sees the shared list in a slightly different order (a fixed jitter per
+        # user and video): feeds overlap less, so concurrent feeds do not all queue on the
+        # same few videos' counters and budgets, and popular lists reach more videos.
+        seen, uid, spread = ctx.seen, ctx.user_id, self.spread
+        n = max(len(rows), 1)
+        keyed = [
+            (i / n - spread * jitter(uid, r["video_id"]), i, r)
+            for i, r in enumerate(rows)
+            if r["video_id"] not in seen
+        ]
+        return [k[2] for k in heapq.nsmallest(self.take, keyed, key=lambda k: k[:2])]
 
 
 class EmbeddingSource(QuerySource):
@@ -300,7 +319,13 @@ class InterestSource(SharedSource):
 
     def order(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[dict[str, Any]]:
         fresh = [r for r in rows if r["video_id"] not in ctx.seen]
-        fresh.sort(key=lambda r: (-ctx.affinity(r["tags"]), -r["quality"], r["video_id"]))
+        fresh.sort(
+            key=lambda r: (
+                -round(ctx.affinity(r["tags"]), 2),
+                -(r["quality"] + 0.05 * jitter(ctx.user_id, r["video_id"])),
+                r["video_id"],
+            )
+        )
         return fresh[: self.take]
 
     def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
@@ -384,7 +409,7 @@ class ColdStartSource(SharedSource):
     are enforced when impressions are recorded, so a list a few seconds old never overruns.
     """
 
-    limit = 500
+    limit = 200
 
     def __init__(self) -> None:
         super().__init__("cold_start", "pools/cold_start_candidates")
@@ -393,15 +418,16 @@ class ColdStartSource(SharedSource):
         return [("cold_start", {"user_id": None, "limit": self.limit})]
 
     def order(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[dict[str, Any]]:
-        fresh = [r for r in rows if r["video_id"] not in ctx.seen]
-        fresh.sort(
-            key=lambda r: (
-                -ctx.affinity(r.get("tags") or []),
-                -int(r.get("remaining") or 0),
-                r["video_id"],
-            )
-        )
-        return fresh[: self.take]
+        seen, weights, uid = ctx.seen, ctx.tag_weights, ctx.user_id
+        keyed = []
+        for r in rows:
+            vid = r["video_id"]
+            if vid in seen:
+                continue
+            match = sum(weights.get(t, 0.0) for t in r["tags"]) if weights else 0.0
+            spread = (r["remaining"] or 0) * (0.5 + 0.5 * jitter(uid, vid))
+            keyed.append((-match, -spread, vid, r))
+        return [k[3] for k in heapq.nsmallest(self.take, keyed, key=lambda k: k[:3])]
 
     def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
         matched = [t for t in row.get("tags") or [] if ctx.tag_weights.get(t, 0) > 0]
