@@ -14,6 +14,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,16 +92,19 @@ def run_cycle(
     weights = Weights.from_settings(s).param()
     status = "failed"
     try:
-        _timed(report, "trending_exit", lambda: _trending_exit(graph, s, report, at, tick))
-        for st in stages(s):
-            _timed(
-                report,
-                f"{st.pool}",
-                lambda st=st: _promote(graph, s, report, st, at, weights, tick),
-            )
-        _timed(report, "look_back", lambda: _look_back(graph, s, report, at, weights, tick))
-        _timed(report, "vertical", lambda: _vertical(graph, s, report, at, tick))
-        _timed(report, "spillover", lambda: _spillover(graph, s, report, at, weights, tick))
+        # Vertical labels and spillover neither read nor write pool membership, so they
+        # run beside the pool stages in a second session, using a second core.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cycle-side") as side:
+            aside = side.submit(_side_stages, graph, s, report, at, weights, tick)
+            _timed(report, "trending_exit", lambda: _trending_exit(graph, s, report, at, tick))
+            for st in stages(s):
+                _timed(
+                    report,
+                    f"{st.pool}",
+                    lambda st=st: _promote(graph, s, report, st, at, weights, tick),
+                )
+            _timed(report, "look_back", lambda: _look_back(graph, s, report, at, weights, tick))
+            aside.result()
         status = "done"
     finally:
         report.finished_at = max(now_ms(), at) if now is None else at
@@ -116,6 +120,18 @@ def run_cycle(
             if status == "done":
                 raise
     return report
+
+
+def _side_stages(
+    graph: Graph,
+    s: Settings,
+    report: CycleReport,
+    at: int,
+    weights: dict[str, float],
+    tick: Progress,
+) -> None:
+    _timed(report, "vertical", lambda: _vertical(graph, s, report, at, tick))
+    _timed(report, "spillover", lambda: _spillover(graph, s, report, at, weights, tick))
 
 
 def _timed(report: CycleReport, name: str, fn: Callable[[], None]) -> None:
