@@ -20,15 +20,15 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
 def get_graph(request: Request) -> Graph:
-    return request.app.state.graph  # type: ignore[no-any-return]
+    return request.app.state.graph
 
 
 def get_app_settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def get_recommender(request: Request) -> Recommender:
-    return request.app.state.recommender  # type: ignore[no-any-return]
+    return request.app.state.recommender
 
 
 def _check(key: str | None, settings: Settings) -> None:

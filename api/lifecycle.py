@@ -32,7 +32,7 @@ def find(candidates: list[tuple[str, str]], what: str) -> Callable[..., Any]:
         except ImportError:
             continue
         if callable(fn):
-            return fn  # type: ignore[no-any-return]
+            return fn
     raise HTTPException(status_code=501, detail=f"{what} is not available in this installation")
 
 
@@ -40,7 +40,7 @@ def plain(result: Any) -> dict[str, Any]:
     """A report object as a JSON-able dict."""
     for method in ("to_dict", "as_dict", "model_dump"):
         if hasattr(result, method):
-            return getattr(result, method)()  # type: ignore[no-any-return]
+            return getattr(result, method)()
     if dataclasses.is_dataclass(result) and not isinstance(result, type):
         return dataclasses.asdict(result)
     return result if isinstance(result, dict) else {"result": result}

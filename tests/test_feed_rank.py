@@ -144,3 +144,32 @@ def test_every_scenario_is_documented_and_unknown_ones_refused() -> None:
     assert all(s.doc for s in SCENARIOS.values())
     with pytest.raises(InvalidInput, match="scenario"):
         scenario("sideways")
+
+
+def test_shared_lists_keep_a_list_then_refresh_in_the_background() -> None:
+    import threading
+    import time
+
+    from graphrec.feed.sources import SharedLists, jitter
+
+    calls: list[int] = []
+    release = threading.Event()
+
+    def load() -> int:
+        calls.append(1)
+        if len(calls) > 1:
+            release.wait(5)
+        return len(calls)
+
+    lists = SharedLists(ttl_s=0.05)
+    assert lists.get("k", load) == 1 and lists.get("k", load) == 1 and len(calls) == 1
+    time.sleep(0.06)
+    assert lists.get("k", load) == 1  # expired: the old list, while one thread refreshes
+    assert lists.get("k", load) == 1 and len(calls) == 2  # only one refresher
+    release.set()
+    deadline = time.time() + 5
+    while lists.get("k", load) != 2 and time.time() < deadline:
+        time.sleep(0.01)
+    assert lists.get("k", load) == 2
+    assert SharedLists(ttl_s=0).get("k", lambda: len(calls)) == len(calls)  # no sharing
+    assert jitter("u1", "v1") == jitter("u1", "v1") != jitter("u2", "v1")

@@ -218,7 +218,7 @@ async def _events_run(
                 for _ in range(batch):
                     n += 1
                     kind = kinds[rng.randrange(len(kinds))]
-                    ev = {
+                    ev: dict[str, Any] = {
                         "event_id": f"{run_id}-{ci}-{n}",
                         "user_id": users[rng.randrange(len(users))],
                         "kind": kind,

@@ -18,6 +18,7 @@ Two kinds:
 
 from __future__ import annotations
 
+import functools
 import heapq
 import threading
 import time
@@ -234,7 +235,7 @@ class SharedSource(QuerySource):
     def rows(self, graph: Graph, lists: SharedLists, ctx: UserContext) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         for key, params in self.keys(ctx):
-            out += lists.get(key, lambda p=params: graph.read(self.query, **p))
+            out += lists.get(key, functools.partial(graph.read, self.query, **params))
         return out
 
     take = 40
