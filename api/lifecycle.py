@@ -1,14 +1,12 @@
 """Adapters from the API to the lifecycle and learning areas' library functions.
 
-Upload and the pool cycle come from :mod:`graphrec.lifecycle`. Training is looked up when
-called, so the API answers 501 with a reason while the learning area has not landed it.
+Upload and the pool cycle come from :mod:`graphrec.lifecycle`, training and communities from
+:mod:`graphrec.learn.pipeline` (imported when called: torch loads only for training).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
-from collections.abc import Callable
 from typing import Any
 
 from fastapi import HTTPException
@@ -17,23 +15,6 @@ from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.lifecycle.cycle import run_cycle as lifecycle_cycle
 from graphrec.lifecycle.upload import upload_video as lifecycle_upload
-
-TRAIN = [
-    ("graphrec.learn.pipeline", "train_graph"),
-    ("graphrec.learn.train", "train_graph"),
-    ("graphrec.learn", "train_graph"),
-]
-
-
-def find(candidates: list[tuple[str, str]], what: str) -> Callable[..., Any]:
-    for module, name in candidates:
-        try:
-            fn = getattr(importlib.import_module(module), name, None)
-        except ImportError:
-            continue
-        if callable(fn):
-            return fn
-    raise HTTPException(status_code=501, detail=f"{what} is not available in this installation")
 
 
 def plain(result: Any) -> dict[str, Any]:
@@ -56,4 +37,21 @@ def run_cycle(graph: Graph, settings: Settings) -> dict[str, Any]:
 
 
 def run_training(graph: Graph, settings: Settings) -> dict[str, Any]:
-    return plain(find(TRAIN, "training (the learning area)")(graph, settings=settings))
+    """Train, write embeddings back, recompute communities (the learning area's pipeline)."""
+    try:
+        from graphrec.learn.pipeline import recompute_communities, train_and_write_back
+    except ImportError:
+        raise HTTPException(
+            status_code=501, detail="training (the learning area) is not installed"
+        ) from None
+    run = train_and_write_back(graph, settings=settings)
+    _, _, communities = recompute_communities(graph, settings=settings)
+    best = run.result.best
+    return {
+        "checkpoint": str(run.checkpoint),
+        "best_epoch": run.result.best_epoch,
+        "best": best.as_dict() if best is not None else None,
+        "written": run.writeback.counts if run.writeback is not None else {},
+        "communities": communities,
+        "seconds": run.seconds,
+    }

@@ -1,7 +1,7 @@
 """Admin: ``POST /admin/pools/cycle`` (one pool cycle) and ``POST /admin/train``.
 
-Both always need the API key. CLI equivalents: ``graphrec pools cycle`` and the learning
-area's training command.
+Both always need the API key. CLI equivalents: ``graphrec pools cycle`` and ``graphrec train``
+(+ ``graphrec communities``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def create_pool_cycle(graph: GraphDep, settings: SettingsDep) -> dict[str, Any]:
     return run_cycle(graph, settings)
 
 
-@router.post("/train", responses={501: {"description": "training is not installed"}})
+@router.post("/train")
 def create_training(graph: GraphDep, settings: SettingsDep) -> dict[str, Any]:
     """Train embeddings and communities now (blocks until done; the CLI suits long runs)."""
     return run_training(graph, settings)
