@@ -176,3 +176,101 @@ def _evaluate_together(
 
 
 __all__ = ["bench_quality", "evaluate_ranking"]
+
+
+def bench_learn(*, size: str, seed: int, epochs: int, threads: int = 2) -> dict[str, Any]:
+    """World ``size`` into a fresh server, then export, epochs, write-back and communities."""
+    import tempfile
+
+    from graphrec.bench.load import machine
+    from graphrec.config import get_settings
+    from graphrec.db import Graph
+    from graphrec.learn.communities import (
+        adjusted_mutual_info,
+        find_communities,
+        purity,
+        write_communities,
+    )
+    from graphrec.learn.export import export_graph, split_holdout
+    from graphrec.learn.pipeline import config_from_settings
+    from graphrec.learn.writeback import compute_embeddings, write_embeddings
+    from graphrec.server import provide_server
+    from graphrec.world.generate import generate
+    from graphrec.world.load import load_world
+
+    torch.set_num_threads(threads)
+    settings = get_settings()
+    world = generate(size, seed)
+    truth_of = {
+        u["id"]: int(c) for u, c in zip(world.users, world.latent["user_community"], strict=True)
+    }
+    seconds: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="graphrec-bench-learn-") as tmp:
+        handle = provide_server(settings, state_dir=Path(tmp) / "neo4j", ephemeral_port=True)
+        try:
+            with Graph.connect(handle.connection, settings=settings) as graph:
+                from graphrec.db import migrate
+
+                migrate(graph, settings=settings)
+                t0 = time.perf_counter()
+                load_world(graph, world)
+                seconds["load_world"] = time.perf_counter() - t0
+                export = export_graph(graph, settings=settings)
+                seconds["export"] = export.seconds
+                train, test = split_holdout(export.matrix, fraction=settings.learn_holdout, seed=0)
+                cfg = config_from_settings(settings, epochs=epochs, eval_every=epochs, patience=99)
+                result = train_model(train, test, cfg)
+                seconds["train_per_epoch"] = result.seconds_per_epoch
+                seconds["train_total_with_eval"] = result.seconds
+                t0 = time.perf_counter()
+                emb = compute_embeddings(result.model, export)
+                wb = write_embeddings(graph, emb)
+                seconds["write_back"] = time.perf_counter() - t0
+                graph.write("admin/await_indexes")
+                truth = np.array([truth_of[u] for u in export.user_ids])
+                dim = result.model.embedding_dim
+                vectors = np.stack(
+                    [emb["user"].get(u, (np.zeros(dim), ""))[0] for u in export.user_ids]
+                )
+                comm_quality: dict[str, Any] = {}
+                for source, vec in (("embedding", vectors), ("co-engagement", None)):
+                    t0 = time.perf_counter()
+                    comm = find_communities(
+                        export, user_vectors=vec, neighbours=settings.communities_neighbours,
+                        resolution=settings.communities_resolution, seed=settings.communities_seed,
+                    )  # fmt: skip
+                    written = write_communities(graph, export, comm)
+                    seconds[f"communities_{source}"] = time.perf_counter() - t0
+                    ok = comm.labels >= 0
+                    comm_quality[source] = {
+                        "communities": comm.count,
+                        "members": written["memberships"],
+                        "ami": round(adjusted_mutual_info(truth[ok], comm.labels[ok]), 4),
+                        "purity": round(purity(truth[ok], comm.labels[ok]), 4),
+                    }
+                # Retrieval inside Neo4j: the vector-index queries the feed uses.
+                lat = []
+                for uid in export.user_ids[:: max(1, len(export.user_ids) // 200)]:
+                    t0 = time.perf_counter()
+                    graph.read("learn/similar_videos_for_user", user_id=uid, k=50)
+                    lat.append((time.perf_counter() - t0) * 1000)
+        finally:
+            handle.close()
+    best = result.best.as_dict() if result.best else {}
+    return {
+        "benchmark": "learn",
+        "size": size,
+        "seed": seed,
+        "machine": machine(),
+        "load_avg_at_end": os.getloadavg(),
+        "counts": export.counts,
+        "seconds": {k: round(v, 2) for k, v in seconds.items()},
+        "quality": {"epochs": epochs, **best},
+        "written": wb.counts,
+        "communities": comm_quality,
+        "similar_videos_ms": {
+            "p50": round(float(np.percentile(lat, 50)), 2),
+            "p99": round(float(np.percentile(lat, 99)), 2),
+            "queries": len(lat),
+        },
+    }

@@ -120,3 +120,49 @@ def events_cmd(
     print_table(f"bench events {size} -> {out_path}", [result["ingest"]])
     print_table("event -> next feed", [result["event_to_next_feed"]])
     print_table("where the CPU went (cores busy on average)", [result.get("cpu", {})])
+
+
+@app.command("quality")
+@handle_errors
+def quality_cmd(
+    data: Path = typer.Option(..., "--data", help="Folder with LightGCN-format train.txt/test.txt."),
+    threads: int = typer.Option(2, min=1, help="torch threads (the benchmark's CPU budget)."),
+    filter_kind: str = typer.Option("bspm", "--filter", help="linear, gfcf or bspm."),
+    rank: int = typer.Option(448, min=0, help="Rank of the filter's ideal low-pass term."),
+    train_seconds: float = typer.Option(300.0, help="Time box for LightGCN training."),
+    out_path: Path = typer.Option(Path("out/bench/quality.json"), "--out"),
+) -> None:
+    """Recall@20/NDCG@20 of graph filter, LightGCN and both, on a public split (Gowalla)."""
+    from graphrec.bench.quality import bench_quality
+    from graphrec.cli.common import console
+
+    result = bench_quality(
+        data, out_dir=out_path.parent / "quality", threads=threads, filter_kind=filter_kind,
+        rank=rank, train_seconds=train_seconds, log=lambda m: console.print(m, highlight=False),
+    )  # fmt: skip
+    write_json(out_path, result)
+    print_table(f"bench quality {data} -> {out_path}", result["rows"])
+    print_table("seconds", [result["seconds"]])
+
+
+@app.command("learn")
+@handle_errors
+def learn_cmd(
+    size: str = typer.Option("M", help="World size to generate, load and learn on."),
+    seed: int = typer.Option(0),
+    epochs: int = typer.Option(3, min=1, help="Epochs to time (seconds per epoch)."),
+    out_path: Path = typer.Option(Path("out/bench/learn.json"), "--out"),
+) -> None:
+    """Export, training epochs, write-back and communities on a loaded world, timed."""
+    from graphrec.bench.quality import bench_learn
+
+    world_size(size)
+    result = bench_learn(size=size, seed=seed, epochs=epochs)
+    write_json(out_path, result)
+    print_table(f"bench learn {size} -> {out_path}", [result["seconds"]])
+    print_table("quality on the held-out split", [result["quality"]])
+    print_table(
+        "communities vs the world's latent groups",
+        [{"source": k, **v} for k, v in result["communities"].items()],
+    )
+    print_table("similar_videos_for_user (ms)", [result["similar_videos_ms"]])

@@ -16,6 +16,7 @@ sparse-sparse product ``x A``; the ideal low-pass term uses the top singular vec
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,9 +76,11 @@ class GraphFilter:
             torch.manual_seed(seed)
             k = min(rank, min(r.shape) - 1)
             coo = norm.tocoo()
-            a = torch.sparse_coo_tensor(
-                np.vstack([coo.row, coo.col]), coo.data, size=coo.shape
-            ).coalesce()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                a = torch.sparse_coo_tensor(
+                    np.vstack([coo.row, coo.col]), coo.data, size=coo.shape
+                ).coalesce()
             _, s, vv = torch.svd_lowrank(a, q=k, niter=2)
             v, s2 = vv.contiguous(), s**2
         return cls(

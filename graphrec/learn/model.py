@@ -8,6 +8,7 @@ instead of edge-wise message passing. This module does no I/O.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -53,12 +54,14 @@ def normalized_adjacency(interactions: sp.csr_matrix) -> Tensor:
     norm = sp.diags(d) @ adj @ sp.diags(d)
     norm = norm.tocsr()
     norm.sort_indices()
-    return torch.sparse_csr_tensor(
-        torch.from_numpy(norm.indptr.astype(np.int64)),
-        torch.from_numpy(norm.indices.astype(np.int64)),
-        torch.from_numpy(norm.data.astype(np.float32)),
-        size=(n_users + n_items, n_users + n_items),
-    )
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": it is what we want
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(
+            torch.from_numpy(norm.indptr.astype(np.int64)),
+            torch.from_numpy(norm.indices.astype(np.int64)),
+            torch.from_numpy(norm.data.astype(np.float32)),
+            size=(n_users + n_items, n_users + n_items),
+        )
 
 
 class GraphRecModel(torch.nn.Module):

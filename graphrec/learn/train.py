@@ -149,7 +149,7 @@ def train_model(
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss)
+            total += float(loss.detach())
         train_seconds += time.perf_counter() - t0
         log = EpochLog(epoch=epoch, loss=total / steps, seconds=time.perf_counter() - started)
         out_of_time = config.max_seconds is not None and (
