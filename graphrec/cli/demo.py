@@ -1,10 +1,13 @@
-"""``graphrec demo``: the main job end to end on this machine.
+"""``graphrec demo``: the whole story end to end on this machine.
 
-Start (or find) Neo4j, apply the schema, generate and load a world, print what is in the
-graph. Later stages (training, communities, a simulated day, serving) join this same command.
+Start (or find) Neo4j, generate and load a world, train the embeddings, find the interest
+communities, run a short simulated day with pool cycles for every policy (report in
+``out/report``), then serve the API on the graph the day left behind.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
@@ -17,27 +20,89 @@ from graphrec.cli.common import (
     print_table,
     progress_bar,
 )
+from graphrec.config import get_settings
+from graphrec.sim import SimConfig
+from graphrec.sim.run import ABLATIONS, BASELINES
 from graphrec.world.generate import generate, world_size
 from graphrec.world.load import load_world, summary
+
+# Baselines and ablations first, graphrec last: the graph that is served afterwards holds
+# graphrec's own simulated day.
+DEMO_POLICIES = (*BASELINES, *ABLATIONS, "graphrec")
 
 
 @handle_errors
 def demo(
-    size: str = typer.Option("S", help="World size: S (seconds), M (about a minute to load)."),
-    seed: int = typer.Option(0, help="World seed."),
+    size: str = typer.Option("S", help="World size: S (a few minutes), M (much longer)."),
+    seed: int = typer.Option(0, help="Seed of the world and the simulation."),
+    hours: int = typer.Option(12, min=1, help="Simulated hours of the day."),
+    report: Path = typer.Option(Path("out/report"), help="Where the day's report goes."),
+    serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the API at the end."),
+    port: int = typer.Option(8000, min=1, max=65535),
 ) -> None:
-    """Run graphrec end to end: Neo4j, a generated world, and what is in the graph."""
+    """Run graphrec end to end: Neo4j, a world, training, communities, a day, the API."""
+    from graphrec.learn.pipeline import recompute_communities, train_and_write_back
+    from graphrec.sim import simulate
+    from graphrec.sim.learning import compare_with_truth
+    from graphrec.sim.report import write_report
+
     world_size(size)
+    settings = get_settings()
     console.rule("[bold]graphrec demo")
     with open_graph() as graph:
-        console.print(
-            f"Neo4j at {graph.driver.get_server_info().address} is up; loading world {size}"
-        )
+        address = graph.driver.get_server_info().address
+        console.print(f"1/5 Neo4j is up at {address}; generating and loading world {size}")
         world = generate(size, seed)
         with progress_bar() as bar:
-            report = load_world(graph, world, progress=StageProgress(bar))
-        console.print(f"loaded in {report.total_seconds:.1f}s")
+            load_world(graph, world, progress=StageProgress(bar))
         s = summary(graph)
-    print_table("nodes", [{"label": k, "count": v} for k, v in s["node"].items() if v])
-    print_table("relationships", [{"type": k, "count": v} for k, v in s["relationship"].items()])
-    out.print("graphrec demo done. Stop the local server with `graphrec neo4j stop`.")
+        print_table(
+            "the graph",
+            [{"what": k, "count": v} for k, v in {**s["node"], **s["relationship"]}.items() if v],
+        )
+
+        console.print("2/5 training the embeddings (LightGCN on the interaction graph)")
+        checkpoint = report / "model" / "model.pt"
+        with progress_bar() as bar:
+            run = train_and_write_back(
+                graph, settings=settings, checkpoint=checkpoint, progress=StageProgress(bar)
+            )
+        best = run.result.best.as_dict() if run.result.best else {}
+        out.print(f"   held-out {best}; curve: {run.curve_png}")
+
+        console.print("3/5 finding interest communities (Louvain on a user-user graph)")
+        export, comm, _ = recompute_communities(graph, settings=settings, checkpoint=run.checkpoint)
+        versus = compare_with_truth(world, export.user_ids, comm.labels, comm.count)
+        out.print(f"   {versus}")
+
+        console.print(f"4/5 a simulated day ({hours} h) for every policy, with pool cycles")
+        cfg = SimConfig(seed=seed, hours=hours, policies=DEMO_POLICIES)
+        with progress_bar() as bar:
+            day = simulate(graph, world, cfg, settings=settings, checkpoint=run.checkpoint,
+                           progress=StageProgress(bar))  # fmt: skip
+        day.communities = versus
+        day.training = {
+            "holdout": best,
+            "seconds": {k: round(v, 2) for k, v in run.seconds.items()},
+        }
+        paths = write_report(day, report)
+        print_table(f"a day on the platform ({day.wall_s:.0f} s)", day.headline())
+        out.print(f"   report: {paths['html'].resolve()}")
+
+    key = settings.api_key.get_secret_value()
+    user = world.users[0]["id"]
+    console.print("5/5 the API")
+    out.print(
+        f"   curl 'http://127.0.0.1:{port}/users/{user}/feed?n=5'\n"
+        f"   curl -X POST http://127.0.0.1:{port}/events -H 'X-API-Key: {key}' "
+        "-H 'Content-Type: application/json' "
+        f'-d \'{{"events": [{{"event_id": "demo-1", "user_id": "{user}", "kind": "like", '
+        f'"video_id": "{world.videos[0]["id"]}"}}]}}\'\n'
+        f"   docs: http://127.0.0.1:{port}/docs"
+    )
+    if serve:
+        from graphrec.cli.serve import serve as serve_api
+
+        serve_api(host="127.0.0.1", port=port, workers=1, log_level="warning", access_log=False)
+    else:
+        out.print("graphrec demo done (--no-serve). Stop Neo4j with `graphrec neo4j stop`.")

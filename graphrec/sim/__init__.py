@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from graphrec.config import Settings, get_settings
@@ -33,7 +34,7 @@ class SimReport:
     def headline(self) -> list[dict[str, Any]]:
         """One row per policy: the figures the README and the issue note quote."""
         keys = ("watch_time_per_session_s", "completion_rate", "like_rate", "new_creator_share",
-                "creator_gini", "coverage", "intra_feed_diversity", "adaptation_sessions",
+                "creator_gini", "coverage", "intra_feed_diversity", "adaptation_pages",
                 "strong_new_video_hours_to_boost", "malicious_impressions")  # fmt: skip
         return [
             {"policy": p, **{k: r.figures.get(k) for k in keys}} for p, r in self.policies.items()
@@ -58,15 +59,29 @@ class _StartState:
     communities written back, so every policy starts from the same graph.
     """
 
-    def __init__(self, graph: Graph, world: World, settings: Settings, *, train: bool) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        world: World,
+        settings: Settings,
+        *,
+        train: bool,
+        checkpoint: Path | None,
+    ) -> None:
         self.graph, self.world, self.settings, self.train = graph, world, settings, train
-        self.trained: Any = None
+        self.trained: Any = checkpoint
         self.info: dict[str, Any] = {}
         self.communities: dict[str, Any] = {}
 
     def reset(self) -> None:
         self.graph.write_autocommit("admin/wipe")
         load_world(self.graph, self.world)
+        s = self.settings
+        self.graph.write(
+            "sim/scale_cold_start_budgets",
+            scale=s.cold_start_budget_max / 300,
+            min=s.cold_start_budget_min,
+        )
         if not self.train:
             return
         from graphrec.sim import learning
@@ -88,15 +103,22 @@ def simulate(
     http: str | None = None,
     api_key: str | None = None,
     train: bool = True,
+    checkpoint: Path | None = None,
     progress: Progress | None = None,
 ) -> SimReport:
-    """Run every policy in ``config`` over the same simulated hours; returns the figures."""
+    """Run every policy in ``config`` over the same simulated hours; returns the figures.
+
+    With ``train`` the model is trained once on the loaded world (or ``checkpoint``, trained
+    on this world already, is reused) and written back before every policy's day.
+    """
     from graphrec.lifecycle.upload import upload_video
 
-    s = settings or get_settings()
+    s = _sim_settings(settings or get_settings(), world, config)
     started = time.perf_counter()
     sim = Simulation(world, config, settings=s, progress=progress)
-    state = _StartState(graph, world, s, train=train)
+    state = _StartState(
+        graph, world, s, train=train or checkpoint is not None, checkpoint=checkpoint
+    )
     results: dict[str, PolicyResult] = {}
     for policy in config.policies:
         if progress:
@@ -128,6 +150,21 @@ def simulate(
         communities=state.communities,
         training=state.info,
         wall_s=time.perf_counter() - started,
+    )
+
+
+def _sim_settings(s: Settings, world: World, config: SimConfig) -> Settings:
+    """The settings the day runs with: cold-start budgets sized to the simulated population."""
+    budget = config.cold_start_budget
+    if budget is None:
+        users = len(world.users) if config.users is None else min(config.users, len(world.users))
+        scale = min(1.0, users / 2_000)
+        budget = (
+            max(10, round(s.cold_start_budget_min * scale)),
+            max(15, round(s.cold_start_budget_max * scale)),
+        )
+    return s.model_copy(
+        update={"cold_start_budget_min": budget[0], "cold_start_budget_max": budget[1]}
     )
 
 

@@ -31,7 +31,9 @@ class LibraryPlatform:
         from graphrec.feed import Recommender
 
         self.graph, self.settings = graph, settings
-        self.recommender = Recommender(graph, settings, policy=feed_policy(policy))
+        # No cached shared lists: every feed reads the graph as it is at that simulated moment,
+        # so a seeded run repeats itself exactly.
+        self.recommender = Recommender(graph, settings, policy=feed_policy(policy), shared_ttl_s=0)
 
     def feed(self, user_id: str, n: int, at: int) -> list[dict[str, Any]]:
         return [i.as_dict() for i in self.recommender.feed(user_id, n, at=at).items]

@@ -29,6 +29,8 @@ from graphrec.world.vocab import CAPTION_TEMPLATES, CATEGORY_KEYWORDS, category_
 
 HOUR_MS = 3_600_000
 NEW_CREATOR_DAYS = 14
+ADAPTATION_PAGES = 8  # feed pages followed after the planted change of taste
+ADAPTED_SHARE = 0.25  # adapted: a quarter of the page is the new favourite category
 BASELINES = ("random", "popular")
 ABLATIONS = ("no_realtime", "no_cold_start", "no_diversity", "no_communities")
 ALL_POLICIES = ("graphrec", *ABLATIONS, *BASELINES)
@@ -42,12 +44,15 @@ class SimConfig:
     hours: int = 24
     users: int | None = None  # the first N users of the world; None = all
     page_size: int = 8
-    pages_per_session: int = 2
+    pages_per_session: int = 3
     session_rate: float = 0.35  # chance to open the app at one's active hour
     uploads_per_hour: int = 3
     cycle_every_hours: int = 4
     shift_share: float = 0.15  # share of users whose taste changes half-way
     policies: tuple[str, ...] = ALL_POLICIES
+    # Cold-start budget for the day's uploads; None scales 200-300 to the population
+    # (a 240-user world cannot give a video 200 impressions in a day).
+    cold_start_budget: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.policies if p not in ALL_POLICIES]
@@ -143,7 +148,6 @@ class Simulation:
     def _plan(self) -> None:
         cfg, rng = self.cfg, np.random.default_rng([self.cfg.seed, 1])
         n = len(self.users)
-        self.shift_at = cfg.hours // 2
         shifted = rng.random(n) < cfg.shift_share
         self.shift_target = np.full(n, -1)
         for i in np.flatnonzero(shifted):
@@ -160,6 +164,10 @@ class Simulation:
             opened = np.flatnonzero(rng.random(n) < p)
             minutes = rng.integers(0, 50, size=len(opened))
             self.sessions.append(sorted(zip(minutes.tolist(), opened.tolist(), strict=True)))
+        # The planted change of taste happens once 40 % of the day's sessions are over, so
+        # the shifted users still have sessions (and pages) left to adapt in.
+        cum = np.cumsum([len(x) for x in self.sessions])
+        self.shift_at = int(np.searchsorted(cum, 0.4 * cum[-1])) + 1 if cum[-1] else cfg.hours
         # Uploads: creators keep posting; planted ones at hour 1.
         tags = category_tags(max(4, len(self.world.tags) // max(self.n_cat, 1)))
         lat = self.world.latent
@@ -302,7 +310,6 @@ class Simulation:
                 uid = self.users[user]["id"]
                 target = self.shift_target[user]
                 session_watch = 0.0
-                first_page_share: float | None = None
                 for _page in range(cfg.pages_per_session):
                     items = platform.feed(uid, cfg.page_size, at)
                     if not items:
@@ -319,8 +326,8 @@ class Simulation:
                         if i["video_id"] in self.videos
                     ]
                     diversity.append(M.category_diversity([str(c) for c in cats]))
-                    if first_page_share is None and target >= 0 and h >= self.shift_at and cats:
-                        first_page_share = sum(c == target for c in cats) / len(cats)
+                    if target >= 0 and h >= self.shift_at and cats:
+                        shift_curves[user].append(sum(c == target for c in cats) / len(cats))
                     events, tally = self.react(user, h, items, at)
                     for k, v in tally.items():
                         totals[k] += v
@@ -328,8 +335,6 @@ class Simulation:
                     if events:
                         platform.send(events, at)
                     at += int(tally.get("watch_ms", 0.0)) + 1_000
-                if first_page_share is not None:
-                    shift_curves[user].append(first_page_share)
                 sessions_done += 1
                 hour_sessions += 1
                 hour_watch += session_watch
@@ -355,11 +360,12 @@ class Simulation:
         res.seconds = time.perf_counter() - started
         res.hourly_watch_s = per_hour_watch
         res.creator_impressions = dict(creator_imp)
-        # Adaptation: mean share of the new favourite category in the first page of the
-        # k-th session after the shift, over the shifted users.
-        longest = max((len(c) for c in shift_curves.values()), default=0)
+        # Adaptation: mean share of the new favourite category in the k-th feed page after the
+        # shift, over the shifted users (pages with fewer than 3 users left out).
         curve = []
-        for k in range(min(longest, 6)):
+        for k in range(ADAPTATION_PAGES):
+            if sum(1 for c in shift_curves.values() if len(c) > k) < 3:
+                break
             vals = [c[k] for c in shift_curves.values() if len(c) > k]
             curve.append(float(np.mean(vals)))
         res.adaptation_curve = curve
@@ -397,7 +403,7 @@ class Simulation:
             "weak_uploads_reaching_boost": reach_share("weak"),
             "malicious_uploads_reaching_boost": reach_share("malicious"),
             "malicious_impressions": malicious_impressions,
-            "adaptation_sessions": M.adaptation_time(curve, 0.3),
+            "adaptation_pages": M.adaptation_time(curve, ADAPTED_SHARE),
             "wall_s": round(res.seconds, 1),
         }
         return res

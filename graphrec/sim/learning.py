@@ -1,0 +1,54 @@
+"""The simulation's use of the learning half: train once, write back for every policy."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graphrec.config import Settings
+from graphrec.db import Graph
+from graphrec.world.generate import World
+
+
+def train_once(
+    graph: Graph, world: World, settings: Settings
+) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """Train on the loaded world, write embeddings and communities back; returns the
+    checkpoint, training figures and how the communities compare with the latent truth."""
+    from graphrec.learn.pipeline import recompute_communities, train_and_write_back
+
+    folder = Path(tempfile.mkdtemp(prefix="graphrec-sim-model-"))
+    run = train_and_write_back(graph, settings=settings, checkpoint=folder / "model.pt")
+    best = run.result.best.as_dict() if run.result.best else {}
+    info = {"epochs": len(run.result.history), "seconds": {k: round(v, 2) for k, v in run.seconds.items()},
+            "holdout": best, "checkpoint": str(run.checkpoint)}  # fmt: skip
+    export, comm, _ = recompute_communities(graph, settings=settings, checkpoint=run.checkpoint)
+    return run.checkpoint, info, compare_with_truth(world, export.user_ids, comm.labels, comm.count)
+
+
+def compare_with_truth(
+    world: World, user_ids: list[str], labels: np.ndarray, count: int
+) -> dict[str, Any]:
+    """How found communities match the world's latent ones: AMI and purity."""
+    from graphrec.learn.communities import adjusted_mutual_info, purity
+
+    index = {u["id"]: i for i, u in enumerate(world.users)}
+    truth = world.latent["user_community"]
+    pairs = [(int(truth[index[u]]), int(lab)) for u, lab in zip(user_ids, labels, strict=True)
+             if u in index and lab >= 0]  # fmt: skip
+    if not pairs:
+        return {"communities": count, "users": 0}
+    t, p = zip(*pairs, strict=True)
+    return {"communities": count, "latent_communities": int(truth.max()) + 1, "users": len(pairs),
+            "ami": round(float(adjusted_mutual_info(t, p)), 4), "purity": round(float(purity(t, p)), 4)}  # fmt: skip
+
+
+def write_back(graph: Graph, checkpoint: Path, settings: Settings) -> None:
+    """The trained embeddings and communities again, on a freshly reloaded world."""
+    from graphrec.learn.pipeline import recompute_communities, write_back_checkpoint
+
+    write_back_checkpoint(graph, checkpoint, settings=settings)
+    recompute_communities(graph, settings=settings, checkpoint=checkpoint)
