@@ -21,8 +21,8 @@ def test_training_brings_embedding_and_community_sources(
     s = settings.model_copy(
         update={
             "learn_checkpoint": tmp_path / "lightgcn.pt",
-            "learn_epochs": 10,
-            "learn_eval_every": 5,
+            "learn_epochs": 4,
+            "learn_eval_every": 2,
             "learn_batch_size": 1024,
             "learn_negatives": 128,
         }
