@@ -150,7 +150,9 @@ class GraphRecModel(torch.nn.Module):
         scores = self.score(users, user_emb, item_emb)
         if exclude is not None:
             sub = exclude[users.cpu().numpy()].tocoo()
-            scores[torch.from_numpy(sub.row).long(), torch.from_numpy(sub.col).long()] = -torch.inf
+            rows = torch.from_numpy(sub.row).long().to(scores.device)
+            cols = torch.from_numpy(sub.col).long().to(scores.device)
+            scores[rows, cols] = -torch.inf
         return scores.topk(min(k, self.num_items), dim=1).indices
 
     def loss(self, adj: Tensor, users: Tensor, pos_items: Tensor, neg_items: Tensor) -> Tensor:
@@ -169,7 +171,7 @@ class GraphRecModel(torch.nn.Module):
             pos = (u * p).sum(-1, keepdim=True)
             neg = u @ n.T
             logits = torch.cat([pos, neg], dim=1) / self.temperature
-            rank = F.cross_entropy(logits, torch.zeros(len(u), dtype=torch.long))
+            rank = F.cross_entropy(logits, torch.zeros(len(u), dtype=torch.long, device=u.device))
         ego = self.gnn.embedding.weight
         reg = (
             ego[users].pow(2).sum()

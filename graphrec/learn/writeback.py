@@ -46,6 +46,7 @@ def compute_embeddings(
             f"the model ({model.num_users} users, {model.num_items} videos) does not match "
             f"the exported graph ({len(export.user_ids)} users, {len(export.video_ids)} videos)"
         )
+    model = model.cpu()  # trained on a GPU or not, write-back runs on the CPU
     matrix = export.matrix if train_matrix is None else train_matrix
     adj = normalized_adjacency(matrix)  # type: ignore[arg-type]
     with torch.no_grad():
