@@ -119,14 +119,17 @@ def test_graph_filters_rank_co_consumed_items_first() -> None:
     assert float(rk4_polynomial(torch.tensor(0.0), 2.5)) == pytest.approx(1.0)
 
 
-def test_model_trains_and_recommends_on_two_blocks() -> None:
+@pytest.mark.parametrize("init", ["normal", "spectral"])
+def test_model_trains_and_recommends_on_two_blocks(init: str) -> None:
     r = np.zeros((20, 10), dtype=np.float32)
     r[:10, :5] = 1
     r[10:, 5:] = 1
     m = sp.csr_matrix(r)
     train, test = split_holdout(m, fraction=0.2, seed=0)
     res = train_model(
-        train, test, TrainConfig(epochs=15, batch_size=64, negatives=5, eval_every=5, lr=0.05)
+        train,
+        test,
+        TrainConfig(epochs=15, batch_size=64, negatives=5, eval_every=5, lr=0.05, init=init),
     )
     assert res.best is not None and res.best.recall > 0.9
     # Each user's held-out item is the one unseen item of their block: it must come first.

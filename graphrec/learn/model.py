@@ -104,6 +104,18 @@ class GraphRecModel(torch.nn.Module):
         """Fresh N(0, 0.1) embeddings, as the LightGCN reference code initialises them."""
         torch.nn.init.normal_(self.gnn.embedding.weight, std=0.1)
 
+    @torch.no_grad()
+    def init_from_factors(self, users: Tensor, items: Tensor) -> None:
+        """Start from given layer-0 embeddings (e.g. a truncated SVD of the interactions)."""
+        if users.shape != (self.num_users, self.embedding_dim) or items.shape != (
+            self.num_items,
+            self.embedding_dim,
+        ):
+            raise InvalidInput("factor shapes do not match the model")
+        w = self.gnn.embedding.weight
+        w[: self.num_users] = users.to(w.device, w.dtype)
+        w[self.num_users :] = items.to(w.device, w.dtype)
+
     def config(self) -> dict[str, object]:
         """What it takes to rebuild this model (saved in checkpoints)."""
         return {

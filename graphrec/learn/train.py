@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,6 +47,33 @@ class TrainConfig:
     objective: str = "softmax"
     temperature: float = 0.1
     weight_decay: float = 1e-4
+    init: str = "normal"  # or "spectral": start from a truncated SVD of the normalised matrix
+
+
+def spectral_factors(train: sp.csr_matrix, dim: int, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """``U sqrt(S)`` and ``V sqrt(S)`` of the rank-``dim`` SVD of ``D_u^-1/2 R D_i^-1/2``."""
+    r = sp.csr_matrix(train, dtype=np.float32)
+    du = np.asarray(r.sum(axis=1)).ravel()
+    di = np.asarray(r.sum(axis=0)).ravel()
+    with np.errstate(divide="ignore"):
+        nu = np.where(du > 0, du**-0.5, 0.0)
+        ni = np.where(di > 0, di**-0.5, 0.0)
+    coo = (sp.diags(nu) @ r @ sp.diags(ni)).tocoo()
+    torch.manual_seed(seed)
+    with warnings.catch_warnings():  # "sparse invariant checks are disabled": they are fine
+        warnings.simplefilter("ignore", UserWarning)
+        a = torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]), coo.data, size=coo.shape)
+    q = min(dim, min(r.shape))
+    u, s, v = torch.svd_lowrank(a.coalesce(), q=q, niter=2)
+    pad = dim - q
+    root = s.sqrt()
+    uu, vv = u * root, v * root
+    if pad:
+        uu = torch.cat([uu, torch.zeros(len(uu), pad)], dim=1)
+        vv = torch.cat([vv, torch.zeros(len(vv), pad)], dim=1)
+    # The same scale as LightGCN's N(0, 0.1) initialisation, so Adam's steps keep proportion.
+    scale = 0.1 / float(torch.cat([uu, vv]).std().clamp_min(1e-12))
+    return uu * scale, vv * scale
 
 
 @dataclass
@@ -120,6 +148,8 @@ def train_model(
         temperature=config.temperature,
         weight_decay=config.weight_decay,
     ).to(device)
+    if config.init == "spectral":
+        model.init_from_factors(*spectral_factors(train, config.embedding_dim, config.seed))
     adj = normalized_adjacency(train).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     coo = train.tocoo()
