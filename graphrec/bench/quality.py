@@ -50,6 +50,7 @@ def bench_quality(
     train_seconds: float = 360.0,
     config: TrainConfig | None = None,
     weights: tuple[float, ...] = (0.25, 0.5, 1.0),
+    init: str = "normal",
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Run the benchmark on the split in ``data``; returns the figures (also for JSON)."""
@@ -66,7 +67,7 @@ def bench_quality(
 
     cfg = config or TrainConfig(
         epochs=200, batch_size=65536, lr=0.01, negatives=512, eval_every=5, patience=3,
-        max_seconds=train_seconds,
+        max_seconds=train_seconds, init=init,
     )  # fmt: skip
     t0 = time.perf_counter()
     result = train_model(

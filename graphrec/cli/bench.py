@@ -130,6 +130,7 @@ def quality_cmd(
     filter_kind: str = typer.Option("bspm", "--filter", help="linear, gfcf or bspm."),
     rank: int = typer.Option(448, min=0, help="Rank of the filter's ideal low-pass term."),
     train_seconds: float = typer.Option(300.0, help="Time box for LightGCN training."),
+    init: str = typer.Option("normal", help="LightGCN start: normal or spectral (SVD)."),
     out_path: Path = typer.Option(Path("out/bench/quality.json"), "--out"),
 ) -> None:
     """Recall@20/NDCG@20 of graph filter, LightGCN and both, on a public split (Gowalla)."""
@@ -138,7 +139,8 @@ def quality_cmd(
 
     result = bench_quality(
         data, out_dir=out_path.parent / "quality", threads=threads, filter_kind=filter_kind,
-        rank=rank, train_seconds=train_seconds, log=lambda m: console.print(m, highlight=False),
+        rank=rank, train_seconds=train_seconds, init=init,
+        log=lambda m: console.print(m, highlight=False),
     )  # fmt: skip
     write_json(out_path, result)
     print_table(f"bench quality {data} -> {out_path}", result["rows"])
