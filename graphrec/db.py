@@ -153,6 +153,11 @@ class Graph:
         ):
             return [r.data() for r in session.run(query.text, params)]  # type: ignore[arg-type]
 
+    def wipe(self) -> None:
+        """Delete every node and relationship, in batches; the schema stays."""
+        self.write_autocommit("admin/wipe_relationships")
+        self.write_autocommit("admin/wipe")
+
     def write_rows(
         self,
         name: str,
@@ -185,10 +190,6 @@ class Graph:
             if read:
                 return session.execute_read(work)
             return session.execute_write(work)
-
-    def count(self, name: str, **params: Any) -> int:
-        rows = self.read(name, **params)
-        return int(next(iter(rows[0].values()))) if rows else 0
 
 
 def run_in(tx: ManagedTransaction, name: str, **params: Any) -> list[Row]:

@@ -44,7 +44,7 @@ def session_graph(neo4j_server: ServerHandle, settings: Settings) -> Iterator[Gr
 @pytest.fixture
 def graph(session_graph: Graph) -> Graph:
     """The session's graph, emptied before the test (schema kept)."""
-    session_graph.write_autocommit("admin/wipe")
+    session_graph.wipe()
     return session_graph
 
 

@@ -49,7 +49,7 @@ def world_graph(session_graph: Graph, world_s: World) -> Graph:
     (as training will), before the pool cycles below; the tests themselves never write."""
     from graphrec.world.load import load_world
 
-    session_graph.write_autocommit("admin/wipe")
+    session_graph.wipe()
     load_world(session_graph, world_s)
     truth = world_s.latent["user_community"]
     rows = [

@@ -28,7 +28,7 @@ class Trained:
 
 @pytest.fixture(scope="module")
 def trained(session_graph: Graph, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
-    session_graph.write_autocommit("admin/wipe")
+    session_graph.wipe()
     world = generate("S", seed=7)
     load_world(session_graph, world)
     s = Settings(
@@ -41,7 +41,7 @@ def trained(session_graph: Graph, tmp_path_factory: pytest.TempPathFactory) -> I
     )
     run = train_and_write_back(session_graph, settings=s)
     yield Trained(session_graph, world, run, s)
-    session_graph.write_autocommit("admin/wipe")
+    session_graph.wipe()
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,5 +1,5 @@
-// Deletes every node and relationship (tests and benchmarks start from a clean graph).
-// The schema (constraints, indexes) stays.
+// Deletes every node (the second half of a wipe, after admin/wipe_relationships; DETACH
+// covers anything written in between). The schema (constraints, indexes) stays.
 // params: (none)
 // returns: (nothing)
 MATCH (n)

@@ -2,7 +2,7 @@
 // puts approved ones in their pool (a video is in at most one pool).
 // params: $rows (list of {id, creator, caption, hashtags, duration_ms, created_at, status,
 //   reasons, pool, budget, impressions, views, completions, likes, comments, shares, follows,
-//   watch_ms}), $now (int, epoch ms)
+//   watch_ms})
 // returns: videos (int)
 UNWIND $rows AS row
 MATCH (c:Creator {id: row.creator})

@@ -33,8 +33,8 @@ def simulate(
     hours: int = typer.Option(24, min=1, help="Simulated hours."),
     users: int | None = typer.Option(None, min=1, help="Simulate the first N users only."),
     policies: str = typer.Option(",".join(ALL_POLICIES), help="Comma-separated policies."),
-    uploads_per_hour: int = typer.Option(3, min=0),
-    cycle_every: int = typer.Option(4, min=1, help="Run the pool cycle every N simulated hours."),
+    uploads_per_hour: int = typer.Option(6, min=0),
+    cycle_every: int = typer.Option(3, min=1, help="Run the pool cycle every N simulated hours."),
     train: bool = typer.Option(
         True, "--train/--no-train", help="Train embeddings and communities first."
     ),

@@ -20,6 +20,7 @@ SOURCE_NAMES = (
     "spillover",
     "lookback",
     "cold_start",
+    "catalogue",
 )
 
 DEFAULT_SOURCE_WEIGHTS: dict[str, float] = {
@@ -31,6 +32,7 @@ DEFAULT_SOURCE_WEIGHTS: dict[str, float] = {
     "spillover": 0.6,
     "lookback": 0.5,
     "cold_start": 0.4,
+    "catalogue": 0.2,  # a filler: only wins a slot when the others have run dry
 }
 
 
@@ -54,6 +56,7 @@ class FeedPolicy:
     pools: bool = True
     spillover: bool = True
     lookback: bool = True
+    catalogue: bool = True
     source_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_SOURCE_WEIGHTS))
     affinity_weight: float = 0.6  # the item's tags against the user's tag weights
     quality_weight: float = 0.4  # engagement per impression

@@ -438,6 +438,21 @@ class ColdStartSource(SharedSource):
         return f"new video -> cold-start pool ({left})"
 
 
+class CatalogueSource(SharedSource):
+    """The best of the whole catalogue: fills a feed when the other sources run dry."""
+
+    limit = 400
+
+    def __init__(self) -> None:
+        super().__init__("catalogue", "serving/source_catalogue")
+
+    def keys(self, ctx: UserContext) -> list[tuple[str, dict[str, Any]]]:
+        return [("catalogue", {"limit": self.limit})]
+
+    def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
+        return f"best of the catalogue ({row['via']} pool) -> video"
+
+
 def default_sources() -> list[QuerySource]:
     """Every source, in the order they run."""
     return [
@@ -449,4 +464,5 @@ def default_sources() -> list[QuerySource]:
         SpilloverSource(),
         LookbackSource(),
         ColdStartSource(),
+        CatalogueSource(),
     ]

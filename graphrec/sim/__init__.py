@@ -74,7 +74,7 @@ class _StartState:
         self.communities: dict[str, Any] = {}
 
     def reset(self) -> None:
-        self.graph.write_autocommit("admin/wipe")
+        self.graph.wipe()
         load_world(self.graph, self.world)
         s = self.settings
         self.graph.write(

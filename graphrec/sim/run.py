@@ -29,6 +29,9 @@ from graphrec.world.vocab import CAPTION_TEMPLATES, CATEGORY_KEYWORDS, category_
 
 HOUR_MS = 3_600_000
 NEW_CREATOR_DAYS = 14
+# Strong uploads appeal beyond their niche (a viral video is watched by people who never
+# looked for its category): the affinity a viewer has for them is at least this.
+BROAD_APPEAL = {"planted_strong": 4.0, "strong": 1.5}
 ADAPTATION_PAGES = 8  # feed pages followed after the planted change of taste
 ADAPTED_SHARE = 0.25  # adapted: a quarter of the page is the new favourite category
 BASELINES = ("random", "popular")
@@ -46,8 +49,8 @@ class SimConfig:
     page_size: int = 8
     pages_per_session: int = 3
     session_rate: float = 0.35  # chance to open the app at one's active hour
-    uploads_per_hour: int = 3
-    cycle_every_hours: int = 4
+    uploads_per_hour: int = 6
+    cycle_every_hours: int = 3
     shift_share: float = 0.15  # share of users whose taste changes half-way
     policies: tuple[str, ...] = ALL_POLICIES
     # Cold-start budget for the day's uploads; None scales 200-300 to the population
@@ -82,6 +85,7 @@ class VideoFacts:
     creator: str
     kind: str = "world"  # world | normal | strong | weak | malicious | planted_strong | ...
     uploaded_at: int | None = None
+    appeal: float = 0.0  # broad appeal: the least affinity anyone has for it (0: niche only)
 
 
 @dataclass
@@ -196,14 +200,14 @@ class Simulation:
                 }
             )
 
-        upload(min(1, cfg.hours - 1), 0, newcomers[0], fav, "planted_strong", 0.97)
+        upload(min(1, cfg.hours - 1), 0, newcomers[0], fav, "planted_strong", 0.99)
         upload(min(1, cfg.hours - 1), 1, newcomers[-1], fav, "planted_malicious", 0.9)
         kinds = np.array(["normal", "strong", "weak", "malicious"])
         for h in hours:
             for k in range(2, 2 + cfg.uploads_per_hour):
                 c = int(rng.integers(0, len(self.world.creators)))
                 kind = str(kinds[np.searchsorted([0.6, 0.75, 0.93, 1.0], rng.random())])
-                q = {"normal": float(lat["creator_quality"][c]), "strong": 0.92, "weak": 0.08,
+                q = {"normal": float(lat["creator_quality"][c]), "strong": 0.85, "weak": 0.08,
                      "malicious": 0.5}[kind]  # fmt: skip
                 upload(
                     int(h), k, self.world.creators[c]["id"], int(lat["creator_primary"][c]), kind, q
@@ -233,7 +237,7 @@ class Simulation:
             if facts is None:
                 continue
             u = _draws(self.cfg.seed, user, item["video_id"])
-            aff = np.array([theta[facts.category] * self.n_cat])
+            aff = np.array([max(theta[facts.category] * self.n_cat, facts.appeal)])
             q = np.array([facts.quality])
             base = behaviour.engagement(aff, q)[0]
             ev = f"{self.cfg.seed}:{uid}:{item['video_id']}"
@@ -294,13 +298,16 @@ class Simulation:
         reached: dict[str, dict[str, float]] = defaultdict(dict)
         malicious_impressions = 0
         total_sessions = sum(len(s) for s in self.sessions)
+        # The platform was running before the day: settle what the world's history left
+        # decided (spent cold-start budgets), so the day's uploads form their own cohorts.
+        cycle(self.start - 1)
         for h in range(cfg.hours):
             hour_start = self.start + h * HOUR_MS
             for up in self.uploads[h]:
                 data = {k: v for k, v in up.items() if not k.startswith("_")}
                 out = upload(data, hour_start)
                 facts = VideoFacts(up["_category"], up["_quality"], up["duration_ms"],
-                                   up["creator"], up["_kind"], hour_start)  # fmt: skip
+                                   up["creator"], up["_kind"], hour_start, BROAD_APPEAL.get(up["_kind"], 0.0))  # fmt: skip
                 self.videos[out["video_id"]] = facts
                 uploaded[out["video_id"]] = facts
             hour_watch = 0.0

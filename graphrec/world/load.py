@@ -109,23 +109,26 @@ def load_world(
     report.seconds["schema"] = time.perf_counter() - t0
 
     def rows_stage(name: str, query: str, rows: list[dict[str, Any]], **extra: Any) -> None:
-        def run() -> int:
-            done = 0
-            for s in range(0, len(rows), batch_size):
-                batch = rows[s : s + batch_size]
-                graph.write(query, rows=batch, **extra)
-                done += len(batch)
-                tick(name, done, len(rows))
-            return done
+        done = 0
 
-        timed(name, run)
+        def advance(n: int) -> None:
+            nonlocal done
+            done += n
+            tick(name, done, len(rows))
+
+        timed(
+            name,
+            lambda: graph.write_rows(
+                query, rows, batch_size=batch_size, extra=extra, on_batch=advance
+            ),
+        )
 
     rows_stage("pools", "world/merge_pools", POOL_ROWS)
     rows_stage("categories", "world/merge_categories", world.categories)
     rows_stage("tags", "world/merge_tags", world.tags)
     rows_stage("creators", "world/merge_creators", creator_rows(world))
     rows_stage("users", "world/merge_users", world.users)
-    rows_stage("videos", "world/merge_videos", video_rows(world), now=world.now_ms)
+    rows_stage("videos", "world/merge_videos", video_rows(world))
 
     t0 = time.perf_counter()
     created = _load_interactions(graph, world, batch_size=batch_size, report=report, tick=tick)
