@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     upload_max_hashtags: int = 100  # more is an input error (stores nothing); the audit
     # rejects stuffing (audit_rules.toml max_hashtags, 30) below this
     rejection_penalty: float = 0.05  # account score lost per rejected upload
+    # Fixes every pool budget's draw to (seed, video id): reproducible simulations and tests.
+    pool_budget_seed: int | None = None
     cold_start_budget_min: int = 200
     cold_start_budget_max: int = 300
     boost_budget_min: int = 10_000

@@ -1,7 +1,8 @@
 // Stores an audited upload in one transaction. The video links to its creator and its tags
 // (new tags are created in their category, a new category too, e.g. 'other'). The audit's
 // verdict decides where it goes: approved -> the cold_start pool with a budget drawn uniformly
-// from $budget_min..$budget_max (the same for every creator) and a MOVED from 'review';
+// from $budget_min..$budget_max (the same for every creator; $draw in [0, 1) fixes the draw,
+// null: random) and a MOVED from 'review';
 // rejected -> status 'rejected' with its reasons, in no pool (never served), and the
 // creator's account score drops by $penalty (rejections counted on the creator).
 // A video id that exists already fails on the unique constraint (nothing stored).
@@ -36,7 +37,7 @@ OPTIONAL CALL (v) {
   WITH v WHERE v.status = 'approved'
   MATCH (p:Pool {id: 'cold_start'})
   CREATE (v)-[r:IN_POOL {since: $at, served: 0, cycle: 0,
-                          budget: $budget_min + toInteger(floor(rand() * ($budget_max - $budget_min + 1)))}]->(p)
+                          budget: $budget_min + toInteger(floor(coalesce($draw, rand()) * ($budget_max - $budget_min + 1)))}]->(p)
   CREATE (v)-[:MOVED {cycle: 0, at: $at, from: 'review', reason: 'approved'}]->(p)
   RETURN p.id AS pool, r.budget AS budget
 }

@@ -15,7 +15,7 @@ CALL (u) {
 }
 CALL (u) {
   OPTIONAL MATCH (u)-[l:LIKED]->(lv:Video)
-  WITH lv, l ORDER BY l.at DESC LIMIT 50
+  WITH lv, l ORDER BY l.at DESC, lv.id LIMIT 50
   OPTIONAL MATCH (lv)-[:TAGGED]->(t:Tag)
   WITH t.id AS tag, count(*) AS n WHERE tag IS NOT NULL
   RETURN collect({tag: tag, w: 0.25 * n}) AS liked

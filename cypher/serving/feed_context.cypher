@@ -11,7 +11,7 @@ MATCH (u:User {id: $user_id})
 CALL (u) {
   OPTIONAL MATCH (u)-[l:LIKED]->(v:Video)
   WHERE $realtime OR l.event_id IS NULL
-  WITH v, l ORDER BY l.at DESC LIMIT $max_likes
+  WITH v, l ORDER BY l.at DESC, v.id LIMIT $max_likes
   OPTIONAL MATCH (v)-[:TAGGED]->(t:Tag)
   WITH t.id AS tag, count(*) AS n WHERE tag IS NOT NULL
   RETURN collect({tag: tag, n: n}) AS liked_tags

@@ -6,13 +6,13 @@
 MATCH (cm:Community {id: $community_id})
 CALL (cm) {
   MATCH (cm)<-[m:MEMBER_OF]-(o:User)
-  WITH o ORDER BY m.score DESC LIMIT $members
+  WITH o ORDER BY m.score DESC, o.id LIMIT $members
   MATCH (o)-[:LIKED]->(v:Video)
   RETURN v, count(*) AS n
 }
 WITH cm, v, n
 WHERE v.status = 'approved' AND EXISTS { (v)-[:IN_POOL]->(:Pool) }
-WITH cm, v, n ORDER BY n DESC, v.created_at DESC LIMIT $limit
+WITH cm, v, n ORDER BY n DESC, v.created_at DESC, v.id LIMIT $limit
 MATCH (c:Creator)-[:POSTED]->(v)
 RETURN v.id AS video_id, c.id AS creator_id, [(v)-[:TAGGED]->(t:Tag) | t.id] AS tags,
        toFloat(n) AS score, v.duration_ms AS duration_ms,

@@ -11,7 +11,7 @@ CALL db.index.vector.queryNodes('video_embedding', $k, query) YIELD node AS v, s
 WITH u, v, score
 WHERE v.status = 'approved' AND NOT EXISTS { (u)-[:SAW]->(v) }
   AND EXISTS { (v)-[:IN_POOL]->(:Pool) }
-WITH u, v, score ORDER BY score DESC LIMIT $limit
+WITH u, v, score ORDER BY score DESC, v.id LIMIT $limit
 MATCH (c:Creator)-[:POSTED]->(v)
 RETURN v.id AS video_id, c.id AS creator_id, [(v)-[:TAGGED]->(t:Tag) | t.id] AS tags,
        score, v.duration_ms AS duration_ms,

@@ -7,10 +7,10 @@ CALL (u, c) {
   MATCH (c)-[:POSTED]->(v:Video)
   WHERE v.status = 'approved' AND NOT EXISTS { (u)-[:SAW]->(v) }
     AND EXISTS { (v)-[:IN_POOL]->(:Pool) }
-  WITH v ORDER BY v.created_at DESC LIMIT $per_creator
+  WITH v ORDER BY v.created_at DESC, v.id LIMIT $per_creator
   RETURN v
 }
-WITH c, v ORDER BY v.created_at DESC LIMIT $limit
+WITH c, v ORDER BY v.created_at DESC, v.id LIMIT $limit
 RETURN v.id AS video_id, c.id AS creator_id, [(v)-[:TAGGED]->(t:Tag) | t.id] AS tags,
        1.0 AS score, v.duration_ms AS duration_ms,
        (coalesce(v.likes, 0) + 2.0 * coalesce(v.shares, 0) + coalesce(v.completions, 0))

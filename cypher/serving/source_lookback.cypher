@@ -4,7 +4,7 @@
 // returns: video_id, creator_id, tags, score, duration_ms, quality, via
 MATCH (v:Video)
 WHERE v.revived_at >= $since
-WITH v ORDER BY v.revived_at DESC
+WITH v ORDER BY v.revived_at DESC, v.id
 WHERE v.status = 'approved' AND EXISTS { (v)-[:IN_POOL]->(:Pool) }
 WITH v LIMIT $limit
 MATCH (c:Creator)-[:POSTED]->(v)

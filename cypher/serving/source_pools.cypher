@@ -12,7 +12,7 @@ CALL (p) {
 WITH p, v,
      (coalesce(v.likes, 0) + 2.0 * coalesce(v.shares, 0) + coalesce(v.completions, 0))
        / (coalesce(v.impressions, 0) + 10.0) AS quality
-ORDER BY quality DESC LIMIT $limit
+ORDER BY quality DESC, v.id LIMIT $limit
 MATCH (c:Creator)-[:POSTED]->(v)
 RETURN v.id AS video_id, c.id AS creator_id, [(v)-[:TAGGED]->(t:Tag) | t.id] AS tags,
        quality AS score, v.duration_ms AS duration_ms, quality, p.id AS via

@@ -4,7 +4,7 @@
 // returns: video_id, creator_id, tags, score, duration_ms, quality, via
 MATCH (v:Video)
 WHERE v.spillover_at >= $since
-WITH v ORDER BY v.spillover_at DESC
+WITH v ORDER BY v.spillover_at DESC, v.id
 WHERE v.status = 'approved' AND coalesce(v.spillover_boost, 0) > 0
   AND EXISTS { (v)-[:IN_POOL]->(:Pool) }
 WITH v LIMIT $limit

@@ -9,7 +9,7 @@ WHERE v.status = 'approved'
 WITH t, v,
      (coalesce(v.likes, 0) + 2.0 * coalesce(v.shares, 0) + coalesce(v.completions, 0))
        / (coalesce(v.impressions, 0) + 10.0) AS quality
-ORDER BY quality DESC, v.created_at DESC
+ORDER BY quality DESC, v.created_at DESC, v.id
 WITH t, collect({v: v, quality: quality})[..$per_tag] AS best
 UNWIND best AS x
 WITH t, x.v AS v, x.quality AS quality

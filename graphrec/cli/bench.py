@@ -125,7 +125,9 @@ def events_cmd(
 @app.command("quality")
 @handle_errors
 def quality_cmd(
-    data: Path = typer.Option(..., "--data", help="Folder with LightGCN-format train.txt/test.txt."),
+    data: Path = typer.Option(
+        ..., "--data", help="Folder with LightGCN-format train.txt/test.txt."
+    ),
     threads: int = typer.Option(2, min=1, help="torch threads (the benchmark's CPU budget)."),
     filter_kind: str = typer.Option("bspm", "--filter", help="linear, gfcf or bspm."),
     rank: int = typer.Option(448, min=0, help="Rank of the filter's ideal low-pass term."),

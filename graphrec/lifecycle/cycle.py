@@ -21,7 +21,7 @@ from typing import Any
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph, iter_batches
 from graphrec.errors import Conflict, GraphrecError, NotFound
-from graphrec.lifecycle.pools import now_ms
+from graphrec.lifecycle.pools import budget_draw, now_ms
 from graphrec.lifecycle.scoring import Weights
 
 Progress = Callable[[str, int, int], None]
@@ -165,6 +165,7 @@ def _apply_moves(
                 "score": d.get("score"),
                 "budget_min": budgets.get(d["to_pool"], (0, 0))[0],
                 "budget_max": budgets.get(d["to_pool"], (0, 0))[1],
+                "draw": budget_draw(s, d["video_id"]),
             }
             for d in batch
         ]

@@ -6,6 +6,7 @@ queries ``pools/record_impressions`` and ``pools/cold_start_candidates`` directl
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -46,6 +47,14 @@ def cold_start_candidates(graph: Graph, user_id: str, limit: int = 50) -> list[d
     return graph.read("pools/cold_start_candidates", user_id=user_id, limit=limit)
 
 
+def budget_draw(settings: Settings, video_id: str) -> float | None:
+    """The uniform draw behind a video's pool budget: fixed by GRAPHREC_POOL_BUDGET_SEED and
+    the video id when that is set (reproducible runs), else None (the database draws)."""
+    if settings.pool_budget_seed is None:
+        return None
+    return random.Random(f"{settings.pool_budget_seed}:{video_id}").random()
+
+
 def enter_cold_start(
     graph: Graph,
     video_ids: Sequence[str],
@@ -60,6 +69,7 @@ def enter_cold_start(
         video_ids=list(video_ids),
         budget_min=s.cold_start_budget_min,
         budget_max=s.cold_start_budget_max,
+        draws={v: d for v in video_ids if (d := budget_draw(s, v)) is not None},
         at=at if at is not None else now_ms(),
     )
     return {r["video_id"]: int(r["budget"]) for r in rows}

@@ -22,7 +22,7 @@ from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
 from graphrec.errors import GraphrecError, InvalidInput, NotFound
 from graphrec.lifecycle.audit import AuditRules, CreatorFacts, audit, rules_from_settings
-from graphrec.lifecycle.pools import now_ms
+from graphrec.lifecycle.pools import budget_draw, now_ms
 from graphrec.lifecycle.tagging import (
     candidate_tags,
     caption_key,
@@ -216,6 +216,7 @@ def _store(graph: Graph, up: Upload, *, settings: Settings, rules: AuditRules) -
         tags=[{"tag": t.tag, "category": t.category, "source": t.source} for t in tagging],
         budget_min=settings.cold_start_budget_min,
         budget_max=settings.cold_start_budget_max,
+        draw=budget_draw(settings, up.id),
         penalty=settings.rejection_penalty,
         at=up.created_at,
     )

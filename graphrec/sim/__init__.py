@@ -164,7 +164,11 @@ def _sim_settings(s: Settings, world: World, config: SimConfig) -> Settings:
             max(15, round(s.cold_start_budget_max * scale)),
         )
     return s.model_copy(
-        update={"cold_start_budget_min": budget[0], "cold_start_budget_max": budget[1]}
+        update={
+            "cold_start_budget_min": budget[0],
+            "cold_start_budget_max": budget[1],
+            "pool_budget_seed": config.seed,  # budgets drawn alike in every policy and run
+        }
     )
 
 
