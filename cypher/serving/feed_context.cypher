@@ -6,7 +6,8 @@
 // trained on (no event_id), no skip penalties; the online embedding is ignored.
 // params: $user_id (string), $realtime (bool), $max_likes (int)
 // returns: user_id, created_at, active_hour, has_embedding, interests, liked_tags, follows,
-//   skipped_creators, communities, seen (list of video ids)
+//   skipped_creators (net skips per creator: skips minus twice the views), communities,
+//   seen (list of video ids)
 MATCH (u:User {id: $user_id})
 CALL (u) {
   OPTIONAL MATCH (u)-[l:LIKED]->(v:Video)
@@ -17,9 +18,14 @@ CALL (u) {
   RETURN collect({tag: tag, n: n}) AS liked_tags
 }
 CALL (u) {
+  // Net skips per creator: a skip counts against the creator, a watched video of theirs
+  // counts twice for them (a creator you also watch is not one you dislike).
   OPTIONAL MATCH (u)-[:SKIPPED]->(:Video)<-[:POSTED]-(c:Creator)
   WHERE $realtime
-  WITH c.id AS creator, count(*) AS n WHERE creator IS NOT NULL
+  WITH u, c, count(*) AS skips WHERE c IS NOT NULL
+  WITH c.id AS creator,
+       skips - 2 * COUNT { (u)-[:VIEWED]->(:Video)<-[:POSTED]-(c) } AS n
+  WHERE n > 0
   RETURN collect({creator: creator, n: n}) AS skipped_creators
 }
 RETURN u.id AS user_id, u.created_at AS created_at, u.active_hour AS active_hour,

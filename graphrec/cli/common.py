@@ -89,10 +89,14 @@ class StageProgress:
         self.progress.update(self.tasks[stage], completed=done, total=total)
 
 
-def print_table(title: str, rows: list[dict[str, Any]]) -> None:
+def print_table(title: str, rows: list[dict[str, Any]], *, key: str | None = None) -> None:
+    """Rows as a table; with ``key``, transposed (one column per row, named by its ``key``),
+    which keeps many figures of a few records readable in 80 columns."""
     if not rows:
         out.print(f"{title}: (no rows)")
         return
+    if key is not None:
+        rows = [{"figure": f, **{str(r[key]): r.get(f) for r in rows}} for f in rows[0] if f != key]
     if len(rows) == 1 and len(rows[0]) > 5:
         # One wide record reads better as a two-column list of figures.
         rows = [{"figure": k, "value": v} for k, v in rows[0].items()]

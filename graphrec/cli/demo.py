@@ -86,7 +86,7 @@ def demo(
             "seconds": {k: round(v, 2) for k, v in run.seconds.items()},
         }
         paths = write_report(day, report)
-        print_table(f"a day on the platform ({day.wall_s:.0f} s)", day.headline())
+        print_table(f"a day on the platform ({day.wall_s:.0f} s)", day.headline(), key="policy")
         out.print(f"   report: {paths['html'].resolve()}")
 
     key = settings.api_key.get_secret_value()

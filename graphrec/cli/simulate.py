@@ -62,6 +62,6 @@ def simulate(
         result = run_simulation(graph, world, cfg, http=http, api_key=api_key, train=train,
                                 progress=StageProgress(bar))  # fmt: skip
     paths = write_report(result, report)
-    print_table(f"a day on the platform ({result.wall_s:.0f} s)", result.headline())
+    print_table(f"a day on the platform ({result.wall_s:.0f} s)", result.headline(), key="policy")
     out.print(f"report: {paths['html']}  figures: {paths['json']}")
     console.print("[dim]the graph now holds the last policy's day; reload a world to start over[/]")

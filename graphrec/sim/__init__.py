@@ -121,8 +121,6 @@ def simulate(
     )
     results: dict[str, PolicyResult] = {}
     for policy in config.policies:
-        if progress:
-            progress(f"{policy} (setup)", 0, 1)
         state.reset()
         if policy in BASELINES:
             platform: Any = BaselinePlatform(graph, s, policy, config.seed)
