@@ -1,5 +1,7 @@
 """``graphrec demo``: the whole story end to end on this machine.
 
+It empties the database it runs on (the local server unless ``NEO4J_URI`` names another).
+
 Start (or find) Neo4j, generate and load a world, train the embeddings, find the interest
 communities, run a short simulated day with pool cycles for every policy (report in
 ``out/report``), then serve the API on the graph the day left behind.
@@ -53,6 +55,9 @@ def demo(
         address = graph.driver.get_server_info().address
         console.print(f"1/5 Neo4j is up at {address}; generating and loading world {size}")
         world = generate(size, seed)
+        # The demo owns the database it runs on (the simulated day reloads it per policy):
+        # start from an empty graph so a second run matches the first.
+        graph.wipe()
         with progress_bar() as bar:
             load_world(graph, world, progress=StageProgress(bar))
         s = summary(graph)
