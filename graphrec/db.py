@@ -167,7 +167,7 @@ class Graph:
         extra: Mapping[str, Any] | None = None,
         on_batch: Callable[[int], None] | None = None,
     ) -> int:
-        """Write ``rows`` through ``UNWIND $rows`` in one transaction per batch."""
+        """Write ``rows`` in batches, one transaction each (the query unwinds ``$rows``)."""
         query = cypher.load(name)
         done = 0
         for start in range(0, len(rows), batch_size):

@@ -102,7 +102,7 @@ def write_embeddings(
     batch_size: int = 2_000,
     progress: Progress | None = None,
 ) -> WriteBackResult:
-    """Write every label's embeddings in ``UNWIND`` batches."""
+    """Write every label's embeddings in batches of rows."""
     started = time.perf_counter()
     at = int(time.time() * 1000)
     result = WriteBackResult()

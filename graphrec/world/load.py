@@ -1,4 +1,4 @@
-"""The bulk loader: a world into Neo4j in batched ``UNWIND`` transactions.
+"""The bulk loader: a world into Neo4j in batched transactions (one `$rows` list each).
 
 Nodes and their links are ``MERGE``d, so a rerun changes nothing. The interaction history is
 ``CREATE``d for speed, one batch per transaction together with a ``LoadBatch`` marker, so a
