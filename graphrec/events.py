@@ -66,7 +66,7 @@ KIND_WEIGHTS: dict[EventKind, float] = {
     EventKind.comment: 0.6,
     EventKind.share: 1.0,
     EventKind.follow: 0.8,
-    EventKind.skip: -0.7,
+    EventKind.skip: -0.3,  # weak: most of a feed is skipped, and a skip is a mild "no"
 }
 
 MIN_WEIGHT, MAX_WEIGHT = -5.0, 10.0

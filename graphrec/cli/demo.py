@@ -101,8 +101,8 @@ def demo(
         f"   curl 'http://127.0.0.1:{port}/users/{user}/feed?n=5'\n"
         f"   curl -X POST http://127.0.0.1:{port}/events -H 'X-API-Key: {key}' "
         "-H 'Content-Type: application/json' "
-        f'-d \'{{"events": [{{"event_id": "demo-1", "user_id": "{user}", "kind": "like", '
-        f'"video_id": "{world.videos[0]["id"]}"}}]}}\'\n'
+        f'-d \'[{{"event_id": "demo-1", "user_id": "{user}", "kind": "like", '
+        f'"video_id": "{world.videos[0]["id"]}"}}]\'\n'
         f"   docs: http://127.0.0.1:{port}/docs"
     )
     if serve:

@@ -56,13 +56,14 @@ class HttpPlatform:
         self.client = httpx.Client(base_url=base_url, headers=headers, timeout=timeout_s)
 
     def feed(self, user_id: str, n: int, at: int) -> list[dict[str, Any]]:
-        r = self.client.get(f"/users/{user_id}/feed", params={"n": n, "at": at})
+        # The API serves at its own clock: the simulated time only stamps the events.
+        r = self.client.get(f"/users/{user_id}/feed", params={"n": n})
         if r.status_code != 200:
             raise GraphrecError(f"GET feed of {user_id}: HTTP {r.status_code} {r.text[:200]}")
         return list(r.json()["items"])
 
     def send(self, events: list[dict[str, Any]], at: int) -> None:
-        r = self.client.post("/events", json={"events": events})
+        r = self.client.post("/events", json=events)
         if r.status_code >= 300:
             raise GraphrecError(f"POST /events: HTTP {r.status_code} {r.text[:200]}")
 
