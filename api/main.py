@@ -19,13 +19,12 @@ from fastapi.responses import JSONResponse
 from neo4j import exceptions as nx
 
 from api.routes import admin, creators, events, feed, health, pools, users, videos
-from graphrec.config import Settings, get_settings
+from graphrec.config import PLACEHOLDER_API_KEY, Settings, get_settings
 from graphrec.db import Graph, connection_from_settings
 from graphrec.errors import ConfigError, GraphrecError
 from graphrec.feed import FeedPolicy, Recommender
 
 log = logging.getLogger(__name__)
-PLACEHOLDER_API_KEY = "graphrec-dev-api-key"
 
 
 def _warm(recommender: Recommender) -> None:

@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_PASSWORD = "graphrec-dev-password"
+PLACEHOLDER_API_KEY = "graphrec-dev-api-key"
 
 
 def _default_home() -> Path:
@@ -90,7 +91,7 @@ class Settings(BaseSettings):
     # --- serving (api/, graphrec/feed, graphrec/events) ----------------------------------
     # Write and admin routes need the header X-API-Key: <api_key>; reads too when
     # api_read_requires_key. The built-in key is refused in production.
-    api_key: SecretStr = SecretStr("graphrec-dev-api-key")
+    api_key: SecretStr = SecretStr(PLACEHOLDER_API_KEY)
     api_read_requires_key: bool = False
     api_workers: int = 2
     feed_default_n: int = 10

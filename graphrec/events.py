@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph, run_in
 from graphrec.errors import Conflict, InvalidInput
+from graphrec.world.load import INTERACTIONS
 
 
 class EventKind(StrEnum):
@@ -46,14 +47,7 @@ class EventKind(StrEnum):
 
 # kind -> (relationship type, video counter it moves)
 KIND_TYPES: dict[EventKind, tuple[str, str | None]] = {
-    EventKind.impression: ("SAW", "impressions"),
-    EventKind.view: ("VIEWED", "views"),
-    EventKind.complete: ("COMPLETED", "completions"),
-    EventKind.like: ("LIKED", "likes"),
-    EventKind.comment: ("COMMENTED", "comments"),
-    EventKind.share: ("SHARED", "shares"),
-    EventKind.follow: ("FOLLOWS", "follows"),
-    EventKind.skip: ("SKIPPED", "skips"),
+    EventKind(kind): types for kind, types in INTERACTIONS.items()
 }
 
 # How far one event moves the user's profile (INTERESTED_IN weight per tag of the video and

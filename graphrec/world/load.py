@@ -21,16 +21,21 @@ from graphrec.errors import InvalidInput
 from graphrec.world.files import fingerprint
 from graphrec.world.generate import BOOST_BUDGET, COLD_START_BUDGET, KINDS, World
 
-# Event kind -> relationship type (User)-[:TYPE]->(Video). Follows go to the creator.
-REL_TYPES: dict[str, str] = {
-    "impression": "SAW",
-    "view": "VIEWED",
-    "complete": "COMPLETED",
-    "like": "LIKED",
-    "comment": "COMMENTED",
-    "share": "SHARED",
-    "skip": "SKIPPED",
+# Each interaction kind: the relationship it is stored as and the Video counter it moves.
+# (User)-[:TYPE]->(Video), except follows, which go to the creator. The event API
+# (graphrec.events) stores live events with the same table.
+INTERACTIONS: dict[str, tuple[str, str]] = {
+    "impression": ("SAW", "impressions"),
+    "view": ("VIEWED", "views"),
+    "complete": ("COMPLETED", "completions"),
+    "like": ("LIKED", "likes"),
+    "comment": ("COMMENTED", "comments"),
+    "share": ("SHARED", "shares"),
+    "follow": ("FOLLOWS", "follows"),
+    "skip": ("SKIPPED", "skips"),
 }
+REL_TYPES = {k: rel for k, (rel, _) in INTERACTIONS.items() if k != "follow"}
+COUNTERS = {k: counter for k, (_, counter) in INTERACTIONS.items()}
 POOL_ROWS = [
     {"id": "review", "level": 0, "name": "review", "budget_min": 0, "budget_max": 0},
     {"id": "cold_start", "level": 1, "name": "cold start",
@@ -40,10 +45,6 @@ POOL_ROWS = [
     {"id": "trending", "level": 3, "name": "trending", "budget_min": 0, "budget_max": 0},
     {"id": "long_tail", "level": -1, "name": "long tail", "budget_min": 0, "budget_max": 0},
 ]  # fmt: skip
-COUNTERS = {
-    "impression": "impressions", "view": "views", "complete": "completions", "like": "likes",
-    "comment": "comments", "share": "shares", "follow": "follows",
-}  # fmt: skip
 
 
 @dataclass
