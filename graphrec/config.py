@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from graphrec.domain import BOOST_BUDGET, COLD_START_BUDGET
+
 PLACEHOLDER_PASSWORD = "graphrec-dev-password"
 PLACEHOLDER_API_KEY = "graphrec-dev-api-key"
 
@@ -111,10 +113,10 @@ class Settings(BaseSettings):
     rejection_penalty: float = 0.05  # account score lost per rejected upload
     # Fixes every pool budget's draw to (seed, video id): reproducible simulations and tests.
     pool_budget_seed: int | None = None
-    cold_start_budget_min: int = 200
-    cold_start_budget_max: int = 300
-    boost_budget_min: int = 10_000
-    boost_budget_max: int = 100_000
+    cold_start_budget_min: int = COLD_START_BUDGET[0]  # defaults: graphrec.domain
+    cold_start_budget_max: int = COLD_START_BUDGET[1]
+    boost_budget_min: int = BOOST_BUDGET[0]
+    boost_budget_max: int = BOOST_BUDGET[1]
     promote_share: float = 0.10  # top share of a cohort moving up (floor, see README)
     cohort_window_ms: int = 86_400_000  # cohort = same pool + same entry day
     cold_start_max_age_ms: int = 3 * 86_400_000  # unspent budget after this: evaluated anyway

@@ -15,8 +15,6 @@ from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
 from graphrec.errors import InvalidInput
 
-POOL_IDS = ("review", "cold_start", "boost", "trending", "long_tail")
-
 
 def now_ms() -> int:
     return int(time.time() * 1000)

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphrec.db import Graph
+from graphrec.domain import CATEGORY_HASHTAGS, POOLS
 from graphrec.world.generate import WORLD_NOW_MS
-from graphrec.world.load import POOL_ROWS
-from graphrec.world.vocab import CATEGORY_HASHTAGS
 
 DAY_MS = 86_400_000
 COUNTERS = ("impressions", "views", "completions", "likes", "comments", "shares", "follows")
@@ -26,7 +25,7 @@ class Sandbox:
     now: int = WORLD_NOW_MS
 
     def __post_init__(self) -> None:
-        self.graph.write("world/merge_pools", rows=POOL_ROWS)
+        self.graph.write("world/merge_pools", rows=[p.as_dict() for p in POOLS])
         self.graph.write(
             "world/merge_categories", rows=[{"id": c, "name": c} for c in CATEGORY_HASHTAGS]
         )

@@ -14,6 +14,7 @@ from typing import Any
 
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
+from graphrec.domain import COLD_START_BUDGET
 from graphrec.sim.platforms import BaselinePlatform, HttpPlatform, LibraryPlatform
 from graphrec.sim.run import ALL_POLICIES, BASELINES, PolicyResult, SimConfig, Simulation
 from graphrec.world.generate import World
@@ -79,7 +80,7 @@ class _StartState:
         s = self.settings
         self.graph.write(
             "sim/scale_cold_start_budgets",
-            scale=s.cold_start_budget_max / 300,
+            scale=s.cold_start_budget_max / COLD_START_BUDGET[1],  # world drawn from the default
             min=s.cold_start_budget_min,
         )
         if not self.train:

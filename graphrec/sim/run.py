@@ -21,11 +21,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from graphrec.config import Settings, get_settings
+from graphrec.domain import CATEGORY_KEYWORDS
 from graphrec.errors import InvalidInput
 from graphrec.sim import metrics as M
 from graphrec.world import behaviour
 from graphrec.world.generate import DAY_MS, World
-from graphrec.world.vocab import CAPTION_TEMPLATES, CATEGORY_KEYWORDS, category_tags
+from graphrec.world.vocab import CAPTION_TEMPLATES, category_tags
 
 HOUR_MS = 3_600_000
 NEW_CREATOR_DAYS = 14

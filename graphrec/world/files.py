@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from graphrec.domain import SERVED_POOLS
 from graphrec.errors import InvalidInput
 from graphrec.world.generate import KINDS, Interactions, World
 
 FORMAT_VERSION = 1
-POOLS = ("cold_start", "boost", "trending", "long_tail")
+POOLS = SERVED_POOLS
 STATUSES = ("approved", "rejected", "review")
 
 _COLUMNS: dict[str, list[str]] = {

@@ -14,22 +14,21 @@ from typing import Any
 
 import numpy as np
 
-from graphrec.errors import InvalidInput
-from graphrec.world import behaviour
-from graphrec.world.vocab import (
-    CAPTION_TEMPLATES,
+from graphrec.domain import (
+    BOOST_BUDGET,
     CATEGORY_HASHTAGS,
     CATEGORY_KEYWORDS,
-    FIRST_NAMES,
-    category_tags,
+    COLD_START_BUDGET,
+    HISTORY_KINDS,
 )
+from graphrec.errors import InvalidInput
+from graphrec.world import behaviour
+from graphrec.world.vocab import CAPTION_TEMPLATES, FIRST_NAMES, category_tags
 
 DAY_MS = 86_400_000
 # The generated world's "now": fixed so a seed gives the same world on any day.
 WORLD_NOW_MS = 1_780_000_000_000
-KINDS = ("impression", "view", "complete", "like", "comment", "share", "follow")
-COLD_START_BUDGET = (200, 300)
-BOOST_BUDGET = (10_000, 100_000)
+KINDS = HISTORY_KINDS  # an Interactions.kind value indexes this tuple
 
 
 @dataclass(frozen=True)
