@@ -3,6 +3,10 @@
 The server comes from :func:`graphrec.server.provide_server`, as for the demo: ``NEO4J_URI``
 when set, else a testcontainers Neo4j where Docker answers, else a private local server in a
 temporary folder on a free port (stopped at the end of the session).
+
+Queries only the tests run (scaffolding such as ``lifecycle/sandbox_videos``, state checks
+such as ``world/check_counters``) live in ``tests/cypher/``, registered here beside
+``cypher/``; production reads ``cypher/`` only.
 """
 
 from __future__ import annotations
@@ -12,10 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from graphrec import cypher
 from graphrec.config import Settings
 from graphrec.db import Graph, migrate
 from graphrec.server import ServerHandle, provide_server
 from graphrec.world.generate import World, generate
+
+TEST_QUERIES = Path(__file__).resolve().parent / "cypher"
+cypher.add_root(TEST_QUERIES)
 
 
 @pytest.fixture(scope="session")

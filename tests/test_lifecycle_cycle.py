@@ -7,13 +7,13 @@ import threading
 from typing import Any
 
 import pytest
+from support.sandbox import DAY_MS, Sandbox
 
 from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.errors import Conflict
 from graphrec.lifecycle import pools
 from graphrec.lifecycle.cycle import run_cycle
-from graphrec.lifecycle.sandbox import DAY_MS, Sandbox
 from graphrec.lifecycle.scoring import Weights, promoted_count, score
 
 S = Settings(environment="test")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from support.sandbox import Sandbox
+
 from graphrec.db import Graph
 from graphrec.lifecycle import pools
-from graphrec.lifecycle.sandbox import Sandbox
 
 
 def test_budget_never_overrun_under_concurrent_impressions(graph: Graph) -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support.sandbox import Sandbox
 from typer.testing import CliRunner
 
 from graphrec import cypher
@@ -14,7 +15,6 @@ from graphrec.db import Graph
 from graphrec.errors import ConfigError, InvalidInput, NotFound
 from graphrec.lifecycle import pools
 from graphrec.lifecycle.audit import AuditRules, CreatorFacts, audit, load_rules
-from graphrec.lifecycle.sandbox import Sandbox
 from graphrec.lifecycle.tagging import (
     caption_categories,
     infer_category,

@@ -1,4 +1,4 @@
-"""Small deterministic worlds for the lifecycle's tests, demos and benchmarks.
+"""Small deterministic worlds for the tests (test scaffolding, not part of the library).
 
 A :class:`Sandbox` writes exactly the creators, users and videos a scenario needs (counters,
 pool, budget, served), through the same loader queries as a generated world.
