@@ -145,7 +145,9 @@ class Spine:
     """The Redis client, key layout and scripts every spine module shares."""
 
     def __init__(self, client: redis.Redis, settings: Settings | None = None) -> None:
-        self.r = client
+        # redis-py's annotations union every reply type (bytes | str | int | Awaitable ...);
+        # replies here are bytes (no decode_responses), so the client is typed loosely.
+        self.r: Any = client
         self.settings = settings or get_settings()
         self.keys = Keys(self.settings.stream_partitions)
         self.append_script = client.register_script(_lua("append_events"))

@@ -125,7 +125,7 @@ class StreamReader:
         return trim_acked(self.spine)
 
 
-def _oldest_unacked(r: redis.Redis, stream: str, group: dict[str, Any]) -> str | None:
+def _oldest_unacked(r: Any, stream: str, group: dict[str, Any]) -> str | None:
     """The id of the oldest entry this group has not acknowledged, or None."""
     name = group["name"]
     if int(group.get("pending") or 0) > 0:
@@ -133,8 +133,8 @@ def _oldest_unacked(r: redis.Redis, stream: str, group: dict[str, Any]) -> str |
         low = summary.get("min")
         if low:
             return low.decode() if isinstance(low, bytes) else str(low)
-    last = group.get("last-delivered-id")
-    last = last.decode() if isinstance(last, bytes) else str(last)
+    raw = group.get("last-delivered-id")
+    last = raw.decode() if isinstance(raw, bytes) else str(raw)
     nxt = r.xrange(stream, min=f"({last}", count=1)
     return nxt[0][0].decode() if nxt else None
 
