@@ -1,7 +1,9 @@
 """The FastAPI app: ``create_app()`` builds it; the Neo4j driver opens in the lifespan.
 
 Routes, one router per resource: users, creators, videos, events, feed, pools, admin, health
-(OpenAPI docs at ``/docs``). Library errors (:mod:`graphrec.errors`) map to status codes in one
+(OpenAPI docs at ``/docs`` and ``/redoc``, with Swagger UI's and ReDoc's assets served by the
+app itself from the ``fastapi-offline`` package, so they render with no internet; the dashboard
+at ``/dashboard``). Library errors (:mod:`graphrec.errors`) map to status codes in one
 handler: unknown ids 404, bad input 422, conflicts 409, Neo4j unreachable 503 (the driver
 reconnects by itself when it is back). Request bodies that do not parse answer 422 naming the
 field (FastAPI's validation).
@@ -16,6 +18,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from neo4j import exceptions as nx
 
 from api.routes import admin, creators, events, feed, health, pools, users, videos
@@ -25,6 +28,8 @@ from graphrec.errors import ConfigError, GraphrecError
 from graphrec.feed import FeedPolicy, Recommender
 
 log = logging.getLogger(__name__)
+
+DOCS_STATIC_URL = "/static/docs"
 
 
 def _warm(recommender: Recommender) -> None:
@@ -63,11 +68,14 @@ def create_app(
             if owned is not None:
                 owned.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="graphrec",
         version="0.1.0",
         lifespan=lifespan,
         description="A TikTok-style short-video recommender on a Neo4j graph.",
+        static_url=DOCS_STATIC_URL,
+        # Swagger UI would otherwise ask an online validator for a badge.
+        swagger_ui_parameters={"validatorUrl": None},
     )
 
     @app.exception_handler(GraphrecError)
