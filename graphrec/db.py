@@ -204,7 +204,7 @@ def schema_statements() -> list[cypher.Query]:
 
 def migrate(graph: Graph, *, settings: Settings | None = None) -> list[str]:
     """Apply every schema statement (each is ``IF NOT EXISTS``) and create the traffic pools;
-    returns what was applied."""
+    returns the schema statements applied."""
     s = settings or get_settings()
     applied = []
     for q in schema_statements():
@@ -218,7 +218,6 @@ def migrate(graph: Graph, *, settings: Settings | None = None) -> list[str]:
     from graphrec.world.load import POOL_ROWS  # the loader imports this module
 
     graph.write("world/merge_pools", rows=POOL_ROWS)
-    applied.append("world/merge_pools")
     return applied
 
 
