@@ -5,7 +5,9 @@ writer thread per worker applying the event stream to Neo4j (one applies at a ti
 an empty Redis is filled from the graph (``state sync``).
 
 Routes, one router per resource: users, creators, videos, events, feed, pools, admin, health
-(OpenAPI docs at ``/docs``). Library errors (:mod:`graphrec.errors`) map to status codes in one
+(OpenAPI docs at ``/docs`` and ``/redoc``, with Swagger UI's and ReDoc's assets served by the
+app itself from the ``fastapi-offline`` package, so they render with no internet; the dashboard
+at ``/dashboard``). Library errors (:mod:`graphrec.errors`) map to status codes in one
 handler: unknown ids 404, bad input 422, conflicts 409, Neo4j or Redis unreachable 503 (the
 clients reconnect by themselves when they are back). Request bodies that do not parse answer 422 naming the
 field (FastAPI's validation).
@@ -19,6 +21,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from neo4j import exceptions as nx
 from redis import exceptions as rx
 
@@ -32,6 +35,8 @@ from graphrec.spine.feed import StreamRecommender
 from graphrec.spine.writer import GraphWriter
 
 log = logging.getLogger(__name__)
+
+DOCS_STATIC_URL = "/static/docs"
 
 
 def _prepare(graph: Graph, spine: Spine) -> None:
@@ -87,11 +92,14 @@ def create_app(
             if owned is not None:
                 owned.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="graphrec",
         version="0.1.0",
         lifespan=lifespan,
         description="A TikTok-style short-video recommender on a Neo4j graph.",
+        static_url=DOCS_STATIC_URL,
+        # Swagger UI would otherwise ask an online validator for a badge.
+        swagger_ui_parameters={"validatorUrl": None},
     )
 
     @app.exception_handler(GraphrecError)

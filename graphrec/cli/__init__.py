@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from graphrec.cli import bench, cypher_cmd, db, demo, neo4j, redis_cmd, serve, world
+from graphrec.cli import importer as importer_cli
 from graphrec.cli import learn as learn_cli
 from graphrec.cli import pools as pools_cli
 from graphrec.cli import simulate as simulate_cli
@@ -27,6 +28,7 @@ app.add_typer(videos_cli.app, name="videos")
 app.add_typer(pools_cli.app, name="pools")
 app.add_typer(cypher_cmd.app, name="cypher")
 app.command("demo")(demo.demo)
+app.command("import")(importer_cli.import_cmd)
 app.command("train")(learn_cli.train)
 app.command("communities")(learn_cli.communities)
 app.command("simulate")(simulate_cli.simulate)
