@@ -143,7 +143,7 @@ class Settings(BaseSettings):
     cold_start_budget_max: int = COLD_START_BUDGET[1]
     boost_budget_min: int = BOOST_BUDGET[0]
     boost_budget_max: int = BOOST_BUDGET[1]
-    promote_share: float = 0.10  # top share of a cohort moving up (floor, see README)
+    promote_share: float = 0.10  # top share of a cohort moving up (floor, see docs/lifecycle.md)
     cohort_window_ms: int = 86_400_000  # cohort = same pool + same entry day
     cold_start_max_age_ms: int = 3 * 86_400_000  # unspent budget after this: evaluated anyway
     boost_max_age_ms: int = 14 * 86_400_000

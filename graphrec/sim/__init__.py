@@ -33,7 +33,7 @@ class SimReport:
     wall_s: float = 0.0
 
     def headline(self) -> list[dict[str, Any]]:
-        """One row per policy: the figures the README and the issue note quote."""
+        """One row per policy: the figures docs/simulation.md quotes."""
         keys = ("watch_time_per_session_s", "completion_rate", "like_rate", "new_creator_share",
                 "creator_gini", "coverage", "intra_feed_diversity", "adaptation_pages",
                 "strong_new_video_hours_to_boost", "malicious_impressions")  # fmt: skip
