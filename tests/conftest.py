@@ -1,6 +1,6 @@
 """Fixtures: one real Neo4j and one real Redis per test session, a clean graph per test.
 
-The server comes from :func:`graphrec.server.provide_server`, as for the demo: ``NEO4J_URI``
+The server comes from :func:`graphrec.services.provide.provide_server`, as for the demo: ``NEO4J_URI``
 when set, else a testcontainers Neo4j where Docker answers, else a private local server in a
 temporary folder on a free port (stopped at the end of the session). Redis likewise comes from
 :func:`graphrec.services.redis.provide_redis` (``GRAPHREC_REDIS_URL``, a container, or a
@@ -23,7 +23,7 @@ import redis
 from graphrec import cypher
 from graphrec.config import Settings
 from graphrec.db import Graph, migrate
-from graphrec.server import ServerHandle, provide_server
+from graphrec.services.provide import ServerHandle, provide_server
 from graphrec.services.redis import RedisHandle, provide_redis, redis_client
 from graphrec.world.generate import World, generate
 

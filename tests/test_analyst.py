@@ -24,7 +24,7 @@ from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
 from graphrec.errors import InvalidInput, NotFound
 from graphrec.lifecycle.cycle import CycleReport
-from graphrec.server import ServerHandle
+from graphrec.services.provide import ServerHandle
 from graphrec.world.generate import KINDS, World
 
 ANALYST = sorted(analyst.queries())

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from graphrec.config import Settings
 from graphrec.db import Connection, Graph
-from graphrec.server import ServerHandle
+from graphrec.services.provide import ServerHandle
 from graphrec.world.generate import World
 
 KEY = {"X-API-Key": "graphrec-dev-api-key"}

@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from graphrec import analyst, cypher
+from graphrec.analyst.params import declarations
 from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.errors import DatabaseError
@@ -112,7 +113,7 @@ def test_analyst_headers_are_complete(name: str) -> None:
     assert {"params", "defaults", "returns"} <= set(query.header), f"{name}: header incomplete"
     assert query.returns, f"{name}: no // returns: columns"
     params = analyst.params_of(query)
-    declared = set(analyst._declarations(query.header["params"]))
+    declared = set(declarations(query.header["params"]))
     assert declared == {p.name for p in params}, f"{name}: // params: differs from the text"
     for p in params:
         assert p.has_default, f"{name}: ${p.name} has no default"

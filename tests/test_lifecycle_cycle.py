@@ -12,7 +12,7 @@ from support.sandbox import DAY_MS, Sandbox
 from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.errors import Conflict
-from graphrec.lifecycle import pools
+from graphrec.lifecycle import budgets
 from graphrec.lifecycle.cycle import run_cycle
 from graphrec.lifecycle.scoring import Weights, promoted_count, score
 
@@ -117,7 +117,7 @@ def test_cycle_runs_safely_with_traffic(graph: Graph) -> None:
     def traffic() -> None:
         try:
             for u in users:
-                pools.record_impressions(graph, u, ["n0", "n1", "n2", "n3", "s00"], at=sb.now)
+                budgets.record_impressions(graph, u, ["n0", "n1", "n2", "n3", "s00"], at=sb.now)
         except BaseException as e:  # pragma: no cover - reported below
             errors.append(e)
 

@@ -13,7 +13,7 @@ from graphrec import cypher
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
 from graphrec.errors import ConfigError, InvalidInput, NotFound
-from graphrec.lifecycle import pools
+from graphrec.lifecycle import budgets
 from graphrec.lifecycle.audit import AuditRules, CreatorFacts, audit, load_rules
 from graphrec.lifecycle.tagging import (
     caption_categories,
@@ -139,7 +139,7 @@ def test_approved_upload_is_tagged_and_enters_cold_start(graph: Graph, sandbox: 
     assert {(r["tag"], r["category"]) for r in rows} == {
         ("dog", "pets"), ("zzqx", "other"), ("dogtraining", "pets"), ("pets", "pets")
     }  # fmt: skip
-    assert [r["video_id"] for r in pools.cold_start_candidates(graph, "u1")] == ["up1"]
+    assert [r["video_id"] for r in budgets.cold_start_candidates(graph, "u1")] == ["up1"]
 
 
 def test_rejected_upload_keeps_reasons_is_never_listed_and_costs_score(
@@ -161,8 +161,8 @@ def test_rejected_upload_keeps_reasons_is_never_listed_and_costs_score(
     state = graph.read("pools/video_state", video_ids=["bad1"])[0]
     assert state["status"] == "rejected" and state["reasons"] == res.reasons
     assert state["pool"] is None
-    assert pools.cold_start_candidates(graph, "u1") == []
-    assert pools.record_impressions(graph, "u1", ["bad1"]) == {"bad1": False}
+    assert budgets.cold_start_candidates(graph, "u1") == []
+    assert budgets.record_impressions(graph, "u1", ["bad1"]) == {"bad1": False}
     after = graph.read("lifecycle/sandbox_creator", creator_id="newbie")[0]
     assert after["account_score"] == pytest.approx(before - 0.05)
     assert after["rejections"] == 1

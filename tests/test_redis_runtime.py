@@ -11,7 +11,7 @@ import redis
 
 from graphrec.config import Settings
 from graphrec.errors import ConfigError
-from graphrec.runtime import free_port
+from graphrec.services.processes import free_port
 from graphrec.services.redis import LocalRedis, find_redis_binary, provide_redis, redis_client
 
 

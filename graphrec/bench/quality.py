@@ -195,7 +195,7 @@ def bench_learn(*, size: str, seed: int, epochs: int, threads: int = 2) -> dict[
     from graphrec.learn.export import export_graph, split_holdout
     from graphrec.learn.pipeline import config_from_settings
     from graphrec.learn.writeback import compute_embeddings, write_embeddings
-    from graphrec.server import provide_server
+    from graphrec.services.provide import provide_server
     from graphrec.world.generate import generate
     from graphrec.world.load import load_world
 

@@ -33,7 +33,7 @@ from graphrec.bench.load import machine
 from graphrec.config import get_settings
 from graphrec.db import Graph
 from graphrec.errors import ConfigError, DatabaseUnavailable
-from graphrec.runtime import free_port
+from graphrec.services.processes import free_port
 
 
 # --- a minimal keep-alive HTTP/1.1 client --------------------------------------------------

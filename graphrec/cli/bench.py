@@ -39,7 +39,7 @@ def pools_cmd(
     out_path: Path = typer.Option(Path("out/bench/pools.json"), "--out"),
 ) -> None:
     """Impression recording (per impression, batched) and one full pool cycle on a world."""
-    from graphrec.bench.pools import bench_pools
+    from graphrec.bench.lifecycle import bench_pools
 
     world_size(size)
     result = bench_pools(size=size, seed=seed, calls=calls, threads=threads)
@@ -65,7 +65,7 @@ def serve_cmd(
     from graphrec.bench.serve import bench_serve
     from graphrec.config import get_settings
     from graphrec.db import Graph
-    from graphrec.server import provide_server
+    from graphrec.services.provide import provide_server
 
     world_size(size)
     levels = [int(x) for x in clients.split(",") if x.strip()]
@@ -106,7 +106,7 @@ def events_cmd(
     from graphrec.bench.serve import bench_events
     from graphrec.config import get_settings
     from graphrec.db import Graph
-    from graphrec.server import provide_server
+    from graphrec.services.provide import provide_server
 
     world_size(size)
     settings = get_settings()

@@ -22,7 +22,7 @@ from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
 from graphrec.errors import GraphrecError, InvalidInput, NotFound
 from graphrec.lifecycle.audit import AuditRules, CreatorFacts, audit, rules_from_settings
-from graphrec.lifecycle.pools import budget_draw, now_ms
+from graphrec.lifecycle.budgets import budget_draw, now_ms
 from graphrec.lifecycle.tagging import (
     candidate_tags,
     caption_key,
@@ -58,7 +58,7 @@ class UploadResult:
     tags: list[dict[str, Any]] = field(default_factory=list)
     embedded: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

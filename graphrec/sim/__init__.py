@@ -131,7 +131,7 @@ def simulate(
             platform = LibraryPlatform(graph, s, policy)
 
         def upload(data: dict[str, Any], at: int) -> dict[str, Any]:
-            return upload_video(graph, data, settings=s, now=at).to_dict()
+            return upload_video(graph, data, settings=s, now=at).as_dict()
 
         results[policy] = sim.run_policy(
             policy,

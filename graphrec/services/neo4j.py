@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 from graphrec.config import Settings, get_settings, parse_size
 from graphrec.db import Connection
 from graphrec.errors import ConfigError, ServerStartError
+from graphrec.services.processes import pid_alive, port_in_use
 
 NEO4J_VERSION = "5.26.19"
 HERE = Path(__file__).resolve().parent
@@ -50,35 +50,6 @@ def _java_major(java: str) -> int:
             major = int(head)
             return 8 if major == 1 else major
     raise ConfigError(f"could not read the Java version from {java!r}: {text.strip()[:200]}")
-
-
-def port_in_use(host: str, port: int) -> bool:
-    """True when something already listens on ``host:port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child still answers kill(0); /proc tells it apart.
-    with contextlib.suppress(OSError):
-        status = Path(f"/proc/{pid}/status").read_text()
-        if "\nState:\tZ" in status:
-            return False
-    return True
 
 
 @dataclass
@@ -191,7 +162,7 @@ class LocalNeo4j:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def status(self) -> dict[str, object]:
         pid = self.running_pid()
@@ -261,7 +232,7 @@ class LocalNeo4j:
         deadline = time.monotonic() + self.start_timeout_s
         ready = self.state_dir / "ready"
         while time.monotonic() < deadline:
-            alive = proc.poll() is None if proc is not None else _pid_alive(pid)
+            alive = proc.poll() is None if proc is not None else pid_alive(pid)
             if not alive:
                 self.pid_file.unlink(missing_ok=True)
                 raise ServerStartError(
@@ -292,11 +263,11 @@ class LocalNeo4j:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and _pid_alive(pid):
+        while time.monotonic() < deadline and pid_alive(pid):
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
             time.sleep(0.2)
-        if _pid_alive(pid):
+        if pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
