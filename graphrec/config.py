@@ -94,9 +94,13 @@ class Settings(BaseSettings):
     # (user, video) pair; kinds not listed (SAW, SKIPPED) count 0, pairs weighing 0 are dropped.
     learn_weights: dict[str, float] = Field(
         default_factory=lambda: {
-            "VIEWED": 1.0, "COMPLETED": 2.0, "LIKED": 3.0, "COMMENTED": 3.0, "SHARED": 4.0,
+            "VIEWED": 1.0,
+            "COMPLETED": 2.0,
+            "LIKED": 3.0,
+            "COMMENTED": 3.0,
+            "SHARED": 4.0,
         }
-    )  # fmt: skip
+    )
     learn_export_batch: int = 2_000
     learn_holdout: float = 0.2
     learn_epochs: int = 60

@@ -105,15 +105,30 @@ def test_new_video_is_embedded_near_its_tags_videos(trained: Trained) -> None:
     creator = world.creators[0]["id"]
     g.write(
         "world/merge_videos",
-        rows=[{
-            "id": "v-new-1", "creator": creator, "caption": "fresh", "hashtags": [tag],
-            "duration_ms": 15_000, "created_at": world.now_ms, "status": "approved",
-            "reasons": [], "pool": "cold_start", "budget": 250, "impressions": 0, "views": 0,
-            "completions": 0, "likes": 0, "comments": 0, "shares": 0, "follows": 0,
-            "watch_ms": 0,
-        }],
+        rows=[
+            {
+                "id": "v-new-1",
+                "creator": creator,
+                "caption": "fresh",
+                "hashtags": [tag],
+                "duration_ms": 15_000,
+                "created_at": world.now_ms,
+                "status": "approved",
+                "reasons": [],
+                "pool": "cold_start",
+                "budget": 250,
+                "impressions": 0,
+                "views": 0,
+                "completions": 0,
+                "likes": 0,
+                "comments": 0,
+                "shares": 0,
+                "follows": 0,
+                "watch_ms": 0,
+            }
+        ],
         now=world.now_ms,
-    )  # fmt: skip
+    )
     assert g.read("learn/video_embeddings", video_ids=["v-new-1"])[0]["embedding"] is None
     rows = g.write("learn/embed_new_video", video_id="v-new-1")
     assert rows == [{"video_id": "v-new-1", "dims": trained.settings.embedding_dim}]
@@ -121,11 +136,13 @@ def test_new_video_is_embedded_near_its_tags_videos(trained: Trained) -> None:
     assert np.linalg.norm(new) > 0.1
     tagged = [v["id"] for v in world.videos if tag in v["hashtags"]]
     untagged = [
-        v["id"] for v in world.videos
-        if all(other_cat[t] != other_cat[tag] for t in v["hashtags"])
-    ]  # fmt: skip
-    emb = {r["video_id"]: np.array(r["embedding"]) for r in g.read(
-        "learn/video_embeddings", video_ids=tagged + untagged) if r["embedding"]}  # fmt: skip
+        v["id"] for v in world.videos if all(other_cat[t] != other_cat[tag] for t in v["hashtags"])
+    ]
+    emb = {
+        r["video_id"]: np.array(r["embedding"])
+        for r in g.read("learn/video_embeddings", video_ids=tagged + untagged)
+        if r["embedding"]
+    }
     near = np.mean([_cos(new, emb[v]) for v in tagged if v in emb])
     far = np.mean([_cos(new, emb[v]) for v in untagged if v in emb])
     assert near > far + 0.2, (near, far)
@@ -142,16 +159,26 @@ def test_new_video_is_embedded_near_its_tags_videos(trained: Trained) -> None:
 
 def test_new_user_is_embedded_from_first_events(trained: Trained) -> None:
     g, world = trained.graph, trained.world
-    g.write("world/merge_users", rows=[{
-        "id": "u-new-1", "name": "newbie", "created_at": world.now_ms,
-        "last_active_at": world.now_ms, "active_hour": 20}])  # fmt: skip
+    g.write(
+        "world/merge_users",
+        rows=[
+            {
+                "id": "u-new-1",
+                "name": "newbie",
+                "created_at": world.now_ms,
+                "last_active_at": world.now_ms,
+                "active_hour": 20,
+            }
+        ],
+    )
     assert g.write("learn/embed_new_user", user_id="u-new-1") == []  # nothing to embed from
     tag = world.tags[0]["id"]
     liked = [v["id"] for v in world.videos if tag in v["hashtags"]][:3]
     g.write(
-        "world/create_interactions", batch_id="learn-test-likes",
+        "world/create_interactions",
+        batch_id="learn-test-likes",
         rows=[{"user": "u-new-1", "items": [[v, "LIKED", world.now_ms, 0] for v in liked]}],
-    )  # fmt: skip
+    )
     rows = g.write("learn/embed_new_user", user_id="u-new-1")
     assert rows == [{"user_id": "u-new-1", "dims": trained.settings.embedding_dim}]
     found = g.read("learn/similar_videos_for_user", user_id="u-new-1", k=10)
@@ -160,10 +187,11 @@ def test_new_user_is_embedded_from_first_events(trained: Trained) -> None:
     cats = [t["category"] for t in world.tags]
     tag_cat = cats[0]
     same = [
-        r for r in found
-        if r["video_id"].startswith("v0") and
-        list(dict.fromkeys(cats))[vcat[int(r["video_id"][1:])]] == tag_cat
-    ]  # fmt: skip
+        r
+        for r in found
+        if r["video_id"].startswith("v0")
+        and list(dict.fromkeys(cats))[vcat[int(r["video_id"][1:])]] == tag_cat
+    ]
     assert len(same) >= len(found) // 2
     similar = g.read("learn/similar_users", user_id="u-new-1", k=5)
     assert len(similar) == 5 and all(r["user_id"] != "u-new-1" for r in similar)

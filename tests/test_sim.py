@@ -67,8 +67,15 @@ def test_report_is_written_with_every_figure(day: SimReport, tmp_path: Path) -> 
 
 def test_same_seed_same_figures(session_graph: Graph) -> None:
     world = generate("S", seed=5)
-    cfg = SimConfig(seed=5, hours=3, users=40, policies=("graphrec", "random"), uploads_per_hour=1,
-                    session_rate=0.6, cycle_every_hours=2)  # fmt: skip
+    cfg = SimConfig(
+        seed=5,
+        hours=3,
+        users=40,
+        policies=("graphrec", "random"),
+        uploads_per_hour=1,
+        session_rate=0.6,
+        cycle_every_hours=2,
+    )
     a = simulate(session_graph, world, cfg, train=False)
     b = simulate(session_graph, world, cfg, train=False)
     for p in cfg.policies:

@@ -129,9 +129,12 @@ def measure(
     return {
         "impressions": impressions,
         "cycle": {**first.as_dict(), "total_s": round(cycle_s, 2), "target_s": 10, **cpu},
-        "cycle_again": {**second.as_dict(), "total_s": round(again_s, 2),
-                        "changed": second.changed},
-    }  # fmt: skip
+        "cycle_again": {
+            **second.as_dict(),
+            "total_s": round(again_s, 2),
+            "changed": second.changed,
+        },
+    }
 
 
 def bench_pools(*, size: str, seed: int, calls: int, threads: int) -> dict[str, Any]:

@@ -73,9 +73,15 @@ def serve_cmd(
     handle = provide_server(settings)
     with Graph.connect(handle.connection, settings=settings) as graph:
         result = bench_serve(
-            graph, handle.connection, size=size, seed=seed, clients=levels, seconds=seconds,
-            warmup=warmup, workers=workers,
-        )  # fmt: skip
+            graph,
+            handle.connection,
+            size=size,
+            seed=seed,
+            clients=levels,
+            seconds=seconds,
+            warmup=warmup,
+            workers=workers,
+        )
     write_json(out_path, result)
     skip = {"server_ms_p50", "cpu"}
     rows = [{k: v for k, v in lv.items() if k not in skip} for lv in result["levels"]]
@@ -113,9 +119,16 @@ def events_cmd(
     handle = provide_server(settings)
     with Graph.connect(handle.connection, settings=settings) as graph:
         result = bench_events(
-            graph, handle.connection, size=size, seed=seed, clients=clients, batch=batch,
-            seconds=seconds, samples=samples, workers=workers,
-        )  # fmt: skip
+            graph,
+            handle.connection,
+            size=size,
+            seed=seed,
+            clients=clients,
+            batch=batch,
+            seconds=seconds,
+            samples=samples,
+            workers=workers,
+        )
     write_json(out_path, result)
     print_table(f"bench events {size} -> {out_path}", [result["ingest"]])
     print_table("event -> next feed", [result["event_to_next_feed"]])
@@ -140,10 +153,15 @@ def quality_cmd(
     from graphrec.cli.common import console
 
     result = bench_quality(
-        data, out_dir=out_path.parent / "quality", threads=threads, filter_kind=filter_kind,
-        rank=rank, train_seconds=train_seconds, init=init,
+        data,
+        out_dir=out_path.parent / "quality",
+        threads=threads,
+        filter_kind=filter_kind,
+        rank=rank,
+        train_seconds=train_seconds,
+        init=init,
         log=lambda m: console.print(m, highlight=False),
-    )  # fmt: skip
+    )
     write_json(out_path, result)
     print_table(f"bench quality {data} -> {out_path}", result["rows"])
     print_table("seconds", [result["seconds"]])

@@ -83,8 +83,14 @@ def demo(
         console.print(f"4/5 a simulated day ({hours} h) for every policy, with pool cycles")
         cfg = SimConfig(seed=seed, hours=hours, policies=DEMO_POLICIES)
         with progress_bar() as bar:
-            day = simulate(graph, world, cfg, settings=settings, checkpoint=run.checkpoint,
-                           progress=StageProgress(bar))  # fmt: skip
+            day = simulate(
+                graph,
+                world,
+                cfg,
+                settings=settings,
+                checkpoint=run.checkpoint,
+                progress=StageProgress(bar),
+            )
         day.communities = versus
         day.training = {
             "holdout": best,

@@ -30,11 +30,17 @@ Progress = Callable[[str, int, int], None]
 
 def config_from_settings(s: Settings, **overrides: Any) -> TrainConfig:
     cfg = TrainConfig(
-        epochs=s.learn_epochs, batch_size=s.learn_batch_size, lr=s.learn_lr,
-        negatives=s.learn_negatives, eval_every=s.learn_eval_every, patience=s.learn_patience,
-        seed=s.learn_seed, embedding_dim=s.embedding_dim, num_layers=s.learn_layers,
+        epochs=s.learn_epochs,
+        batch_size=s.learn_batch_size,
+        lr=s.learn_lr,
+        negatives=s.learn_negatives,
+        eval_every=s.learn_eval_every,
+        patience=s.learn_patience,
+        seed=s.learn_seed,
+        embedding_dim=s.embedding_dim,
+        num_layers=s.learn_layers,
         objective=s.learn_objective,
-    )  # fmt: skip
+    )
     for k, v in overrides.items():
         if v is not None:
             setattr(cfg, k, v)
@@ -69,14 +75,23 @@ def train_and_write_back(
     cfg = config_from_settings(s, **overrides)
     result = train_model(train, test, cfg, on_epoch=on_epoch)
     saved = save_checkpoint(
-        path, result.model, user_ids=export.user_ids, item_ids=export.video_ids,
-        extra={"curve": result.curve(), "best_epoch": result.best_epoch,
-               "best": result.best.as_dict() if result.best else None},
-    )  # fmt: skip
+        path,
+        result.model,
+        user_ids=export.user_ids,
+        item_ids=export.video_ids,
+        extra={
+            "curve": result.curve(),
+            "best_epoch": result.best_epoch,
+            "best": result.best.as_dict() if result.best else None,
+        },
+    )
     png = plot_curve(result.history, saved.with_suffix(".png"), title="LightGCN on the graph")
     wb = None
-    seconds = {"export": export.seconds, "train": result.seconds,
-               "per_epoch": result.seconds_per_epoch}  # fmt: skip
+    seconds = {
+        "export": export.seconds,
+        "train": result.seconds,
+        "per_epoch": result.seconds_per_epoch,
+    }
     if write_back:
         t0 = time.perf_counter()
         emb = compute_embeddings(result.model, export)
@@ -129,8 +144,11 @@ def recompute_communities(
 
             raise CheckpointError(f"{path} does not match the graph: retrain first")
     comm = find_communities(
-        export, user_vectors=vectors, neighbours=s.communities_neighbours,
-        resolution=s.communities_resolution, seed=s.communities_seed,
-    )  # fmt: skip
+        export,
+        user_vectors=vectors,
+        neighbours=s.communities_neighbours,
+        resolution=s.communities_resolution,
+        seed=s.communities_seed,
+    )
     written = write_communities(graph, export, comm)
     return export, comm, written

@@ -229,9 +229,11 @@ def _store(graph: Graph, up: Upload, *, settings: Settings, rules: AuditRules) -
         reasons=list(row["reasons"] or []),
         pool=row["pool"],
         budget=row["budget"],
-        tags=[{"tag": t.tag, "category": t.category, "source": t.source, "new": t.new}
-              for t in tagging],
-    )  # fmt: skip
+        tags=[
+            {"tag": t.tag, "category": t.category, "source": t.source, "new": t.new}
+            for t in tagging
+        ],
+    )
     if status == "approved":
         result.embedded = embed_new_video(graph, up.id)
     return result

@@ -126,10 +126,15 @@ class LocalNeo4j:
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
             cmd = [
-                self.mvn, "-q", "-B", "-f", str(HERE / "pom.xml"),
-                "dependency:copy-dependencies", f"-DoutputDirectory={tmp / 'lib'}",
+                self.mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(HERE / "pom.xml"),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={tmp / 'lib'}",
                 f"-Dneo4j.version={NEO4J_VERSION}",
-            ]  # fmt: skip
+            ]
             out = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if out.returncode != 0:
                 raise ServerStartError(
@@ -149,8 +154,10 @@ class LocalNeo4j:
             classes.mkdir(parents=True, exist_ok=True)
             out = subprocess.run(
                 [javac, "-nowarn", "-cp", f"{lib}/*", "-d", str(classes), str(source)],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if out.returncode != 0:
                 raise ServerStartError("compiling Launcher.java failed:\n" + out.stderr[-2000:])
         return self.jars_dir
@@ -213,16 +220,31 @@ class LocalNeo4j:
         (self.state_dir / "ready").unlink(missing_ok=True)
         classpath = os.pathsep.join([str(jars / "classes"), f"{jars / 'lib'}/*", f"{plugins}/*"])
         cmd = [
-            self.java, f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC",
-            "-XX:+ExitOnOutOfMemoryError", *JAVA_OPENS, "-cp", classpath, "Launcher",
-            str(self.state_dir), self.host, str(self.port),
-            str(parse_size(self.pagecache)), str(parse_size(self.tx_memory)), str(pw_file),
-        ]  # fmt: skip
+            self.java,
+            f"-Xms{self.heap}",
+            f"-Xmx{self.heap}",
+            "-XX:+UseG1GC",
+            "-XX:+ExitOnOutOfMemoryError",
+            *JAVA_OPENS,
+            "-cp",
+            classpath,
+            "Launcher",
+            str(self.state_dir),
+            self.host,
+            str(self.port),
+            str(parse_size(self.pagecache)),
+            str(parse_size(self.tx_memory)),
+            str(pw_file),
+        ]
         with open(self.log_file, "ab") as log:
             proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, cwd=self.state_dir,
-            )  # fmt: skip
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=self.state_dir,
+            )
         self.pid_file.write_text(str(proc.pid))
         self.info_file.write_text(json.dumps({"uri": self.uri, "pid": proc.pid}))
         self._wait_ready(proc.pid, proc=proc)

@@ -34,9 +34,18 @@ class SimReport:
 
     def headline(self) -> list[dict[str, Any]]:
         """One row per policy: the figures docs/simulation.md quotes."""
-        keys = ("watch_time_per_session_s", "completion_rate", "like_rate", "new_creator_share",
-                "creator_gini", "coverage", "intra_feed_diversity", "adaptation_pages",
-                "strong_new_video_hours_to_boost", "malicious_impressions")  # fmt: skip
+        keys = (
+            "watch_time_per_session_s",
+            "completion_rate",
+            "like_rate",
+            "new_creator_share",
+            "creator_gini",
+            "coverage",
+            "intra_feed_diversity",
+            "adaptation_pages",
+            "strong_new_video_hours_to_boost",
+            "malicious_impressions",
+        )
         return [
             {"policy": p, **{k: r.figures.get(k) for k in keys}} for p, r in self.policies.items()
         ]

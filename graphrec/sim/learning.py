@@ -23,8 +23,12 @@ def train_once(
     folder = Path(tempfile.mkdtemp(prefix="graphrec-sim-model-"))
     run = train_and_write_back(graph, settings=settings, checkpoint=folder / "model.pt")
     best = run.result.best.as_dict() if run.result.best else {}
-    info = {"epochs": len(run.result.history), "seconds": {k: round(v, 2) for k, v in run.seconds.items()},
-            "holdout": best, "checkpoint": str(run.checkpoint)}  # fmt: skip
+    info = {
+        "epochs": len(run.result.history),
+        "seconds": {k: round(v, 2) for k, v in run.seconds.items()},
+        "holdout": best,
+        "checkpoint": str(run.checkpoint),
+    }
     export, comm, _ = recompute_communities(graph, settings=settings, checkpoint=run.checkpoint)
     return run.checkpoint, info, compare_with_truth(world, export.user_ids, comm.labels, comm.count)
 
@@ -37,13 +41,21 @@ def compare_with_truth(
 
     index = {u["id"]: i for i, u in enumerate(world.users)}
     truth = world.latent["user_community"]
-    pairs = [(int(truth[index[u]]), int(lab)) for u, lab in zip(user_ids, labels, strict=True)
-             if u in index and lab >= 0]  # fmt: skip
+    pairs = [
+        (int(truth[index[u]]), int(lab))
+        for u, lab in zip(user_ids, labels, strict=True)
+        if u in index and lab >= 0
+    ]
     if not pairs:
         return {"communities": count, "users": 0}
     t, p = zip(*pairs, strict=True)
-    return {"communities": count, "latent_communities": int(truth.max()) + 1, "users": len(pairs),
-            "ami": round(float(adjusted_mutual_info(t, p)), 4), "purity": round(float(purity(t, p)), 4)}  # fmt: skip
+    return {
+        "communities": count,
+        "latent_communities": int(truth.max()) + 1,
+        "users": len(pairs),
+        "ami": round(float(adjusted_mutual_info(t, p)), 4),
+        "purity": round(float(purity(t, p)), 4),
+    }
 
 
 def write_back(graph: Graph, checkpoint: Path, settings: Settings) -> None:

@@ -143,9 +143,10 @@ class Simulation:
                 creator=v["creator"],
             )
         self.new_creators = {
-            c["id"] for c in world.creators
+            c["id"]
+            for c in world.creators
             if int(c["joined_at"]) >= world.now_ms - NEW_CREATOR_DAYS * DAY_MS
-        }  # fmt: skip
+        }
         self.approved_world = sum(1 for v in world.videos if v["status"] == "approved")
         self._plan()
 
@@ -208,8 +209,12 @@ class Simulation:
             for k in range(2, 2 + cfg.uploads_per_hour):
                 c = int(rng.integers(0, len(self.world.creators)))
                 kind = str(kinds[np.searchsorted([0.6, 0.75, 0.93, 1.0], rng.random())])
-                q = {"normal": float(lat["creator_quality"][c]), "strong": 0.85, "weak": 0.08,
-                     "malicious": 0.5}[kind]  # fmt: skip
+                q = {
+                    "normal": float(lat["creator_quality"][c]),
+                    "strong": 0.85,
+                    "weak": 0.08,
+                    "malicious": 0.5,
+                }[kind]
                 upload(
                     int(h), k, self.world.creators[c]["id"], int(lat["creator_primary"][c]), kind, q
                 )
@@ -244,8 +249,16 @@ class Simulation:
             ev = f"{self.cfg.seed}:{uid}:{item['video_id']}"
             tally["impressions"] += 1
             if u[0] >= behaviour.p_view(aff, q)[0]:
-                events.append({"event_id": f"{ev}:skip", "user_id": uid, "kind": "skip",
-                               "video_id": item["video_id"], "watch_ms": 900, "at": t + 900})  # fmt: skip
+                events.append(
+                    {
+                        "event_id": f"{ev}:skip",
+                        "user_id": uid,
+                        "kind": "skip",
+                        "video_id": item["video_id"],
+                        "watch_ms": 900,
+                        "at": t + 900,
+                    }
+                )
                 tally["skips"] += 1
                 tally["watch_ms"] += 900
                 t += 900
@@ -256,12 +269,27 @@ class Simulation:
             t += watch
             tally["views"] += 1
             tally["watch_ms"] += watch
-            events.append({"event_id": f"{ev}:view", "user_id": uid, "kind": "view",
-                           "video_id": item["video_id"], "watch_ms": watch, "at": t})  # fmt: skip
+            events.append(
+                {
+                    "event_id": f"{ev}:view",
+                    "user_id": uid,
+                    "kind": "view",
+                    "video_id": item["video_id"],
+                    "watch_ms": watch,
+                    "at": t,
+                }
+            )
             if complete:
                 tally["completes"] += 1
-                events.append({"event_id": f"{ev}:complete", "user_id": uid, "kind": "complete",
-                               "video_id": item["video_id"], "at": t})  # fmt: skip
+                events.append(
+                    {
+                        "event_id": f"{ev}:complete",
+                        "user_id": uid,
+                        "kind": "complete",
+                        "video_id": item["video_id"],
+                        "at": t,
+                    }
+                )
             for j, kind in enumerate(("like", "comment", "share", "follow"), start=3):
                 scale, floor = behaviour.ENGAGEMENT_RATES[kind]
                 if u[j] < scale * base + floor:
@@ -307,8 +335,15 @@ class Simulation:
             for up in self.uploads[h]:
                 data = {k: v for k, v in up.items() if not k.startswith("_")}
                 out = upload(data, hour_start)
-                facts = VideoFacts(up["_category"], up["_quality"], up["duration_ms"],
-                                   up["creator"], up["_kind"], hour_start, BROAD_APPEAL.get(up["_kind"], 0.0))  # fmt: skip
+                facts = VideoFacts(
+                    up["_category"],
+                    up["_quality"],
+                    up["duration_ms"],
+                    up["creator"],
+                    up["_kind"],
+                    hour_start,
+                    BROAD_APPEAL.get(up["_kind"], 0.0),
+                )
                 self.videos[out["video_id"]] = facts
                 uploaded[out["video_id"]] = facts
             hour_watch = 0.0

@@ -29,15 +29,31 @@ _COLUMNS: dict[str, list[str]] = {
     "creators": ["id", "name", "followers", "strikes", "joined_at"],
     "users": ["id", "name", "created_at", "last_active_at", "active_hour"],
     "videos": [
-        "id", "creator", "caption", "hashtags", "duration_ms", "created_at", "status",
-        "reasons", "pool", "budget",
+        "id",
+        "creator",
+        "caption",
+        "hashtags",
+        "duration_ms",
+        "created_at",
+        "status",
+        "reasons",
+        "pool",
+        "budget",
     ],
     "interactions": ["kind", "user", "video", "at", "watch_ms"],
-}  # fmt: skip
+}
 _INTS = {
-    "followers", "strikes", "joined_at", "created_at", "last_active_at", "active_hour",
-    "duration_ms", "budget", "at", "watch_ms",
-}  # fmt: skip
+    "followers",
+    "strikes",
+    "joined_at",
+    "created_at",
+    "last_active_at",
+    "active_hour",
+    "duration_ms",
+    "budget",
+    "at",
+    "watch_ms",
+}
 
 
 def write_world(world: World, folder: Path) -> Path:
@@ -60,9 +76,13 @@ def write_world(world: World, folder: Path) -> Path:
         for s in range(0, len(inter), step):
             sl = slice(s, s + step)
             cols = zip(
-                kinds[inter.kind[sl]], user_ids[inter.user[sl]], video_ids[inter.video[sl]],
-                inter.at[sl].tolist(), inter.watch_ms[sl].tolist(), strict=True,
-            )  # fmt: skip
+                kinds[inter.kind[sl]],
+                user_ids[inter.user[sl]],
+                video_ids[inter.video[sl]],
+                inter.at[sl].tolist(),
+                inter.watch_ms[sl].tolist(),
+                strict=True,
+            )
             f.write("".join(f"{k},{u},{v},{a},{m}\n" for k, u, v, a, m in cols))
     np.savez_compressed(folder / "latent.npz", **world.latent)
     manifest = {
@@ -151,8 +171,10 @@ def read_world(folder: Path) -> World:
             f"{folder}/manifest.json: format {manifest.get('format')!r} is not {FORMAT_VERSION}"
         )
 
-    table = {n: [(ln, _typed(n, ln, r)) for ln, r in _rows(folder / f"{n}.csv")]
-             for n in ("categories", "tags", "creators", "users", "videos")}  # fmt: skip
+    table = {
+        n: [(ln, _typed(n, ln, r)) for ln, r in _rows(folder / f"{n}.csv")]
+        for n in ("categories", "tags", "creators", "users", "videos")
+    }
     cats = _unique("categories", table["categories"])
     tags = _unique("tags", table["tags"])
     creators = _unique("creators", table["creators"])
@@ -241,8 +263,12 @@ def read_world(folder: Path) -> World:
 def fingerprint(world: World) -> str:
     """A short hash of a world's interaction history: names its load batches."""
     h = hashlib.sha1()
-    for arr in (world.interactions.kind, world.interactions.user, world.interactions.video,
-                world.interactions.at):  # fmt: skip
+    for arr in (
+        world.interactions.kind,
+        world.interactions.user,
+        world.interactions.video,
+        world.interactions.at,
+    ):
         h.update(np.ascontiguousarray(arr).tobytes())
     h.update(str(len(world.users)).encode())
     h.update(str(len(world.videos)).encode())

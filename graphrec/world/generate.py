@@ -44,13 +44,34 @@ class WorldSize:
 
 
 SIZES: dict[str, WorldSize] = {
-    "S": WorldSize("S", users=240, creators=30, videos=480, tags_per_category=4,
-                   interactions=12_000, communities=4),
-    "M": WorldSize("M", users=20_000, creators=2_000, videos=50_000, tags_per_category=19,
-                   interactions=1_000_000, communities=8),
-    "L": WorldSize("L", users=100_000, creators=10_000, videos=250_000, tags_per_category=19,
-                   interactions=5_000_000, communities=8),
-}  # fmt: skip
+    "S": WorldSize(
+        "S",
+        users=240,
+        creators=30,
+        videos=480,
+        tags_per_category=4,
+        interactions=12_000,
+        communities=4,
+    ),
+    "M": WorldSize(
+        "M",
+        users=20_000,
+        creators=2_000,
+        videos=50_000,
+        tags_per_category=19,
+        interactions=1_000_000,
+        communities=8,
+    ),
+    "L": WorldSize(
+        "L",
+        users=100_000,
+        creators=10_000,
+        videos=250_000,
+        tags_per_category=19,
+        interactions=5_000_000,
+        communities=8,
+    ),
+}
 
 
 def world_size(name: str) -> WorldSize:

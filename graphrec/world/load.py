@@ -47,8 +47,11 @@ def video_rows(world: World) -> list[dict[str, Any]]:
         COUNTERS[k]: np.bincount(inter.video[inter.kind == i], minlength=n)
         for i, k in enumerate(KINDS)
     }
-    watch = np.bincount(inter.video[inter.kind == KINDS.index("view")],
-                        weights=inter.watch_ms[inter.kind == KINDS.index("view")], minlength=n)  # fmt: skip
+    watch = np.bincount(
+        inter.video[inter.kind == KINDS.index("view")],
+        weights=inter.watch_ms[inter.kind == KINDS.index("view")],
+        minlength=n,
+    )
     rows = []
     for i, v in enumerate(world.videos):
         row = dict(v)
@@ -141,17 +144,26 @@ def _load_interactions(
     follow = inter.kind == KINDS.index("follow")
     fidx = np.flatnonzero(follow)
     follows = list(
-        zip(user_ids[inter.user[fidx]].tolist(), video_ids[inter.video[fidx]].tolist(),
-            inter.at[fidx].tolist(), strict=True)
-    )  # fmt: skip
+        zip(
+            user_ids[inter.user[fidx]].tolist(),
+            video_ids[inter.video[fidx]].tolist(),
+            inter.at[fidx].tolist(),
+            strict=True,
+        )
+    )
     # Everything else, grouped by user so a batch looks each user up once.
     idx = np.flatnonzero(~follow)
     idx = idx[np.argsort(inter.user[idx], kind="stable")]
     users = inter.user[idx]
     items = list(
-        zip(video_ids[inter.video[idx]].tolist(), types[inter.kind[idx]].tolist(),
-            inter.at[idx].tolist(), inter.watch_ms[idx].tolist(), strict=True)
-    )  # fmt: skip
+        zip(
+            video_ids[inter.video[idx]].tolist(),
+            types[inter.kind[idx]].tolist(),
+            inter.at[idx].tolist(),
+            inter.watch_ms[idx].tolist(),
+            strict=True,
+        )
+    )
     bounds = np.flatnonzero(np.diff(users)) + 1
     starts = np.r_[0, bounds].tolist()
     ends = np.r_[bounds, len(users)].tolist()

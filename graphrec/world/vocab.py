@@ -20,10 +20,35 @@ __all__ = [
 
 # Suffixes that grow a category's tag list to the size a world asks for (#dancetok...).
 TAG_SUFFIXES = [
-    "tok", "life", "tips", "daily", "vibes", "hacks", "love", "trend", "pro", "101",
-    "world", "lovers", "time", "goals", "clips", "moments", "community", "inspo", "fyp",
-    "addict", "check", "season", "squad", "hour", "club", "lab", "nation", "challenge2026",
-]  # fmt: skip
+    "tok",
+    "life",
+    "tips",
+    "daily",
+    "vibes",
+    "hacks",
+    "love",
+    "trend",
+    "pro",
+    "101",
+    "world",
+    "lovers",
+    "time",
+    "goals",
+    "clips",
+    "moments",
+    "community",
+    "inspo",
+    "fyp",
+    "addict",
+    "check",
+    "season",
+    "squad",
+    "hour",
+    "club",
+    "lab",
+    "nation",
+    "challenge2026",
+]
 
 CAPTION_TEMPLATES = [
     "{w1} {w2} you have to see",
@@ -39,9 +64,29 @@ CAPTION_TEMPLATES = [
 ]
 
 FIRST_NAMES = [
-    "ava", "leo", "mia", "noah", "zoe", "liam", "emma", "kai", "lily", "omar", "sofia", "yuki",
-    "ines", "arjun", "chen", "amara", "jonas", "lucia", "mateo", "nora", "tariq", "sana",
-]  # fmt: skip
+    "ava",
+    "leo",
+    "mia",
+    "noah",
+    "zoe",
+    "liam",
+    "emma",
+    "kai",
+    "lily",
+    "omar",
+    "sofia",
+    "yuki",
+    "ines",
+    "arjun",
+    "chen",
+    "amara",
+    "jonas",
+    "lucia",
+    "mateo",
+    "nora",
+    "tariq",
+    "sana",
+]
 
 
 def category_tags(tags_per_category: int) -> dict[str, list[str]]:

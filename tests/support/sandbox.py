@@ -36,18 +36,29 @@ class Sandbox:
 
     def creators(self, *ids: str, followers: int = 0, strikes: int = 0, score: float = 0.5) -> None:
         rows = [
-            {"id": i, "name": f"@{i}", "followers": followers, "strikes": strikes,
-             "joined_at": self.now - 100 * DAY_MS, "account_score": score}
+            {
+                "id": i,
+                "name": f"@{i}",
+                "followers": followers,
+                "strikes": strikes,
+                "joined_at": self.now - 100 * DAY_MS,
+                "account_score": score,
+            }
             for i in ids
-        ]  # fmt: skip
+        ]
         self.graph.write("world/merge_creators", rows=rows)
 
     def users(self, *ids: str) -> None:
         rows = [
-            {"id": i, "name": i, "created_at": self.now - 200 * DAY_MS,
-             "last_active_at": self.now, "active_hour": 20}
+            {
+                "id": i,
+                "name": i,
+                "created_at": self.now - 200 * DAY_MS,
+                "last_active_at": self.now,
+                "active_hour": 20,
+            }
             for i in ids
-        ]  # fmt: skip
+        ]
         self.graph.write("world/merge_users", rows=rows)
 
     def videos(self, rows: list[dict[str, Any]]) -> None:
