@@ -1,21 +1,23 @@
 """Learning against a real Neo4j with world S: export -> train -> write-back, retrieval by
-vector index, cold start. The model is trained once for the module (one load, one training)."""
+vector index, cold start. The model is trained once (one load, one training) on the session's world S."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support.shared import SharedGraph
 
 from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.learn.pipeline import TrainingRun, train_and_write_back
 from graphrec.learn.train import load_checkpoint
-from graphrec.world.generate import World, generate
+from graphrec.world.generate import World
 from graphrec.world.load import load_world
+
+pytestmark = pytest.mark.slow  # a model trained on world S
 
 
 @dataclass
@@ -26,22 +28,27 @@ class Trained:
     settings: Settings
 
 
-@pytest.fixture(scope="module")
-def trained(session_graph: Graph, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
-    session_graph.wipe()
-    world = generate("S", seed=7)
-    load_world(session_graph, world)
-    s = Settings(
-        environment="test",
-        learn_checkpoint=tmp_path_factory.mktemp("model") / "lightgcn.pt",
-        learn_epochs=10,
-        learn_eval_every=5,
-        learn_batch_size=1024,
-        learn_negatives=128,
-    )
-    run = train_and_write_back(session_graph, settings=s)
-    yield Trained(session_graph, world, run, s)
-    session_graph.wipe()
+@pytest.fixture
+def trained(
+    shared_graph: SharedGraph, world_s: World, tmp_path_factory: pytest.TempPathFactory
+) -> Trained:
+    """World S (the session's fixture) loaded and trained on, built once while no other test
+    changes the graph in between."""
+
+    def build(graph: Graph) -> Trained:
+        load_world(graph, world_s)
+        s = Settings(
+            environment="test",
+            learn_checkpoint=tmp_path_factory.mktemp("model") / "lightgcn.pt",
+            learn_epochs=10,
+            learn_eval_every=5,
+            learn_batch_size=1024,
+            learn_negatives=128,
+        )
+        run = train_and_write_back(graph, settings=s)
+        return Trained(graph, world_s, run, s)
+
+    return shared_graph.holding("learn: world S trained", build)
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> float:
