@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from graphrec import analyst, cypher
+from graphrec.analyst import runner
 from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.lifecycle.cycle import CycleReport
@@ -263,7 +264,7 @@ def test_the_read_transaction_refuses_a_write_too(
 ) -> None:
     """Second line of defence: with the EXPLAIN check switched off, the READ transaction
     itself refuses the write (as a cluster does), reported the same way."""
-    monkeypatch.setattr(analyst, "check_read_only", lambda *args, **kwargs: None)
+    monkeypatch.setattr(runner, "check_read_only", lambda *args, **kwargs: None)
     probe = cypher.parse("probe", Path("probe.cypher"), "CREATE (p:AnalystProbe) RETURN 1 AS one")
     with pytest.raises(analyst.ReadOnlyViolation, match="tried to write in a read-only"):
         analyst.run(world_graph, probe)

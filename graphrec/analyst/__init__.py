@@ -9,7 +9,7 @@ transaction, so the query type is checked first. Parameters are checked against 
 ``$params`` (a misspelt name gets a suggestion) and coerced to their declared types.
 
 - :mod:`graphrec.analyst.params`: the header's params, Cypher literals, binding values.
-- :mod:`graphrec.analyst.run`: finding queries, the read-only check, running, ``:param`` scripts.
+- :mod:`graphrec.analyst.runner`: finding queries, the read-only check, running, ``:param`` scripts.
 - :mod:`graphrec.analyst.formats`: table, CSV and JSON output.
 """
 
@@ -30,7 +30,7 @@ from graphrec.analyst.params import (
     parse_literal,
     parse_literal_or_text,
 )
-from graphrec.analyst.run import (
+from graphrec.analyst.runner import (
     AREA,
     Result,
     check_read_only,

@@ -8,7 +8,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from graphrec.analyst.run import Result
+    from graphrec.analyst.runner import Result
 
 FORMATS = ("table", "csv", "json")
 
