@@ -29,19 +29,18 @@ def run_cycle(graph: Graph, settings: Settings) -> dict[str, Any]:
 def run_training(graph: Graph, settings: Settings) -> dict[str, Any]:
     """Train, write embeddings back, recompute communities (the learning area's pipeline)."""
     try:
-        from graphrec.learn.pipeline import recompute_communities, train_and_write_back
+        from graphrec.learn.pipeline import learn
     except ImportError:
         raise HTTPException(
             status_code=501, detail="training (the learning area) is not installed"
         ) from None
-    run = train_and_write_back(graph, settings=settings)
-    _, _, communities = recompute_communities(graph, settings=settings)
+    run = learn(graph, settings=settings)
     best = run.result.best
     return {
         "checkpoint": str(run.checkpoint),
         "best_epoch": run.result.best_epoch,
         "best": best.as_dict() if best is not None else None,
         "written": run.writeback.counts if run.writeback is not None else {},
-        "communities": communities,
+        "communities": run.communities_written,
         "seconds": run.seconds,
     }

@@ -12,7 +12,7 @@ from support.shared import SharedGraph
 
 from graphrec.config import Settings
 from graphrec.db import Graph
-from graphrec.learn.pipeline import TrainingRun, train_and_write_back
+from graphrec.learn.pipeline import TrainingRun, learn, recompute_communities
 from graphrec.learn.train import load_checkpoint
 from graphrec.world.generate import World
 from graphrec.world.load import load_world
@@ -45,7 +45,7 @@ def trained(
             learn_batch_size=1024,
             learn_negatives=128,
         )
-        run = train_and_write_back(graph, settings=s)
+        run = learn(graph, settings=s)
         return Trained(graph, world_s, run, s)
 
     return shared_graph.holding("learn: world S trained", build)
@@ -80,6 +80,19 @@ def test_export_train_write_back_round_trips_ids(trained: Trained) -> None:
     counts = {(r["label"], r["source"]): r["nodes"] for r in g.read("learn/embedding_counts")}
     assert counts[("Tag", "trained")] > 0 and counts[("Creator", "trained")] > 0
     assert run.result.best is not None and run.result.best.recall > 0.2
+
+
+def test_learn_finds_communities_from_the_embeddings_it_wrote(trained: Trained) -> None:
+    """One export: the communities learn() found equal those found afresh from the saved
+    checkpoint, and they are in the graph."""
+    run = trained.run
+    assert run.communities is not None and run.communities.source == "embedding"
+    assert run.communities_written and run.communities.count > 1
+    export, again, _ = recompute_communities(
+        trained.graph, settings=trained.settings, source="embedding", checkpoint=run.checkpoint
+    )
+    assert export.user_ids == run.export.user_ids
+    assert np.array_equal(again.labels, run.communities.labels)
 
 
 def test_recommendations_follow_latent_favourite_categories(trained: Trained) -> None:

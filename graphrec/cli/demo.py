@@ -43,7 +43,7 @@ def demo(
     port: int = typer.Option(8000, min=1, max=65535),
 ) -> None:
     """Run graphrec end to end: Neo4j, a world, training, communities, a day, the API."""
-    from graphrec.learn.pipeline import recompute_communities, train_and_write_back
+    from graphrec.learn.pipeline import learn
     from graphrec.sim import simulate
     from graphrec.sim.learning import compare_with_truth
     from graphrec.sim.report import write_report
@@ -66,19 +66,21 @@ def demo(
             [{"what": k, "count": v} for k, v in {**s["node"], **s["relationship"]}.items() if v],
         )
 
-        console.print("2/5 training the embeddings (LightGCN on the interaction graph)")
+        console.print(
+            "2/5 training the embeddings (LightGCN on the interaction graph) and finding "
+            "interest communities (Louvain on a user-user graph)"
+        )
         checkpoint = report / "model" / "model.pt"
         with progress_bar() as bar:
-            run = train_and_write_back(
+            run = learn(
                 graph, settings=settings, checkpoint=checkpoint, progress=StageProgress(bar)
             )
         best = run.result.best.as_dict() if run.result.best else {}
         out.print(f"   held-out {best}; curve: {run.curve_png}")
-
-        console.print("3/5 finding interest communities (Louvain on a user-user graph)")
-        export, comm, _ = recompute_communities(graph, settings=settings, checkpoint=run.checkpoint)
-        versus = compare_with_truth(world, export.user_ids, comm.labels, comm.count)
-        out.print(f"   {versus}")
+        assert run.communities is not None
+        comm = run.communities
+        versus = compare_with_truth(world, run.export.user_ids, comm.labels, comm.count)
+        out.print(f"3/5 interest communities: {versus}")
 
         console.print(f"4/5 a simulated day ({hours} h) for every policy, with pool cycles")
         cfg = SimConfig(seed=seed, hours=hours, policies=DEMO_POLICIES)

@@ -29,7 +29,7 @@ def train(
     write_back: bool = typer.Option(True, help="Write the embeddings into Neo4j."),
 ) -> None:
     """Export the graph, train LightGCN (held-out evaluation, early stop), write embeddings."""
-    from graphrec.learn.pipeline import train_and_write_back
+    from graphrec.learn.pipeline import learn
     from graphrec.learn.train import EpochLog
 
     if objective is not None and objective not in ("softmax", "bpr"):
@@ -43,11 +43,12 @@ def train(
         console.print(line, highlight=False)
 
     with open_graph() as graph, progress_bar() as bar:
-        run = train_and_write_back(
+        run = learn(
             graph,
             settings=settings,
             checkpoint=checkpoint,
             write_back=write_back,
+            communities=False,  # `graphrec communities` finds them
             on_epoch=on_epoch,
             progress=StageProgress(bar),
             epochs=epochs,

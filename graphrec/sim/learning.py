@@ -18,10 +18,10 @@ def train_once(
 ) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     """Train on the loaded world, write embeddings and communities back; returns the
     checkpoint, training figures and how the communities compare with the latent truth."""
-    from graphrec.learn.pipeline import recompute_communities, train_and_write_back
+    from graphrec.learn.pipeline import learn
 
     folder = Path(tempfile.mkdtemp(prefix="graphrec-sim-model-"))
-    run = train_and_write_back(graph, settings=settings, checkpoint=folder / "model.pt")
+    run = learn(graph, settings=settings, checkpoint=folder / "model.pt")
     best = run.result.best.as_dict() if run.result.best else {}
     info = {
         "epochs": len(run.result.history),
@@ -29,8 +29,13 @@ def train_once(
         "holdout": best,
         "checkpoint": str(run.checkpoint),
     }
-    export, comm, _ = recompute_communities(graph, settings=settings, checkpoint=run.checkpoint)
-    return run.checkpoint, info, compare_with_truth(world, export.user_ids, comm.labels, comm.count)
+    comm = run.communities
+    assert comm is not None
+    return (
+        run.checkpoint,
+        info,
+        compare_with_truth(world, run.export.user_ids, comm.labels, comm.count),
+    )
 
 
 def compare_with_truth(
@@ -60,7 +65,6 @@ def compare_with_truth(
 
 def write_back(graph: Graph, checkpoint: Path, settings: Settings) -> None:
     """The trained embeddings and communities again, on a freshly reloaded world."""
-    from graphrec.learn.pipeline import recompute_communities, write_back_checkpoint
+    from graphrec.learn.pipeline import write_back_checkpoint
 
-    write_back_checkpoint(graph, checkpoint, settings=settings)
-    recompute_communities(graph, settings=settings, checkpoint=checkpoint)
+    write_back_checkpoint(graph, checkpoint, settings=settings, communities=True)
