@@ -18,11 +18,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from neo4j import exceptions as nx
 
-from api.routes import admin, creators, events, feed, health, pools, users, videos
+from api.metering import FeedTimer
+from api.routes import admin, creators, dashboard, events, feed, health, pools, users, videos
 from graphrec.config import PLACEHOLDER_API_KEY, Settings, get_settings
+from graphrec.dashboard import ServingMeter
 from graphrec.db import Graph, connection_from_settings
 from graphrec.errors import ConfigError, GraphrecError
 from graphrec.feed import FeedPolicy, Recommender
@@ -87,6 +90,12 @@ def create_app(
         # Anything the library did not translate: the database is not answering.
         return JSONResponse(status_code=503, content={"detail": f"Neo4j is unavailable: {exc}"})
 
-    for module in (health, users, creators, videos, events, feed, pools, admin):
+    for module in (health, users, creators, videos, events, feed, pools, admin, dashboard):
         app.include_router(module.router)
+    app.mount(
+        dashboard.STATIC_URL, StaticFiles(directory=dashboard.STATIC_DIR), name="dashboard-static"
+    )
+    # Feed latency as this worker measures it, for the dashboard's activity panel.
+    app.state.meter = ServingMeter()
+    app.add_middleware(FeedTimer, meter=app.state.meter)
     return app
