@@ -1,9 +1,8 @@
 """The FastAPI app: ``create_app()`` builds it; the Neo4j driver opens in the lifespan.
 
 Routes, one router per resource: users, creators, videos, events, feed, pools, admin, health
-(OpenAPI docs at ``/docs`` and ``/redoc``, with Swagger UI's and ReDoc's assets served by the
-app itself from the ``fastapi-offline`` package, so they render with no internet; the dashboard
-at ``/dashboard``). Library errors (:mod:`graphrec.errors`) map to status codes in one
+(OpenAPI docs at ``/docs`` and ``/redoc``, offline: :mod:`api.docs`; the dashboard at
+``/dashboard``: :mod:`api.routes.dashboard`). Library errors (:mod:`graphrec.errors`) map to status codes in one
 handler: unknown ids 404, bad input 422, conflicts 409, Neo4j unreachable 503 (the driver
 reconnects by itself when it is back). Request bodies that do not parse answer 422 naming the
 field (FastAPI's validation).
@@ -19,9 +18,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from fastapi_offline import FastAPIOffline
 from neo4j import exceptions as nx
 
+from api.docs import add_docs
 from api.metering import FeedTimer
 from api.routes import admin, creators, dashboard, events, feed, health, pools, users, videos
 from graphrec.config import PLACEHOLDER_API_KEY, Settings, get_settings
@@ -31,8 +30,6 @@ from graphrec.errors import ConfigError, GraphrecError
 from graphrec.feed import FeedPolicy, Recommender
 
 log = logging.getLogger(__name__)
-
-DOCS_STATIC_URL = "/static/docs"
 
 
 def _warm(recommender: Recommender) -> None:
@@ -71,15 +68,15 @@ def create_app(
             if owned is not None:
                 owned.close()
 
-    app = FastAPIOffline(
+    app = FastAPI(
         title="graphrec",
         version="0.1.0",
         lifespan=lifespan,
         description="A TikTok-style short-video recommender on a Neo4j graph.",
-        static_url=DOCS_STATIC_URL,
-        # Swagger UI would otherwise ask an online validator for a badge.
-        swagger_ui_parameters={"validatorUrl": None},
+        docs_url=None,  # api/docs.py serves them with their assets: no CDN
+        redoc_url=None,
     )
+    add_docs(app)
 
     @app.exception_handler(GraphrecError)
     async def graphrec_error(_: Request, exc: GraphrecError) -> JSONResponse:

@@ -153,9 +153,7 @@ def test_creator_page_shows_account_and_spillover(client: TestClient, world_s: W
         assert f"<code>{s['video_id']}</code>" in html
 
 
-def test_communities_page_lists_each_with_top_tags(
-    client: TestClient, loaded_graph: Graph
-) -> None:
+def test_communities_page_lists_each_with_top_tags(client: TestClient, loaded_graph: Graph) -> None:
     assert "No communities yet" in client.get("/dashboard/communities").text
     loaded_graph.write(
         "learn/write_communities",
@@ -171,12 +169,10 @@ def test_communities_page_lists_each_with_top_tags(
     assert "#dance" in table and "#food" in table and "<svg" in html
 
 
-def test_activity_counts_feeds_served_and_events_stored(
-    client: TestClient, world_s: World
-) -> None:
+def test_activity_counts_feeds_served_and_events_stored(client: TestClient, world_s: World) -> None:
     uid = world_s.users[1]["id"]
     panel = client.get("/dashboard/panels/activity").text
-    assert re.search(r'id="feed-p50">–<', panel)  # no feed served yet
+    assert re.search('id="feed-p50">\N{EN DASH}<', panel)  # no feed served yet
     for _ in range(3):
         assert client.get(f"/users/{uid}/feed").status_code == 200
     events = [
