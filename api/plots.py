@@ -1,8 +1,9 @@
 """Small server-rendered SVG plots for the dashboard (matplotlib, imported when first used).
 
 Each function returns an ``<svg>`` element that scales to its container's width (its fixed
-width and height are dropped, its viewBox kept) and keeps text as text, so it stays sharp
-and readable at any width.
+width and height are dropped, its viewBox kept) and keeps text as text, so it stays sharp.
+Figures are drawn about a phone's width (4 in at 96 dpi) so their text stays readable there;
+wider screens scale them up.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def _svg(fig: Any, label: str) -> str:
 def _style(ax: Any) -> None:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.tick_params(colors=INK, labelsize=9)
+    ax.tick_params(colors=INK, labelsize=10)
     ax.grid(axis="x", color="#dde3ea", linewidth=0.6)
     ax.set_axisbelow(True)
 
@@ -58,7 +59,7 @@ def hbar(
 
     matplotlib.rcParams["svg.fonttype"] = "none"
     n = max(len(labels), 1)
-    fig = _figure(6.0, 0.42 * n + 0.6)
+    fig = _figure(4.0, 0.34 * n + 0.5)
     ax = fig.add_subplot()
     ys = list(range(len(labels)))[::-1]
     vals = [float(v or 0) for v in values]
@@ -69,9 +70,9 @@ def hbar(
     top = max(vals, default=0) or 1
     for y, v in zip(ys, vals, strict=True):
         text = f"{v:,.0f}" if v >= 10 or v == int(v) else f"{v:.3g}"
-        ax.text(v, y, f" {text}{unit}", va="center", fontsize=9, color=INK)
+        ax.text(v, y, f" {text}{unit}", va="center", fontsize=10, color=INK)
     ax.set_xlim(0, top * (3 if log else 1.25))
-    ax.set_xlabel(label, fontsize=9, color=INK)
+    ax.set_xlabel(label, fontsize=10, color=INK)
     _style(ax)
     return _svg(fig, label)
 
@@ -87,7 +88,7 @@ def series(
     import matplotlib
 
     matplotlib.rcParams["svg.fonttype"] = "none"
-    fig = _figure(6.0, 2.2)
+    fig = _figure(4.0, 1.9)
     ax = fig.add_subplot()
     if points:
         xs, ys = zip(*points, strict=True)
@@ -95,8 +96,8 @@ def series(
         ax.set_ylim(bottom=0)
     else:
         ax.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel(xlabel, fontsize=9, color=INK)
-    ax.set_ylabel(label, fontsize=9, color=INK)
+    ax.set_xlabel(xlabel, fontsize=10, color=INK)
+    ax.set_ylabel(label, fontsize=10, color=INK)
     _style(ax)
     ax.grid(axis="y", color="#dde3ea", linewidth=0.6)
     return _svg(fig, label)

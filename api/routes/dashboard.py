@@ -82,7 +82,7 @@ def _meter(request: Request) -> ServingMeter:
 # --- what each panel needs ------------------------------------------------------------------
 def _funnel(graph: GraphDep) -> dict[str, Any]:
     pools = dashboard.funnel(graph)
-    named = [p["pool"] for p in pools]
+    named = [p["name"] or p["pool"] for p in pools]
     return {
         "pools": pools,
         "audit": dashboard.audit(graph),

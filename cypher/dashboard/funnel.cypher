@@ -1,6 +1,6 @@
 // The dashboard's pool funnel: for each traffic pool (review, cold start, boost, trending,
 // long tail) how many videos sit in it now, their budgets and impressions served, how many
-// still have budget left, and their average score.
+// still have budget left, and their average score. The long tail (level below zero) last.
 // params: (none)
 // returns: level, pool, name, videos, budget, served, under_budget, avg_score
 MATCH (p:Pool)
@@ -13,4 +13,4 @@ CALL (p) {
 }
 RETURN p.level AS level, p.id AS pool, p.name AS name, videos, budget, served, under_budget,
        avg_score
-ORDER BY level, pool
+ORDER BY CASE WHEN level < 0 THEN 1 ELSE 0 END, level, pool
