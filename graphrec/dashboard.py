@@ -1,15 +1,16 @@
-"""What the dashboard shows, read from the graph and from the serving process itself.
+"""What the dashboard shows, read from the graph, the event stream and the API process.
 
-Every figure comes from one function here, so the pages stay the same when the source moves:
+Every figure comes from one function here, so the pages stay the same when a source moves:
 the pool funnel, the last cycle's moves, the videos of a pool, communities (Cypher in
 ``cypher/dashboard/``), and :func:`live_metrics` (event rate, stream lag, feed latency).
 
-Today events are written to Neo4j before they are acknowledged, so the event rate is the
-growth of the graph's event count between two readings (Neo4j's count store: cheap at any
-size), the stream lag is zero by construction, and feed latency is what this API process
-measured on its own feed requests (:class:`ServingMeter`, one per worker). When an event
-stream carries the events, :func:`live_metrics` reads its lag and rate instead
-(``stream_lag`` is the one place to point at it).
+Events are appended to the serving spine's Redis stream and applied to Neo4j by the graph
+writer. With the spine at hand, the event rate is the growth of the stream's ``entries-added``
+(every event and served feed ever appended) between two readings, and the stream lag is the
+age of the oldest entry the graph writer has not applied (its consumer group's status).
+Without it (a graph only), the rate is the growth of the graph's event count (Neo4j's count
+store) and there is no lag to show. Feed latency is what this API worker measured on its own
+feed requests (:class:`ServingMeter`, one per worker).
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+import redis
 
 from graphrec.db import Graph
+from graphrec.spine.store import Spine
 
 SHOWN_POOLS = ("boost", "trending")
 
@@ -43,22 +45,19 @@ class ServingMeter:
     def __init__(self, window_s: float = 300.0, max_samples: int = 20_000) -> None:
         self.window_s = window_s
         self._feeds: deque[tuple[float, float]] = deque(maxlen=max_samples)
-        self._events: deque[tuple[float, int]] = deque(maxlen=max_samples)
-        self._stored: deque[tuple[float, int]] = deque(maxlen=max_samples)
+        self._readings: dict[str, deque[tuple[float, int]]] = {}
+        self._max = max_samples
         self._lock = threading.Lock()
 
     def feed_served(self, took_ms: float, at: float | None = None) -> None:
         with self._lock:
             self._feeds.append((at if at is not None else _now(), took_ms))
 
-    def events_posted(self, accepted: int, at: float | None = None) -> None:
+    def reading(self, counter: str, total: int, at: float | None = None) -> None:
+        """One reading of an ever-growing count (its rate is the slope between readings)."""
         with self._lock:
-            self._events.append((at if at is not None else _now(), accepted))
-
-    def graph_reading(self, total_events: int, at: float | None = None) -> None:
-        """One reading of the graph's event count (the rate is the slope between readings)."""
-        with self._lock:
-            self._stored.append((at if at is not None else _now(), total_events))
+            got = self._readings.setdefault(counter, deque(maxlen=self._max))
+            got.append((at if at is not None else _now(), total))
 
     def _recent(self, samples: deque[Any], now: float) -> list[Any]:
         cut = now - self.window_s
@@ -68,13 +67,9 @@ class ServingMeter:
         with self._lock:
             return self._recent(self._feeds, now or _now())
 
-    def events(self, now: float | None = None) -> list[tuple[float, int]]:
+    def readings(self, counter: str, now: float | None = None) -> list[tuple[float, int]]:
         with self._lock:
-            return self._recent(self._events, now or _now())
-
-    def readings(self, now: float | None = None) -> list[tuple[float, int]]:
-        with self._lock:
-            return self._recent(self._stored, now or _now())
+            return self._recent(self._readings.get(counter, deque()), now or _now())
 
 
 @dataclass
@@ -97,7 +92,6 @@ class LiveMetrics:
     events_by_kind: dict[str, int]
     event_rate_per_s: float | None
     event_rate_source: str
-    events_posted_here: int
     stream_lag_ms: float | None
     stream_lag_source: str
     feed_latency: Latency
@@ -117,43 +111,70 @@ def latency(samples: list[float]) -> Latency:
     return Latency(len(a), float(p50), float(p95), float(p99), float(a.max()))
 
 
-def direct_stream_lag() -> tuple[float | None, str]:
-    """Events go straight to Neo4j inside the request: nothing waits in a stream."""
-    return 0.0, "no stream: events are stored in Neo4j before they are acknowledged"
+def _slope(readings: list[tuple[float, int]], now: float) -> tuple[float | None, list[Any]]:
+    """The rate over the whole window, and between each pair of readings (age s, per s)."""
+    series = [
+        (round(t1 - now, 1), (n1 - n0) / (t1 - t0))
+        for (t0, n0), (t1, n1) in itertools.pairwise(readings)
+        if t1 > t0
+    ]
+    if len(readings) < 2 or readings[-1][0] <= readings[0][0]:
+        return None, series
+    (t0, n0), (t1, n1) = readings[0], readings[-1]
+    return (n1 - n0) / (t1 - t0), series
+
+
+def stream_figures(spine: Spine) -> tuple[int, float, str]:
+    """Entries ever appended to the stream, the graph writer's lag (ms) and what that means."""
+    from graphrec.spine.stream import group_status
+    from graphrec.spine.writer import GROUP
+
+    appended = 0
+    for key in spine.keys.streams():
+        try:
+            info = spine.r.xinfo_stream(key)
+        except redis.ResponseError:  # no entry appended to this partition yet
+            continue
+        appended += int(info.get("entries-added") or info.get(b"entries-added") or 0)
+    group = group_status(spine, GROUP)
+    waiting = int(group["pending"]) + int(group["lag"])
+    note = (
+        f"age of the oldest stream entry the graph writer has not applied to Neo4j; "
+        f"{waiting:,} entries waiting"
+    )
+    return appended, float(group["oldest_unapplied_age_ms"]), note
 
 
 def live_metrics(
     graph: Graph,
     meter: ServingMeter,
     *,
-    stream_lag: Callable[[], tuple[float | None, str]] = direct_stream_lag,
+    spine: Spine | None = None,
     now: float | None = None,
 ) -> LiveMetrics:
-    """Reads the graph's event count once, and summarises the meter's window."""
+    """Reads the counts once (graph, and stream when there is one); summarises the window."""
     now = now or _now()
     by_kind = {r["kind"]: int(r["events"]) for r in graph.read("dashboard/stored_events")}
     total = sum(by_kind.values())
-    meter.graph_reading(total, at=now)
-    readings = meter.readings(now)
-    rate_series = [
-        (round(t1 - now, 1), (n1 - n0) / (t1 - t0))
-        for (t0, n0), (t1, n1) in itertools.pairwise(readings)
-        if t1 > t0
-    ]
-    rate = None
-    if len(readings) >= 2 and readings[-1][0] > readings[0][0]:
-        (t0, n0), (t1, n1) = readings[0], readings[-1]
-        rate = (n1 - n0) / (t1 - t0)
+    meter.reading("graph", total, at=now)
+    if spine is not None:
+        appended, lag_ms, lag_source = stream_figures(spine)
+        meter.reading("stream", appended, at=now)
+        rate, rate_series = _slope(meter.readings("stream", now), now)
+        rate_source = "entries appended to the event stream (events and served feeds)"
+        lag: float | None = lag_ms
+    else:
+        rate, rate_series = _slope(meter.readings("graph", now), now)
+        rate_source = "growth of the graph's event count between readings"
+        lag, lag_source = None, "no event stream: events are written to Neo4j directly"
     feeds = meter.feed_latencies(now)
-    lag_ms, lag_source = stream_lag()
     return LiveMetrics(
         window_s=meter.window_s,
         events_stored=total,
         events_by_kind=by_kind,
         event_rate_per_s=rate,
-        event_rate_source="growth of the graph's event count between readings",
-        events_posted_here=sum(n for _, n in meter.events(now)),
-        stream_lag_ms=lag_ms,
+        event_rate_source=rate_source,
+        stream_lag_ms=lag,
         stream_lag_source=lag_source,
         feed_latency=latency([ms for _, ms in feeds]),
         feed_latency_source="feed requests this API worker served",

@@ -184,14 +184,15 @@ def test_activity_counts_feeds_served_and_events_stored(client: TestClient, worl
     panel = client.get("/dashboard/panels/activity").text
     assert "3 feed requests this API worker served" in panel
     assert re.search(r'id="feed-p50">[0-9.,]+ ms<', panel)
-    assert 'id="stream-lag">0.0 ms<' in panel
+    assert re.search(r'id="stream-lag">[0-9.,]+ ms<', panel)
+    assert "graph writer has not applied" in panel
 
 
 def test_live_metrics_rate_is_the_slope_of_the_event_count(loaded_graph: Graph) -> None:
     meter = ServingMeter(window_s=60)
     stored = sum(r["events"] for r in loaded_graph.read("dashboard/stored_events"))
     assert stored > 0
-    meter.graph_reading(stored - 500, at=1_000.0)  # 10 s ago there were 500 fewer
+    meter.reading("graph", stored - 500, at=1_000.0)  # 10 s ago there were 500 fewer
     meter.feed_served(4.0, at=1_005.0)
     meter.feed_served(8.0, at=1_008.0)
     meter.feed_served(100.0, at=900.0)  # outside the window
@@ -199,7 +200,26 @@ def test_live_metrics_rate_is_the_slope_of_the_event_count(loaded_graph: Graph) 
     assert live.events_stored == stored
     assert live.event_rate_per_s == pytest.approx(50.0)
     assert live.feed_latency.requests == 2 and live.feed_latency.p50_ms == pytest.approx(6.0)
-    assert live.stream_lag_ms == 0.0
+    assert live.stream_lag_ms is None  # no stream given
+
+
+def test_live_metrics_from_the_stream(
+    client: TestClient, loaded_graph: Graph, settings: Settings, world_s: World
+) -> None:
+    spine = client.app.state.spine  # type: ignore[attr-defined]
+    meter = ServingMeter(window_s=60)
+    first = dashboard.live_metrics(loaded_graph, meter, spine=spine, now=1_000.0)
+    assert first.event_rate_per_s is None  # one reading: no rate yet
+    uid = world_s.users[2]["id"]
+    approved = [v["id"] for v in world_s.videos if v["status"] == "approved"][:6]
+    events = [
+        {"event_id": f"rate-{i}", "user_id": uid, "kind": "like", "video_id": v}
+        for i, v in enumerate(approved)
+    ]
+    assert client.post("/events", json=events, headers=KEY).status_code == 200
+    live = dashboard.live_metrics(loaded_graph, meter, spine=spine, now=1_002.0)
+    assert live.event_rate_per_s == pytest.approx(len(events) / 2)  # 6 entries in 2 s
+    assert live.stream_lag_ms is not None and live.stream_lag_ms >= 0
 
 
 def test_dashboard_needs_the_read_key_when_reads_do(

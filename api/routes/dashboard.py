@@ -94,7 +94,8 @@ def _funnel(graph: GraphDep) -> dict[str, Any]:
 
 
 def _activity(request: Request, graph: GraphDep) -> dict[str, Any]:
-    live = dashboard.live_metrics(graph, _meter(request))
+    spine = getattr(request.app.state, "spine", None)
+    live = dashboard.live_metrics(graph, _meter(request), spine=spine)
     return {
         "live": live,
         "latency_svg": plots.series(
