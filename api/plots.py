@@ -90,12 +90,15 @@ def series(
     matplotlib.rcParams["svg.fonttype"] = "none"
     fig = _figure(4.0, 1.9)
     ax = fig.add_subplot()
-    if points:
+    if len(points) >= 2:
         xs, ys = zip(*points, strict=True)
         ax.plot(xs, ys, color=ACCENT, linewidth=1.2, marker="o" if marker else None, ms=2.5)
         ax.set_ylim(bottom=0)
     else:
-        ax.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, "waiting for more readings", ha="center", va="center",
+                transform=ax.transAxes, fontsize=10, color=INK)  # fmt: skip
+        ax.set_xticks([])
+        ax.set_yticks([])
     ax.set_xlabel(xlabel, fontsize=10, color=INK)
     ax.set_ylabel(label, fontsize=10, color=INK)
     _style(ax)

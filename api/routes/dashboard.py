@@ -102,7 +102,7 @@ def _activity(request: Request, graph: GraphDep) -> dict[str, Any]:
             live.latency_series, label="feed latency (ms)", xlabel="seconds ago"
         ),
         "rate_svg": plots.series(
-            live.rate_series, label="events stored / s", xlabel="seconds ago", marker=True
+            live.rate_series, label="events / s", xlabel="seconds ago", marker=True
         ),
     }
 
