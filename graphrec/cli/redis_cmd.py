@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from graphrec.cli.common import console, handle_errors, out
 from graphrec.config import get_settings
+
+if TYPE_CHECKING:
+    from graphrec.services.redis import LocalRedis
 
 app = typer.Typer(
     help="Manage the local Redis 7 server (the event stream and online state).",
@@ -17,7 +22,7 @@ services_app = typer.Typer(
 )
 
 
-def _local():  # type: ignore[no-untyped-def]
+def _local() -> LocalRedis:
     from graphrec.services.redis import LocalRedis
 
     return LocalRedis.from_settings(get_settings())
