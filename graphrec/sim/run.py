@@ -50,7 +50,7 @@ class SimConfig:
     page_size: int = 8
     pages_per_session: int = 3
     session_rate: float = 0.35  # chance to open the app at one's active hour
-    uploads_per_hour: int = 6
+    uploads_per_hour: int = 6  # on average: the hours with more sessions get more
     cycle_every_hours: int = 3
     shift_share: float = 0.15  # share of users whose taste changes half-way
     policies: tuple[str, ...] = ALL_POLICIES
@@ -202,11 +202,17 @@ class Simulation:
                 }
             )
 
+        # The day's uploads (uploads_per_hour on average) follow its traffic: an hour with
+        # few sessions gets few uploads, which it could not have judged anyway.
+        sizes = np.array([len(x) for x in self.sessions], dtype=float)
+        share = sizes / sizes.sum() if sizes.sum() else np.full(cfg.hours, 1 / cfg.hours)
+        cum = np.round(np.cumsum(share) * cfg.uploads_per_hour * cfg.hours).astype(int)
+        per_hour = np.diff(np.r_[0, cum]).tolist()
         upload(min(1, cfg.hours - 1), 0, newcomers[0], fav, "planted_strong", 0.99)
         upload(min(1, cfg.hours - 1), 1, newcomers[-1], fav, "planted_malicious", 0.9)
         kinds = np.array(["normal", "strong", "weak", "malicious"])
         for h in hours:
-            for k in range(2, 2 + cfg.uploads_per_hour):
+            for k in range(2, 2 + per_hour[h]):
                 c = int(rng.integers(0, len(self.world.creators)))
                 kind = str(kinds[np.searchsorted([0.6, 0.75, 0.93, 1.0], rng.random())])
                 q = {
