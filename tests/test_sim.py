@@ -114,3 +114,16 @@ def test_lorenz_and_adaptation_time() -> None:
     assert M.adaptation_time([0.1, 0.2, 0.35, 0.5], 0.3) == 3
     assert M.adaptation_time([0.1], 0.3) is None
     assert M.category_diversity(["a", "a", "b", "c"]) == 0.75
+
+
+def test_one_scale_factor_sizes_every_pool_budget_to_the_population() -> None:
+    from graphrec.config import Settings
+    from graphrec.sim import _sim_settings, pool_budget_scale
+
+    assert pool_budget_scale(240) == pytest.approx(0.0024)
+    assert pool_budget_scale(100_000) == pool_budget_scale(10**7) == 1.0
+    small = _sim_settings(Settings(environment="test"), generate("S", seed=0), SimConfig())
+    assert (small.cold_start_budget_min, small.cold_start_budget_max) == (10, 15)  # floors
+    assert (small.boost_budget_min, small.boost_budget_max) == (24, 240)  # 0.0024 x seed's
+    half = _sim_settings(Settings(environment="test"), generate("S", seed=0), SimConfig(users=120))
+    assert (half.boost_budget_min, half.boost_budget_max) == (20, 120)  # floor 20, 0.0012
