@@ -17,6 +17,7 @@ class SharedGraph:
         self.graph = graph
         self.holds: str | None = None
         self._value: Any = None
+        self._failed: dict[str, BaseException] = {}
 
     def wipe(self) -> Graph:
         """Empty the graph (schema kept); it then holds no shared state."""
@@ -26,9 +27,16 @@ class SharedGraph:
 
     def holding(self, key: str, build: Callable[[Graph], T]) -> T:
         """The state ``key``: built by ``build`` on an empty graph unless the graph holds it."""
+        if key in self._failed:  # as pytest does for a module fixture: fail fast, once built
+            raise self._failed[key]
         if self.holds != key:
             self.wipe()
-            self._value = build(self.graph)
+            try:
+                self._value = build(self.graph)
+            except BaseException as e:  # pytest-timeout's Failed is a BaseException too
+                if not isinstance(e, KeyboardInterrupt | SystemExit):
+                    self._failed[key] = e
+                raise
             self.holds = key
         value: T = self._value
         return value
