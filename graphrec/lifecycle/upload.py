@@ -201,7 +201,9 @@ def _store(graph: Graph, up: Upload, *, settings: Settings, rules: AuditRules) -
     reasons = audit(caption=up.caption, hashtags=up.hashtags, facts=facts, rules=rules)
     status = "rejected" if reasons else "approved"
     try:
-        rows = _create(graph, up, tagging=tagging, status=status, reasons=reasons, settings=settings)
+        rows = _create(
+            graph, up, tagging=tagging, status=status, reasons=reasons, settings=settings
+        )
     except Conflict as e:  # the id's uniqueness constraint: nothing was stored
         raise Conflict(f"id: a video {up.id!r} exists already") from e
     if not rows:  # the creator vanished between the check and the write
