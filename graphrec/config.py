@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     redis_maxmemory: str = "0"  # 0: no limit (the online state must never be evicted)
     redis_timeout_s: float = 1.0  # connect/read timeout: a dead Redis answers 503 within 2 s
     redis_max_connections: int = 64
+    # A Redis Cluster keeps the budgets and each user's partition on different slots: a feed
+    # then grants and records in two scripts instead of one.
+    redis_cluster: bool = False
     # Event stream: partitions (each a hash slot: the user's state lives beside its stream),
     # dedup retention, the graph writer's batch, trimming bound.
     stream_partitions: int = 8
