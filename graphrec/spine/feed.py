@@ -57,13 +57,17 @@ MAX_CACHED = 20_000
 
 
 class ListCache:
-    """Shared lists read from Redis, kept ``ttl_s`` seconds in this process (bounded)."""
+    """Shared lists read from Redis, kept ``ttl_s`` seconds in this process (bounded).
+
+    An expired list is refreshed by one thread while the others keep the previous one (no
+    thundering herd of requests fetching the same large list at once)."""
 
     def __init__(self, spine: Spine, ttl_s: float) -> None:
         self.spine = spine
         self.ttl_s = ttl_s
         self._values: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
+        self._refreshing: set[str] = set()
 
     def get_many(self, keys: Sequence[str], default: Any) -> list[Any]:
         now = time.monotonic()
@@ -73,10 +77,21 @@ class ListCache:
             hit = self._values.get(key)
             if hit is not None and hit[0] > now:
                 out[i] = hit[1]
-            else:
-                missing.append(i)
+                continue
+            if hit is not None:
+                with self._lock:
+                    mine = key not in self._refreshing
+                    self._refreshing.add(key)
+                if not mine:  # another thread refreshes it: the previous list will do
+                    out[i] = hit[1]
+                    continue
+            missing.append(i)
         if missing:
-            raw = self.spine.r.mget([keys[i] for i in missing])
+            try:
+                raw = self.spine.r.mget([keys[i] for i in missing])
+            finally:
+                with self._lock:
+                    self._refreshing.difference_update(keys[i] for i in missing)
             with self._lock:
                 if len(self._values) > MAX_CACHED:
                     self._values.clear()
