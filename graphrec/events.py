@@ -22,7 +22,6 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from neo4j import ManagedTransaction
@@ -30,40 +29,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph, run_in
+from graphrec.domain import INTERACTIONS, KIND_WEIGHTS, MAX_WEIGHT, MIN_WEIGHT, EventKind
 from graphrec.errors import Conflict, InvalidInput
-from graphrec.world.load import INTERACTIONS
-
-
-class EventKind(StrEnum):
-    impression = "impression"
-    view = "view"
-    complete = "complete"
-    like = "like"
-    comment = "comment"
-    share = "share"
-    follow = "follow"
-    skip = "skip"
-
 
 # kind -> (relationship type, video counter it moves)
 KIND_TYPES: dict[EventKind, tuple[str, str | None]] = {
     EventKind(kind): types for kind, types in INTERACTIONS.items()
 }
 
-# How far one event moves the user's profile (INTERESTED_IN weight per tag of the video and
-# the online embedding's step towards the video). Negative: away from it.
-KIND_WEIGHTS: dict[EventKind, float] = {
-    EventKind.impression: 0.0,
-    EventKind.view: 0.1,
-    EventKind.complete: 0.4,
-    EventKind.like: 1.0,
-    EventKind.comment: 0.6,
-    EventKind.share: 1.0,
-    EventKind.follow: 0.8,
-    EventKind.skip: -0.3,  # weak: most of a feed is skipped, and a skip is a mild "no"
-}
-
-MIN_WEIGHT, MAX_WEIGHT = -5.0, 10.0
 _INGEST_LOCK = threading.Lock()
 MAX_ID = 128
 

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from graphrec.config import Settings
 from graphrec.db import Connection, Graph
-from graphrec.server import ServerHandle
+from graphrec.services.provide import ServerHandle
 from graphrec.world.generate import World
 
 KEY = {"X-API-Key": "graphrec-dev-api-key"}
@@ -48,8 +48,9 @@ def test_unknown_ids_and_bad_parameters(client: TestClient, world_s: World) -> N
     r = client.post("/users", json={"id": "x", "active_hour": 30}, headers=KEY)
     assert r.status_code == 422 and "active_hour" in str(r.json()["detail"])
     assert client.post("/users", json={"id": uid}, headers=KEY).status_code == 409
-    r = client.post("/videos", json={"creator_id": "c-nothing", "caption": "hi #dance"},
-                    headers=KEY)  # fmt: skip
+    r = client.post(
+        "/videos", json={"creator_id": "c-nothing", "caption": "hi #dance"}, headers=KEY
+    )
     assert r.status_code == 404
 
 
@@ -59,8 +60,16 @@ def test_creators_uploads_pages_and_docs(client: TestClient, world_s: World) -> 
     assert r.status_code == 201 and r.json() == {"creator_id": uid, "is_user": True}
     assert client.get(f"/users/{uid}").json()["is_creator"] is True
     assert client.post("/creators", json={"id": uid}, headers=KEY).status_code == 409
-    r = client.post("/videos", json={"creator_id": uid, "caption": "my first #dance",
-                                     "hashtags": ["dance"], "duration_ms": 12_000}, headers=KEY)  # fmt: skip
+    r = client.post(
+        "/videos",
+        json={
+            "creator_id": uid,
+            "caption": "my first #dance",
+            "hashtags": ["dance"],
+            "duration_ms": 12_000,
+        },
+        headers=KEY,
+    )
     assert r.status_code == 201, r.text
     video = r.json()
     assert video["status"] == "approved" and video["pool"]["id"] == "cold_start"
@@ -81,9 +90,14 @@ def test_creators_uploads_pages_and_docs(client: TestClient, world_s: World) -> 
 def test_write_and_admin_routes_need_the_key(loaded_graph: Graph, settings: Settings) -> None:
     strict = settings.model_copy(update={"api_read_requires_key": True})
     with TestClient(create_app(settings, graph=loaded_graph)) as c:
-        for method, path in [("post", "/events"), ("post", "/users"), ("post", "/creators"),
-                             ("post", "/videos"), ("post", "/admin/pools/cycle"),
-                             ("post", "/admin/train")]:  # fmt: skip
+        for method, path in [
+            ("post", "/events"),
+            ("post", "/users"),
+            ("post", "/creators"),
+            ("post", "/videos"),
+            ("post", "/admin/pools/cycle"),
+            ("post", "/admin/train"),
+        ]:
             r = c.request(method.upper(), path, json={})
             assert r.status_code == 401 and "X-API-Key" in r.json()["detail"], path
             r = c.request(method.upper(), path, json={}, headers={"X-API-Key": "wrong"})
@@ -177,8 +191,11 @@ def test_neo4j_down_feeds_and_events_go_on_and_the_graph_catches_up(
             served = c.get(f"/users/{uid}/feed")
             assert served.status_code == 200
             vid = served.json()["items"][0]["video_id"]
-            r = c.post("/events", json=[{"event_id": "o1", "user_id": uid, "kind": "like",
-                                         "video_id": vid}], headers=KEY)  # fmt: skip
+            r = c.post(
+                "/events",
+                json=[{"event_id": "o1", "user_id": uid, "kind": "like", "video_id": vid}],
+                headers=KEY,
+            )
             assert r.status_code == 200 and r.json()["accepted"] == 1
             proxy.start()  # the database is back: no restart, no intervention
             c.app.state.writer.drain()  # type: ignore[attr-defined]

@@ -33,7 +33,7 @@ from graphrec.bench.load import machine
 from graphrec.config import get_settings
 from graphrec.db import Graph
 from graphrec.errors import ConfigError, DatabaseUnavailable
-from graphrec.runtime import free_port
+from graphrec.services.processes import free_port
 
 
 # --- a minimal keep-alive HTTP/1.1 client --------------------------------------------------
@@ -301,8 +301,14 @@ async def _event_to_feed(port: int, key: str, users: list[str], samples: int, ru
             if not items:
                 continue
             vid = items[0]["video_id"]
-            ev = [{"event_id": f"{run_id}-lag-{i}", "user_id": uid, "kind": "impression",
-                   "video_id": vid}]  # fmt: skip
+            ev = [
+                {
+                    "event_id": f"{run_id}-lag-{i}",
+                    "user_id": uid,
+                    "kind": "impression",
+                    "video_id": vid,
+                }
+            ]
             status, _ = await http.request("POST", "/events", json.dumps(ev).encode())
             acked = time.perf_counter()
             status, data = await http.request("GET", f"/users/{uid}/feed?n=10&record=false")

@@ -22,7 +22,7 @@ from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
 from graphrec.errors import GraphrecError, InvalidInput, NotFound
 from graphrec.lifecycle.audit import AuditRules, CreatorFacts, audit, rules_from_settings
-from graphrec.lifecycle.pools import budget_draw, now_ms
+from graphrec.lifecycle.budgets import budget_draw, now_ms
 from graphrec.lifecycle.tagging import (
     candidate_tags,
     caption_key,
@@ -58,7 +58,7 @@ class UploadResult:
     tags: list[dict[str, Any]] = field(default_factory=list)
     embedded: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -229,9 +229,11 @@ def _store(graph: Graph, up: Upload, *, settings: Settings, rules: AuditRules) -
         reasons=list(row["reasons"] or []),
         pool=row["pool"],
         budget=row["budget"],
-        tags=[{"tag": t.tag, "category": t.category, "source": t.source, "new": t.new}
-              for t in tagging],
-    )  # fmt: skip
+        tags=[
+            {"tag": t.tag, "category": t.category, "source": t.source, "new": t.new}
+            for t in tagging
+        ],
+    )
     if status == "approved":
         result.embedded = embed_new_video(graph, up.id)
     return result
