@@ -13,13 +13,20 @@ from fastapi import HTTPException
 
 from graphrec.config import Settings
 from graphrec.db import Graph
+from graphrec.errors import NotFound
 from graphrec.lifecycle.cycle import run_cycle as lifecycle_cycle
 from graphrec.lifecycle.upload import upload_video as lifecycle_upload
 
 
 def upload_video(graph: Graph, settings: Settings, body: dict[str, Any]) -> dict[str, Any]:
-    """Upload through the lifecycle: validated, tagged, audited, cold start or rejected."""
-    return lifecycle_upload(graph, body, settings=settings).as_dict()
+    """Upload through the lifecycle: validated, tagged, audited, cold start or rejected.
+
+    An unknown creator is a 404 naming the request's field, as every unknown id in the API.
+    """
+    try:
+        return lifecycle_upload(graph, body, settings=settings).as_dict()
+    except NotFound as e:
+        raise NotFound(f"creator_id: unknown creator {body.get('creator_id')!r}") from e
 
 
 def run_cycle(graph: Graph, settings: Settings) -> dict[str, Any]:

@@ -133,24 +133,18 @@ def _row(i: int, e: Event, now: int) -> dict[str, Any]:
 
 
 def profile_rows(events: Sequence[Event], now: int) -> list[dict[str, Any]]:
-    """Per user: the videos their events touched, with the summed weight of those events."""
-    by_user: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    """Per user: one item (video, weight) per weighted event, in the events' order (each step
+    is clamped in turn, as the online state in Redis moves)."""
+    items: dict[str, list[dict[str, Any]]] = defaultdict(list)
     last_at: dict[str, int] = {}
     for e in events:
         at = e.at if e.at is not None else now
         last_at[e.user_id] = max(last_at.get(e.user_id, 0), at)
         w = KIND_WEIGHTS[e.kind]
-        items = by_user[e.user_id]  # every user gets last_active_at, even with no weight
+        mine = items[e.user_id]  # every user gets last_active_at, even with no weight
         if e.video_id is not None and w:
-            items[e.video_id] += w
-    return [
-        {
-            "user_id": u,
-            "at": last_at[u],
-            "items": [{"video_id": v, "w": w} for v, w in sorted(items.items()) if w],
-        }
-        for u, items in sorted(by_user.items())
-    ]
+            mine.append({"video_id": e.video_id, "w": w})
+    return [{"user_id": u, "at": last_at[u], "items": items[u]} for u in sorted(items)]
 
 
 def ingest(
@@ -186,7 +180,8 @@ def ingest(
 
         def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
             statuses = run_in(tx, "serving/ingest_events", rows=rows)
-            stored = [by_index[r["i"]] for r in statuses if r["status"] == "accepted"]
+            accepted = {r["i"] for r in statuses if r["status"] == "accepted"}
+            stored = [e for i, e in good if i in accepted]  # in the batch's order
             if stored:
                 run_in(
                     tx,

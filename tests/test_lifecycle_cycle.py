@@ -124,6 +124,7 @@ def test_second_cycle_on_the_same_state_changes_nothing(graph: Graph) -> None:
             "completions": 40,
             "likes": 20,
             "since": sb.now - 30 * DAY_MS,
+            "created_at": sb.now - 30 * DAY_MS,  # older than "viral": its spillover lifts it
         },
         {
             "id": "viral",
@@ -134,6 +135,7 @@ def test_second_cycle_on_the_same_state_changes_nothing(graph: Graph) -> None:
             "views": 4000,
             "completions": 3000,
             "likes": 900,
+            "shares": 200,  # score 3.36 >= 3.0 on 5,000 impressions: viral
             "since": sb.now - 8 * DAY_MS,
         },
         {
@@ -149,6 +151,7 @@ def test_second_cycle_on_the_same_state_changes_nothing(graph: Graph) -> None:
     sb.videos(rows)
     first = run_cycle(graph, settings=S, now=sb.now)
     assert first.changed > 0
+    assert (first.counts["spillover_viral"], first.counts["spillover_raised"]) == (1, 1)
     before = graph.read("lifecycle/sandbox_snapshot")
     second = run_cycle(graph, settings=S, now=sb.now + 1)
     assert second.changed == 0 and second.moves == {}

@@ -25,6 +25,12 @@ class HealthPublic(BaseModel):
     stream: dict[str, Any] | None = None
 
 
+@router.get("/ping")
+def read_ping() -> dict[str, bool]:
+    """A trivial JSON route (no I/O): the benchmarks' baseline for the app's own overhead."""
+    return {"ok": True}
+
+
 def _within(fn: Any) -> bool:
     try:
         _pool.submit(fn).result(timeout=TIMEOUT_S)

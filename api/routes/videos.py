@@ -61,6 +61,7 @@ class VideoPublic(BaseModel):
     dependencies=[WriteKey],
     responses={
         404: {"description": "unknown creator"},
+        409: {"description": "the video id is taken"},
         422: {"description": "malformed upload"},
     },
 )
