@@ -270,6 +270,23 @@ class EmbeddingSource(QuerySource):
         return f"{row['via']} ~ video (embedding similarity {float(row['score']):.2f})"
 
 
+class SimilarSource(QuerySource):
+    """Item-to-item: videos similar (by co-engagement, ``SIMILAR`` written at training) to
+    what the user engaged with lately, recent engagements counting more."""
+
+    history = 200  # most recent engaged videos walked from
+    tau = 50.0  # recency scale: the i-th most recent counts exp(-i / tau)
+
+    def __init__(self) -> None:
+        super().__init__("similar", "serving/source_similar")
+
+    def params(self, ctx: UserContext, limit: int) -> dict[str, Any] | None:
+        return {"user_id": ctx.user_id, "history": self.history, "tau": self.tau, "limit": limit}
+
+    def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
+        return f"you watched {row['via']} -> similar (co-engagement) -> video"
+
+
 class FollowingSource(QuerySource):
     """New videos of followed creators."""
 
@@ -456,6 +473,7 @@ class CatalogueSource(SharedSource):
 def default_sources() -> list[QuerySource]:
     """Every source, in the order they run."""
     return [
+        SimilarSource(),
         EmbeddingSource(),
         FollowingSource(),
         InterestSource(),

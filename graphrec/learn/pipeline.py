@@ -14,6 +14,7 @@ from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
 from graphrec.learn.communities import Communities, find_communities, write_communities
 from graphrec.learn.export import GraphExport, export_graph, split_holdout
+from graphrec.learn.similar import fit_item_item, write_similar
 from graphrec.learn.train import (
     EpochLog,
     TrainConfig,
@@ -49,6 +50,7 @@ class TrainingRun:
     curve_png: Path
     writeback: WriteBackResult | None
     seconds: dict[str, float] = field(default_factory=dict)
+    similar: dict[str, Any] = field(default_factory=dict)
 
 
 def train_and_write_back(
@@ -59,9 +61,11 @@ def train_and_write_back(
     write_back: bool = True,
     on_epoch: Callable[[EpochLog], None] | None = None,
     progress: Progress | None = None,
+    item_item: bool = True,
     **overrides: Any,
 ) -> TrainingRun:
-    """Export the graph, train with a held-out split, save checkpoint + curve, write back."""
+    """Export the graph, train with a held-out split, save checkpoint + curve, write back;
+    then fit item-to-item neighbours (EASE) and write them as SIMILAR (``item_item``)."""
     s = settings or get_settings()
     path = checkpoint or s.learn_checkpoint
     export = export_graph(graph, settings=s, progress=progress)
@@ -82,7 +86,16 @@ def train_and_write_back(
         emb = compute_embeddings(result.model, export)
         wb = write_embeddings(graph, emb, progress=progress)
         seconds["write_back"] = time.perf_counter() - t0
-    return TrainingRun(export, result, saved, png, wb, seconds)
+    similar: dict[str, Any] = {}
+    if item_item:
+        # Item-to-item from co-engagement: the feed's "similar" source walks these.
+        t0 = time.perf_counter()
+        model = fit_item_item(export.matrix, seed=s.learn_seed)
+        similar = {"method": model.method, "lambda": model.lam, "validation": model.validation}
+        if write_back:
+            similar["written"] = write_similar(graph, export, model, progress=progress)
+        seconds["item_item"] = time.perf_counter() - t0
+    return TrainingRun(export, result, saved, png, wb, seconds, similar)
 
 
 def write_back_checkpoint(
