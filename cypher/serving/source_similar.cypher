@@ -1,10 +1,10 @@
 // Feed source "similar" (item-to-item): the videos most similar (SIMILAR, from co-engagement,
 // written at training time) to what the user engaged with most recently, weighted by how
-// recent each engagement is (the i-th most recent counts exp(-i / $tau)), summed over the
-// history. Approved, servable, not seen. Every new event changes the history: the next feed
+// recent each engagement is (the i-th most recent counts exp(-i / tau)), summed over the
+// history; tau is what training chose on validation ((:Model {id: 'similar'}).tau), else $tau. Approved, servable, not seen. Every new event changes the history: the next feed
 // reflects it with no retrain.
 // params: $user_id (string), $history (int, most recent engaged videos walked from),
-//   $tau (float, recency scale in history positions), $limit (int)
+//   $tau (float, default recency scale in history positions), $limit (int)
 // returns: video_id, creator_id, tags, score, duration_ms, quality, via
 MATCH (u:User {id: $user_id})
 CALL (u) {
@@ -14,10 +14,12 @@ CALL (u) {
   LIMIT $history
   RETURN collect(h) AS recent
 }
+OPTIONAL MATCH (m:Model {id: 'similar'})
+WITH u, recent, toFloat(coalesce(m.tau, $tau)) AS tau
 UNWIND range(0, size(recent) - 1) AS i
-WITH u, recent[i] AS h, exp(-toFloat(i) / $tau) AS w
+WITH u, recent[i] AS h, exp(-toFloat(i) / tau) AS w
 MATCH (h)-[s:SIMILAR]->(v:Video)
-WITH u, v, sum(w * s.score) AS score, max(w * s.score) AS top,
+WITH u, v, sum(w * s.score) AS score,
      collect(h)[0] AS via_video
 WHERE score > 0 AND v.status = 'approved' AND NOT EXISTS { (u)-[:SAW]->(v) }
   AND EXISTS { (v)-[:IN_POOL]->(:Pool) }

@@ -14,7 +14,7 @@ from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
 from graphrec.learn.communities import Communities, find_communities, write_communities
 from graphrec.learn.export import GraphExport, export_graph, split_holdout
-from graphrec.learn.similar import fit_item_item, write_similar
+from graphrec.learn.similar import export_last_at, fit_item_item, write_similar
 from graphrec.learn.train import (
     EpochLog,
     TrainConfig,
@@ -90,8 +90,12 @@ def train_and_write_back(
     if item_item:
         # Item-to-item from co-engagement: the feed's "similar" source walks these.
         t0 = time.perf_counter()
-        model = fit_item_item(export.matrix, seed=s.learn_seed)
-        similar = {"method": model.method, "lambda": model.lam, "validation": model.validation}
+        types = [t for t, w in s.learn_weights.items() if w > 0]
+        model = fit_item_item(
+            export.matrix, last_at=export_last_at(graph, export, types=types), seed=s.learn_seed
+        )
+        similar = {"method": model.method, "lambda": model.lam, "tau": model.tau,
+                   "validation": model.validation}  # fmt: skip
         if write_back:
             similar["written"] = write_similar(graph, export, model, progress=progress)
         seconds["item_item"] = time.perf_counter() - t0
