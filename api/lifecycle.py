@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from fastapi import HTTPException
-
 from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.lifecycle.cycle import run_cycle as lifecycle_cycle
@@ -34,24 +32,3 @@ def upload_video(graph: Graph, settings: Settings, body: dict[str, Any]) -> dict
 
 def run_cycle(graph: Graph, settings: Settings) -> dict[str, Any]:
     return plain(lifecycle_cycle(graph, settings=settings))
-
-
-def run_training(graph: Graph, settings: Settings) -> dict[str, Any]:
-    """Train, write embeddings back, recompute communities (the learning area's pipeline)."""
-    try:
-        from graphrec.learn.pipeline import recompute_communities, train_and_write_back
-    except ImportError:
-        raise HTTPException(
-            status_code=501, detail="training (the learning area) is not installed"
-        ) from None
-    run = train_and_write_back(graph, settings=settings)
-    _, _, communities = recompute_communities(graph, settings=settings)
-    best = run.result.best
-    return {
-        "checkpoint": str(run.checkpoint),
-        "best_epoch": run.result.best_epoch,
-        "best": best.as_dict() if best is not None else None,
-        "written": run.writeback.counts if run.writeback is not None else {},
-        "communities": communities,
-        "seconds": run.seconds,
-    }

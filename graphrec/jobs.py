@@ -22,6 +22,7 @@ from graphrec.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 STALE_MS = 30 * 60_000
+Report = Callable[[str, int, int], None]
 
 
 def now_ms() -> int:
@@ -32,9 +33,9 @@ def start(graph: Graph, kind: str) -> str:
     """A new running job of ``kind``; a Conflict naming the running one when there is one."""
     job_id = f"{kind}-{uuid.uuid4().hex[:12]}"
     now = now_ms()
-    row = graph.write(
-        "jobs/start", kind=kind, job_id=job_id, now=now, stale_before=now - STALE_MS
-    )[0]
+    row = graph.write("jobs/start", kind=kind, job_id=job_id, now=now, stale_before=now - STALE_MS)[
+        0
+    ]
     if not row["started"]:
         raise Conflict(f"a {kind} job is already running: {row['running']}")
     return str(row["job_id"])
@@ -67,7 +68,7 @@ def get(graph: Graph, job_id: str) -> dict[str, Any]:
 
 
 def run_in_background(
-    graph: Graph, job_id: str, work: Callable[[Callable[[str, int, int], None]], dict[str, Any]]
+    graph: Graph, job_id: str, work: Callable[[Report], dict[str, Any]]
 ) -> threading.Thread:
     """Run ``work(progress)`` in a thread; its result or error ends the job."""
 
@@ -93,11 +94,11 @@ def run_in_background(
 
 def training_work(
     graph: Graph, settings: Settings | None = None
-) -> Callable[[Callable[[str, int, int], None]], dict[str, Any]]:
+) -> Callable[[Report], dict[str, Any]]:
     """The training job: export, LightGCN, write-back, item-to-item, communities."""
     s = settings or get_settings()
 
-    def work(report: Callable[[str, int, int], None]) -> dict[str, Any]:
+    def work(report: Report) -> dict[str, Any]:
         from graphrec.learn.pipeline import recompute_communities, train_and_write_back
 
         run = train_and_write_back(

@@ -48,11 +48,17 @@ def two_tastes() -> Dataset:
         users=[{"id": u, "name": u, "created_at": None} for u in users],
         creators=[{"id": c, "name": c, "created_at": None} for c in ("chef", "dj")],
         items=[
-            {"id": i, "creator": "chef" if i[0] == "c" else "dj", "caption": i, "tags": [],
-             "categories": ["food" if i[0] == "c" else "music"], "created_at": T0 - 1,
-             "duration_ms": None}
+            {
+                "id": i,
+                "creator": "chef" if i[0] == "c" else "dj",
+                "caption": i,
+                "tags": [],
+                "categories": ["food" if i[0] == "c" else "music"],
+                "created_at": T0 - 1,
+                "duration_ms": None,
+            }
             for i in items
-        ],  # fmt: skip
+        ],
         interactions=with_impressions(inter),
     )
 
@@ -80,3 +86,35 @@ def test_similar_source_follows_the_latest_history(graph: Graph, settings: Setti
     # Retraining replaces the neighbours rather than adding to them.
     assert write_similar(graph, export, model) == written
     assert summary(graph)["relationship"]["SIMILAR"] == written
+
+
+def test_similar_on_the_spine_reflects_the_next_event(graph: Graph, settings: Settings) -> None:
+    """The same source served from Redis: neighbours synced after training, the history kept
+    at append time, so an appended event changes the next feed before the graph sees it."""
+    import redis as redis_lib  # noqa: F401 (the fixture's client type)
+
+    from graphrec.spine import Spine
+    from graphrec.spine.append import append_events
+    from graphrec.spine.feed import StreamRecommender
+    from graphrec.spine.state import sync_state
+
+    import_dataset(graph, two_tastes(), settings=settings)
+    export = export_graph(graph, settings=settings)
+    write_similar(graph, export, fit_item_item(export.matrix, neighbours=5, lambdas=(10.0,)))
+    assert settings.redis_url is not None
+    spine = Spine.connect(settings.redis_url, settings)
+    try:
+        sync_state(graph, spine)
+        rec = StreamRecommender(spine, settings, policy=ONLY_SIMILAR)
+        before = rec.feed("new", 4, record=False)
+        assert before.items and all(
+            it.video_id.startswith("c") and it.video_id != "c0" for it in before.items
+        )
+        assert before.items[0].source == "similar" and "c0" in before.items[0].reason
+        event = {"event_id": "s1", "user_id": "new", "kind": "like", "video_id": "m3",
+                 "at": T0 + 10**7}  # fmt: skip
+        assert append_events(spine, [event]).accepted == 1
+        after = [it.video_id for it in rec.feed("new", 4, record=False).items]
+        assert after[0].startswith("m") and "m3" not in after
+    finally:
+        spine.close()

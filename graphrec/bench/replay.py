@@ -10,8 +10,9 @@ future, beside baselines computed in the same run on the same split.
    left out with their hashtags.
 3. **Train** with the product's pipeline (:func:`graphrec.learn.pipeline.train_and_write_back`:
    LightGCN embeddings written back, item-to-item SIMILAR written), then communities.
-4. **Serve**: every test user's feed (``record=False``, n=20, at the user's split time) from
-   :class:`graphrec.feed.Recommender` under each policy: ``default`` (cold-start and
+4. **Serve**: Redis filled from the graph (``graphrec state sync``, as after training), then
+   every test user's feed (``record=False``, n=20, at the user's split time) from the serving
+   spine's :class:`graphrec.spine.feed.StreamRecommender` under each policy: ``default`` (cold-start and
    exploration slots as in production), ``relevance`` (no slots) and each source alone.
 5. **Baselines** on the same train matrix: most-liked popularity, item-kNN (cosine, k chosen on
    validation), EASE (lambda chosen on validation).
@@ -228,10 +229,13 @@ def bench_replay(
 ) -> dict[str, Any]:
     """Run the whole replay (see the module docstring); returns the figures."""
     from graphrec.db import Graph
-    from graphrec.feed import Recommender
     from graphrec.importer import import_dataset
     from graphrec.learn.pipeline import recompute_communities, train_and_write_back
     from graphrec.server import provide_server
+    from graphrec.services.redis import provide_redis
+    from graphrec.spine.feed import StreamRecommender
+    from graphrec.spine.state import sync_state
+    from graphrec.spine.store import Spine
 
     torch.set_num_threads(threads)
     s = settings or get_settings()
@@ -263,7 +267,10 @@ def bench_replay(
     with tempfile.TemporaryDirectory(prefix="graphrec-replay-") as tmp:
         t0 = time.perf_counter()
         handle = provide_server(s, state_dir=Path(tmp) / "neo4j", ephemeral_port=True)
-        lap("neo4j_start", t0)
+        redis_handle = provide_redis(s, state_dir=Path(tmp) / "redis", ephemeral_port=True)
+        s = s.model_copy(update={"redis_url": redis_handle.url})
+        spine = Spine.connect(redis_handle.url, s)
+        lap("neo4j_redis_start", t0)
         try:
             with Graph.connect(handle.connection, settings=s) as graph:
                 t0 = time.perf_counter()
@@ -286,13 +293,16 @@ def bench_replay(
                     "seconds": {k: round(v, 1) for k, v in run.seconds.items()},
                 }
                 log(f"trained: {train_info}")
+                t0 = time.perf_counter()
+                sync_state(graph, spine, settings=s)  # Redis from the graph, as after training
+                lap("state_sync", t0)
                 users = [u for u, t in enumerate(truth) if len(t)]
                 item_index = {f"m{m}": i for i, m in enumerate(split.item_ids)}
                 for name, policy in policies().items():
                     t0 = time.perf_counter()
-                    rec = Recommender(graph, s, policy=policy, shared_ttl_s=30.0)
+                    rec = StreamRecommender(spine, s, policy=policy)
 
-                    def one(u: int, rec: Recommender = rec) -> tuple[int, list[int]]:
+                    def one(u: int, rec: StreamRecommender = rec) -> tuple[int, list[int]]:
                         uid = split.user_ids[u]
                         feed = rec.feed(f"u{uid}", K, at=split.cut[uid], record=False)
                         return u, [item_index[it.video_id] for it in feed.items]
@@ -313,6 +323,8 @@ def bench_replay(
                     "relationships": report.relationships,
                 }
         finally:
+            spine.close()
+            redis_handle.close()
             handle.close()
     seconds["total"] = round(time.perf_counter() - started, 1)
     ease = results["ease"]

@@ -286,6 +286,52 @@ class SimilarSource(QuerySource):
     def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
         return f"you watched {row['via']} -> similar (co-engagement) -> video"
 
+    def store_rows(self, rec: Any, ctx: UserContext, limit: int) -> list[dict[str, Any]]:
+        """The same walk on the spine's Redis state (``graphrec.spine.feed``): the user's
+        latest engagements (kept at append time), each video's neighbours (synced after
+        training, cached in the worker), the recency scale training chose."""
+        spine = rec.spine
+        pipe = spine.r.pipeline(transaction=False)
+        pipe.lrange(spine.keys.user(ctx.user_id, "recent"), 0, self.history - 1)
+        pipe.hget(spine.keys.meta, "similar_tau")
+        recent_raw, tau_raw = pipe.execute()
+        recent = [x.decode() if isinstance(x, bytes) else str(x) for x in recent_raw]
+        if not recent:
+            return []
+        tau = float(tau_raw) if tau_raw else self.tau
+        lists = rec.lists.get_many([spine.keys.list(f"sim:{v}") for v in recent], [])
+        return similar_rows(recent, lists, tau=tau, seen=ctx.seen, limit=limit)
+
+
+def similar_rows(
+    recent: Sequence[str],
+    neighbours: Sequence[Sequence[dict[str, Any]]],
+    *,
+    tau: float,
+    seen: Any,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Sum ``exp(-i / tau) * score`` over the i-th latest engagement's neighbours; best first,
+    seen ones dropped; ``via`` names the engagement that contributed most."""
+    import math
+
+    total: dict[str, float] = {}
+    best: dict[str, tuple[float, str]] = {}
+    facts: dict[str, dict[str, Any]] = {}
+    for i, (src, rows) in enumerate(zip(recent, neighbours, strict=True)):
+        w = math.exp(-i / tau)
+        for r in rows:
+            vid = r["video_id"]
+            x = w * float(r["score"])
+            total[vid] = total.get(vid, 0.0) + x
+            if x > best.get(vid, (-1.0, ""))[0]:
+                best[vid] = (x, src)
+            facts.setdefault(vid, r)
+    ranked = sorted(
+        (v for v in total if total[v] > 0 and v not in seen), key=lambda v: (-total[v], v)
+    )[:limit]
+    return [{**facts[v], "score": total[v], "via": best[v][1]} for v in ranked]
+
 
 class FollowingSource(QuerySource):
     """New videos of followed creators."""
