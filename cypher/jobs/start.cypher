@@ -11,7 +11,7 @@ WHERE r.updated_at >= $stale_before
 WITH l, r ORDER BY r.started_at DESC LIMIT 1
 REMOVE l._lock
 WITH r
-CALL (r) {
+OPTIONAL CALL (r) {
   WITH r WHERE r IS NULL
   CREATE (j:Job {id: $job_id, kind: $kind, status: 'running', stage: 'queued', done: 0,
                  total: 0, started_at: $now, updated_at: $now})

@@ -1,10 +1,11 @@
 // Feed source "similar" (item-to-item): the videos most similar (SIMILAR, from co-engagement,
 // written at training time) to what the user engaged with most recently, weighted by how
 // recent each engagement is (the i-th most recent counts exp(-i / tau)), summed over the
-// history; tau is what training chose on validation ((:Model {id: 'similar'}).tau), else $tau. Approved, servable, not seen. Every new event changes the history: the next feed
+// history; tau is what training chose on validation ((:Model {id: 'similar'}).tau), else
+// $tau. Approved, servable, not seen. Every new event changes the history: the next feed
 // reflects it with no retrain.
 // params: $user_id (string), $history (int, most recent engaged videos walked from),
-//   $tau (float, default recency scale in history positions), $limit (int)
+//   $tau (float, recency scale in history positions when training chose none), $limit (int)
 // returns: video_id, creator_id, tags, score, duration_ms, quality, via
 MATCH (u:User {id: $user_id})
 CALL (u) {
