@@ -3,13 +3,15 @@
 // recent each engagement is (the i-th most recent counts exp(-i / tau)), summed over the
 // history; tau is what training chose on validation ((:Model {id: 'similar'}).tau), else
 // $tau. Approved, servable, not seen. Every new event changes the history: the next feed
-// reflects it with no retrain.
-// params: $user_id (string), $history (int, most recent engaged videos walked from),
+// reflects it with no retrain. With $realtime = false only what training saw counts (no
+// event_id: loaded or imported history), as in serving/feed_context.
+// params: $user_id (string), $realtime (bool), $history (int, most recent engaged videos walked from),
 //   $tau (float, recency scale in history positions when training chose none), $limit (int)
 // returns: video_id, creator_id, tags, score, duration_ms, quality, via
 MATCH (u:User {id: $user_id})
 CALL (u) {
   MATCH (u)-[r:VIEWED|COMPLETED|LIKED|COMMENTED|SHARED]->(h:Video)
+  WHERE $realtime OR r.event_id IS NULL
   WITH h, max(r.at) AS at
   ORDER BY at DESC, h.id
   LIMIT $history

@@ -281,7 +281,13 @@ class SimilarSource(QuerySource):
         super().__init__("similar", "serving/source_similar")
 
     def params(self, ctx: UserContext, limit: int) -> dict[str, Any] | None:
-        return {"user_id": ctx.user_id, "history": self.history, "tau": self.tau, "limit": limit}
+        return {
+            "user_id": ctx.user_id,
+            "realtime": ctx.realtime,
+            "history": self.history,
+            "tau": self.tau,
+            "limit": limit,
+        }
 
     def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
         return f"you watched {row['via']} -> similar (co-engagement) -> video"
