@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import functools
 import heapq
+import math
 import threading
 import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import orjson
 
 from graphrec import cypher
 from graphrec.db import Graph
@@ -306,37 +309,52 @@ class SimilarSource(QuerySource):
             return []
         tau = float(tau_raw) if tau_raw else self.tau
         lists = rec.lists.get_many([spine.keys.list(f"sim:{v}") for v in recent], [])
-        return similar_rows(recent, lists, tau=tau, seen=ctx.seen, limit=limit)
+        top = similar_rows(recent, lists, tau=tau, seen=ctx.seen, limit=limit)
+        if not top:
+            return []
+        facts = spine.r.hmget(spine.keys.videos, [r["video_id"] for r in top])
+        out = []
+        for r, raw in zip(top, facts, strict=True):
+            if raw is None:
+                continue
+            f = orjson.loads(raw)
+            if f.get("status") != "approved":
+                continue
+            out.append({**f, **r})
+        return out
 
 
 def similar_rows(
     recent: Sequence[str],
-    neighbours: Sequence[Sequence[dict[str, Any]]],
+    neighbours: Sequence[Sequence[Sequence[Any]]],
     *,
     tau: float,
     seen: Any,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Sum ``exp(-i / tau) * score`` over the i-th latest engagement's neighbours; best first,
-    seen ones dropped; ``via`` names the engagement that contributed most."""
-    import math
-
+    """Sum ``exp(-i / tau) * score`` over the i-th latest engagement's neighbours
+    (``[video_id, score, quality]`` each); best first, seen ones dropped; ``via`` names the
+    engagement that contributed most."""
     total: dict[str, float] = {}
     best: dict[str, tuple[float, str]] = {}
-    facts: dict[str, dict[str, Any]] = {}
+    quality: dict[str, float] = {}
     for i, (src, rows) in enumerate(zip(recent, neighbours, strict=True)):
         w = math.exp(-i / tau)
-        for r in rows:
-            vid = r["video_id"]
-            x = w * float(r["score"])
+        for vid, score, q in rows:
+            x = w * float(score)
             total[vid] = total.get(vid, 0.0) + x
             if x > best.get(vid, (-1.0, ""))[0]:
                 best[vid] = (x, src)
-            facts.setdefault(vid, r)
-    ranked = sorted(
-        (v for v in total if total[v] > 0 and v not in seen), key=lambda v: (-total[v], v)
-    )[:limit]
-    return [{**facts[v], "score": total[v], "via": best[v][1]} for v in ranked]
+            quality[vid] = q
+    out: list[dict[str, Any]] = []
+    for vid in sorted(total, key=lambda v: (-total[v], v)):  # seen checked only as needed
+        if len(out) >= limit or total[vid] <= 0:
+            break
+        if vid in seen:
+            continue
+        out.append({"video_id": vid, "score": total[vid], "quality": quality[vid],
+                    "via": best[vid][1]})  # fmt: skip
+    return out
 
 
 class FollowingSource(QuerySource):
