@@ -62,7 +62,7 @@ def create_app(
             raise ConfigError("GRAPHREC_API_KEY must be set in production")
         owned = None
         if graph is None:
-            from graphrec.server import provide_server
+            from graphrec.services.provide import provide_server
 
             conn = connection_from_settings(s) or provide_server(s).connection
             owned = Graph.connect(conn, settings=s)

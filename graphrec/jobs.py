@@ -99,16 +99,14 @@ def training_work(
     s = settings or get_settings()
 
     def work(report: Report) -> dict[str, Any]:
-        from graphrec.learn.pipeline import recompute_communities, train_and_write_back
+        from graphrec.learn.pipeline import learn
 
-        run = train_and_write_back(
+        run = learn(
             graph,
             settings=s,
             progress=report,
             on_epoch=lambda e: report("train", e.epoch, s.learn_epochs),
         )
-        report("communities", 0, 1)
-        _, _, communities = recompute_communities(graph, settings=s)
         best = run.result.best
         return {
             "checkpoint": str(run.checkpoint),
@@ -116,7 +114,7 @@ def training_work(
             "best": best.as_dict() if best is not None else None,
             "written": run.writeback.counts if run.writeback is not None else {},
             "item_item": {k: v for k, v in run.similar.items() if k != "validation"},
-            "communities": communities,
+            "communities": run.communities_written,
             "seconds": run.seconds,
         }
 

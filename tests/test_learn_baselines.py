@@ -79,7 +79,7 @@ def test_top_k_rows_keeps_the_largest() -> None:
 def test_fit_item_item_chooses_lambda_and_keeps_positive_neighbours() -> None:
     model = fit_item_item(planted(), neighbours=4, lambdas=(1.0, 1000.0))
     assert model.method == "ease" and model.lam in (1.0, 1000.0)
-    assert set(model.validation) == {"1", "1000"}
+    assert set(model.validation) == {"lambda=1", "lambda=1000"}
     n = model.neighbours.toarray()
     assert (n >= 0).all() and ((n > 0).sum(axis=1) <= 4).all()
     assert n[0, :10].sum() > n[0, 10:20].sum()  # item 0's neighbours are block A's

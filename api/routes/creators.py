@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import GraphDep, ReadKey, SpineDep, WriteKey
-from graphrec.feed import accounts
+from graphrec import accounts
 
 router = APIRouter(prefix="/creators", tags=["creators"])
 

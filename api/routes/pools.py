@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import GraphDep, ReadKey
-from graphrec.feed import accounts
+from graphrec import accounts
 
 router = APIRouter(prefix="/pools", tags=["pools"], dependencies=[ReadKey])
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import GraphDep, ReadKey, SpineDep, WriteKey
-from graphrec.feed import accounts
+from graphrec import accounts
 
 router = APIRouter(prefix="/users", tags=["users"])
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import GraphDep, ReadKey, SettingsDep, SpineDep, WriteKey
 from api.lifecycle import upload_video
-from graphrec.feed import accounts
+from graphrec import accounts
 
 router = APIRouter(prefix="/videos", tags=["videos"])
 
@@ -24,7 +24,9 @@ class VideoCreate(BaseModel):
     id: str | None = Field(default=None, min_length=1, max_length=128, description="or generated")
 
 
-class PoolPublic(BaseModel):
+class VideoPoolPublic(BaseModel):
+    """The pool a video is in: its budget there, what was served, since when, which cycle."""
+
     id: str
     budget: int | None
     served: int | None
@@ -42,7 +44,7 @@ class VideoPublic(BaseModel):
     created_at: int | None
     status: str | None
     reasons: list[str]
-    pool: PoolPublic | None
+    pool: VideoPoolPublic | None
     counters: dict[str, int]
     score: float | None
     spillover_boost: float | None
@@ -59,6 +61,7 @@ class VideoPublic(BaseModel):
     dependencies=[WriteKey],
     responses={
         404: {"description": "unknown creator"},
+        409: {"description": "the video id is taken"},
         422: {"description": "malformed upload"},
     },
 )

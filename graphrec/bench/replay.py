@@ -8,7 +8,7 @@ future, beside baselines computed in the same run on the same split.
    (:func:`graphrec.importer.import_dataset`: nodes, then the history in bulk batches, every
    event with its own timestamp). Tag applications after a user's first test rating are
    left out with their hashtags.
-3. **Train** with the product's pipeline (:func:`graphrec.learn.pipeline.train_and_write_back`:
+3. **Train** with the product's pipeline (:func:`graphrec.learn.pipeline.learn`:
    LightGCN embeddings written back, item-to-item SIMILAR written), then communities.
 4. **Serve**: Redis filled from the graph (``graphrec state sync``, as after training), then
    every test user's feed (``record=False``, n=20, at the user's split time) from the serving
@@ -230,7 +230,7 @@ def bench_replay(
     """Run the whole replay (see the module docstring); returns the figures."""
     from graphrec.db import Graph
     from graphrec.importer import import_dataset
-    from graphrec.learn.pipeline import recompute_communities, train_and_write_back
+    from graphrec.learn.pipeline import learn
     from graphrec.server import provide_server
     from graphrec.services.redis import provide_redis
     from graphrec.spine.feed import StreamRecommender
@@ -278,18 +278,15 @@ def bench_replay(
                 lap("import", t0)
                 log(f"imported {ds.counts()} in {seconds['import']}s")
                 t0 = time.perf_counter()
-                run = train_and_write_back(
+                run = learn(
                     graph, settings=s, checkpoint=Path(tmp) / "model" / "lightgcn.pt",
                     max_seconds=train_seconds,
                 )  # fmt: skip
                 lap("train", t0)
-                t0 = time.perf_counter()
-                _, comm, _ = recompute_communities(graph, settings=s, source="co-engagement")
-                lap("communities", t0)
                 train_info = {
                     "lightgcn": run.result.best.as_dict() if run.result.best else None,
                     "item_item": run.similar,
-                    "communities": comm.count,
+                    "communities": run.communities.count if run.communities else 0,
                     "seconds": {k: round(v, 1) for k, v in run.seconds.items()},
                 }
                 log(f"trained: {train_info}")
