@@ -17,14 +17,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from neo4j import exceptions as nx
 
+from api.errors import clean, validation_details
+from api.limits import BodyLimit
+from api.openapi import exact_openapi
 from api.routes import admin, creators, events, feed, health, pools, users, videos
-from graphrec.config import PLACEHOLDER_API_KEY, Settings, get_settings
+from graphrec.config import Settings, get_settings
 from graphrec.db import Graph, connection_from_settings
-from graphrec.errors import ConfigError, GraphrecError
+from graphrec.errors import DatabaseUnavailable, GraphrecError
 from graphrec.feed import FeedPolicy, Recommender
 
 log = logging.getLogger(__name__)
@@ -49,8 +53,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         s = settings or get_settings()
-        if s.environment == "production" and s.api_key.get_secret_value() == PLACEHOLDER_API_KEY:
-            raise ConfigError("GRAPHREC_API_KEY must be set in production")
+        s.check_serving()
         owned = None
         if graph is None:
             from graphrec.server import provide_server
@@ -79,13 +82,27 @@ def create_app(
     )
 
     @app.exception_handler(GraphrecError)
-    async def graphrec_error(_: Request, exc: GraphrecError) -> JSONResponse:
-        return JSONResponse(status_code=exc.http_status, content={"detail": str(exc)})
+    async def graphrec_error(request: Request, exc: GraphrecError) -> JSONResponse:
+        if exc.http_status >= 500:  # the message may name addresses or internals: logged only
+            log.warning("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+            return JSONResponse(status_code=exc.http_status, content={"detail": exc.public})
+        return JSONResponse(status_code=exc.http_status, content={"detail": clean(str(exc))})
 
     @app.exception_handler(nx.DriverError)
-    async def driver_error(_: Request, exc: nx.DriverError) -> JSONResponse:
+    async def driver_error(request: Request, exc: nx.DriverError) -> JSONResponse:
         # Anything the library did not translate: the database is not answering.
-        return JSONResponse(status_code=503, content={"detail": f"Neo4j is unavailable: {exc}"})
+        log.warning("%s %s: Neo4j: %s", request.method, request.url.path, exc)
+        return JSONResponse(status_code=503, content={"detail": DatabaseUnavailable.public})
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's default echoes each bad input: it may be huge or not encodable (a lone
+        # surrogate). Only where, what kind and why are sent back.
+        return JSONResponse(status_code=422, content={"detail": validation_details(exc)})
+
+    spec_settings = settings or get_settings()
+    app.add_middleware(BodyLimit, limit=spec_settings.api_max_body_bytes)
+    exact_openapi(app, spec_settings)
 
     for module in (health, users, creators, videos, events, feed, pools, admin):
         app.include_router(module.router)

@@ -27,6 +27,7 @@ from neo4j import exceptions as nx
 
 from graphrec import cypher
 from graphrec.config import Settings, get_settings
+from graphrec.cypher_guard import check_allowed
 from graphrec.db import Graph, translated_errors
 from graphrec.errors import DatabaseUnavailable, InvalidInput, NotFound
 
@@ -385,6 +386,7 @@ def run(
     limit = float(timeout_s if timeout_s is not None else s.analyst_timeout_s)
     if limit <= 0:
         raise InvalidInput(f"the timeout must be positive, got {limit}")
+    check_allowed(query.text, query.name)  # administration, files, network: refused
     check_read_only(graph, query, params)
 
     @neo4j.unit_of_work(timeout=limit)

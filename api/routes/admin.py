@@ -11,18 +11,33 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import GraphDep, SettingsDep, WriteKey
+from api.errors import KEY_ERRORS, UNAVAILABLE, ErrorPublic
 from api.lifecycle import run_cycle, run_training
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[WriteKey])
+router = APIRouter(
+    prefix="/admin",
+    tags=["admin"],
+    dependencies=[WriteKey],
+    responses={**KEY_ERRORS, **UNAVAILABLE},
+)
 
 
-@router.post("/pools/cycle", responses={409: {"description": "a cycle is running"}})
+@router.post(
+    "/pools/cycle",
+    responses={409: {"model": ErrorPublic, "description": "a cycle is running"}},
+)
 def create_pool_cycle(graph: GraphDep, settings: SettingsDep) -> dict[str, Any]:
     """Run one pool cycle now: score spent budgets, promote, settle, look back, spill over."""
     return run_cycle(graph, settings)
 
 
-@router.post("/train")
+@router.post(
+    "/train",
+    responses={
+        409: {"model": ErrorPublic, "description": "the checkpoint does not match the graph"},
+        501: {"model": ErrorPublic, "description": "training is not installed"},
+    },
+)
 def create_training(graph: GraphDep, settings: SettingsDep) -> dict[str, Any]:
     """Train embeddings and communities now (blocks until done; the CLI suits long runs)."""
     return run_training(graph, settings)
