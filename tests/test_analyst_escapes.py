@@ -95,3 +95,25 @@ def test_the_server_refuses_files_and_network_on_its_own(text: str, graph: Graph
     with pytest.raises(GraphrecError):
         graph.read(_query(text), url=web + "/data.csv")
     assert _Recorder.hits == []
+
+
+def test_compose_neo4j_reaches_no_files_or_network() -> None:
+    """The compose Neo4j gets the launcher's settings (the same procedure allow-list)."""
+    import re
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    env = yaml.safe_load((root / "docker" / "compose.yml").read_text())["services"]["neo4j"][
+        "environment"
+    ]
+    assert env["NEO4J_dbms_security_allow__csv__import__from__file__urls"] == "false"
+    assert env["NEO4J_apoc_import_file_enabled"] == "false"
+    assert env["NEO4J_internal_dbms_cypher__ip__blocklist"] == "0.0.0.0/0,::/0"
+    allowed = env["NEO4J_dbms_security_procedures_allowlist"].split(",")
+    assert not any(
+        a.startswith(("apoc.load", "apoc.import", "apoc.cypher", "apoc.*")) for a in allowed
+    )
+    launcher = (root / "graphrec" / "runtime" / "Launcher.java").read_text()
+    block = launcher.split("PROCEDURE_ALLOWLIST = List.of(")[1].split(");")[0]
+    assert re.findall(r'"([^"]+)"', block) == allowed
