@@ -1,46 +1,55 @@
-"""The FastAPI app: ``create_app()`` builds it; the Neo4j driver opens in the lifespan.
+"""The FastAPI app: ``create_app()`` builds it; Neo4j and Redis connect in the lifespan.
+
+Feeds and events run on the serving spine (:mod:`graphrec.spine`): state in Redis, a graph
+writer thread per worker applying the event stream to Neo4j (one applies at a time). At start
+an empty Redis is filled from the graph (``state sync``).
 
 Routes, one router per resource: users, creators, videos, events, feed, pools, admin, health
-(OpenAPI docs at ``/docs`` and ``/redoc``, with Swagger UI's and ReDoc's assets served by the
-app itself from the ``fastapi-offline`` package, so they render with no internet; the dashboard
-at ``/dashboard``). Library errors (:mod:`graphrec.errors`) map to status codes in one
-handler: unknown ids 404, bad input 422, conflicts 409, Neo4j unreachable 503 (the driver
-reconnects by itself when it is back). Request bodies that do not parse answer 422 naming the
+(OpenAPI docs at ``/docs`` and ``/redoc``, offline: :mod:`api.docs`; the dashboard at
+``/dashboard``: :mod:`api.routes.dashboard`). Library errors (:mod:`graphrec.errors`) map to status codes in one
+handler: unknown ids 404, bad input 422, conflicts 409, Neo4j or Redis unreachable 503 (the
+clients reconnect by themselves when they are back). Request bodies that do not parse answer 422 naming the
 field (FastAPI's validation).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi_offline import FastAPIOffline
+from fastapi.staticfiles import StaticFiles
 from neo4j import exceptions as nx
+from redis import exceptions as rx
 
+from api.docs import add_docs
 from api.errors import clean, validation_details
 from api.limits import BodyLimit
+from api.metering import FeedTimer
 from api.openapi import exact_openapi
-from api.routes import admin, creators, events, feed, health, pools, users, videos
+from api.routes import admin, creators, dashboard, events, feed, health, pools, users, videos
 from graphrec.config import Settings, get_settings
+from graphrec.dashboard import ServingMeter
 from graphrec.db import Graph, connection_from_settings
 from graphrec.errors import DatabaseUnavailable, GraphrecError
 from graphrec.feed import FeedPolicy, Recommender
+from graphrec.spine import Spine
+from graphrec.spine.feed import StreamRecommender
+from graphrec.spine.writer import GraphWriter
 
 log = logging.getLogger(__name__)
 
-DOCS_STATIC_URL = "/static/docs"
 
+def _prepare(graph: Graph, spine: Spine) -> None:
+    """Fill an empty Redis from the graph (first start, after a flush)."""
+    from graphrec.spine.state import sync_state
 
-def _warm(recommender: Recommender) -> None:
-    try:
-        recommender.warm()
-    except GraphrecError as e:  # Neo4j not answering yet: the first feeds will load them
-        log.warning("could not pre-load the shared candidate lists: %s", e)
+    if not spine.synced():
+        log.info("Redis holds no state yet: syncing it from the graph")
+        sync_state(graph, spine)
 
 
 def create_app(
@@ -59,27 +68,42 @@ def create_app(
             from graphrec.server import provide_server
 
             conn = connection_from_settings(s) or provide_server(s).connection
-            owned = Graph.connect(conn, settings=s)
+            owned = Graph.connect(conn, settings=s.for_api())
         app.state.settings = s
         app.state.graph = graph or owned
-        app.state.recommender = Recommender(app.state.graph, s, policy=policy)
-        # The shared candidate lists load in the background: the first feeds need not wait.
-        threading.Thread(target=_warm, args=(app.state.recommender,), daemon=True).start()
+        redis_url = s.redis_url
+        if redis_url is None:
+            from graphrec.services.redis import provide_redis
+
+            redis_url = provide_redis(s).url
+        spine = Spine.connect(redis_url, s)
+        _prepare(app.state.graph, spine)
+        app.state.spine = spine
+        app.state.writer = GraphWriter(app.state.graph, spine)
+        if s.stream_writer:
+            app.state.writer.start()
+        if policy is not None and not policy.realtime:
+            # Frozen profiles (an ablation): the graph's own feed, without online state.
+            app.state.recommender = Recommender(app.state.graph, s, policy=policy)
+        else:
+            app.state.recommender = StreamRecommender(spine, s, policy=policy)
         try:
             yield
         finally:
+            app.state.writer.stop()
+            spine.close()
             if owned is not None:
                 owned.close()
 
-    app = FastAPIOffline(
+    app = FastAPI(
         title="graphrec",
         version="0.1.0",
         lifespan=lifespan,
         description="A TikTok-style short-video recommender on a Neo4j graph.",
-        static_url=DOCS_STATIC_URL,
-        # Swagger UI would otherwise ask an online validator for a badge.
-        swagger_ui_parameters={"validatorUrl": None},
+        docs_url=None,  # api/docs.py serves them with their assets: no CDN
+        redoc_url=None,
     )
+    add_docs(app)
 
     @app.exception_handler(GraphrecError)
     async def graphrec_error(request: Request, exc: GraphrecError) -> JSONResponse:
@@ -94,16 +118,29 @@ def create_app(
         log.warning("%s %s: Neo4j: %s", request.method, request.url.path, exc)
         return JSONResponse(status_code=503, content={"detail": DatabaseUnavailable.public})
 
+    @app.exception_handler(rx.RedisError)
+    async def redis_error(request: Request, exc: rx.RedisError) -> JSONResponse:
+        log.warning("%s %s: Redis: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            status_code=503, content={"detail": "Redis is unavailable; retry shortly"}
+        )
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's default echoes each bad input: it may be huge or not encodable (a lone
         # surrogate). Only where, what kind and why are sent back.
         return JSONResponse(status_code=422, content={"detail": validation_details(exc)})
 
+    for module in (health, users, creators, videos, events, feed, pools, admin, dashboard):
+        app.include_router(module.router)
+    app.mount(
+        dashboard.STATIC_URL, StaticFiles(directory=dashboard.STATIC_DIR), name="dashboard-static"
+    )
+    # Feed latency as this worker measures it, for the dashboard's activity panel.
+    app.state.meter = ServingMeter()
+    app.add_middleware(FeedTimer, meter=app.state.meter)
     spec_settings = settings or get_settings()
+    # Added last: the outermost layer, so a large body is refused before anything reads it.
     app.add_middleware(BodyLimit, limit=spec_settings.api_max_body_bytes)
     exact_openapi(app, spec_settings)
-
-    for module in (health, users, creators, videos, events, feed, pools, admin):
-        app.include_router(module.router)
     return app

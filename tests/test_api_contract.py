@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from api.main import create_app
 from graphrec.config import Settings
 from graphrec.db import Graph
+from graphrec.services.redis import redis_client
 from graphrec.world.generate import World
 from graphrec.world.load import load_world
 
@@ -34,8 +35,12 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings(env
 
 
 @pytest.fixture(scope="module")
-def world_graph(session_graph: Graph, world_s: World) -> Graph:
+def world_graph(session_graph: Graph, world_s: World, settings: Settings) -> Graph:
     """World S, loaded once for every operation (what the requests add does not matter)."""
+    assert settings.redis_url is not None
+    client = redis_client(settings.redis_url, settings)
+    client.flushdb()  # the app fills Redis from the graph at start
+    client.close()
     session_graph.wipe()
     load_world(session_graph, world_s)
     return session_graph

@@ -1,7 +1,8 @@
 """Admin: ``POST /admin/pools/cycle`` (one pool cycle) and ``POST /admin/train``.
 
 Both always need the API key. CLI equivalents: ``graphrec pools cycle`` and ``graphrec train``
-(+ ``graphrec communities``).
+(+ ``graphrec communities``). Both first let the graph writer catch up (the cycle counts
+impressions, training reads interactions) and refresh Redis from the graph afterwards.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import GraphDep, SettingsDep, WriteKey
+from api.deps import GraphDep, SettingsDep, SpineDep, WriteKey, WriterDep
 from api.errors import KEY_ERRORS, UNAVAILABLE, ErrorPublic
 from api.lifecycle import run_cycle, run_training
+from graphrec.spine.state import sync_state
 
 router = APIRouter(
     prefix="/admin",
@@ -26,9 +28,14 @@ router = APIRouter(
     "/pools/cycle",
     responses={409: {"model": ErrorPublic, "description": "a cycle is running"}},
 )
-def create_pool_cycle(graph: GraphDep, settings: SettingsDep) -> dict[str, Any]:
+def create_pool_cycle(
+    graph: GraphDep, settings: SettingsDep, spine: SpineDep, writer: WriterDep
+) -> dict[str, Any]:
     """Run one pool cycle now: score spent budgets, promote, settle, look back, spill over."""
-    return run_cycle(graph, settings)
+    writer.drain()
+    result = run_cycle(graph, settings)
+    sync_state(graph, spine, ("budgets", "lists"))
+    return result
 
 
 @router.post(
@@ -38,6 +45,11 @@ def create_pool_cycle(graph: GraphDep, settings: SettingsDep) -> dict[str, Any]:
         501: {"model": ErrorPublic, "description": "training is not installed"},
     },
 )
-def create_training(graph: GraphDep, settings: SettingsDep) -> dict[str, Any]:
+def create_training(
+    graph: GraphDep, settings: SettingsDep, spine: SpineDep, writer: WriterDep
+) -> dict[str, Any]:
     """Train embeddings and communities now (blocks until done; the CLI suits long runs)."""
-    return run_training(graph, settings)
+    writer.drain()
+    result = run_training(graph, settings)
+    sync_state(graph, spine, ("embeddings",))
+    return result

@@ -1,9 +1,10 @@
-"""``POST /events``: a batch of user events, stored at most once each (idempotent by id).
+"""``POST /events``: a batch of user events, appended at most once each (idempotent by id).
 
-The body is one event or a non-empty list of them. Each event is validated on its own, so
-the route takes the body as parsed JSON and the spec documents the exact shapes (below): a
-video event (every kind but ``follow``: ``video_id`` required, no ``creator_id``) or a follow
-(``creator_id``, or the ``video_id`` that won it).
+Acknowledged once Redis holds them (stream + online state, AOF); the graph writer stores them
+in Neo4j soon after (docs/serving.md). The body is one event or a non-empty list of them.
+Each event is validated on its own, so the route takes the body as parsed JSON and the spec
+documents the exact shapes (below): a video event (every kind but ``follow``: ``video_id``
+required, no ``creator_id``) or a follow (``creator_id``, or the ``video_id`` that won it).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from api.deps import GraphDep, SettingsDep, WriteKey
+from api.deps import SpineDep, WriteKey
 from api.errors import BODY_ERRORS, KEY_ERRORS, UNAVAILABLE, ErrorPublic
 from graphrec.config import Settings
-from graphrec.events import MAX_WATCH_MS, EventKind, ingest
+from graphrec.events import MAX_WATCH_MS, EventKind
 from graphrec.ids import Id
+from graphrec.spine.append import append_events
 
 router = APIRouter(tags=["events"], dependencies=[WriteKey])
 
@@ -131,8 +133,7 @@ EXAMPLE = [
     },
 )
 def create_events(
-    graph: GraphDep,
-    settings: SettingsDep,
+    spine: SpineDep,
     events: list[Any] | dict[str, Any] = Body(..., description="one event or a list of them"),
 ) -> Any:
     """Store the good events, acknowledge repeated ids, report each bad one by index.
@@ -146,7 +147,7 @@ def create_events(
         return JSONResponse(
             status_code=422, content={"detail": "events: an empty batch; send at least one event"}
         )
-    result = ingest(graph, batch, settings=settings)
+    result = append_events(spine, batch)
     body = result.as_dict()
     if result.accepted == 0 and result.duplicates == 0:
         return JSONResponse(status_code=422, content={"detail": body["rejected"], **body})

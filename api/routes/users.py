@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from api.deps import GraphDep, ReadKey, WriteKey
+from api.deps import GraphDep, ReadKey, SpineDep, WriteKey
 from api.errors import BAD_PARAMS, BODY_ERRORS, KEY_ERRORS, UNAVAILABLE, ErrorPublic
 from graphrec.feed import accounts
 from graphrec.ids import Id
@@ -66,9 +66,9 @@ class UserPublic(BaseModel):
         422: {"model": ErrorPublic, "description": "malformed, or an unknown tag in interests"},
     },
 )
-def create_user(body: UserCreate, graph: GraphDep) -> UserCreated:
+def create_user(body: UserCreate, graph: GraphDep, spine: SpineDep) -> UserCreated:
     """Sign up; declared interests (existing tag ids) make the first feed personal."""
-    return UserCreated(
+    created = UserCreated(
         **accounts.sign_up(
             graph,
             user_id=body.id,
@@ -77,6 +77,8 @@ def create_user(body: UserCreate, graph: GraphDep) -> UserCreated:
             active_hour=body.active_hour,
         )
     )
+    spine.add_user(created.user_id, created.interests)  # known to events and feeds at once
+    return created
 
 
 @router.get(

@@ -42,3 +42,6 @@ def import_cmd(
         f"imported in {report.total_seconds:.1f}s; batches already present: "
         f"{report.skipped_batches}"
     )
+    from graphrec.cli.spine_cmd import sync_after_load
+
+    sync_after_load()  # Redis's online state and lists follow the graph
