@@ -204,3 +204,16 @@ def test_shared_lists_keep_at_most_max_entries() -> None:
         assert lists.get(f"lookback:{minute}", functools.partial(list, [minute])) == [minute]
     assert len(lists) == 8
     assert lists.get("lookback:99", lambda: ["reloaded"]) == [99]  # the newest are kept
+
+
+# --- 1: a repeated follow -----------------------------------------------------------------
+def test_a_repeated_follow_is_acknowledged_and_counted_once(
+    client: TestClient, world_s: World
+) -> None:
+    uid, cid = world_s.users[3]["id"], world_s.creators[3]["id"]
+    follow = {"event_id": "f-once", "user_id": uid, "kind": "follow", "creator_id": cid}
+    first = client.post("/events", json=[follow], headers=KEY).json()
+    assert (first["accepted"], first["duplicates"]) == (1, 0)
+    for _ in range(2):
+        again = client.post("/events", json=[follow], headers=KEY).json()
+        assert (again["accepted"], again["duplicates"]) == (0, 1)
