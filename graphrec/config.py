@@ -136,7 +136,7 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(default=8 << 20, ge=1024)
     # The API's Neo4j driver gives up connecting after this (and retrying after twice this),
     # so a dead Neo4j answers 503 within about 2 s instead of hanging requests.
-    api_neo4j_timeout_s: float = Field(default=0.6, gt=0)
+    api_neo4j_timeout_s: float = Field(default=1.0, gt=0)
     # A production API key needs this many characters (and 10 distinct ones).
     api_key_min_length: int = Field(default=32, ge=16)
     feed_shared_ttl_s: float = 5.0  # how long a worker keeps the shared candidate lists
