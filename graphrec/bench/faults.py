@@ -121,10 +121,10 @@ def bench_faults(*, clients: int, batch: int, down_s: float, settle_s: float) ->
     with private_stack("S") as stack, api_env(stack):
         users, videos = sample_ids(stack.graph, 500)
         key = stack.settings.api_key.get_secret_value()
-        with api_server(stack.uri, stack.user, stack.password, workers=2, start_timeout_s=600) as (
-            port,
-            _,
-        ):
+        api = api_server(
+            stack.uri, stack.user, stack.password, workers=2, start_timeout_s=600
+        )  # a loaded machine starts slowly
+        with api as (port, _):
             t0 = time.monotonic()
             with Clients(port, key, users, videos, n=clients, batch=batch, run_id=run_id) as load:
                 time.sleep(settle_s)

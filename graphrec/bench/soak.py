@@ -28,10 +28,10 @@ def bench_soak(*, minutes: float, rate: float, batch: int) -> dict[str, Any]:
     with private_stack("S") as stack, api_env(stack):
         users, videos = sample_ids(stack.graph, 500)
         key = stack.settings.api_key.get_secret_value()
-        with api_server(stack.uri, stack.user, stack.password, workers=2, start_timeout_s=600) as (
-            port,
-            api_pid,
-        ):
+        api = api_server(
+            stack.uri, stack.user, stack.password, workers=2, start_timeout_s=600
+        )  # a loaded machine starts slowly
+        with api as (port, api_pid):
             pids = {"api": api_pid, **stack.pids()}
             client = httpx.Client(
                 base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": key}, timeout=30,
