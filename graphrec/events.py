@@ -30,7 +30,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    StrictInt,
     ValidationError,
     ValidationInfo,
     model_validator,
@@ -40,6 +39,7 @@ from graphrec.config import Settings, get_settings
 from graphrec.db import Graph, run_in
 from graphrec.errors import Conflict, InvalidInput
 from graphrec.ids import Id
+from graphrec.jsontypes import JsonInt
 from graphrec.world.load import INTERACTIONS
 
 
@@ -92,8 +92,8 @@ class Event(BaseModel):
     kind: EventKind
     video_id: Id | None = Field(default=None, description="every kind but follow")
     creator_id: Id | None = Field(default=None, description="follow only")
-    watch_ms: StrictInt | None = Field(default=None, ge=0, le=MAX_WATCH_MS)
-    at: StrictInt | None = Field(
+    watch_ms: JsonInt | None = Field(default=None, ge=0, le=MAX_WATCH_MS)
+    at: JsonInt | None = Field(
         default=None,
         ge=0,
         description="epoch ms; server time if absent; at most Settings.events_max_future_ms "

@@ -75,7 +75,7 @@ def test_the_runner_refuses_each_escape(name: str, graph: Graph) -> None:
 def test_the_check_reads_code_not_strings_or_comments() -> None:
     check_allowed(
         "MATCH (u:User) WHERE u.name IN ['LOAD CSV', 'TERMINATE'] // SHOW USERS\n"
-        "RETURN u.show AS show, apoc.util.md5([u.id]) AS h, count(*) AS n"
+        "RETURN u.show AS shown, apoc.util.md5([u.id]) AS h, count(*) AS n"
     )
     for name in analyst.queries():  # the library's own queries all pass
         check_allowed(analyst.find(name).text, name)

@@ -13,13 +13,14 @@ from typing import Any, Literal, get_args
 
 from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import SpineDep, WriteKey
 from api.errors import BODY_ERRORS, KEY_ERRORS, UNAVAILABLE, ErrorPublic
 from graphrec.config import Settings
 from graphrec.events import MAX_WATCH_MS, EventKind
 from graphrec.ids import Id
+from graphrec.jsontypes import JsonInt
 from graphrec.spine.append import append_events
 
 router = APIRouter(tags=["events"], dependencies=[WriteKey])
@@ -40,8 +41,8 @@ class VideoEvent(BaseModel):
     user_id: Id
     kind: VideoKind
     video_id: Id
-    watch_ms: StrictInt | None = Field(default=None, ge=0, le=MAX_WATCH_MS)
-    at: StrictInt | None = Field(default=None, ge=0, description=AT)
+    watch_ms: JsonInt | None = Field(default=None, ge=0, le=MAX_WATCH_MS)
+    at: JsonInt | None = Field(default=None, ge=0, description=AT)
 
 
 class FollowEvent(BaseModel):
@@ -62,8 +63,8 @@ class FollowEvent(BaseModel):
     kind: Literal["follow"]
     creator_id: Id | None = None
     video_id: Id | None = None
-    watch_ms: StrictInt | None = Field(default=None, ge=0, le=MAX_WATCH_MS)
-    at: StrictInt | None = Field(default=None, ge=0, description=AT)
+    watch_ms: JsonInt | None = Field(default=None, ge=0, le=MAX_WATCH_MS)
+    at: JsonInt | None = Field(default=None, ge=0, description=AT)
 
 
 EVENT_MODELS: dict[str, type[BaseModel]] = {"VideoEvent": VideoEvent, "FollowEvent": FollowEvent}

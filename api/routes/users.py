@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import GraphDep, ReadKey, SpineDep, WriteKey
 from api.errors import BAD_PARAMS, BODY_ERRORS, KEY_ERRORS, UNAVAILABLE, ErrorPublic
 from graphrec.feed import accounts
 from graphrec.ids import Id
+from graphrec.jsontypes import JsonInt
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -21,7 +22,7 @@ class UserCreate(BaseModel):
     id: Id | None = Field(default=None, description="or generated (see the id rule)")
     name: str | None = Field(default=None, max_length=200)
     interests: list[str] = Field(default_factory=list, max_length=50, description="tag ids")
-    active_hour: StrictInt | None = Field(default=None, ge=0, le=23)
+    active_hour: JsonInt | None = Field(default=None, ge=0, le=23)
 
 
 class UserCreated(BaseModel):

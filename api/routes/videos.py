@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import GraphDep, ReadKey, SettingsDep, SpineDep, WriteKey
 from api.errors import BAD_PARAMS, BODY_ERRORS, KEY_ERRORS, UNAVAILABLE, ErrorPublic
 from api.lifecycle import upload_video
 from graphrec.feed import accounts
 from graphrec.ids import Id
+from graphrec.jsontypes import JsonInt
 
 router = APIRouter(prefix="/videos", tags=["videos"])
 
@@ -22,7 +23,7 @@ class VideoCreate(BaseModel):
     creator_id: Id
     caption: str = Field(min_length=1, max_length=2_200)
     hashtags: list[str] = Field(default_factory=list)
-    duration_ms: StrictInt = Field(default=15_000, ge=1, le=600_000)
+    duration_ms: JsonInt = Field(default=15_000, ge=1, le=600_000)
     id: Id | None = Field(default=None, description="or generated (see the id rule)")
 
 
