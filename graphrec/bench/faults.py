@@ -28,10 +28,11 @@ class Clients:
     """Threads posting unique events; they record what the API acknowledged."""
 
     def __init__(self, port: int, key: str, users: list[str], videos: list[str], *, n: int,
-                 batch: int, run_id: str) -> None:  # fmt: skip
+                 batch: int, run_id: str, rate: float) -> None:  # fmt: skip
         self.url = f"http://127.0.0.1:{port}"
         self.key, self.users, self.videos = key, users, videos
         self.n, self.batch, self.run_id = n, batch, run_id
+        self.interval = n * batch / rate  # seconds between one client's requests
         self.acked: set[str] = set()
         self.sent = 0
         self.statuses: dict[str, int] = {}
@@ -69,8 +70,7 @@ class Clients:
                     self.acked.update(acked)
                     self.statuses[status] = self.statuses.get(status, 0) + 1
                     self.max_request_s = max(self.max_request_s, took)
-                if status != "200":
-                    time.sleep(0.2)
+                self.stop.wait(max(self.interval - took, 0.2 if status != "200" else 0.0))
 
     def __enter__(self) -> Clients:
         for t in self.threads:
@@ -115,7 +115,9 @@ def _kill_and_restart(stack: Stack, which: str, port: int, *, down_s: float) -> 
     }
 
 
-def bench_faults(*, clients: int, batch: int, down_s: float, settle_s: float) -> dict[str, Any]:
+def bench_faults(
+    *, clients: int, batch: int, rate: float, down_s: float, settle_s: float
+) -> dict[str, Any]:
     """Kill Neo4j, then Redis, under load; count what was acknowledged and what was stored."""
     run_id = f"faults-{int(time.time())}"
     with private_stack("S") as stack, api_env(stack):
@@ -126,27 +128,34 @@ def bench_faults(*, clients: int, batch: int, down_s: float, settle_s: float) ->
         )  # a loaded machine starts slowly
         with api as (port, _):
             t0 = time.monotonic()
-            with Clients(port, key, users, videos, n=clients, batch=batch, run_id=run_id) as load:
+            with Clients(
+                port, key, users, videos, n=clients, batch=batch, run_id=run_id, rate=rate
+            ) as load:
                 time.sleep(settle_s)
                 faults = [_kill_and_restart(stack, "neo4j", port, down_s=down_s)]
                 time.sleep(settle_s)
                 faults.append(_kill_and_restart(stack, "redis", port, down_s=down_s))
                 time.sleep(settle_s)
             posting_s = time.monotonic() - t0
-            # The graph writer drains the stream into Neo4j; wait until it has (or 3 minutes).
-            deadline = time.monotonic() + 180
+            # The graph writer drains the stream into Neo4j: wait while it makes progress
+            # (given up after 120 s without any, or 15 minutes in all).
             stored: set[str] = set()
-            while time.monotonic() < deadline:
+            deadline, last_progress = time.monotonic() + 900, time.monotonic()
+            while time.monotonic() < deadline and time.monotonic() - last_progress < 120:
                 rows = stack.graph.read("bench/stored_event_ids", prefix=run_id + "-")
-                stored = {r["event_id"] for r in rows}
+                now_stored = {r["event_id"] for r in rows}
+                if len(now_stored) > len(stored):
+                    last_progress = time.monotonic()
+                stored = now_stored
                 if load.acked <= stored:
                     break
-                time.sleep(1.0)
+                time.sleep(2.0)
             drain_s = round(time.monotonic() - t0 - posting_s, 2)
     lost = sorted(load.acked - stored)
     return {
         "clients": clients,
         "batch": batch,
+        "rate_events_per_s": rate,
         "posting_s": round(posting_s, 1),
         "sent": load.sent,
         "acknowledged": len(load.acked),

@@ -177,6 +177,7 @@ def learn_cmd(
 def faults_cmd(
     clients: int = typer.Option(4, min=1, help="Concurrent clients posting events."),
     batch: int = typer.Option(20, min=1, help="Events per request."),
+    rate: float = typer.Option(200.0, min=1, help="Events per second, all clients together."),
     down_s: float = typer.Option(3.0, min=0, help="Seconds each server stays down."),
     settle_s: float = typer.Option(5.0, min=1, help="Seconds of load before, between, after."),
     out_path: Path = typer.Option(Path("out/bench/faults.json"), "--out"),
@@ -185,7 +186,7 @@ def faults_cmd(
     servers): acknowledged, stored, lost (must be 0), seconds to recover."""
     from graphrec.bench.faults import bench_faults
 
-    result = bench_faults(clients=clients, batch=batch, down_s=down_s, settle_s=settle_s)
+    result = bench_faults(clients=clients, batch=batch, rate=rate, down_s=down_s, settle_s=settle_s)
     write_json(out_path, result)
     keys = ("sent", "acknowledged", "stored", "lost", "seconds_to_recover", "max_request_s")
     print_table(f"bench faults -> {out_path}", [{k: result[k] for k in keys}])
