@@ -65,7 +65,7 @@ def create_app(
         s.check_serving()
         owned = None
         if graph is None:
-            from graphrec.server import provide_server
+            from graphrec.services.provide import provide_server
 
             conn = connection_from_settings(s) or provide_server(s).connection
             owned = Graph.connect(conn, settings=s.for_api())

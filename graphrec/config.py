@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from graphrec.domain import BOOST_BUDGET, COLD_START_BUDGET
 from graphrec.errors import ConfigError
 
 PLACEHOLDER_PASSWORD = "graphrec-dev-password"
@@ -94,9 +95,13 @@ class Settings(BaseSettings):
     # (user, video) pair; kinds not listed (SAW, SKIPPED) count 0, pairs weighing 0 are dropped.
     learn_weights: dict[str, float] = Field(
         default_factory=lambda: {
-            "VIEWED": 1.0, "COMPLETED": 2.0, "LIKED": 3.0, "COMMENTED": 3.0, "SHARED": 4.0,
+            "VIEWED": 1.0,
+            "COMPLETED": 2.0,
+            "LIKED": 3.0,
+            "COMMENTED": 3.0,
+            "SHARED": 4.0,
         }
-    )  # fmt: skip
+    )
     learn_export_batch: int = 2_000
     learn_holdout: float = 0.2
     learn_epochs: int = 60
@@ -149,11 +154,11 @@ class Settings(BaseSettings):
     rejection_penalty: float = 0.05  # account score lost per rejected upload
     # Fixes every pool budget's draw to (seed, video id): reproducible simulations and tests.
     pool_budget_seed: int | None = None
-    cold_start_budget_min: int = 200
-    cold_start_budget_max: int = 300
-    boost_budget_min: int = 10_000
-    boost_budget_max: int = 100_000
-    promote_share: float = 0.10  # top share of a cohort moving up (floor, see README)
+    cold_start_budget_min: int = COLD_START_BUDGET[0]  # defaults: graphrec.domain
+    cold_start_budget_max: int = COLD_START_BUDGET[1]
+    boost_budget_min: int = BOOST_BUDGET[0]
+    boost_budget_max: int = BOOST_BUDGET[1]
+    promote_share: float = 0.10  # top share of a cohort moving up (floor, see docs/lifecycle.md)
     cohort_window_ms: int = 86_400_000  # cohort = same pool + same entry day
     cold_start_max_age_ms: int = 3 * 86_400_000  # unspent budget after this: evaluated anyway
     boost_max_age_ms: int = 14 * 86_400_000

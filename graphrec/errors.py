@@ -47,6 +47,14 @@ class DatabaseUnavailable(GraphrecError):
     public = "Neo4j is unavailable; retry shortly"
 
 
+class ReadOnlyViolation(InvalidInput):
+    """A query that must only read would write (or change the schema); it was refused."""
+
+
+class QueryTimedOut(DatabaseUnavailable):
+    """A query ran past its time limit and was stopped by Neo4j."""
+
+
 class DatabaseError(GraphrecError):
     """Neo4j refused a query for a reason that is not the caller's input."""
 

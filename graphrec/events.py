@@ -22,7 +22,6 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from neo4j import ManagedTransaction
@@ -37,42 +36,16 @@ from pydantic import (
 
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph, run_in
+from graphrec.domain import INTERACTIONS, KIND_WEIGHTS, MAX_WEIGHT, MIN_WEIGHT, EventKind
 from graphrec.errors import Conflict, InvalidInput
 from graphrec.ids import Id
 from graphrec.jsontypes import JsonInt
-from graphrec.world.load import INTERACTIONS
-
-
-class EventKind(StrEnum):
-    impression = "impression"
-    view = "view"
-    complete = "complete"
-    like = "like"
-    comment = "comment"
-    share = "share"
-    follow = "follow"
-    skip = "skip"
-
 
 # kind -> (relationship type, video counter it moves)
 KIND_TYPES: dict[EventKind, tuple[str, str | None]] = {
     EventKind(kind): types for kind, types in INTERACTIONS.items()
 }
 
-# How far one event moves the user's profile (INTERESTED_IN weight per tag of the video and
-# the online embedding's step towards the video). Negative: away from it.
-KIND_WEIGHTS: dict[EventKind, float] = {
-    EventKind.impression: 0.0,
-    EventKind.view: 0.1,
-    EventKind.complete: 0.4,
-    EventKind.like: 1.0,
-    EventKind.comment: 0.6,
-    EventKind.share: 1.0,
-    EventKind.follow: 0.8,
-    EventKind.skip: -0.3,  # weak: most of a feed is skipped, and a skip is a mild "no"
-}
-
-MIN_WEIGHT, MAX_WEIGHT = -5.0, 10.0
 _INGEST_LOCK = threading.Lock()
 MAX_WATCH_MS = 24 * 3_600_000
 
@@ -192,24 +165,18 @@ def _row(i: int, e: Event, now: int) -> dict[str, Any]:
 
 
 def profile_rows(events: Sequence[Event], now: int) -> list[dict[str, Any]]:
-    """Per user: the videos their events touched, with the summed weight of those events."""
-    by_user: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    """Per user: one item (video, weight) per weighted event, in the events' order (each step
+    is clamped in turn, as the online state in Redis moves)."""
+    items: dict[str, list[dict[str, Any]]] = defaultdict(list)
     last_at: dict[str, int] = {}
     for e in events:
         at = e.at if e.at is not None else now
         last_at[e.user_id] = max(last_at.get(e.user_id, 0), at)
         w = KIND_WEIGHTS[e.kind]
-        items = by_user[e.user_id]  # every user gets last_active_at, even with no weight
+        mine = items[e.user_id]  # every user gets last_active_at, even with no weight
         if e.video_id is not None and w:
-            items[e.video_id] += w
-    return [
-        {
-            "user_id": u,
-            "at": last_at[u],
-            "items": [{"video_id": v, "w": w} for v, w in sorted(items.items()) if w],
-        }
-        for u, items in sorted(by_user.items())
-    ]
+            mine.append({"video_id": e.video_id, "w": w})
+    return [{"user_id": u, "at": last_at[u], "items": items[u]} for u in sorted(items)]
 
 
 def ingest(
@@ -245,7 +212,8 @@ def ingest(
 
         def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
             statuses = run_in(tx, "serving/ingest_events", rows=rows)
-            stored = [by_index[r["i"]] for r in statuses if r["status"] == "accepted"]
+            accepted = {r["i"] for r in statuses if r["status"] == "accepted"}
+            stored = [e for i, e in good if i in accepted]  # in the batch's order
             if stored:
                 run_in(
                     tx,

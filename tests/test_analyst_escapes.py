@@ -114,6 +114,6 @@ def test_compose_neo4j_reaches_no_files_or_network() -> None:
     assert not any(
         a.startswith(("apoc.load", "apoc.import", "apoc.cypher", "apoc.*")) for a in allowed
     )
-    launcher = (root / "graphrec" / "runtime" / "Launcher.java").read_text()
+    launcher = (root / "graphrec" / "services" / "Launcher.java").read_text()
     block = launcher.split("PROCEDURE_ALLOWLIST = List.of(")[1].split(");")[0]
     assert re.findall(r'"([^"]+)"', block) == allowed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -11,6 +12,8 @@ from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.feed import FeedPolicy, Recommender
 from graphrec.world.generate import World
+
+pytestmark = pytest.mark.slow  # trains a model through the API
 
 KEY = {"X-API-Key": "graphrec-dev-api-key"}
 

@@ -147,29 +147,37 @@ def test_every_scenario_is_documented_and_unknown_ones_refused() -> None:
 
 
 def test_shared_lists_keep_a_list_then_refresh_in_the_background() -> None:
+    """No sleeps: the lists run on a clock the test moves, and the refresher is waited for."""
     import threading
-    import time
 
     from graphrec.feed.sources import SharedLists, jitter
 
     calls: list[int] = []
+    loading = threading.Event()
     release = threading.Event()
 
     def load() -> int:
         calls.append(1)
         if len(calls) > 1:
-            release.wait(5)
+            loading.set()
+            assert release.wait(30)
         return len(calls)
 
-    lists = SharedLists(ttl_s=0.05)
-    assert lists.get("k", load) == 1 and lists.get("k", load) == 1 and len(calls) == 1
-    time.sleep(0.06)
-    assert lists.get("k", load) == 1  # expired: the old list, while one thread refreshes
+    now = [100.0]
+    lists = SharedLists(ttl_s=5.0, clock=lambda: now[0])
+    assert lists.get("k", load) == 1 and len(calls) == 1
+    now[0] += 4.9
+    assert lists.get("k", load) == 1 and len(calls) == 1  # still fresh: not loaded again
+    now[0] += 0.2  # expired
+    assert lists.get("k", load) == 1  # the old list, while one thread refreshes
+    assert loading.wait(30)
     assert lists.get("k", load) == 1 and len(calls) == 2  # only one refresher
     release.set()
-    deadline = time.time() + 5
-    while lists.get("k", load) != 2 and time.time() < deadline:
-        time.sleep(0.01)
-    assert lists.get("k", load) == 2
+    lists.settle("k")
+    assert lists.get("k", load) == 2 and len(calls) == 2  # the refreshed list, fresh again
+    now[0] += 5.1
+    assert lists.get("k", load) == 2  # expired again: old list served, a refresh started
+    lists.settle("k")
+    assert lists.get("k", load) == 3
     assert SharedLists(ttl_s=0).get("k", lambda: len(calls)) == len(calls)  # no sharing
     assert jitter("u1", "v1") == jitter("u1", "v1") != jitter("u2", "v1")

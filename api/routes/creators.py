@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import GraphDep, ReadKey, SpineDep, WriteKey
 from api.errors import BAD_PARAMS, BODY_ERRORS, KEY_ERRORS, UNAVAILABLE, ErrorPublic
-from graphrec.feed import accounts
+from graphrec import accounts
 from graphrec.ids import Id
 
 router = APIRouter(prefix="/creators", tags=["creators"])

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from api.deps import GraphDep, ReadKey
 from api.errors import UNAVAILABLE
-from graphrec.feed import accounts
+from graphrec import accounts
 
 router = APIRouter(prefix="/pools", tags=["pools"], dependencies=[ReadKey])
 

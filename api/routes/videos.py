@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import GraphDep, ReadKey, SettingsDep, SpineDep, WriteKey
 from api.errors import BAD_PARAMS, BODY_ERRORS, KEY_ERRORS, UNAVAILABLE, ErrorPublic
 from api.lifecycle import upload_video
-from graphrec.feed import accounts
+from graphrec import accounts
 from graphrec.ids import Id
 from graphrec.jsontypes import JsonInt
 
@@ -27,7 +27,9 @@ class VideoCreate(BaseModel):
     id: Id | None = Field(default=None, description="or generated (see the id rule)")
 
 
-class PoolPublic(BaseModel):
+class VideoPoolPublic(BaseModel):
+    """The pool a video is in: its budget there, what was served, since when, which cycle."""
+
     id: str
     budget: int | None
     served: int | None
@@ -45,7 +47,7 @@ class VideoPublic(BaseModel):
     created_at: int | None
     status: str | None
     reasons: list[str]
-    pool: PoolPublic | None
+    pool: VideoPoolPublic | None
     counters: dict[str, int]
     score: float | None
     spillover_boost: float | None

@@ -33,7 +33,7 @@ from graphrec.bench.load import machine
 from graphrec.config import get_settings
 from graphrec.db import Graph
 from graphrec.errors import ConfigError, DatabaseUnavailable
-from graphrec.runtime import free_port
+from graphrec.services.processes import free_port
 
 
 # --- a minimal keep-alive HTTP/1.1 client --------------------------------------------------
@@ -265,8 +265,14 @@ async def _event_to_feed(port: int, key: str, users: list[str], samples: int, ru
             if not items:
                 continue
             vid = items[0]["video_id"]
-            ev = [{"event_id": f"{run_id}-lag-{i}", "user_id": uid, "kind": "impression",
-                   "video_id": vid}]  # fmt: skip
+            ev = [
+                {
+                    "event_id": f"{run_id}-lag-{i}",
+                    "user_id": uid,
+                    "kind": "impression",
+                    "video_id": vid,
+                }
+            ]
             status, _ = await http.request("POST", "/events", json.dumps(ev).encode())
             acked = time.perf_counter()
             status, data = await http.request("GET", f"/users/{uid}/feed?n=10&record=false")
@@ -402,8 +408,14 @@ def bench_serve(
     levels = []
     with api_server(conn.uri, conn.user, conn.password, workers=workers) as (port, pid):
         for c in clients:
-            args = {"port": port, "key": key, "users": users, "c": c, "seconds": seconds,
-                    "warmup": warmup}  # fmt: skip
+            args = {
+                "port": port,
+                "key": key,
+                "users": users,
+                "c": c,
+                "seconds": seconds,
+                "warmup": warmup,
+            }
             meter = {"api": pid, "neo4j": neo4j_pid}
             levels.append(in_process(_feed_worker, args, seconds + warmup + 120, meter))
     return {
@@ -435,8 +447,17 @@ def bench_events(
     run_id = f"bench-{int(time.time())}"
     neo4j_pid = listening_pid(int(conn.uri.rsplit(":", 1)[1]))
     with api_server(conn.uri, conn.user, conn.password, workers=workers) as (port, pid):
-        args = {"port": port, "key": key, "users": users, "videos": videos, "clients": clients,
-                "batch": batch, "seconds": seconds, "samples": samples, "run_id": run_id}  # fmt: skip
+        args = {
+            "port": port,
+            "key": key,
+            "users": users,
+            "videos": videos,
+            "clients": clients,
+            "batch": batch,
+            "seconds": seconds,
+            "samples": samples,
+            "run_id": run_id,
+        }
         meter = {"api": pid, "neo4j": neo4j_pid}
         result = in_process(_events_worker, args, seconds + samples + 180, meter)
     return {

@@ -19,7 +19,8 @@ import psutil
 
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph, migrate
-from graphrec.runtime import LocalNeo4j, free_port
+from graphrec.services.neo4j import LocalNeo4j
+from graphrec.services.processes import free_port
 from graphrec.services.redis import LocalRedis
 
 

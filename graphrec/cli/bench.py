@@ -39,7 +39,7 @@ def pools_cmd(
     out_path: Path = typer.Option(Path("out/bench/pools.json"), "--out"),
 ) -> None:
     """Impression recording (per impression, batched) and one full pool cycle on a world."""
-    from graphrec.bench.pools import bench_pools
+    from graphrec.bench.lifecycle import bench_pools
 
     world_size(size)
     result = bench_pools(size=size, seed=seed, calls=calls, threads=threads)
@@ -65,7 +65,7 @@ def serve_cmd(
     from graphrec.bench.serve import bench_serve
     from graphrec.config import get_settings
     from graphrec.db import Graph
-    from graphrec.server import provide_server
+    from graphrec.services.provide import provide_server
 
     world_size(size)
     levels = [int(x) for x in clients.split(",") if x.strip()]
@@ -73,9 +73,15 @@ def serve_cmd(
     handle = provide_server(settings)
     with Graph.connect(handle.connection, settings=settings) as graph:
         result = bench_serve(
-            graph, handle.connection, size=size, seed=seed, clients=levels, seconds=seconds,
-            warmup=warmup, workers=workers,
-        )  # fmt: skip
+            graph,
+            handle.connection,
+            size=size,
+            seed=seed,
+            clients=levels,
+            seconds=seconds,
+            warmup=warmup,
+            workers=workers,
+        )
     write_json(out_path, result)
     skip = {"server_ms_p50", "cpu"}
     rows = [{k: v for k, v in lv.items() if k not in skip} for lv in result["levels"]]
@@ -106,16 +112,23 @@ def events_cmd(
     from graphrec.bench.serve import bench_events
     from graphrec.config import get_settings
     from graphrec.db import Graph
-    from graphrec.server import provide_server
+    from graphrec.services.provide import provide_server
 
     world_size(size)
     settings = get_settings()
     handle = provide_server(settings)
     with Graph.connect(handle.connection, settings=settings) as graph:
         result = bench_events(
-            graph, handle.connection, size=size, seed=seed, clients=clients, batch=batch,
-            seconds=seconds, samples=samples, workers=workers,
-        )  # fmt: skip
+            graph,
+            handle.connection,
+            size=size,
+            seed=seed,
+            clients=clients,
+            batch=batch,
+            seconds=seconds,
+            samples=samples,
+            workers=workers,
+        )
     write_json(out_path, result)
     print_table(f"bench events {size} -> {out_path}", [result["ingest"]])
     print_table("event -> next feed", [result["event_to_next_feed"]])
@@ -140,10 +153,15 @@ def quality_cmd(
     from graphrec.cli.common import console
 
     result = bench_quality(
-        data, out_dir=out_path.parent / "quality", threads=threads, filter_kind=filter_kind,
-        rank=rank, train_seconds=train_seconds, init=init,
+        data,
+        out_dir=out_path.parent / "quality",
+        threads=threads,
+        filter_kind=filter_kind,
+        rank=rank,
+        train_seconds=train_seconds,
+        init=init,
         log=lambda m: console.print(m, highlight=False),
-    )  # fmt: skip
+    )
     write_json(out_path, result)
     print_table(f"bench quality {data} -> {out_path}", result["rows"])
     print_table("seconds", [result["seconds"]])

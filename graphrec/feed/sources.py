@@ -111,8 +111,15 @@ class SharedLists:
     name a time window change every minute): the least recently used go first.
     """
 
-    def __init__(self, ttl_s: float = 5.0, *, max_entries: int = 1_024) -> None:
+    def __init__(
+        self,
+        ttl_s: float = 5.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 1_024,
+    ) -> None:
         self.ttl_s = ttl_s
+        self.clock = clock  # seconds, monotonic; a test passes its own to expire lists at will
         self.max_entries = max_entries
         self._values: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
@@ -141,7 +148,7 @@ class SharedLists:
         if ttl <= 0:
             return load()
         hit = self._values.get(key)
-        if hit is not None and hit[0] > time.monotonic():
+        if hit is not None and hit[0] > self.clock():
             return hit[1]
         lock = self._lock(key)
         if hit is not None:
@@ -154,19 +161,24 @@ class SharedLists:
             hit = self._values.get(key)
             if hit is None:
                 value = load()
-                self._store(key, (time.monotonic() + ttl, value))
+                self._store(key, (self.clock() + ttl, value))
                 return value
             return hit[1]
 
     def _refresh(self, key: str, load: Callable[[], Any], ttl: float, lock: threading.Lock) -> None:
         try:
-            self._store(key, (time.monotonic() + ttl, load()))
+            self._store(key, (self.clock() + ttl, load()))
         except Exception:  # the old list stays; the next request tries again
             old = self._values.get(key)
             if old is not None:
-                self._store(key, (time.monotonic() + min(ttl, 1.0), old[1]))
+                self._store(key, (self.clock() + min(ttl, 1.0), old[1]))
         finally:
             lock.release()
+
+    def settle(self, key: str) -> None:
+        """Wait until no refresh of ``key`` is running (shutdown, tests)."""
+        with self._lock(key):
+            pass
 
     def clear(self) -> None:
         with self._guard:

@@ -116,7 +116,7 @@ class GraphWriter:
                 ok = {r["i"] for r in statuses if r["status"] == "accepted"}
                 out["events"] = len(ok)
                 out["duplicates"] = sum(r["status"] == "duplicate" for r in statuses)
-                stored = [models[r["i"]] for r in events if r["i"] in ok]
+                stored = [m for i, m in enumerate(models) if i in ok]  # in stream order
                 if stored:
                     run_in(
                         tx,
