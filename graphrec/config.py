@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     redis_maxmemory: str = "0"  # 0: no limit (the online state must never be evicted)
     redis_timeout_s: float = 1.0  # connect/read timeout: a dead Redis answers 503 within 2 s
     redis_max_connections: int = 64
+    # A Redis Cluster keeps the budgets and each user's partition on different slots: a feed
+    # then grants and records in two scripts instead of one.
+    redis_cluster: bool = False
     # Event stream: partitions (each a hash slot: the user's state lives beside its stream),
     # dedup retention, the graph writer's batch, trimming bound.
     stream_partitions: int = 8
@@ -82,7 +85,7 @@ class Settings(BaseSettings):
     stream_maxlen: int = 5_000_000  # per partition, approximate; only acked entries are trimmed
     stream_writer: bool = True  # run a graph-writer consumer thread in each API worker
     state_lists_ttl_s: float = 2.0  # how long a worker keeps the shared lists it read
-    state_refresh_s: float = 10.0  # shared candidate lists recomputed from Neo4j this often
+    state_refresh_s: float = 60.0  # shared candidate lists recomputed from Neo4j this often
     seen_bloom_bits: int = 1 << 15  # per user seen filter (Bloom, k=4): 4 KiB, ~1% at 3,400
     nearline_limit: int = 120  # per-user nearline candidates kept (embedding neighbours)
 

@@ -31,6 +31,12 @@ class HealthDown(HealthPublic):
     detail: str
 
 
+@router.get("/ping")
+def read_ping() -> dict[str, bool]:
+    """A trivial JSON route (no I/O): the benchmarks' baseline for the app's own overhead."""
+    return {"ok": True}
+
+
 def _within(fn: Any) -> bool:
     try:
         _pool.submit(fn).result(timeout=TIMEOUT_S)

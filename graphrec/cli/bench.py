@@ -83,6 +83,9 @@ def serve_cmd(
             workers=workers,
         )
     write_json(out_path, result)
+    heads = ("feed_rps", "feed_p50_ms", "feed_p99_ms", "baseline_rps", "feed_to_baseline",
+             "feed_p50_ms_1_client")  # fmt: skip
+    print_table("headline", [{k: result.get(k) for k in heads}])
     skip = {"server_ms_p50", "cpu"}
     rows = [{k: v for k, v in lv.items() if k not in skip} for lv in result["levels"]]
     print_table(f"bench serve {size}, {workers} workers -> {out_path}", rows)
@@ -130,6 +133,9 @@ def events_cmd(
             workers=workers,
         )
     write_json(out_path, result)
+    heads = ("events_per_s", "acknowledged", "stored", "lost", "duplicates_counted",
+             "event_to_feed_p99_ms", "graph_lag_p99_ms")  # fmt: skip
+    print_table("headline", [{k: result.get(k) for k in heads}])
     print_table(f"bench events {size} -> {out_path}", [result["ingest"]])
     print_table("event -> next feed", [result["event_to_next_feed"]])
     print_table("where the CPU went (cores busy on average)", [result.get("cpu", {})])

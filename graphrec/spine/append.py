@@ -111,7 +111,7 @@ def _append(spine: Spine, good: list[tuple[int, Event]], result: IngestResult, n
             "at": e.at if e.at is not None else now,
             "w": w,
             "tags": (f or {}).get("tags") or [],
-            "bits": seen_bits(e.video_id, m) if e.video_id else [],
+            "bits": list(seen_bits(e.video_id, m)) if e.video_id else [],
         }
         if e.video_id:
             row["v"] = e.video_id
