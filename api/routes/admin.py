@@ -12,13 +12,22 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import GraphDep, SettingsDep, SpineDep, WriteKey, WriterDep
+from api.errors import KEY_ERRORS, UNAVAILABLE, ErrorPublic
 from api.lifecycle import run_cycle, run_training
 from graphrec.spine.state import sync_state
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[WriteKey])
+router = APIRouter(
+    prefix="/admin",
+    tags=["admin"],
+    dependencies=[WriteKey],
+    responses={**KEY_ERRORS, **UNAVAILABLE},
+)
 
 
-@router.post("/pools/cycle", responses={409: {"description": "a cycle is running"}})
+@router.post(
+    "/pools/cycle",
+    responses={409: {"model": ErrorPublic, "description": "a cycle is running"}},
+)
 def create_pool_cycle(
     graph: GraphDep, settings: SettingsDep, spine: SpineDep, writer: WriterDep
 ) -> dict[str, Any]:
@@ -29,7 +38,13 @@ def create_pool_cycle(
     return result
 
 
-@router.post("/train")
+@router.post(
+    "/train",
+    responses={
+        409: {"model": ErrorPublic, "description": "the checkpoint does not match the graph"},
+        501: {"model": ErrorPublic, "description": "training is not installed"},
+    },
+)
 def create_training(
     graph: GraphDep, settings: SettingsDep, spine: SpineDep, writer: WriterDep
 ) -> dict[str, Any]:

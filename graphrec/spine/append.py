@@ -52,7 +52,7 @@ def append_events(
             f"events: a batch holds at most {s.events_max_batch} events, got {len(raw)}"
         )
     now = now if now is not None else int(time.time() * 1000)
-    good, bad = validate(raw)
+    good, bad = validate(raw, now=now, max_future_ms=s.events_max_future_ms)
     result = IngestResult(rejected=list(bad))
     try:
         _append(spine, good, result, now)

@@ -38,6 +38,7 @@ class StoreUnavailable(GraphrecError):
     """Redis cannot be reached or did not answer in time."""
 
     http_status = 503
+    public = "Redis is unavailable; retry shortly"
 
 
 def _lua(name: str) -> str:
