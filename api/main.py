@@ -63,12 +63,15 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         s = settings or get_settings()
         s.check_serving()
-        owned = None
+        owned = writer_graph = None
         if graph is None:
             from graphrec.services.provide import provide_server
 
             conn = connection_from_settings(s) or provide_server(s).connection
             owned = Graph.connect(conn, settings=s.for_api())
+            # The graph writer's large batches keep the ordinary timeouts: requests fail
+            # fast (503), the writer waits and retries.
+            writer_graph = Graph.connect(conn, settings=s)
         app.state.settings = s
         app.state.graph = graph or owned
         redis_url = s.redis_url
@@ -79,7 +82,7 @@ def create_app(
         spine = Spine.connect(redis_url, s)
         _prepare(app.state.graph, spine)
         app.state.spine = spine
-        app.state.writer = GraphWriter(app.state.graph, spine)
+        app.state.writer = GraphWriter(writer_graph or app.state.graph, spine)
         if s.stream_writer:
             app.state.writer.start()
         if policy is not None and not policy.realtime:
@@ -92,8 +95,9 @@ def create_app(
         finally:
             app.state.writer.stop()
             spine.close()
-            if owned is not None:
-                owned.close()
+            for g in (owned, writer_graph):
+                if g is not None:
+                    g.close()
 
     app = FastAPI(
         title="graphrec",
