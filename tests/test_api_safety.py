@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -237,3 +238,28 @@ def test_neo4j_down_feeds_and_events_go_on_and_the_graph_catches_up(
     finally:
         proxy.cut()
         graph.close()
+
+
+def test_redis_down_is_503_with_a_reason(
+    loaded_graph: Graph, settings: Settings, tmp_path: Path
+) -> None:
+    from graphrec.services.redis import provide_redis
+
+    private = settings.model_copy(update={"redis_url": None})  # a Redis of its own to stop
+    handle = provide_redis(private, state_dir=tmp_path / "redis", ephemeral_port=True)
+    own = settings.model_copy(update={"redis_url": handle.url})
+    try:
+        with TestClient(create_app(own, graph=loaded_graph)) as c:
+            uid = "u0000001"
+            assert c.get(f"/users/{uid}/feed").status_code == 200
+            handle.close()  # Redis stops: nothing is acknowledged, every answer says why
+            like = {"event_id": "rd1", "user_id": uid, "kind": "like", "video_id": "v00000001"}
+            for r in (
+                c.get(f"/users/{uid}/feed"),
+                c.post("/events", json=[like], headers=KEY),
+                c.get("/health"),
+            ):
+                assert r.status_code == 503, r.text
+                assert "Redis is unavailable" in r.json()["detail"]
+    finally:
+        handle.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -167,18 +168,18 @@ def test_a_budget_spent_between_ranking_and_granting_is_refilled(
     new_user(loaded_graph, spine, "late")
     budgets = {k.decode(): int(v) for k, v in spine.r.hgetall(spine.keys.budget).items()}
     raced: list[str] = []
-    grant = spine.grant
+    grant = spine.grant_and_record  # the feed grants and records in one script
 
-    def another_feed_first(video_ids: list[str]) -> set[str]:
+    def another_feed_first(user_id: str, video_ids: list[str], **kw: Any) -> set[str]:
         # Another feed takes the last impression of the first budgeted video we are about
         # to grant, after our ranking: the real script must refuse it.
         if not raced:
             first = next(v for v in video_ids if budgets.get(v, 0) > 0)
             spine.r.hset(spine.keys.budget, first, 0)
             raced.append(first)
-        return grant(video_ids)
+        return grant(user_id, video_ids, **kw)
 
-    spine.grant = another_feed_first  # type: ignore[method-assign]
+    spine.grant_and_record = another_feed_first  # type: ignore[method-assign]
     items = StreamRecommender(spine).feed("late", 10).items
     assert raced and raced[0] not in {i.video_id for i in items}
     assert len(items) == 10 and len({i.video_id for i in items}) == 10

@@ -14,14 +14,23 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import GraphDep, SettingsDep, SpineDep, WriteKey, WriterDep
+from api.errors import KEY_ERRORS, UNAVAILABLE, ErrorPublic
 from api.lifecycle import run_cycle
 from graphrec import jobs
 from graphrec.spine.state import sync_state
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[WriteKey])
+router = APIRouter(
+    prefix="/admin",
+    tags=["admin"],
+    dependencies=[WriteKey],
+    responses={**KEY_ERRORS, **UNAVAILABLE},
+)
 
 
-@router.post("/pools/cycle", responses={409: {"description": "a cycle is running"}})
+@router.post(
+    "/pools/cycle",
+    responses={409: {"model": ErrorPublic, "description": "a cycle is running"}},
+)
 def create_pool_cycle(
     graph: GraphDep, settings: SettingsDep, spine: SpineDep, writer: WriterDep
 ) -> dict[str, Any]:
@@ -56,7 +65,7 @@ class JobPublic(BaseModel):
     "/train",
     status_code=202,
     response_model=JobStarted,
-    responses={409: {"description": "a training job is already running"}},
+    responses={409: {"model": ErrorPublic, "description": "a training job is already running"}},
 )
 def create_training(
     graph: GraphDep, settings: SettingsDep, spine: SpineDep, writer: WriterDep
@@ -79,7 +88,9 @@ def create_training(
 
 
 @router.get(
-    "/jobs/{job_id}", response_model=JobPublic, responses={404: {"description": "unknown job"}}
+    "/jobs/{job_id}",
+    response_model=JobPublic,
+    responses={404: {"model": ErrorPublic, "description": "unknown job"}},
 )
 def read_job(job_id: str, graph: GraphDep) -> JobPublic:
     """A background job's stage, progress and, once finished, its result or error."""

@@ -24,6 +24,7 @@ import math
 import threading
 import time
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -109,19 +110,41 @@ class SharedLists:
 
     Once a list exists, an expired one is refreshed by one background thread while requests
     keep getting the previous list: no request waits on a refresh. ``ttl_s <= 0`` reads the
-    list again for every feed (no sharing).
+    list again for every feed (no sharing). At most ``max_entries`` lists are kept (keys that
+    name a time window change every minute): the least recently used go first.
     """
 
-    def __init__(self, ttl_s: float = 5.0, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        ttl_s: float = 5.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 1_024,
+    ) -> None:
         self.ttl_s = ttl_s
         self.clock = clock  # seconds, monotonic; a test passes its own to expire lists at will
-        self._values: dict[str, tuple[float, Any]] = {}
+        self.max_entries = max_entries
+        self._values: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._values)
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
+
+    def _store(self, key: str, entry: tuple[float, Any]) -> None:
+        with self._guard:
+            self._values[key] = entry
+            self._values.move_to_end(key)
+            while len(self._values) > self.max_entries:
+                self._values.popitem(last=False)
+            if len(self._locks) > 2 * self.max_entries:  # locks of evicted keys, unless held
+                for k in [k for k in self._locks if k not in self._values]:
+                    if not self._locks[k].locked():
+                        del self._locks[k]
 
     def get(self, key: str, load: Callable[[], Any], *, ttl_s: float | None = None) -> Any:
         ttl = self.ttl_s if ttl_s is None else ttl_s
@@ -141,17 +164,17 @@ class SharedLists:
             hit = self._values.get(key)
             if hit is None:
                 value = load()
-                self._values[key] = (self.clock() + ttl, value)
+                self._store(key, (self.clock() + ttl, value))
                 return value
             return hit[1]
 
     def _refresh(self, key: str, load: Callable[[], Any], ttl: float, lock: threading.Lock) -> None:
         try:
-            self._values[key] = (self.clock() + ttl, load())
+            self._store(key, (self.clock() + ttl, load()))
         except Exception:  # the old list stays; the next request tries again
             old = self._values.get(key)
             if old is not None:
-                self._values[key] = (self.clock() + min(ttl, 1.0), old[1])
+                self._store(key, (self.clock() + min(ttl, 1.0), old[1]))
         finally:
             lock.release()
 
@@ -161,7 +184,8 @@ class SharedLists:
             pass
 
     def clear(self) -> None:
-        self._values.clear()
+        with self._guard:
+            self._values.clear()
 
 
 class CandidateSource(Protocol):

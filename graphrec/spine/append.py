@@ -52,7 +52,7 @@ def append_events(
             f"events: a batch holds at most {s.events_max_batch} events, got {len(raw)}"
         )
     now = now if now is not None else int(time.time() * 1000)
-    good, bad = validate(raw)
+    good, bad = validate(raw, now=now, max_future_ms=s.events_max_future_ms)
     result = IngestResult(rejected=list(bad))
     try:
         _append(spine, good, result, now)
@@ -111,7 +111,7 @@ def _append(spine: Spine, good: list[tuple[int, Event]], result: IngestResult, n
             "at": e.at if e.at is not None else now,
             "w": w,
             "tags": (f or {}).get("tags") or [],
-            "bits": seen_bits(e.video_id, m) if e.video_id else [],
+            "bits": list(seen_bits(e.video_id, m)) if e.video_id else [],
         }
         if e.video_id:
             row["v"] = e.video_id
