@@ -196,6 +196,33 @@ def learn_cmd(
     print_table("similar_videos_for_user (ms)", [result["similar_videos_ms"]])
 
 
+@app.command("replay")
+@handle_errors
+def replay_cmd(
+    data: Path = typer.Option(..., "--data", help="A MovieLens folder (ratings.csv, movies.csv)."),
+    threads: int = typer.Option(2, min=1, help="torch threads (the benchmark's CPU budget)."),
+    like_at: float = typer.Option(4.0, help="A held-out rating >= this is a hit."),
+    train_seconds: float = typer.Option(120.0, help="Time box for LightGCN training."),
+    workers: int = typer.Option(4, min=1, help="Concurrent feed requests."),
+    out_path: Path = typer.Option(Path("out/bench/replay.json"), "--out"),
+) -> None:
+    """Replay a real history through import, training and the feed; score it beside
+    popularity, item-kNN and EASE on the same time split."""
+    from graphrec.bench.replay import bench_replay, plot, table_rows
+    from graphrec.cli.common import console
+
+    result = bench_replay(
+        data, out_dir=out_path.parent, threads=threads, like_at=like_at,
+        train_seconds=train_seconds, workers=workers,
+        log=lambda m: console.print(m, highlight=False),
+    )  # fmt: skip
+    write_json(out_path, result)
+    png = plot(result, out_path.with_suffix(".png"))
+    print_table(f"bench replay {data} -> {out_path}, {png}", table_rows(result))
+    print_table("ratios (targets: relevance >= 1.05 ease, default >= 0.9 ease)", [result["ratios"]])
+    print_table("seconds", [result["seconds"]])
+
+
 @app.command("faults")
 @handle_errors
 def faults_cmd(

@@ -41,6 +41,10 @@ class StoreUnavailable(GraphrecError):
     public = "Redis is unavailable; retry shortly"
 
 
+# How many videos a user engaged with last are kept (the item-to-item source walks from them).
+RECENT = 200
+
+
 def _lua(name: str) -> str:
     return resources.files("graphrec.spine").joinpath("lua", f"{name}.lua").read_text()
 
