@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import HTTPException
-
 from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.errors import NotFound
@@ -31,23 +29,3 @@ def upload_video(graph: Graph, settings: Settings, body: dict[str, Any]) -> dict
 
 def run_cycle(graph: Graph, settings: Settings) -> dict[str, Any]:
     return lifecycle_cycle(graph, settings=settings).as_dict()
-
-
-def run_training(graph: Graph, settings: Settings) -> dict[str, Any]:
-    """Train, write embeddings back, recompute communities (the learning area's pipeline)."""
-    try:
-        from graphrec.learn.pipeline import learn
-    except ImportError:
-        raise HTTPException(
-            status_code=501, detail="training (the learning area) is not installed"
-        ) from None
-    run = learn(graph, settings=settings)
-    best = run.result.best
-    return {
-        "checkpoint": str(run.checkpoint),
-        "best_epoch": run.result.best_epoch,
-        "best": best.as_dict() if best is not None else None,
-        "written": run.writeback.counts if run.writeback is not None else {},
-        "communities": run.communities_written,
-        "seconds": run.seconds,
-    }

@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from graphrec.domain import BOOST_BUDGET, COLD_START_BUDGET
+from graphrec.errors import ConfigError
 
 PLACEHOLDER_PASSWORD = "graphrec-dev-password"
 PLACEHOLDER_API_KEY = "graphrec-dev-api-key"
@@ -136,6 +137,16 @@ class Settings(BaseSettings):
     feed_max_per_creator: int = 2
     feed_max_tag_share: float = 0.4
     events_max_batch: int = 10_000
+    # An event's ``at`` may run this far ahead of the server's clock (client clock skew);
+    # beyond, the event is refused (last-active time only moves forward).
+    events_max_future_ms: int = Field(default=300_000, ge=0)
+    # Request bodies larger than this are answered 413 before they are read or parsed.
+    api_max_body_bytes: int = Field(default=8 << 20, ge=1024)
+    # The API's Neo4j driver gives up connecting after this (and retrying after twice this),
+    # so a dead Neo4j answers 503 within about 2 s instead of hanging requests.
+    api_neo4j_timeout_s: float = Field(default=1.0, gt=0)
+    # A production API key needs this many characters (and 10 distinct ones).
+    api_key_min_length: int = Field(default=32, ge=16)
     feed_shared_ttl_s: float = 5.0  # how long a worker keeps the shared candidate lists
     online_embedding_rate: float = 0.2
 
@@ -194,6 +205,26 @@ class Settings(BaseSettings):
                 "the built-in development password is refused"
             )
         return self
+
+    def for_api(self) -> Settings:
+        """These settings with the API's short Neo4j timeouts (fail fast, answer 503)."""
+        return self.model_copy(update={"neo4j_connection_timeout_s": self.api_neo4j_timeout_s})
+
+    def check_serving(self) -> None:
+        """Refuse to serve in production with the development key or a weak key."""
+        if self.environment != "production":
+            return
+        key = self.api_key.get_secret_value()
+        if key == PLACEHOLDER_API_KEY:
+            raise ConfigError(
+                "GRAPHREC_API_KEY must be set in production; the development key is refused"
+            )
+        if len(key) < self.api_key_min_length or len(set(key)) < 10:
+            raise ConfigError(
+                f"GRAPHREC_API_KEY is too weak for production: at least "
+                f"{self.api_key_min_length} characters and 10 distinct ones (e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
 
     @property
     def local_dir(self) -> Path:

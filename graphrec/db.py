@@ -67,7 +67,9 @@ def translated_errors(what: str) -> Iterator[None]:
     except (nx.ServiceUnavailable, nx.SessionExpired, OSError) as e:
         raise DatabaseUnavailable(f"Neo4j is unavailable while {what}: {e}") from e
     except nx.ConstraintError as e:
-        raise Conflict(f"{what}: {e.message}") from e
+        # The server's message names internal node ids: logged, not passed on.
+        log.info("constraint refused %s: %s", what, e.message)
+        raise Conflict(f"{what}: refused, an item with this id exists already") from e
     except nx.AuthError as e:
         raise DatabaseUnavailable(f"Neo4j refused the credentials while {what}: {e.message}") from e
     except (nx.CypherSyntaxError, nx.CypherTypeError) as e:

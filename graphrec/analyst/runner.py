@@ -12,6 +12,7 @@ from typing import Any
 from graphrec import cypher
 from graphrec.analyst.params import bind, cypher_literal
 from graphrec.config import Settings, get_settings
+from graphrec.cypher_guard import check_allowed
 from graphrec.db import Graph
 from graphrec.errors import InvalidInput, NotFound, QueryTimedOut, ReadOnlyViolation
 
@@ -90,6 +91,7 @@ def run(
     limit = float(timeout_s if timeout_s is not None else s.analyst_timeout_s)
     if limit <= 0:
         raise InvalidInput(f"the timeout must be positive, got {limit}")
+    check_allowed(query.text, query.name)  # administration, files, network: refused
     check_read_only(graph, query, params)
     try:
         columns, rows = graph.read_limited(query, params, timeout_s=limit)

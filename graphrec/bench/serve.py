@@ -366,7 +366,13 @@ def in_process(
 # --- the server under test -----------------------------------------------------------------
 @contextmanager
 def api_server(
-    uri: str, user: str, password: str, *, workers: int, redis_url: str | None = None
+    uri: str,
+    user: str,
+    password: str,
+    *,
+    workers: int,
+    redis_url: str | None = None,
+    start_timeout_s: float = 90.0,
 ) -> Iterator[tuple[int, int]]:
     """``graphrec serve`` on a free port, in its own processes; yields (port, pid)."""
     port = free_port("127.0.0.1")
@@ -377,7 +383,7 @@ def api_server(
     cmd += ["--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.time() + 90
+        deadline = time.time() + start_timeout_s
         while time.time() < deadline:
             if proc.poll() is not None:
                 err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
@@ -390,7 +396,9 @@ def api_server(
                 pass
             time.sleep(0.5)
         else:
-            raise DatabaseUnavailable("graphrec serve did not answer /health within 90 s")
+            raise DatabaseUnavailable(
+                f"graphrec serve did not answer /health within {start_timeout_s:.0f} s"
+            )
         yield port, proc.pid
     finally:
         proc.terminate()

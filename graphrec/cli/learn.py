@@ -71,6 +71,9 @@ def train(
     )
     if run.writeback:
         print_table("embeddings written", [run.writeback.counts])
+    if run.similar:
+        sim = {k: v for k, v in run.similar.items() if k != "validation"}
+        print_table("item-to-item (SIMILAR), chosen on validation", [sim])
 
 
 @handle_errors

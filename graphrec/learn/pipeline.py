@@ -16,6 +16,7 @@ from graphrec.db import Graph
 from graphrec.errors import CheckpointError
 from graphrec.learn.communities import Communities, find_communities, write_communities
 from graphrec.learn.export import GraphExport, export_graph, split_holdout
+from graphrec.learn.similar import export_last_at, fit_item_item, write_similar
 from graphrec.learn.train import (
     Checkpoint,
     EpochLog,
@@ -63,6 +64,7 @@ class TrainingRun:
     seconds: dict[str, float] = field(default_factory=dict)
     communities: Communities | None = None
     communities_written: dict[str, int] = field(default_factory=dict)
+    similar: dict[str, Any] = field(default_factory=dict)
 
 
 def learn(
@@ -72,13 +74,15 @@ def learn(
     checkpoint: Path | None = None,
     write_back: bool = True,
     communities: bool = True,
+    item_item: bool = True,
     on_epoch: Callable[[EpochLog], None] | None = None,
     progress: Progress | None = None,
     **overrides: Any,
 ) -> TrainingRun:
     """The learning pipeline on one export of the graph: train with a held-out split, save
     the checkpoint and its curve, write the embeddings back and find the interest communities
-    from the same embeddings (no second export, no checkpoint reload)."""
+    from the same embeddings (no second export, no checkpoint reload); with ``item_item``,
+    fit item-to-item neighbours (EASE, chosen on validation) and write them as SIMILAR."""
     s = settings or get_settings()
     path = checkpoint or s.learn_checkpoint
     export = export_graph(graph, settings=s, progress=progress)
@@ -105,6 +109,18 @@ def learn(
         None,
         {"export": export.seconds, "train": result.seconds, "per_epoch": result.seconds_per_epoch},
     )
+    if item_item:
+        # Item-to-item from co-engagement: the feed's "similar" source walks these.
+        t0 = time.perf_counter()
+        types = [t for t, w in s.learn_weights.items() if w > 0]
+        model = fit_item_item(
+            export.matrix, last_at=export_last_at(graph, export, types=types), seed=s.learn_seed
+        )
+        run.similar = {"method": model.method, "lambda": model.lam, "tau": model.tau,
+                       "validation": model.validation}  # fmt: skip
+        if write_back:
+            run.similar["written"] = write_similar(graph, export, model, progress=progress)
+        run.seconds["item_item"] = time.perf_counter() - t0
     if not (write_back or communities):
         return run
     t0 = time.perf_counter()

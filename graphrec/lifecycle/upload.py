@@ -21,6 +21,7 @@ from graphrec import cypher
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
 from graphrec.errors import Conflict, GraphrecError, InvalidInput, NotFound
+from graphrec.ids import check_id
 from graphrec.lifecycle.audit import AuditRules, CreatorFacts, audit, rules_from_settings
 from graphrec.lifecycle.budgets import budget_draw, now_ms
 from graphrec.lifecycle.tagging import (
@@ -99,7 +100,7 @@ def validate(
     creator = data.get("creator", data.get("creator_id"))
     if creator is None or (isinstance(creator, str) and not creator.strip()):
         raise InvalidInput("creator is required (the id of an existing creator)")
-    creator = _text(creator, "creator").strip()
+    creator = check_id(creator, "creator")
     caption = data.get("caption")
     if caption is None or (isinstance(caption, str) and not caption.strip()):
         raise InvalidInput("caption is required and must not be empty")
@@ -122,9 +123,7 @@ def validate(
     if not 0 < duration <= MAX_DURATION_MS:
         raise InvalidInput(f"duration_ms must be in 1..{MAX_DURATION_MS}, not {duration}")
     vid = data.get("id")
-    vid = _text(vid, "id").strip() if vid is not None else f"v-{uuid.uuid4().hex[:16]}"
-    if not vid:
-        raise InvalidInput("id, when given, must not be empty")
+    vid = check_id(vid, "id") if vid is not None else f"v-{uuid.uuid4().hex[:16]}"
     return Upload(
         id=vid,
         creator=creator,

@@ -9,6 +9,7 @@ restart keeps the data and ``stop`` finds the process again.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -112,9 +113,16 @@ class LocalNeo4j:
         return Connection(uri=self.uri, user="neo4j", password=self.password)
 
     # --- jars --------------------------------------------------------------------------
+    @property
+    def launcher_classes(self) -> Path:
+        """Where this Launcher.java is compiled: one folder per source text, so checkouts
+        with different launchers sharing GRAPHREC_HOME never run each other's."""
+        digest = hashlib.sha256((HERE / "Launcher.java").read_bytes()).hexdigest()[:12]
+        return self.jars_dir / f"classes-{digest}"
+
     def ensure_jars(self) -> Path:
         """Fetch the server's jars with Maven once and compile the launcher; returns the dir."""
-        lib, classes = self.jars_dir / "lib", self.jars_dir / "classes"
+        lib, classes = self.jars_dir / "lib", self.launcher_classes
         marker = self.jars_dir / "complete"
         if not marker.exists():
             if shutil.which(self.mvn) is None:
@@ -149,7 +157,7 @@ class LocalNeo4j:
             (self.jars_dir / "complete").write_text(NEO4J_VERSION)
         source = HERE / "Launcher.java"
         compiled = classes / "Launcher.class"
-        if not compiled.exists() or compiled.stat().st_mtime < source.stat().st_mtime:
+        if not compiled.exists():
             javac = shutil.which("javac") or str(Path(self.java).with_name("javac"))
             classes.mkdir(parents=True, exist_ok=True)
             out = subprocess.run(
@@ -218,7 +226,9 @@ class LocalNeo4j:
         pw_file.touch(mode=0o600)
         pw_file.write_text(self.password)
         (self.state_dir / "ready").unlink(missing_ok=True)
-        classpath = os.pathsep.join([str(jars / "classes"), f"{jars / 'lib'}/*", f"{plugins}/*"])
+        classpath = os.pathsep.join(
+            [str(self.launcher_classes), f"{jars / 'lib'}/*", f"{plugins}/*"]
+        )
         cmd = [
             self.java,
             f"-Xms{self.heap}",

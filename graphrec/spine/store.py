@@ -38,6 +38,11 @@ class StoreUnavailable(GraphrecError):
     """Redis cannot be reached or did not answer in time."""
 
     http_status = 503
+    public = "Redis is unavailable; retry shortly"
+
+
+# How many videos a user engaged with last are kept (the item-to-item source walks from them).
+RECENT = 200
 
 
 def _lua(name: str) -> str:
