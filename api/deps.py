@@ -15,6 +15,9 @@ from fastapi.security import APIKeyHeader
 from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.feed import Recommender
+from graphrec.spine import Spine
+from graphrec.spine.feed import StreamRecommender
+from graphrec.spine.writer import GraphWriter
 
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
@@ -27,8 +30,16 @@ def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_recommender(request: Request) -> Recommender:
+def get_recommender(request: Request) -> Recommender | StreamRecommender:
     return request.app.state.recommender
+
+
+def get_spine(request: Request) -> Spine:
+    return request.app.state.spine
+
+
+def get_writer(request: Request) -> GraphWriter:
+    return request.app.state.writer
 
 
 def _check(key: str | None, settings: Settings) -> None:
@@ -56,6 +67,8 @@ def require_read_key(
 
 GraphDep = Annotated[Graph, Depends(get_graph)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
-RecommenderDep = Annotated[Recommender, Depends(get_recommender)]
+RecommenderDep = Annotated[Recommender | StreamRecommender, Depends(get_recommender)]
+SpineDep = Annotated[Spine, Depends(get_spine)]
+WriterDep = Annotated[GraphWriter, Depends(get_writer)]
 WriteKey = Depends(require_write_key)
 ReadKey = Depends(require_read_key)

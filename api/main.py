@@ -1,37 +1,51 @@
-"""The FastAPI app: ``create_app()`` builds it; the Neo4j driver opens in the lifespan.
+"""The FastAPI app: ``create_app()`` builds it; Neo4j and Redis connect in the lifespan.
+
+Feeds and events run on the serving spine (:mod:`graphrec.spine`): state in Redis, a graph
+writer thread per worker applying the event stream to Neo4j (one applies at a time). At start
+an empty Redis is filled from the graph (``state sync``).
 
 Routes, one router per resource: users, creators, videos, events, feed, pools, admin, health
-(OpenAPI docs at ``/docs``). Library errors (:mod:`graphrec.errors`) map to status codes in one
-handler: unknown ids 404, bad input 422, conflicts 409, Neo4j unreachable 503 (the driver
-reconnects by itself when it is back). Request bodies that do not parse answer 422 naming the
+(OpenAPI docs at ``/docs`` and ``/redoc``, with Swagger UI's and ReDoc's assets served by the
+app itself from the ``fastapi-offline`` package, so they render with no internet; the dashboard
+at ``/dashboard``). Library errors (:mod:`graphrec.errors`) map to status codes in one
+handler: unknown ids 404, bad input 422, conflicts 409, Neo4j or Redis unreachable 503 (the
+clients reconnect by themselves when they are back). Request bodies that do not parse answer 422 naming the
 field (FastAPI's validation).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from neo4j import exceptions as nx
+from redis import exceptions as rx
 
 from api.routes import admin, creators, events, feed, health, pools, users, videos
 from graphrec.config import PLACEHOLDER_API_KEY, Settings, get_settings
 from graphrec.db import Graph, connection_from_settings
 from graphrec.errors import ConfigError, GraphrecError
 from graphrec.feed import FeedPolicy, Recommender
+from graphrec.spine import Spine
+from graphrec.spine.feed import StreamRecommender
+from graphrec.spine.writer import GraphWriter
 
 log = logging.getLogger(__name__)
 
+DOCS_STATIC_URL = "/static/docs"
 
-def _warm(recommender: Recommender) -> None:
-    try:
-        recommender.warm()
-    except GraphrecError as e:  # Neo4j not answering yet: the first feeds will load them
-        log.warning("could not pre-load the shared candidate lists: %s", e)
+
+def _prepare(graph: Graph, spine: Spine) -> None:
+    """Fill an empty Redis from the graph (first start, after a flush)."""
+    from graphrec.spine.state import sync_state
+
+    if not spine.synced():
+        log.info("Redis holds no state yet: syncing it from the graph")
+        sync_state(graph, spine)
 
 
 def create_app(
@@ -54,20 +68,38 @@ def create_app(
             owned = Graph.connect(conn, settings=s)
         app.state.settings = s
         app.state.graph = graph or owned
-        app.state.recommender = Recommender(app.state.graph, s, policy=policy)
-        # The shared candidate lists load in the background: the first feeds need not wait.
-        threading.Thread(target=_warm, args=(app.state.recommender,), daemon=True).start()
+        redis_url = s.redis_url
+        if redis_url is None:
+            from graphrec.services.redis import provide_redis
+
+            redis_url = provide_redis(s).url
+        spine = Spine.connect(redis_url, s)
+        _prepare(app.state.graph, spine)
+        app.state.spine = spine
+        app.state.writer = GraphWriter(app.state.graph, spine)
+        if s.stream_writer:
+            app.state.writer.start()
+        if policy is not None and not policy.realtime:
+            # Frozen profiles (an ablation): the graph's own feed, without online state.
+            app.state.recommender = Recommender(app.state.graph, s, policy=policy)
+        else:
+            app.state.recommender = StreamRecommender(spine, s, policy=policy)
         try:
             yield
         finally:
+            app.state.writer.stop()
+            spine.close()
             if owned is not None:
                 owned.close()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="graphrec",
         version="0.1.0",
         lifespan=lifespan,
         description="A TikTok-style short-video recommender on a Neo4j graph.",
+        static_url=DOCS_STATIC_URL,
+        # Swagger UI would otherwise ask an online validator for a badge.
+        swagger_ui_parameters={"validatorUrl": None},
     )
 
     @app.exception_handler(GraphrecError)
@@ -78,6 +110,12 @@ def create_app(
     async def driver_error(_: Request, exc: nx.DriverError) -> JSONResponse:
         # Anything the library did not translate: the database is not answering.
         return JSONResponse(status_code=503, content={"detail": f"Neo4j is unavailable: {exc}"})
+
+    @app.exception_handler(rx.RedisError)
+    async def redis_error(_: Request, exc: rx.RedisError) -> JSONResponse:
+        return JSONResponse(
+            status_code=503, content={"detail": f"Redis is unavailable: {type(exc).__name__}"}
+        )
 
     for module in (health, users, creators, videos, events, feed, pools, admin):
         app.include_router(module.router)

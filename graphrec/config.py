@@ -57,6 +57,32 @@ class Settings(BaseSettings):
     java: str = "java"
     mvn: str = "mvn"
 
+    # --- Redis: the serving spine's stream and online state (graphrec/services/redis.py) ---
+    # How Redis is found: GRAPHREC_REDIS_URL, else a redis:7 container (Docker), else a local
+    # redis-server graphrec starts on redis_port with its state in <home>/redis.
+    redis_url: str | None = None
+    redis_backend: Literal["auto", "docker", "local"] = "auto"
+    redis_image: str = "redis:7"
+    redis_server: str | None = None  # path of a redis-server binary (else PATH, else Debian's)
+    redis_port: int = 6390
+    redis_appendfsync: Literal["always", "everysec", "no"] = "everysec"
+    redis_maxmemory: str = "0"  # 0: no limit (the online state must never be evicted)
+    redis_timeout_s: float = 1.0  # connect/read timeout: a dead Redis answers 503 within 2 s
+    redis_max_connections: int = 64
+    # Event stream: partitions (each a hash slot: the user's state lives beside its stream),
+    # dedup retention, the graph writer's batch, trimming bound.
+    stream_partitions: int = 8
+    stream_dedup_ttl_s: int = 7 * 86_400  # an event_id is refused again for this long in Redis
+    stream_read_count: int = 5_000
+    stream_block_ms: int = 200
+    stream_claim_idle_ms: int = 30_000  # entries pending this long on a dead consumer move on
+    stream_maxlen: int = 5_000_000  # per partition, approximate; only acked entries are trimmed
+    stream_writer: bool = True  # run a graph-writer consumer thread in each API worker
+    state_lists_ttl_s: float = 2.0  # how long a worker keeps the shared lists it read
+    state_refresh_s: float = 10.0  # shared candidate lists recomputed from Neo4j this often
+    seen_bloom_bits: int = 1 << 15  # per user seen filter (Bloom, k=4): 4 KiB, ~1% at 3,400
+    nearline_limit: int = 120  # per-user nearline candidates kept (embedding neighbours)
+
     # --- world generation and loading ---------------------------------------------------
     load_batch_size: int = 10_000
 

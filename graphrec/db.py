@@ -203,7 +203,8 @@ def schema_statements() -> list[cypher.Query]:
 
 
 def migrate(graph: Graph, *, settings: Settings | None = None) -> list[str]:
-    """Apply every schema statement (each is ``IF NOT EXISTS``); returns what was applied."""
+    """Apply every schema statement (each is ``IF NOT EXISTS``) and create the traffic pools;
+    returns the schema statements applied."""
     s = settings or get_settings()
     applied = []
     for q in schema_statements():
@@ -212,6 +213,11 @@ def migrate(graph: Graph, *, settings: Settings | None = None) -> list[str]:
         graph._execute(cypher.Query(name=q.name, text=text, path=q.path), {}, read=False)
         applied.append(q.name)
     graph.write("admin/await_indexes")
+    # The traffic pools are part of what a fresh graph needs: without them an upload has no
+    # cold-start pool to enter and a graph filled through the API or an import serves nothing.
+    from graphrec.world.load import POOL_ROWS  # the loader imports this module
+
+    graph.write("world/merge_pools", rows=POOL_ROWS)
     return applied
 
 

@@ -1,8 +1,11 @@
-"""Fixtures: one real Neo4j per test session, a clean graph per test.
+"""Fixtures: one real Neo4j and one real Redis per test session, a clean graph per test.
 
 The server comes from :func:`graphrec.server.provide_server`, as for the demo: ``NEO4J_URI``
 when set, else a testcontainers Neo4j where Docker answers, else a private local server in a
-temporary folder on a free port (stopped at the end of the session).
+temporary folder on a free port (stopped at the end of the session). Redis likewise comes from
+:func:`graphrec.services.redis.provide_redis` (``GRAPHREC_REDIS_URL``, a container, or a
+private redis-server with AOF on); the session's settings point at it, and every test that
+empties the graph also empties Redis (the online state mirrors the graph).
 """
 
 from __future__ import annotations
@@ -11,16 +14,36 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from graphrec.config import Settings
 from graphrec.db import Graph, migrate
 from graphrec.server import ServerHandle, provide_server
+from graphrec.services.redis import RedisHandle, provide_redis, redis_client
 from graphrec.world.generate import World, generate
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
-    return Settings(environment="test")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisHandle]:
+    state = tmp_path_factory.mktemp("redis") / "state"
+    handle = provide_redis(Settings(environment="test"), state_dir=state, ephemeral_port=True)
+    yield handle
+    handle.close()
+
+
+@pytest.fixture(scope="session")
+def settings(redis_server: RedisHandle) -> Settings:
+    return Settings(environment="test", redis_url=redis_server.url)
+
+
+@pytest.fixture
+def redis_db(settings: Settings) -> Iterator[redis.Redis]:
+    """The session's Redis, emptied before the test."""
+    assert settings.redis_url is not None
+    client = redis_client(settings.redis_url, settings)
+    client.flushdb()
+    yield client
+    client.close()
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +65,8 @@ def session_graph(neo4j_server: ServerHandle, settings: Settings) -> Iterator[Gr
 
 
 @pytest.fixture
-def graph(session_graph: Graph) -> Graph:
-    """The session's graph, emptied before the test (schema kept)."""
+def graph(session_graph: Graph, redis_db: redis.Redis) -> Graph:
+    """The session's graph, emptied before the test (schema kept), and an empty Redis."""
     session_graph.wipe()
     return session_graph
 

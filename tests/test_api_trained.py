@@ -47,6 +47,7 @@ def test_training_brings_embedding_and_community_sources(
             {"event_id": f"t-{v}", "user_id": uid, "kind": "like", "video_id": v} for v in liked
         ]
         assert c.post("/events", json=events, headers=KEY).json()["accepted"] == 3
+        c.app.state.writer.drain()  # type: ignore[attr-defined]  # the graph follows the stream
         assert c.get(f"/users/{uid}").json()["has_online_embedding"] is True
         after = c.get(f"/users/{uid}/feed", params={"n": 10, "record": "false"}).json()
         assert any("your recent activity" in i["reason"] for i in after["items"]) or (

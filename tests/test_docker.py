@@ -52,6 +52,21 @@ def test_neo4j_service(compose: dict[str, Any]) -> None:
     assert mounts["/data"] in compose["volumes"], "Neo4j's data lives in a named volume"
 
 
+def test_redis_service_keeps_an_append_only_file(compose: dict[str, Any]) -> None:
+    redis = compose["services"]["redis"]
+    assert redis["image"] == "redis:7"
+    cmd = " ".join(redis["command"])
+    assert "--appendonly yes" in cmd and "--appendfsync" in cmd
+    assert "noeviction" in cmd  # online state and the stream must never be evicted
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in redis["volumes"]}
+    assert mounts["/data"] in compose["volumes"]
+    assert "redis-cli" in " ".join(redis["healthcheck"]["test"])
+    for name in ("api", "init"):
+        service = compose["services"][name]
+        assert _condition(service, "redis") == "service_healthy", name
+        assert service["environment"]["GRAPHREC_REDIS_URL"] == "redis://redis:6379/0"
+
+
 def test_api_waits_for_a_healthy_neo4j_and_migrates(compose: dict[str, Any]) -> None:
     api = compose["services"]["api"]
     assert _condition(api, "neo4j") == "service_healthy"

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import GraphDep, ReadKey, WriteKey
+from api.deps import GraphDep, ReadKey, SpineDep, WriteKey
 from graphrec.feed import accounts
 
 router = APIRouter(prefix="/creators", tags=["creators"])
@@ -56,9 +56,11 @@ class CreatorPublic(BaseModel):
     dependencies=[WriteKey],
     responses={409: {"description": "a creator with this id exists"}},
 )
-def create_creator(body: CreatorCreate, graph: GraphDep) -> CreatorCreated:
+def create_creator(body: CreatorCreate, graph: GraphDep, spine: SpineDep) -> CreatorCreated:
     """A new creator; with the id of an existing user, that user becomes a creator too."""
-    return CreatorCreated(**accounts.make_creator(graph, creator_id=body.id, name=body.name))
+    created = CreatorCreated(**accounts.make_creator(graph, creator_id=body.id, name=body.name))
+    spine.add_creator(created.creator_id)
+    return created
 
 
 @router.get(

@@ -1,4 +1,7 @@
-"""``POST /events``: a batch of user events, stored at most once each (idempotent by id)."""
+"""``POST /events``: a batch of user events, appended at most once each (idempotent by id).
+
+Acknowledged once Redis holds them (stream + online state, AOF); the graph writer stores them
+in Neo4j soon after (docs/serving.md)."""
 
 from __future__ import annotations
 
@@ -8,8 +11,9 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.deps import GraphDep, SettingsDep, WriteKey
-from graphrec.events import Event, ingest
+from api.deps import SpineDep, WriteKey
+from graphrec.events import Event
+from graphrec.spine.append import append_events
 
 router = APIRouter(tags=["events"], dependencies=[WriteKey])
 
@@ -41,12 +45,12 @@ EXAMPLE = [
     "/events",
     response_model=IngestPublic,
     responses={
-        422: {"description": "no event could be stored: each one's reason, naming the field"}
+        422: {"description": "no event could be stored: each one's reason, naming the field"},
+        503: {"description": "Redis is unavailable: nothing was acknowledged"},
     },
 )
 def create_events(
-    graph: GraphDep,
-    settings: SettingsDep,
+    spine: SpineDep,
     events: list[Any] | dict[str, Any] = Body(
         ...,
         description="one event or a list; each: " + ", ".join(Event.model_fields),
@@ -59,7 +63,7 @@ def create_events(
     listed with the field at fault). A repeated ``event_id`` is counted once, ever.
     """
     batch = events if isinstance(events, list) else [events]
-    result = ingest(graph, batch, settings=settings)
+    result = append_events(spine, batch)
     body = result.as_dict()
     if batch and result.accepted == 0 and result.duplicates == 0:
         return JSONResponse(status_code=422, content={"detail": body["rejected"], **body})

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import GraphDep, ReadKey, WriteKey
+from api.deps import GraphDep, ReadKey, SpineDep, WriteKey
 from graphrec.feed import accounts
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -58,9 +58,9 @@ class UserPublic(BaseModel):
     dependencies=[WriteKey],
     responses={409: {"description": "the id is taken"}, 422: {"description": "unknown tag"}},
 )
-def create_user(body: UserCreate, graph: GraphDep) -> UserCreated:
+def create_user(body: UserCreate, graph: GraphDep, spine: SpineDep) -> UserCreated:
     """Sign up; declared interests (existing tag ids) make the first feed personal."""
-    return UserCreated(
+    created = UserCreated(
         **accounts.sign_up(
             graph,
             user_id=body.id,
@@ -69,6 +69,8 @@ def create_user(body: UserCreate, graph: GraphDep) -> UserCreated:
             active_hour=body.active_hour,
         )
     )
+    spine.add_user(created.user_id, created.interests)  # known to events and feeds at once
+    return created
 
 
 @router.get(

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import GraphDep, ReadKey, SettingsDep, WriteKey
+from api.deps import GraphDep, ReadKey, SettingsDep, SpineDep, WriteKey
 from api.lifecycle import upload_video
 from graphrec.feed import accounts
 
@@ -62,10 +62,28 @@ class VideoPublic(BaseModel):
         422: {"description": "malformed upload"},
     },
 )
-def create_video(body: VideoCreate, graph: GraphDep, settings: SettingsDep) -> VideoPublic:
+def create_video(
+    body: VideoCreate, graph: GraphDep, settings: SettingsDep, spine: SpineDep
+) -> VideoPublic:
     """Upload: tagged, audited (a rejection keeps its reasons), approved ones enter cold start."""
     result = upload_video(graph, settings, body.model_dump(exclude_none=True))
-    return VideoPublic(**accounts.video_detail(graph, result["video_id"]))
+    video = VideoPublic(**accounts.video_detail(graph, result["video_id"]))
+    pool = video.pool.model_dump() if video.pool is not None else {}
+    budget = int(pool.get("budget") or 0)
+    spine.add_video(
+        {
+            "video_id": video.video_id,
+            "creator_id": video.creator_id,
+            "tags": video.tags,
+            "status": video.status,
+            "reasons": video.reasons,
+            "duration_ms": video.duration_ms,
+        },
+        budget=budget - int(pool.get("served") or 0) if budget > 0 else None,
+        entry=f"{pool.get('id')}:{pool.get('since')}" if budget > 0 else None,
+    )
+    spine.lists_stale()  # the graph writer refreshes the cold-start list on its next round
+    return video
 
 
 @router.get(

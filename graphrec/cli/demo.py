@@ -97,6 +97,9 @@ def demo(
     key = settings.api_key.get_secret_value()
     user = world.users[0]["id"]
     console.print("5/5 the API")
+    from graphrec.cli.spine_cmd import sync_after_load
+
+    sync_after_load(reset=True)  # the demo wiped the graph: Redis starts over from it
     out.print(
         f"   curl 'http://127.0.0.1:{port}/users/{user}/feed?n=5'\n"
         f"   curl -X POST http://127.0.0.1:{port}/events -H 'X-API-Key: {key}' "
@@ -110,4 +113,6 @@ def demo(
 
         serve_api(host="127.0.0.1", port=port, workers=1, log_level="warning", access_log=False)
     else:
-        out.print("graphrec demo done (--no-serve). Stop Neo4j with `graphrec neo4j stop`.")
+        out.print(
+            "graphrec demo done (--no-serve). Stop Neo4j and Redis with `graphrec services stop`."
+        )

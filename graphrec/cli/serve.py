@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from graphrec.cli.common import console, handle_errors
@@ -28,11 +30,15 @@ def serve(
         from graphrec.server import provide_server
 
         handle = provide_server(settings)
-        import os
 
         os.environ["NEO4J_URI"] = handle.connection.uri
         os.environ["NEO4J_PASSWORD"] = handle.connection.password
         os.environ["NEO4J_USER"] = handle.connection.user
+    if settings.redis_url is None:
+        # Likewise Redis (the event stream and online state): found or started once here.
+        from graphrec.services.redis import provide_redis
+
+        os.environ["GRAPHREC_REDIS_URL"] = provide_redis(settings).url
     console.print(f"serving on http://{host}:{port} with {n} worker(s); docs at /docs")
     uvicorn.run(
         "api.main:create_app",

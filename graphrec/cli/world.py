@@ -59,6 +59,9 @@ def load(
     out.print(
         f"loaded in {report.total_seconds:.1f}s; batches already present: {report.skipped_batches}"
     )
+    from graphrec.cli.spine_cmd import sync_after_load
+
+    sync_after_load()  # Redis's online state and lists follow the graph
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""How graphrec reaches the servers it runs on (Neo4j, Redis)."""

@@ -1,0 +1,164 @@
+"""``POST /events`` on the spine: validate, check ids in Redis, append, move online state.
+
+Each event is checked on its own (the :class:`~graphrec.events.Event` model, then unknown
+video, rejected video and unknown creator against the catalogue in Redis: no Neo4j read).
+The good ones go, partition by partition, through one atomic script (``lua/append_events``):
+unknown user, dedup by ``event_id`` (``SET NX`` kept ``stream_dedup_ttl_s``), the stream entry
+and the user's online state. The reply comes after Redis answered, i.e. after the entries are
+in its append-only file. The graph writer (:mod:`graphrec.spine.writer`) later stores them in
+Neo4j, where the ``event_id`` uniqueness constraints stay the final guard against repeats.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+import redis
+
+from graphrec.errors import InvalidInput
+from graphrec.events import (
+    KIND_WEIGHTS,
+    MAX_WEIGHT,
+    MIN_WEIGHT,
+    Event,
+    EventKind,
+    IngestResult,
+    validate,
+)
+from graphrec.spine.store import Spine, StoreUnavailable, seen_bits
+
+
+def video_facts(spine: Spine, video_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Facts (creator, tags, status, reasons) of the known videos among ``video_ids``."""
+    ids = list(dict.fromkeys(video_ids))
+    if not ids:
+        return {}
+    raw = spine.r.hmget(spine.keys.videos, ids)
+    return {v: orjson.loads(x) for v, x in zip(ids, raw, strict=True) if x is not None}
+
+
+def append_events(
+    spine: Spine, events: Iterable[Event | Mapping[str, Any]], *, now: int | None = None
+) -> IngestResult:
+    """Append a batch (the good events), acknowledge repeats, report each bad one."""
+    s = spine.settings
+    started = time.perf_counter()
+    raw = list(events)
+    if len(raw) > s.events_max_batch:
+        raise InvalidInput(
+            f"events: a batch holds at most {s.events_max_batch} events, got {len(raw)}"
+        )
+    now = now if now is not None else int(time.time() * 1000)
+    good, bad = validate(raw)
+    result = IngestResult(rejected=list(bad))
+    try:
+        _append(spine, good, result, now)
+    except redis.RedisError as e:
+        raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
+    result.rejected.sort()
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _append(spine: Spine, good: list[tuple[int, Event]], result: IngestResult, now: int) -> None:
+    s, k = spine.settings, spine.keys
+    batch: list[tuple[int, Event]] = []
+    ids: set[str] = set()
+    for i, e in good:
+        if e.event_id in ids:  # repeated inside this batch
+            result.duplicates += 1
+            continue
+        ids.add(e.event_id)
+        batch.append((i, e))
+    if not batch:
+        return
+    facts = video_facts(spine, (e.video_id for _, e in batch if e.video_id))
+    creators = sorted({e.creator_id for _, e in batch if e.creator_id})
+    known_creators = (
+        {c for c, ok in zip(creators, spine.r.smismember(k.creators, creators), strict=True) if ok}
+        if creators
+        else set()
+    )
+    m = s.seen_bloom_bits
+    by_part: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+    weighted: set[str] = set()
+    for i, e in batch:
+        f = facts.get(e.video_id) if e.video_id else None
+        if e.video_id is not None and f is None:
+            result.rejected.append((i, f"video_id: unknown video {e.video_id!r}"))
+            continue
+        if f is not None and f.get("status") != "approved":
+            why = "; ".join(f.get("reasons") or []) or "not approved"
+            result.rejected.append(
+                (i, f"video_id: video {e.video_id!r} is {f.get('status')} ({why}): no events")
+            )
+            continue
+        creator = e.creator_id or (f["creator_id"] if f else None)
+        if e.creator_id is not None and e.creator_id not in known_creators:
+            result.rejected.append((i, f"creator_id: unknown creator {e.creator_id!r}"))
+            continue
+        if e.kind is EventKind.follow and creator is None:
+            result.rejected.append((i, "creator_id: unknown creator"))
+            continue
+        w = KIND_WEIGHTS[e.kind]
+        row: dict[str, Any] = {
+            "id": e.event_id,
+            "u": e.user_id,
+            "k": e.kind.value,
+            "at": e.at if e.at is not None else now,
+            "w": w,
+            "tags": (f or {}).get("tags") or [],
+            "bits": seen_bits(e.video_id, m) if e.video_id else [],
+        }
+        if e.video_id:
+            row["v"] = e.video_id
+        if creator:
+            row["c"] = creator
+        if e.watch_ms is not None:
+            row["wm"] = e.watch_ms
+        if w and e.video_id:
+            weighted.add(e.video_id)
+        by_part.setdefault(k.part(e.user_id), []).append((i, row))
+    if not by_part:
+        return
+    vecs: dict[str, bytes] = {}
+    if weighted:
+        wl = sorted(weighted)
+        vecs = {v: x for v, x in zip(wl, spine.r.hmget(k.vemb, wl), strict=True) if x}
+    common = {
+        "ttl": s.stream_dedup_ttl_s,
+        "maxlen": s.stream_maxlen,
+        "rate": s.online_embedding_rate,
+        "minw": MIN_WEIGHT,
+        "maxw": MAX_WEIGHT,
+        "dim": s.embedding_dim,
+    }
+    pipe = spine.r.pipeline(transaction=False)
+    order = sorted(by_part)
+    for p in order:
+        rows = [r for _, r in by_part[p]]
+        mine = sorted({r["v"] for r in rows if r["w"] and r.get("v") in vecs})
+        args: list[Any] = [k.prefix(p), orjson.dumps({**common, "events": rows})]
+        for v in mine:
+            args += [v, vecs[v]]
+        spine.append_script(
+            keys=[k.stream(p), k.users(p)],
+            args=args,
+            client=pipe,
+        )
+    answers = pipe.execute()
+    for p, statuses in zip(order, answers, strict=True):
+        for (i, row), st in zip(by_part[p], statuses, strict=True):
+            st = st.decode() if isinstance(st, bytes) else str(st)
+            if st == "accepted":
+                result.accepted += 1
+            elif st == "duplicate":
+                result.duplicates += 1
+            else:
+                result.rejected.append((i, f"user_id: unknown user {row['u']!r}"))
+
+
+__all__ = ["append_events", "video_facts"]

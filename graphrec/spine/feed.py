@@ -1,0 +1,327 @@
+"""The feed on the spine: state and lists from Redis, ranked here, budgets granted atomically.
+
+A request (``GET /users/{id}/feed``):
+
+1. one pipelined read of the user's online state (known?, tag weights, liked tags, declared
+   tags, net skips, follows, communities, nearline embedding neighbours, seen filter);
+2. candidates from each source: shared lists come from an in-process cache
+   (``state_lists_ttl_s``) of the lists the sync and the graph writer keep in Redis; a second
+   pipelined read fetches what depends on the user (followed creators' newest videos, the
+   remaining budgets of the cold-start list);
+3. ranking: one call (:attr:`StreamRecommender.rank`, the policy's scoring by default) and the
+   existing diversity re-rank (:mod:`graphrec.feed.rank`);
+4. the chosen videos' budgets granted in one atomic script (never past a budget, whatever the
+   concurrency; refused ones are replaced from the next candidates), then one script marks
+   them seen and appends a "served" entry to the stream (the graph writer records the
+   impressions in Neo4j later).
+
+No Neo4j transaction runs per request. Sources are pluggable: any object with ``name``,
+``shared`` and ``candidates(rows, ctx)`` (as :mod:`graphrec.feed.sources`) plus, for a source
+this module does not know, a ``store_rows(recommender, ctx, limit)`` method giving its rows
+from Redis.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any, cast
+
+import orjson
+import redis
+
+from graphrec.config import Settings
+from graphrec.errors import InvalidInput, NotFound
+from graphrec.feed.policy import FeedPolicy, Mix, mix
+from graphrec.feed.policy import scenario as find_scenario
+from graphrec.feed.rank import merge, rerank, score
+from graphrec.feed.recommender import TOP_TAGS, Feed, FeedItem
+from graphrec.feed.sources import (
+    Candidate,
+    ColdStartSource,
+    EmbeddingSource,
+    FollowingSource,
+    InterestSource,
+    QuerySource,
+    SharedSource,
+    UserContext,
+    default_sources,
+)
+from graphrec.spine.state import list_name
+from graphrec.spine.store import SeenFilter, Spine, StoreUnavailable
+
+Ranker = Callable[[Sequence[Candidate], UserContext, FeedPolicy, Mix], None]
+MAX_CACHED = 20_000
+
+
+class ListCache:
+    """Shared lists read from Redis, kept ``ttl_s`` seconds in this process (bounded)."""
+
+    def __init__(self, spine: Spine, ttl_s: float) -> None:
+        self.spine = spine
+        self.ttl_s = ttl_s
+        self._values: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get_many(self, keys: Sequence[str], default: Any) -> list[Any]:
+        now = time.monotonic()
+        out: list[Any] = [None] * len(keys)
+        missing: list[int] = []
+        for i, key in enumerate(keys):
+            hit = self._values.get(key)
+            if hit is not None and hit[0] > now:
+                out[i] = hit[1]
+            else:
+                missing.append(i)
+        if missing:
+            raw = self.spine.r.mget([keys[i] for i in missing])
+            with self._lock:
+                if len(self._values) > MAX_CACHED:
+                    self._values.clear()
+                for i, x in zip(missing, raw, strict=True):
+                    value = orjson.loads(x) if x is not None else default
+                    self._values[keys[i]] = (now + self.ttl_s, value)
+                    out[i] = value
+        return out
+
+    def get(self, key: str, default: Any) -> Any:
+        return self.get_many([key], default)[0]
+
+
+def _s(x: bytes | str) -> str:
+    return x.decode() if isinstance(x, bytes) else x
+
+
+class StreamRecommender:
+    """Feeds from Redis under one policy; stateless between calls (state is in Redis)."""
+
+    def __init__(
+        self,
+        spine: Spine,
+        settings: Settings | None = None,
+        policy: FeedPolicy | None = None,
+        sources: list[QuerySource] | None = None,
+        *,
+        ranker: Ranker | None = None,
+    ) -> None:
+        self.spine = spine
+        self.settings = settings or spine.settings
+        self.policy = policy or FeedPolicy()
+        self.sources = sources if sources is not None else default_sources()
+        self.rank: Ranker = ranker or score
+        self.lists = ListCache(spine, self.settings.state_lists_ttl_s)
+        s = self.settings
+        self._defaults = Mix(
+            source_weights={},
+            cold_start_share=s.feed_cold_start_share,
+            exploration_share=s.feed_exploration_share,
+            max_per_creator=s.feed_max_per_creator,
+            max_tag_share=s.feed_max_tag_share,
+            scenario=find_scenario(None),
+        )
+
+    def active_sources(self) -> list[QuerySource]:
+        return [s for s in self.sources if self.policy.enabled(s.name)]
+
+    # --- reading ---------------------------------------------------------------------------
+    def context(self, user_id: str, now: int) -> tuple[UserContext, list[dict[str, Any]]]:
+        """The user's context and nearline neighbours: one pipelined round trip."""
+        k = self.spine.keys
+        pipe = self.spine.r.pipeline(transaction=False)
+        pipe.sismember(k.users(k.part(user_id)), user_id)
+        for what in ("tags", "liked", "skips"):
+            pipe.hgetall(k.user(user_id, what))
+        for what in ("declared", "follows"):
+            pipe.smembers(k.user(user_id, what))
+        for what in ("comm", "near", "seen"):
+            pipe.get(k.user(user_id, what))
+        pipe.exists(k.user(user_id, "emb"))
+        known, tags, liked, skips, declared, follows, comm, near, seen, has_emb = pipe.execute()
+        if not known:
+            raise NotFound(f"user_id: unknown user {user_id!r}")
+        weights: dict[str, float] = {}
+        origin: dict[str, str] = {}
+        for t, n in liked.items():
+            weights[_s(t)] = 0.25 * int(n)
+            origin[_s(t)] = "liked"
+        declared_set = {_s(t) for t in declared}
+        for t, w in tags.items():
+            tag = _s(t)
+            weights[tag] = weights.get(tag, 0.0) + float(w)
+            origin.setdefault(tag, "interested in" if tag in declared_set else "engaged with")
+        ctx = UserContext(
+            user_id=user_id,
+            tag_weights=weights,
+            tag_origin=origin,
+            follows=sorted(_s(c) for c in follows),
+            skipped_creators={_s(c): int(n) for c, n in skips.items() if int(n) > 0},
+            communities=orjson.loads(comm) if comm else [],
+            has_embedding=bool(has_emb),
+            seen=cast(set[str], SeenFilter(seen, self.settings.seen_bloom_bits)),
+            realtime=True,
+            now=now,
+        )
+        return ctx, orjson.loads(near) if near else []
+
+    def gather(
+        self, ctx: UserContext, near: list[dict[str, Any]], limit: int
+    ) -> dict[str, list[Candidate]]:
+        """Each active source's candidates (seen videos dropped)."""
+        seen = ctx.seen
+        sources = self.active_sources()
+        found: dict[str, list[Candidate]] = {}
+        # Second round trip: what depends on the user's follows and the live budgets.
+        follows = [
+            self.spine.keys.creator_videos(c)
+            for c in ctx.follows
+            if any(isinstance(s, FollowingSource) for s in sources)
+        ]
+        by_creator = self.lists.get_many(follows, []) if follows else []
+        cold: list[dict[str, Any]] = []
+        if any(isinstance(s, ColdStartSource) for s in sources):
+            cold = [
+                r
+                for r in self.lists.get(self.spine.keys.list("cold_start"), [])
+                if r["video_id"] not in seen
+            ]
+            if cold:
+                left = self.spine.r.hmget(self.spine.keys.budget, [r["video_id"] for r in cold])
+                cold = [
+                    {**r, "remaining": int(x)} if x is not None else r
+                    for r, x in zip(cold, left, strict=True)
+                    if x is None or int(x) > 0
+                ]
+        for src in sources:
+            rows: list[dict[str, Any]]
+            if hasattr(src, "store_rows"):
+                rows = src.store_rows(self, ctx, limit)
+            elif isinstance(src, EmbeddingSource):
+                rows = (
+                    [r for r in near if r["video_id"] not in seen][:limit]
+                    if ctx.has_embedding
+                    else []
+                )
+            elif isinstance(src, FollowingSource):
+                rows = []
+                for videos in by_creator:
+                    rows += [r for r in videos if r["video_id"] not in seen][: src.per_creator]
+                rows = rows[:limit]
+            elif isinstance(src, ColdStartSource):
+                rows = cold
+            elif isinstance(src, InterestSource):
+                rows = self._interest_rows(src, ctx)
+            elif isinstance(src, SharedSource):
+                rows = []
+                for key, _ in src.keys(ctx):
+                    rows += self.lists.get(self.spine.keys.list(list_name(key)), [])
+            else:
+                continue
+            found[src.name] = src.candidates(rows, ctx)
+        return found
+
+    def _interest_rows(self, src: InterestSource, ctx: UserContext) -> list[dict[str, Any]]:
+        if not ctx.top_tags:
+            return []
+        tops = self.lists.get(self.spine.keys.list("tag_tops"), {})
+        out: dict[str, dict[str, Any]] = {}
+        for tag, _ in ctx.top_tags[: src.max_tags]:
+            for v in tops.get(tag, ()):
+                out.setdefault(v["video_id"], {**v, "via": tag})
+        return list(out.values())
+
+    # --- the feed --------------------------------------------------------------------------
+    def feed(
+        self,
+        user_id: str,
+        n: int = 10,
+        scenario: str | None = None,
+        *,
+        at: int | None = None,
+        record: bool = True,
+    ) -> Feed:
+        """The next ``n`` videos for ``user_id``; served ones are granted and recorded."""
+        try:
+            return self._feed(user_id, n, scenario, at=at, record=record)
+        except redis.RedisError as e:
+            raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
+
+    def _feed(
+        self, user_id: str, n: int, scenario: str | None, *, at: int | None, record: bool
+    ) -> Feed:
+        started = time.perf_counter()
+        if not 1 <= n <= self.settings.feed_max_n:
+            raise InvalidInput(f"n: must be between 1 and {self.settings.feed_max_n}, got {n}")
+        sc = find_scenario(scenario)
+        now = at if at is not None else int(time.time() * 1000)
+        limit = max(self.policy.candidates_per_source, 2 * n)
+        ctx, near = self.context(user_id, now)
+        found = self.gather(ctx, near, limit)
+        gathered = time.perf_counter()
+        m = mix(self.policy, defaults=self._defaults, sc=sc)
+        p = self.policy
+        candidates = [
+            c
+            for c in merge(c for cs in found.values() for c in cs)
+            if ctx.skipped_creators.get(c.creator_id, 0) < p.drop_after_skips
+            and sum(ctx.tag_weights.get(t, 0.0) for t in c.tags) >= p.dislike_below
+        ]
+        self.rank(candidates, ctx, p, m)
+        kw: dict[str, Any] = {
+            "m": m,
+            "top_tags": {t for t, _ in ctx.top_tags[:TOP_TAGS]},
+            "diversity": p.diversity,
+            "cold_start": p.cold_start,
+        }
+        chosen = rerank(candidates, n, **kw)
+        ranked = time.perf_counter()
+        if record:
+            granted: set[str] = set()
+            denied: set[str] = set()
+            pending = [c.video_id for c in chosen]
+            for _ in range(3):  # budgets spent meanwhile: drop those and refill, 3 tries
+                got = self.spine.grant(pending)
+                granted |= got
+                denied |= set(pending) - got
+                kept = [c for c in chosen if c.video_id in granted]
+                if len(kept) >= n or not set(pending) - got:
+                    break
+                chosen = rerank(candidates, n - len(kept), exclude=denied, already=kept, **kw)
+                pending = [c.video_id for c in chosen if c.video_id not in granted]
+                if not pending:
+                    break
+            chosen = [c for c in chosen if c.video_id in granted]
+            self.spine.record_served(
+                user_id, [c.video_id for c in chosen], at=now, feed_id=uuid.uuid4().hex[:16]
+            )
+        items = [
+            FeedItem(
+                video_id=c.video_id,
+                creator_id=c.creator_id,
+                tags=c.tags,
+                source=c.source,
+                reason=("exploration, outside your usual tags: " + c.reason)
+                if c.exploration
+                else c.reason,
+                score=c.score,
+                sources=c.sources,
+                exploration=c.exploration,
+            )
+            for c in chosen
+        ]
+        return Feed(
+            user_id=user_id,
+            items=items,
+            scenario=sc.name,
+            candidates={k: len(v) for k, v in found.items()},
+            took_ms=(time.perf_counter() - started) * 1000,
+            timings_ms={
+                "gather": round((gathered - started) * 1000, 3),
+                "rank": round((ranked - gathered) * 1000, 3),
+                "record": round((time.perf_counter() - ranked) * 1000, 3),
+            },
+        )
+
+
+__all__ = ["ListCache", "StreamRecommender"]

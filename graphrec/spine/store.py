@@ -1,0 +1,222 @@
+"""The serving spine's Redis side: key layout, atomic scripts, the seen filter.
+
+Key layout (every key starts ``gr:``; the part in braces is the Redis Cluster hash tag):
+
+- ``gr:{pN}:...`` one of ``stream_partitions`` partitions, chosen by the user id (CRC32):
+  the partition's event stream ``events``, its known users ``users``, dedup keys
+  ``ev:<event_id>`` and each user's online state ``u:<user>:tags|liked|declared|skips|
+  follows|emb|seen|meta|comm|near``. An event batch's per-partition script touches only its
+  partition's slot, so the dedup key, the stream entry and the state move together.
+- ``gr:{c}:...`` the catalogue: ``videos`` (id -> JSON facts), ``vemb`` (id -> float32),
+  ``creators`` (set), ``list:<name>`` shared candidate lists (JSON), ``cv:<creator>`` each
+  creator's newest videos, ``meta``.
+- ``gr:{b}:budget`` pool budgets (video -> remaining), ``gr:{b}:entry`` (video -> the pool
+  entry that budget belongs to).
+- ``gr:{w}:...`` the graph writer's lease and progress.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import redis
+
+from graphrec.config import Settings, get_settings
+from graphrec.errors import GraphrecError
+
+BLOOM_K = 4
+
+
+class StoreUnavailable(GraphrecError):
+    """Redis cannot be reached or did not answer in time."""
+
+    http_status = 503
+
+
+def _lua(name: str) -> str:
+    return resources.files("graphrec.spine").joinpath("lua", f"{name}.lua").read_text()
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Every key name the spine uses, in one place."""
+
+    partitions: int
+
+    def part(self, user_id: str) -> int:
+        return zlib.crc32(user_id.encode()) % self.partitions
+
+    def prefix(self, p: int) -> str:
+        return f"gr:{{p{p}}}:"
+
+    def stream(self, p: int) -> str:
+        return self.prefix(p) + "events"
+
+    def streams(self) -> list[str]:
+        return [self.stream(p) for p in range(self.partitions)]
+
+    def users(self, p: int) -> str:
+        return self.prefix(p) + "users"
+
+    def moved(self, p: int) -> str:
+        """Users whose online embedding moved since their nearline list was refreshed."""
+        return self.prefix(p) + "moved"
+
+    def user(self, user_id: str, what: str) -> str:
+        return f"{self.prefix(self.part(user_id))}u:{user_id}:{what}"
+
+    videos = "gr:{c}:videos"
+    vemb = "gr:{c}:vemb"
+    creators = "gr:{c}:creators"
+    meta = "gr:{c}:meta"
+    budget = "gr:{b}:budget"
+    entry = "gr:{b}:entry"
+    lease = "gr:{w}:lease"
+    progress = "gr:{w}:progress"
+
+    @staticmethod
+    def list(name: str) -> str:
+        return f"gr:{{c}}:list:{name}"
+
+    @staticmethod
+    def creator_videos(creator_id: str) -> str:
+        return f"gr:{{c}}:cv:{creator_id}"
+
+
+def seen_bits(video_id: str, m: int, k: int = BLOOM_K) -> list[int]:
+    """The Bloom filter's k bit offsets of a video (double hashing over one BLAKE2b digest)."""
+    d = hashlib.blake2b(video_id.encode(), digest_size=8).digest()
+    h1 = int.from_bytes(d[:4], "little")
+    h2 = int.from_bytes(d[4:], "little") | 1
+    return [(h1 + i * h2) % m for i in range(k)]
+
+
+class SeenFilter:
+    """A user's seen filter read from Redis: ``video_id in seen`` (no false negatives)."""
+
+    def __init__(self, bitmap: bytes | None, m: int) -> None:
+        self.bits = bitmap or b""
+        self.m = m
+
+    def __contains__(self, video_id: object) -> bool:
+        b = self.bits
+        if not b or not isinstance(video_id, str):
+            return False
+        for pos in seen_bits(video_id, self.m):
+            i = pos >> 3
+            if i >= len(b) or not (b[i] >> (7 - (pos & 7))) & 1:
+                return False
+        return True
+
+
+def bloom_bytes(video_ids: Iterable[str], m: int) -> bytes:
+    """A whole seen filter built here (state sync): Redis's bit order, MSB first."""
+    bits = np.zeros(m, dtype=np.uint8)
+    for v in video_ids:
+        bits[seen_bits(v, m)] = 1
+    return np.packbits(bits).tobytes()
+
+
+def pack_vector(values: Sequence[float] | None, *, normalise: bool = False) -> bytes | None:
+    if values is None or len(values) == 0:
+        return None
+    a = np.asarray(values, dtype=np.float32)
+    if normalise:
+        n = float(np.linalg.norm(a))
+        if n == 0:
+            return None
+        a = a / n
+    return a.astype("<f4").tobytes()
+
+
+def unpack_vector(data: bytes | None) -> list[float] | None:
+    if not data:
+        return None
+    return np.frombuffer(data, dtype="<f4").astype(float).tolist()
+
+
+class Spine:
+    """The Redis client, key layout and scripts every spine module shares."""
+
+    def __init__(self, client: redis.Redis, settings: Settings | None = None) -> None:
+        # redis-py's annotations union every reply type (bytes | str | int | Awaitable ...);
+        # replies here are bytes (no decode_responses), so the client is typed loosely.
+        self.r: Any = client
+        self.settings = settings or get_settings()
+        self.keys = Keys(self.settings.stream_partitions)
+        self.append_script = client.register_script(_lua("append_events"))
+        self.grant_script = client.register_script(_lua("grant"))
+        self.serve_script = client.register_script(_lua("serve"))
+
+    @classmethod
+    def connect(cls, url: str, settings: Settings | None = None) -> Spine:
+        from graphrec.services.redis import redis_client
+
+        return cls(redis_client(url, settings), settings)
+
+    def close(self) -> None:
+        self.r.close()
+
+    def synced(self) -> bool:
+        """True once a state sync has filled Redis from the graph."""
+        return bool(self.r.hexists(self.keys.meta, "synced_at"))
+
+    # --- what the API creates ---------------------------------------------------------------
+    def add_user(self, user_id: str, interests: Sequence[str] = ()) -> None:
+        """A signed-up user: known at once, declared interests weigh 1."""
+        k = self.keys
+        pipe = self.r.pipeline(transaction=False)
+        pipe.sadd(k.users(k.part(user_id)), user_id)
+        if interests:
+            pipe.hset(k.user(user_id, "tags"), mapping=dict.fromkeys(interests, 1.0))
+            pipe.sadd(k.user(user_id, "declared"), *interests)
+        pipe.execute()
+
+    def add_creator(self, creator_id: str) -> None:
+        self.r.sadd(self.keys.creators, creator_id)
+
+    def add_video(self, facts: dict[str, Any], *, budget: int | None, entry: str | None) -> None:
+        """An uploaded video: facts for the event checks, its budget when it entered a pool."""
+        import orjson
+
+        k = self.keys
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hset(k.videos, facts["video_id"], orjson.dumps(facts))
+        if budget is not None and entry is not None:
+            pipe.hset(k.budget, facts["video_id"], budget)
+            pipe.hset(k.entry, facts["video_id"], entry)
+        pipe.execute()
+
+    def lists_stale(self) -> None:
+        """Ask the graph writer to refresh budgets and shared lists on its next round."""
+        self.r.hset(self.keys.meta, "lists_at", 0)
+
+    # --- budgets and served feeds ---------------------------------------------------------
+    def grant(self, video_ids: Sequence[str]) -> set[str]:
+        """The videos granted an impression (budgets counted down atomically)."""
+        if not video_ids:
+            return set()
+        got = self.grant_script(keys=[self.keys.budget], args=list(video_ids))
+        return {v for v, ok in zip(video_ids, got, strict=True) if int(ok)}
+
+    def record_served(
+        self, user_id: str, video_ids: Sequence[str], *, at: int, feed_id: str
+    ) -> None:
+        """Mark the videos seen and append one "served" entry to the user's stream."""
+        if not video_ids:
+            return
+        k, m = self.keys, self.settings.seen_bloom_bits
+        bits = sorted({b for v in video_ids for b in seen_bits(v, m)})
+        self.serve_script(
+            keys=[k.stream(k.part(user_id)), k.user(user_id, "seen")],
+            args=[self.settings.stream_maxlen, user_id, at, feed_id, ",".join(video_ids), *bits],
+        )
+
+
+__all__ = ["Keys", "SeenFilter", "Spine", "StoreUnavailable", "bloom_bytes", "seen_bits"]

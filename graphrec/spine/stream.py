@@ -1,0 +1,202 @@
+"""Reading the event stream as a consumer group: any consumer of the spine uses this.
+
+The stream is ``stream_partitions`` Redis streams (``gr:{pN}:events``). A
+:class:`StreamReader` is one consumer of one group: ``read`` first claims entries another
+consumer of the group left pending longer than ``claim_idle_ms`` (``XAUTOCLAIM``: a consumer
+that died mid-batch loses nothing), then reads new ones (``XREADGROUP`` over every partition,
+``COUNT`` each, blocking ``block_ms``); ``ack`` acknowledges them after they were applied.
+Delivery is at least once: consumers must be idempotent (the graph writer is, by event id).
+
+Each entry's fields: ``k`` (event kind, or ``served`` for a feed's impressions), ``u`` user,
+``at`` (epoch ms), and ``id``/``v``/``c``/``wm`` for events, ``f``/``v`` (comma-joined) for
+served feeds. Entry ids start with the append time in ms: lag is measured from them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from graphrec.spine.store import Spine
+
+
+@dataclass
+class Entry:
+    stream: str
+    id: str
+    fields: dict[str, str]
+
+    @property
+    def appended_ms(self) -> int:
+        return int(self.id.split("-", 1)[0])
+
+
+def consumer_name(role: str) -> str:
+    """A name unique to this process and thread (host, pid, random)."""
+    return f"{role}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def _decode(fields: dict[bytes, bytes]) -> dict[str, str]:
+    return {k.decode(): v.decode() for k, v in fields.items()}
+
+
+class StreamReader:
+    """One consumer of a consumer group over every partition of the stream."""
+
+    def __init__(
+        self,
+        spine: Spine,
+        group: str,
+        consumer: str | None = None,
+        *,
+        count: int | None = None,
+        block_ms: int | None = None,
+        claim_idle_ms: int | None = None,
+    ) -> None:
+        s = spine.settings
+        self.spine = spine
+        self.group = group
+        self.consumer = consumer or consumer_name(group)
+        self.count = count or s.stream_read_count
+        self.block_ms = s.stream_block_ms if block_ms is None else block_ms
+        self.claim_idle_ms = s.stream_claim_idle_ms if claim_idle_ms is None else claim_idle_ms
+        self.streams = spine.keys.streams()
+        self._claim_from = dict.fromkeys(self.streams, "0-0")
+        self.ensure_groups()
+
+    def ensure_groups(self) -> None:
+        """Create the group on every partition (from the start of the stream) if missing."""
+        for s in self.streams:
+            with contextlib.suppress(redis.ResponseError):  # BUSYGROUP: it exists
+                self.spine.r.xgroup_create(s, self.group, id="0", mkstream=True)
+
+    def claim(self, min_idle_ms: int | None = None) -> list[Entry]:
+        """Entries of this group pending on any consumer longer than ``min_idle_ms``."""
+        idle = self.claim_idle_ms if min_idle_ms is None else min_idle_ms
+        out: list[Entry] = []
+        for s in self.streams:
+            nxt, got, *_ = self.spine.r.xautoclaim(
+                s, self.group, self.consumer, idle, start_id=self._claim_from[s], count=self.count
+            )
+            self._claim_from[s] = nxt.decode() if isinstance(nxt, bytes) else str(nxt)
+            out += [Entry(s, i.decode(), _decode(f)) for i, f in got if f is not None]
+        return out
+
+    def read(self, *, block: bool = True) -> list[Entry]:
+        """Claimed entries of dead consumers first, else new entries of every partition."""
+        claimed = self.claim()
+        if claimed:
+            return claimed
+        got = self.spine.r.xreadgroup(
+            self.group,
+            self.consumer,
+            dict.fromkeys(self.streams, ">"),
+            count=self.count,
+            block=self.block_ms if block else None,
+        )
+        out: list[Entry] = []
+        for stream, entries in got or []:
+            name = stream.decode() if isinstance(stream, bytes) else stream
+            out += [Entry(name, i.decode(), _decode(f)) for i, f in entries]
+        return out
+
+    def ack(self, entries: list[Entry]) -> int:
+        by_stream: dict[str, list[str]] = {}
+        for e in entries:
+            by_stream.setdefault(e.stream, []).append(e.id)
+        pipe = self.spine.r.pipeline(transaction=False)
+        for s, ids in by_stream.items():
+            pipe.xack(s, self.group, *ids)
+        return sum(int(x) for x in pipe.execute())
+
+    def status(self) -> dict[str, Any]:
+        """Pending, not yet delivered (lag) and the age of the oldest unapplied entry."""
+        return group_status(self.spine, self.group)
+
+    def trim(self) -> int:
+        """Drop entries every group on a partition has acknowledged (XTRIM MINID)."""
+        return trim_acked(self.spine)
+
+
+def _oldest_unacked(r: Any, stream: str, group: dict[str, Any]) -> str | None:
+    """The id of the oldest entry this group has not acknowledged, or None."""
+    name = group["name"]
+    if int(group.get("pending") or 0) > 0:
+        summary = r.xpending(stream, name)
+        low = summary.get("min")
+        if low:
+            return low.decode() if isinstance(low, bytes) else str(low)
+    raw = group.get("last-delivered-id")
+    last = raw.decode() if isinstance(raw, bytes) else str(raw)
+    nxt = r.xrange(stream, min=f"({last}", count=1)
+    return nxt[0][0].decode() if nxt else None
+
+
+def group_status(spine: Spine, group: str) -> dict[str, Any]:
+    r = spine.r
+    now = int(time.time() * 1000)
+    pending = lag = 0
+    oldest: int | None = None
+    length = 0
+    for s in spine.keys.streams():
+        length += int(r.xlen(s))
+        try:
+            groups = r.xinfo_groups(s)
+        except redis.ResponseError:  # no stream yet
+            continue
+        for g in groups:
+            gname = g["name"].decode() if isinstance(g["name"], bytes) else g["name"]
+            if gname != group:
+                continue
+            g = {**g, "name": gname}
+            pending += int(g.get("pending") or 0)
+            lag += int(g.get("lag") or 0)
+            first = _oldest_unacked(r, s, g)
+            if first is not None:
+                ms = int(first.split("-", 1)[0])
+                oldest = ms if oldest is None else min(oldest, ms)
+    applied = r.hget(spine.keys.progress, f"{group}:applied_at")
+    return {
+        "group": group,
+        "entries": length,
+        "pending": pending,
+        "lag": lag,
+        "oldest_unapplied_age_ms": (now - oldest) if oldest is not None else 0,
+        "last_applied_age_ms": (now - int(applied)) if applied else None,
+    }
+
+
+def trim_acked(spine: Spine) -> int:
+    """XTRIM MINID on each partition to the oldest entry some group still needs."""
+    r = spine.r
+    trimmed = 0
+    for s in spine.keys.streams():
+        try:
+            groups = r.xinfo_groups(s)
+        except redis.ResponseError:
+            continue
+        if not groups:
+            continue
+        need: list[str] = []
+        for g in groups:
+            g = {**g, "name": g["name"].decode() if isinstance(g["name"], bytes) else g["name"]}
+            first = _oldest_unacked(r, s, g)
+            if first is None:
+                last = g.get("last-delivered-id")
+                first = last.decode() if isinstance(last, bytes) else str(last)
+                ms, seq = first.split("-")
+                first = f"{ms}-{int(seq) + 1}"
+            need.append(first)
+        low = min(need, key=lambda x: tuple(int(p) for p in x.split("-")))
+        trimmed += int(r.xtrim(s, minid=low, approximate=True))
+    return trimmed
+
+
+__all__ = ["Entry", "StreamReader", "consumer_name", "group_status", "trim_acked"]

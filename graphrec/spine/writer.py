@@ -1,0 +1,227 @@
+"""The graph writer: the ``graph-writer`` consumer group applying the stream to Neo4j.
+
+Each step reads up to ``stream_read_count`` entries per partition and applies them in ONE
+write transaction, with the statements the events API used before the spine:
+``serving/apply_served`` (a feed's impressions: SAW, counters, IN_POOL.served; by video id),
+``serving/ingest_events`` (one relationship per event, counters; by video, then user) and
+``serving/update_profiles`` (tag weights, online embedding; by user), then acknowledges them
+(``XACK``). Everything is idempotent by id (``event_id``, ``served_id``), so an entry applied
+twice (a consumer killed after commit, before ack) changes nothing the second time.
+
+One writer applies at a time: the writer holding a lease in Redis (``gr:{w}:lease``,
+renewed every step) reads; the writers of other API workers stand by and take over when it
+stops renewing. That keeps one lock order in Neo4j (no deadlocks between writers). When Neo4j
+is down the batch is kept and retried; entries stay pending in Redis meanwhile, and the API
+keeps serving from Redis. Between batches the lease holder refreshes the shared candidate
+lists (every ``state_refresh_s``), the nearline lists of users whose online embedding moved,
+and trims entries every group has acknowledged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from neo4j import ManagedTransaction
+
+from graphrec.db import Graph, run_in
+from graphrec.errors import GraphrecError
+from graphrec.events import KIND_TYPES, MAX_WEIGHT, MIN_WEIGHT, Event, EventKind, profile_rows
+from graphrec.spine.store import Spine
+from graphrec.spine.stream import Entry, StreamReader, consumer_name, group_status, trim_acked
+
+GROUP = "graph-writer"
+LEASE_MS = 15_000
+log = logging.getLogger(__name__)
+
+
+def _rows(entries: list[Entry]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Event]]:
+    served: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    models: list[Event] = []
+    seen: set[str] = set()
+    for e in entries:
+        f = e.fields
+        at = int(f["at"])
+        if f["k"] == "served":
+            for vid in f["v"].split(","):
+                served.append(
+                    {"served_id": f"{f['f']}:{vid}", "user_id": f["u"], "video_id": vid, "at": at}
+                )
+            continue
+        if f["id"] in seen:
+            continue
+        seen.add(f["id"])
+        kind = EventKind(f["k"])
+        rel, counter = KIND_TYPES[kind]
+        watch = int(f["wm"]) if "wm" in f else None
+        events.append(
+            {
+                "i": len(events),
+                "event_id": f["id"],
+                "user_id": f["u"],
+                "video_id": f.get("v"),
+                "creator_id": f.get("c") if kind is EventKind.follow else None,
+                "type": rel,
+                "counter": counter,
+                "at": at,
+                "watch_ms": watch,
+            }
+        )
+        models.append(
+            Event.model_construct(
+                event_id=f["id"],
+                user_id=f["u"],
+                kind=kind,
+                video_id=f.get("v"),
+                creator_id=f.get("c"),
+                watch_ms=watch,
+                at=at,
+            )
+        )
+    served.sort(key=lambda r: (r["video_id"], r["user_id"], r["served_id"]))
+    return served, events, models
+
+
+class GraphWriter:
+    """One consumer of the ``graph-writer`` group (several share the work through a lease)."""
+
+    def __init__(self, graph: Graph, spine: Spine, consumer: str | None = None) -> None:
+        self.graph = graph
+        self.spine = spine
+        self.reader = StreamReader(spine, GROUP, consumer or consumer_name(GROUP))
+        self.retry: list[Entry] = []
+        self.applied = 0
+        self._held = False
+        self._last_trim = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- applying ----------------------------------------------------------------------
+    def apply(self, entries: list[Entry]) -> dict[str, int]:
+        """Apply entries to Neo4j in one transaction; counts of what was new."""
+        served, events, models = _rows(entries)
+        rate = self.spine.settings.online_embedding_rate
+        now = int(time.time() * 1000)
+        events.sort(key=lambda r: (r["video_id"] or "", r["user_id"], r["event_id"]))
+
+        def work(tx: ManagedTransaction) -> dict[str, int]:
+            out = {"served": 0, "events": 0, "duplicates": 0}
+            if served:
+                out["served"] = int(run_in(tx, "serving/apply_served", rows=served)[0]["applied"])
+            if events:
+                statuses = run_in(tx, "serving/ingest_events", rows=events)
+                ok = {r["i"] for r in statuses if r["status"] == "accepted"}
+                out["events"] = len(ok)
+                out["duplicates"] = sum(r["status"] == "duplicate" for r in statuses)
+                stored = [models[r["i"]] for r in events if r["i"] in ok]
+                if stored:
+                    run_in(
+                        tx,
+                        "serving/update_profiles",
+                        rows=profile_rows(stored, now),
+                        rate=rate,
+                        min_weight=MIN_WEIGHT,
+                        max_weight=MAX_WEIGHT,
+                    )
+            return out
+
+        return self.graph.transaction(work, what="applying the event stream")
+
+    def _lease(self) -> bool:
+        r, me = self.spine.r, self.reader.consumer
+        if r.set(self.spine.keys.lease, me, nx=True, px=LEASE_MS):
+            if not self._held:
+                self.retry = self.reader.claim(min_idle_ms=0) + self.retry  # the last holder's
+            self._held = True
+            return True
+        holder = r.get(self.spine.keys.lease)
+        if holder is not None and holder.decode() == me:
+            r.pexpire(self.spine.keys.lease, LEASE_MS)
+            return True
+        self._held = False
+        return False
+
+    def step(self, *, block: bool = True) -> int:
+        """Apply one batch (the retried one first); returns how many entries were applied."""
+        if not self._lease():
+            if block:
+                time.sleep(self.spine.settings.stream_block_ms / 1000)
+            return 0
+        entries = self.retry or self.reader.read(block=block)
+        if not entries:
+            return 0
+        self.retry = entries
+        self.apply(entries)  # raises when Neo4j is down: kept for the next step
+        self.reader.ack(entries)
+        self.retry = []
+        self.applied += len(entries)
+        self.spine.r.hset(self.spine.keys.progress, f"{GROUP}:applied_at", int(time.time() * 1000))
+        return len(entries)
+
+    def drain(self, timeout_s: float = 60.0) -> dict[str, Any]:
+        """Apply until nothing is pending or unread (tests, the CLI); the final status."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            st = group_status(self.spine, GROUP)
+            if st["pending"] == 0 and st["lag"] == 0 and not self.retry:
+                return st
+            if time.monotonic() > deadline:
+                raise GraphrecError(f"the graph writer did not catch up in {timeout_s:.0f}s: {st}")
+            running = self._thread is not None and self._thread.is_alive()
+            if running or self.step(block=False) == 0:  # the thread applies: wait for it
+                time.sleep(0.02)
+
+    # --- housekeeping ----------------------------------------------------------------------
+    def housekeeping(self) -> None:
+        """Refresh shared lists when due, nearline lists of moved users, trim the stream."""
+        from graphrec.spine.state import sync_budgets, sync_lists, sync_nearline
+
+        s, r, k = self.spine.settings, self.spine.r, self.spine.keys
+        now = time.time()
+        lists_at = r.hget(k.meta, "lists_at")
+        if lists_at is None or now * 1000 - int(lists_at) > s.state_refresh_s * 1000:
+            sync_budgets(self.graph, self.spine)
+            sync_lists(self.graph, self.spine)
+        moved: list[str] = []
+        for p in range(k.partitions):
+            moved += [x.decode() for x in r.spop(k.moved(p), 100) or []]
+        if moved:
+            sync_nearline(self.graph, self.spine, sorted(moved))
+        if now - self._last_trim > 60:
+            trim_acked(self.spine)
+            self._last_trim = now
+
+    def run(self) -> None:
+        """Loop until :meth:`stop`: apply, housekeep; back off while Neo4j or Redis is down."""
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                self.step(block=True)
+                if self._held:
+                    self.housekeeping()
+                backoff = 0.5
+            except Exception as e:  # Neo4j or Redis down: keep the batch, retry later
+                log.warning("graph writer: %s; retrying in %.1fs", e, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def start(self) -> threading.Thread:
+        self._thread = threading.Thread(target=self.run, name=self.reader.consumer, daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        if self._held:
+            r = self.spine.r
+            holder = r.get(self.spine.keys.lease)
+            if holder is not None and holder.decode() == self.reader.consumer:
+                r.delete(self.spine.keys.lease)
+
+
+__all__ = ["GROUP", "GraphWriter"]
