@@ -110,9 +110,9 @@ def _batch_snapshot(users: np.ndarray, items: np.ndarray, cfg: TrainConfig) -> V
     m, uids, iids = _matrix(users, items)
     result = train_model(m, [], cfg)
     with torch.no_grad():
-        ue, ie = result.model.get_embedding(result.adj)
-    ue = torch.nn.functional.normalize(ue, dim=-1).cpu().numpy()
-    ie = torch.nn.functional.normalize(ie, dim=-1).cpu().numpy()
+        ut, it = result.model.get_embedding(result.adj)
+    ue = torch.nn.functional.normalize(ut, dim=-1).cpu().numpy()
+    ie = torch.nn.functional.normalize(it, dim=-1).cpu().numpy()
     return VectorSnapshot(
         user_ids=uids, item_ids=iids, users=ue, items=ie,
         item_ready=np.ones(len(iids), dtype=bool),

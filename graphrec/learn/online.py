@@ -47,7 +47,8 @@ TAG_WEIGHT, CREATOR_WEIGHT, USERS_WEIGHT = 0.5, 0.3, 0.2  # as embed_new_video.c
 class OnlineConfig:
     """How the online learner steps (defaults chosen on MovieLens, ``graphrec bench online``)."""
 
-    lr: float = 0.01
+    lr: float = 0.05
+    optimizer: str = "sgd"  # or "adam" (SparseAdam)
     steps: int = 2  # optimizer steps per mini-batch
     negatives: int = 256  # shared negative pool per step
     impression_share: float = 0.5  # of the negatives, taken from recent impressions when any
@@ -55,12 +56,19 @@ class OnlineConfig:
     temperature: float = 0.1
     replay_ratio: float = 1.0  # replayed past positives per fresh positive
     replay_capacity: int = 200_000
-    history: int = 500  # positives kept per user (masking in the gate, new-user init)
+    history: int = 500  # positives kept per user (fold-in, masking in the gate)
+    audience: int = 200  # recent engaging users kept per video (fold-in)
+    fold_users: float = 1.0  # how far a touched user moves to the mean of its videos
+    fold_items: float = 0.0  # how far a touched video moves to the mean of its audience
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.lr <= 0 or self.steps < 1 or self.negatives < 1 or self.temperature <= 0:
+        if self.lr <= 0 or self.steps < 0 or self.negatives < 1 or self.temperature <= 0:
             raise InvalidInput("online learning needs lr > 0, steps >= 1, negatives >= 1")
+        if self.optimizer not in ("sgd", "adam"):
+            raise InvalidInput(f"optimizer must be 'sgd' or 'adam', not {self.optimizer!r}")
+        if not (0.0 <= self.fold_users <= 1.0 and 0.0 <= self.fold_items <= 1.0):
+            raise InvalidInput("fold_users and fold_items must be in [0, 1]")
         if not 0.0 <= self.impression_share <= 1.0 or self.replay_ratio < 0:
             raise InvalidInput("impression_share must be in [0, 1] and replay_ratio >= 0")
 
@@ -125,18 +133,23 @@ def _unit(x: torch.Tensor) -> torch.Tensor:
 class _Table:
     """A growable sparse embedding table with its SparseAdam state and an id map."""
 
-    def __init__(self, dim: int, lr: float, capacity: int = 1024) -> None:
-        self.dim, self.lr = dim, lr
+    def __init__(self, dim: int, lr: float, optimizer: str = "sgd", capacity: int = 1024) -> None:
+        self.dim, self.lr, self.optimizer = dim, lr, optimizer
         self.ids: list[str] = []
         self.index: dict[str, int] = {}
         self.emb = torch.nn.Embedding(max(1, capacity), dim, sparse=True)
         with torch.no_grad():
             self.emb.weight.zero_()
-        self.opt = torch.optim.SparseAdam(self.emb.parameters(), lr=lr)
+        self.opt = self._optimizer(self.emb)
         self.ready = np.zeros(max(1, capacity), dtype=bool)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def _optimizer(self, emb: torch.nn.Embedding) -> torch.optim.Optimizer:
+        if self.optimizer == "adam":
+            return torch.optim.SparseAdam(emb.parameters(), lr=self.lr)
+        return torch.optim.SGD(emb.parameters(), lr=self.lr)
 
     @property
     def weight(self) -> torch.Tensor:
@@ -151,7 +164,7 @@ class _Table:
         with torch.no_grad():
             emb.weight.zero_()
             emb.weight[:old] = self.emb.weight
-        opt = torch.optim.SparseAdam(emb.parameters(), lr=self.lr)
+        opt = self._optimizer(emb)
         state = self.opt.state.get(self.emb.weight, {})
         if state:
             opt.state[emb.weight] = {
@@ -201,13 +214,14 @@ class OnlineLearner:
             raise InvalidInput("embedding dimension must be >= 1")
         self.config = config or OnlineConfig()
         self.dim = dim
-        self.users = _Table(dim, self.config.lr)
-        self.items = _Table(dim, self.config.lr)
+        self.users = _Table(dim, self.config.lr, self.config.optimizer)
+        self.items = _Table(dim, self.config.lr, self.config.optimizer)
         self.rng = np.random.default_rng(self.config.seed)
         self.gen = torch.Generator().manual_seed(self.config.seed)
         self.item_tags: dict[int, list[str]] = {}
         self.item_creator: dict[int, str] = {}
         self.history: dict[int, dict[int, None]] = {}
+        self.audience: dict[int, dict[int, None]] = {}
         cap = self.config.replay_capacity
         self._replay_u = np.zeros(cap, dtype=np.int64)
         self._replay_i = np.zeros(cap, dtype=np.int64)
@@ -324,7 +338,7 @@ class OnlineLearner:
                 parts.append((USERS_WEIGHT, _unit(torch.stack(engaged[r]).mean(0))))
             if parts:
                 total = sum(w for w, _ in parts)
-                vecs.append(sum(w * v for w, v in parts) / total)
+                vecs.append(torch.stack([w * v for w, v in parts]).sum(0) / total)
                 done_rows.append(r)
         if done_rows:
             arr = np.asarray(done_rows, dtype=np.int64)
@@ -336,15 +350,44 @@ class OnlineLearner:
     # --- bookkeeping ----------------------------------------------------------------------
 
     def _remember(self, users: np.ndarray, items: np.ndarray) -> None:
-        limit = self.config.history
-        for u, i in zip(users.tolist(), items.tolist(), strict=True):
-            h = self.history.get(u)
-            if h is None:
-                h = self.history[u] = {}
-            h.pop(i, None)
-            h[i] = None
-            if len(h) > limit:
-                del h[next(iter(h))]
+        """Each user's latest videos and each video's latest users (bounded, newest last)."""
+        for table, keys, vals, limit in (
+            (self.history, users, items, self.config.history),
+            (self.audience, items, users, self.config.audience),
+        ):
+            for a, b in zip(keys.tolist(), vals.tolist(), strict=True):
+                h = table.get(a)
+                if h is None:
+                    h = table[a] = {}
+                h.pop(b, None)
+                h[b] = None
+                if len(h) > limit:
+                    del h[next(iter(h))]
+
+    def _fold_in(self, rows: np.ndarray, *, users: bool) -> None:
+        """Move ``rows`` (users or videos) towards the mean unit vector of what they engaged
+        with (a user's videos, a video's audience): one LightGCN-style propagation step."""
+        beta = self.config.fold_users if users else self.config.fold_items
+        if beta <= 0 or len(rows) == 0:
+            return
+        own, other = (self.users, self.items) if users else (self.items, self.users)
+        links = self.history if users else self.audience
+        ready = other.ready
+        lists = [[j for j in links.get(r, ()) if ready[j]] for r in rows.tolist()]
+        keep = np.asarray([bool(x) for x in lists])
+        if not keep.any():
+            return
+        rows = rows[keep]
+        lists = [x for x in lists if x]
+        lengths = np.asarray([len(x) for x in lists])
+        flat = torch.from_numpy(np.fromiter((j for x in lists for j in x), dtype=np.int64))
+        seg = torch.from_numpy(np.repeat(np.arange(len(lists)), lengths))
+        with torch.no_grad():
+            vecs = _unit(other.weight[flat])
+            mean = torch.zeros(len(lists), self.dim).index_add_(0, seg, vecs)
+            idx = torch.from_numpy(rows)
+            cur = _unit(own.weight[idx])
+            own.weight[idx] = _unit((1 - beta) * cur + beta * _unit(mean))
 
     def _offer_replay(self, users: np.ndarray, items: np.ndarray) -> None:
         """Reservoir sampling (algorithm R, vectorised per batch) of positives."""
@@ -421,7 +464,7 @@ class OnlineLearner:
         users = torch.from_numpy(np.concatenate([pu, ru]))
         items = torch.from_numpy(np.concatenate([pi, ri]))
         w = torch.from_numpy(np.concatenate([pw / max(1e-9, float(pw.mean())), np.ones(len(ru))]))
-        w = (w / w.sum()).float()
+        w = w.float()  # per pair, mean 1: a plain SGD step moves each row by its own gradient
         loss_total = 0.0
         for _ in range(cfg.steps):
             neg = self._negatives()
@@ -438,10 +481,14 @@ class OnlineLearner:
             self.users.opt.step()
             self.items.opt.step()
             loss_total += float(loss.detach())
-        stats.loss = loss_total / cfg.steps
-        self.dirty_users.update(np.unique(pu).tolist())
-        self.dirty_items.update(np.unique(pi).tolist())
+            self.dirty_items.update(neg.unique().tolist())  # negatives moved too
+        stats.loss = loss_total / max(1, cfg.steps)
+        touched_u, touched_i = np.unique(pu), np.unique(pi)
         self._remember(pu, pi)
+        self._fold_in(touched_u, users=True)
+        self._fold_in(touched_i, users=False)
+        self.dirty_users.update(touched_u.tolist())
+        self.dirty_items.update(touched_i.tolist())
         self._offer_replay(pu, pi)
         stats.seconds = time.perf_counter() - started
         return stats
@@ -474,8 +521,8 @@ class OnlineLearner:
                     eng.setdefault(i, []).append(w[u])
             self._cold_start(still, engaged=eng)
         # Whatever is left (a new user engaging only new, untagged videos): a random start.
-        for table, rows in ((self.items, pi), (self.users, pu)):
-            left = np.unique(rows[~table.ready[rows]])
+        for table, idx in ((self.items, pi), (self.users, pu)):
+            left = np.unique(idx[~table.ready[idx]])
             if len(left):
                 table.set_rows(left, torch.randn(len(left), self.dim, generator=self.gen))
 
@@ -575,7 +622,8 @@ class PrequentialGate:
     """The safety gate: each mini-batch is first held out (ranked by the online vectors and
     by the last batch model's, neither having trained on it), then learned from. Over a
     sliding window of the latest held-out users, the online model may publish only while
-    its NDCG@k is at least the batch model's minus ``margin``."""
+    its NDCG@k is at least the batch model's minus ``margin``. Until ``min_users`` users were
+    held out there is no verdict, and publishing goes on (reported as such)."""
 
     def __init__(
         self,
@@ -631,10 +679,10 @@ class PrequentialGate:
 
         online = RankingMetrics(k=self.k, recall=m(0).recall, ndcg=m(1).ndcg, coverage=0.0, users=n)
         batch = RankingMetrics(k=self.k, recall=m(2).recall, ndcg=m(3).ndcg, coverage=0.0, users=n)
-        if n < self.min_users:
+        if n < self.min_users:  # no evidence either way: nothing shows the model worse
             return GateReport(
-                online, batch, self.margin, False, self.events,
-                f"only {n} held-out users so far (need {self.min_users})",
+                online, batch, self.margin, True, self.events,
+                f"only {n} held-out users so far (the verdict needs {self.min_users})",
             )  # fmt: skip
         ok = online.ndcg >= batch.ndcg - self.margin
         reason = (
