@@ -5,9 +5,8 @@ writer thread per worker applying the event stream to Neo4j (one applies at a ti
 an empty Redis is filled from the graph (``state sync``).
 
 Routes, one router per resource: users, creators, videos, events, feed, pools, admin, health
-(OpenAPI docs at ``/docs`` and ``/redoc``, with Swagger UI's and ReDoc's assets served by the
-app itself from the ``fastapi-offline`` package, so they render with no internet; the dashboard
-at ``/dashboard``). Library errors (:mod:`graphrec.errors`) map to status codes in one
+(OpenAPI docs at ``/docs`` and ``/redoc``, offline: :mod:`api.docs`; the dashboard at
+``/dashboard``: :mod:`api.routes.dashboard`). Library errors (:mod:`graphrec.errors`) map to status codes in one
 handler: unknown ids 404, bad input 422, conflicts 409, Neo4j or Redis unreachable 503 (the
 clients reconnect by themselves when they are back). Request bodies that do not parse answer 422 naming the
 field (FastAPI's validation).
@@ -21,12 +20,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi_offline import FastAPIOffline
+from fastapi.staticfiles import StaticFiles
 from neo4j import exceptions as nx
 from redis import exceptions as rx
 
-from api.routes import admin, creators, events, feed, health, pools, users, videos
+from api.docs import add_docs
+from api.metering import FeedTimer
+from api.routes import admin, creators, dashboard, events, feed, health, pools, users, videos
 from graphrec.config import PLACEHOLDER_API_KEY, Settings, get_settings
+from graphrec.dashboard import ServingMeter
 from graphrec.db import Graph, connection_from_settings
 from graphrec.errors import ConfigError, GraphrecError
 from graphrec.feed import FeedPolicy, Recommender
@@ -35,8 +37,6 @@ from graphrec.spine.feed import StreamRecommender
 from graphrec.spine.writer import GraphWriter
 
 log = logging.getLogger(__name__)
-
-DOCS_STATIC_URL = "/static/docs"
 
 
 def _prepare(graph: Graph, spine: Spine) -> None:
@@ -92,15 +92,15 @@ def create_app(
             if owned is not None:
                 owned.close()
 
-    app = FastAPIOffline(
+    app = FastAPI(
         title="graphrec",
         version="0.1.0",
         lifespan=lifespan,
         description="A TikTok-style short-video recommender on a Neo4j graph.",
-        static_url=DOCS_STATIC_URL,
-        # Swagger UI would otherwise ask an online validator for a badge.
-        swagger_ui_parameters={"validatorUrl": None},
+        docs_url=None,  # api/docs.py serves them with their assets: no CDN
+        redoc_url=None,
     )
+    add_docs(app)
 
     @app.exception_handler(GraphrecError)
     async def graphrec_error(_: Request, exc: GraphrecError) -> JSONResponse:
@@ -117,6 +117,12 @@ def create_app(
             status_code=503, content={"detail": f"Redis is unavailable: {type(exc).__name__}"}
         )
 
-    for module in (health, users, creators, videos, events, feed, pools, admin):
+    for module in (health, users, creators, videos, events, feed, pools, admin, dashboard):
         app.include_router(module.router)
+    app.mount(
+        dashboard.STATIC_URL, StaticFiles(directory=dashboard.STATIC_DIR), name="dashboard-static"
+    )
+    # Feed latency as this worker measures it, for the dashboard's activity panel.
+    app.state.meter = ServingMeter()
+    app.add_middleware(FeedTimer, meter=app.state.meter)
     return app

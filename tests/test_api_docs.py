@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
+from api.docs import REDOC_JS_URL
 from api.main import create_app
 from graphrec.config import Settings
 
@@ -64,6 +65,12 @@ def test_docs_pages_load_only_same_origin_assets(
     # No CDN named anywhere in the page (inline scripts included).
     for host in ("cdn.jsdelivr.net", "unpkg.com", "fonts.googleapis.com", "http://", "https://"):
         assert host not in r.text, f"{page} names {host}"
+
+
+def test_redoc_bundle_fetches_no_logo_from_the_internet(client: TestClient) -> None:
+    bundle = client.get(REDOC_JS_URL)
+    assert bundle.status_code == 200 and b"Redoc" in bundle.content
+    assert b"cdn.redoc.ly" not in bundle.content
 
 
 def test_openapi_schema_the_docs_read(client: TestClient) -> None:

@@ -106,7 +106,9 @@ def demo(
         "-H 'Content-Type: application/json' "
         f'-d \'[{{"event_id": "demo-1", "user_id": "{user}", "kind": "like", '
         f'"video_id": "{world.videos[0]["id"]}"}}]\'\n'
-        f"   docs: http://127.0.0.1:{port}/docs"
+        f"   docs: http://127.0.0.1:{port}/docs\n"
+        f"   dashboard: http://127.0.0.1:{port}/dashboard "
+        f"(feed of {user}: http://127.0.0.1:{port}/dashboard/feed?user_id={user})"
     )
     if serve:
         from graphrec.cli.serve import serve as serve_api
