@@ -1,57 +1,31 @@
 """Adapters from the API to the lifecycle and learning areas' library functions.
 
 Upload and the pool cycle come from :mod:`graphrec.lifecycle`, training and communities from
-:mod:`graphrec.learn.pipeline` (imported when called: torch loads only for training).
+:mod:`graphrec.learn.pipeline` (imported when called: torch loads only for training). Library
+results become JSON through their ``as_dict()`` (the one conversion convention).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
-
-from fastapi import HTTPException
 
 from graphrec.config import Settings
 from graphrec.db import Graph
+from graphrec.errors import NotFound
 from graphrec.lifecycle.cycle import run_cycle as lifecycle_cycle
 from graphrec.lifecycle.upload import upload_video as lifecycle_upload
 
 
-def plain(result: Any) -> dict[str, Any]:
-    """A report object as a JSON-able dict."""
-    for method in ("to_dict", "as_dict", "model_dump"):
-        if hasattr(result, method):
-            return getattr(result, method)()
-    if dataclasses.is_dataclass(result) and not isinstance(result, type):
-        return dataclasses.asdict(result)
-    return result if isinstance(result, dict) else {"result": result}
-
-
 def upload_video(graph: Graph, settings: Settings, body: dict[str, Any]) -> dict[str, Any]:
-    """Upload through the lifecycle: validated, tagged, audited, cold start or rejected."""
-    return plain(lifecycle_upload(graph, body, settings=settings))
+    """Upload through the lifecycle: validated, tagged, audited, cold start or rejected.
+
+    An unknown creator is a 404 naming the request's field, as every unknown id in the API.
+    """
+    try:
+        return lifecycle_upload(graph, body, settings=settings).as_dict()
+    except NotFound as e:
+        raise NotFound(f"creator_id: unknown creator {body.get('creator_id')!r}") from e
 
 
 def run_cycle(graph: Graph, settings: Settings) -> dict[str, Any]:
-    return plain(lifecycle_cycle(graph, settings=settings))
-
-
-def run_training(graph: Graph, settings: Settings) -> dict[str, Any]:
-    """Train, write embeddings back, recompute communities (the learning area's pipeline)."""
-    try:
-        from graphrec.learn.pipeline import recompute_communities, train_and_write_back
-    except ImportError:
-        raise HTTPException(
-            status_code=501, detail="training (the learning area) is not installed"
-        ) from None
-    run = train_and_write_back(graph, settings=settings)
-    _, _, communities = recompute_communities(graph, settings=settings)
-    best = run.result.best
-    return {
-        "checkpoint": str(run.checkpoint),
-        "best_epoch": run.result.best_epoch,
-        "best": best.as_dict() if best is not None else None,
-        "written": run.writeback.counts if run.writeback is not None else {},
-        "communities": communities,
-        "seconds": run.seconds,
-    }
+    return lifecycle_cycle(graph, settings=settings).as_dict()

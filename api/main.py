@@ -19,18 +19,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from neo4j import exceptions as nx
 from redis import exceptions as rx
 
 from api.docs import add_docs
+from api.errors import clean, validation_details
+from api.limits import BodyLimit
 from api.metering import FeedTimer
+from api.openapi import exact_openapi
 from api.routes import admin, creators, dashboard, events, feed, health, pools, users, videos
-from graphrec.config import PLACEHOLDER_API_KEY, Settings, get_settings
+from graphrec.config import Settings, get_settings
 from graphrec.dashboard import ServingMeter
 from graphrec.db import Graph, connection_from_settings
-from graphrec.errors import ConfigError, GraphrecError
+from graphrec.errors import DatabaseUnavailable, GraphrecError
 from graphrec.feed import FeedPolicy, Recommender
 from graphrec.spine import Spine
 from graphrec.spine.feed import StreamRecommender
@@ -58,14 +62,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         s = settings or get_settings()
-        if s.environment == "production" and s.api_key.get_secret_value() == PLACEHOLDER_API_KEY:
-            raise ConfigError("GRAPHREC_API_KEY must be set in production")
-        owned = None
+        s.check_serving()
+        owned = writer_graph = None
         if graph is None:
-            from graphrec.server import provide_server
+            from graphrec.services.provide import provide_server
 
             conn = connection_from_settings(s) or provide_server(s).connection
-            owned = Graph.connect(conn, settings=s)
+            owned = Graph.connect(conn, settings=s.for_api())
+            # The graph writer's large batches keep the ordinary timeouts: requests fail
+            # fast (503), the writer waits and retries.
+            writer_graph = Graph.connect(conn, settings=s)
         app.state.settings = s
         app.state.graph = graph or owned
         redis_url = s.redis_url
@@ -76,7 +82,7 @@ def create_app(
         spine = Spine.connect(redis_url, s)
         _prepare(app.state.graph, spine)
         app.state.spine = spine
-        app.state.writer = GraphWriter(app.state.graph, spine)
+        app.state.writer = GraphWriter(writer_graph or app.state.graph, spine)
         if s.stream_writer:
             app.state.writer.start()
         if policy is not None and not policy.realtime:
@@ -89,8 +95,9 @@ def create_app(
         finally:
             app.state.writer.stop()
             spine.close()
-            if owned is not None:
-                owned.close()
+            for g in (owned, writer_graph):
+                if g is not None:
+                    g.close()
 
     app = FastAPI(
         title="graphrec",
@@ -103,19 +110,30 @@ def create_app(
     add_docs(app)
 
     @app.exception_handler(GraphrecError)
-    async def graphrec_error(_: Request, exc: GraphrecError) -> JSONResponse:
-        return JSONResponse(status_code=exc.http_status, content={"detail": str(exc)})
+    async def graphrec_error(request: Request, exc: GraphrecError) -> JSONResponse:
+        if exc.http_status >= 500:  # the message may name addresses or internals: logged only
+            log.warning("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+            return JSONResponse(status_code=exc.http_status, content={"detail": exc.public})
+        return JSONResponse(status_code=exc.http_status, content={"detail": clean(str(exc))})
 
     @app.exception_handler(nx.DriverError)
-    async def driver_error(_: Request, exc: nx.DriverError) -> JSONResponse:
+    async def driver_error(request: Request, exc: nx.DriverError) -> JSONResponse:
         # Anything the library did not translate: the database is not answering.
-        return JSONResponse(status_code=503, content={"detail": f"Neo4j is unavailable: {exc}"})
+        log.warning("%s %s: Neo4j: %s", request.method, request.url.path, exc)
+        return JSONResponse(status_code=503, content={"detail": DatabaseUnavailable.public})
 
     @app.exception_handler(rx.RedisError)
-    async def redis_error(_: Request, exc: rx.RedisError) -> JSONResponse:
+    async def redis_error(request: Request, exc: rx.RedisError) -> JSONResponse:
+        log.warning("%s %s: Redis: %s", request.method, request.url.path, exc)
         return JSONResponse(
-            status_code=503, content={"detail": f"Redis is unavailable: {type(exc).__name__}"}
+            status_code=503, content={"detail": "Redis is unavailable; retry shortly"}
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's default echoes each bad input: it may be huge or not encodable (a lone
+        # surrogate). Only where, what kind and why are sent back.
+        return JSONResponse(status_code=422, content={"detail": validation_details(exc)})
 
     for module in (health, users, creators, videos, events, feed, pools, admin, dashboard):
         app.include_router(module.router)
@@ -125,4 +143,8 @@ def create_app(
     # Feed latency as this worker measures it, for the dashboard's activity panel.
     app.state.meter = ServingMeter()
     app.add_middleware(FeedTimer, meter=app.state.meter)
+    spec_settings = settings or get_settings()
+    # Added last: the outermost layer, so a large body is refused before anything reads it.
+    app.add_middleware(BodyLimit, limit=spec_settings.api_max_body_bytes)
+    exact_openapi(app, spec_settings)
     return app

@@ -13,6 +13,9 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from graphrec.domain import BOOST_BUDGET, COLD_START_BUDGET
+from graphrec.errors import ConfigError
+
 PLACEHOLDER_PASSWORD = "graphrec-dev-password"
 PLACEHOLDER_API_KEY = "graphrec-dev-api-key"
 
@@ -69,6 +72,9 @@ class Settings(BaseSettings):
     redis_maxmemory: str = "0"  # 0: no limit (the online state must never be evicted)
     redis_timeout_s: float = 1.0  # connect/read timeout: a dead Redis answers 503 within 2 s
     redis_max_connections: int = 64
+    # A Redis Cluster keeps the budgets and each user's partition on different slots: a feed
+    # then grants and records in two scripts instead of one.
+    redis_cluster: bool = False
     # Event stream: partitions (each a hash slot: the user's state lives beside its stream),
     # dedup retention, the graph writer's batch, trimming bound.
     stream_partitions: int = 8
@@ -79,7 +85,7 @@ class Settings(BaseSettings):
     stream_maxlen: int = 5_000_000  # per partition, approximate; only acked entries are trimmed
     stream_writer: bool = True  # run a graph-writer consumer thread in each API worker
     state_lists_ttl_s: float = 2.0  # how long a worker keeps the shared lists it read
-    state_refresh_s: float = 10.0  # shared candidate lists recomputed from Neo4j this often
+    state_refresh_s: float = 60.0  # shared candidate lists recomputed from Neo4j this often
     seen_bloom_bits: int = 1 << 15  # per user seen filter (Bloom, k=4): 4 KiB, ~1% at 3,400
     nearline_limit: int = 120  # per-user nearline candidates kept (embedding neighbours)
 
@@ -92,9 +98,13 @@ class Settings(BaseSettings):
     # (user, video) pair; kinds not listed (SAW, SKIPPED) count 0, pairs weighing 0 are dropped.
     learn_weights: dict[str, float] = Field(
         default_factory=lambda: {
-            "VIEWED": 1.0, "COMPLETED": 2.0, "LIKED": 3.0, "COMMENTED": 3.0, "SHARED": 4.0,
+            "VIEWED": 1.0,
+            "COMPLETED": 2.0,
+            "LIKED": 3.0,
+            "COMMENTED": 3.0,
+            "SHARED": 4.0,
         }
-    )  # fmt: skip
+    )
     learn_export_batch: int = 2_000
     learn_holdout: float = 0.2
     learn_epochs: int = 60
@@ -127,6 +137,16 @@ class Settings(BaseSettings):
     feed_max_per_creator: int = 2
     feed_max_tag_share: float = 0.4
     events_max_batch: int = 10_000
+    # An event's ``at`` may run this far ahead of the server's clock (client clock skew);
+    # beyond, the event is refused (last-active time only moves forward).
+    events_max_future_ms: int = Field(default=300_000, ge=0)
+    # Request bodies larger than this are answered 413 before they are read or parsed.
+    api_max_body_bytes: int = Field(default=8 << 20, ge=1024)
+    # The API's Neo4j driver gives up connecting after this (and retrying after twice this),
+    # so a dead Neo4j answers 503 within about 2 s instead of hanging requests.
+    api_neo4j_timeout_s: float = Field(default=1.0, gt=0)
+    # A production API key needs this many characters (and 10 distinct ones).
+    api_key_min_length: int = Field(default=32, ge=16)
     feed_shared_ttl_s: float = 5.0  # how long a worker keeps the shared candidate lists
     online_embedding_rate: float = 0.2
 
@@ -137,11 +157,11 @@ class Settings(BaseSettings):
     rejection_penalty: float = 0.05  # account score lost per rejected upload
     # Fixes every pool budget's draw to (seed, video id): reproducible simulations and tests.
     pool_budget_seed: int | None = None
-    cold_start_budget_min: int = 200
-    cold_start_budget_max: int = 300
-    boost_budget_min: int = 10_000
-    boost_budget_max: int = 100_000
-    promote_share: float = 0.10  # top share of a cohort moving up (floor, see README)
+    cold_start_budget_min: int = COLD_START_BUDGET[0]  # defaults: graphrec.domain
+    cold_start_budget_max: int = COLD_START_BUDGET[1]
+    boost_budget_min: int = BOOST_BUDGET[0]
+    boost_budget_max: int = BOOST_BUDGET[1]
+    promote_share: float = 0.10  # top share of a cohort moving up (floor, see docs/lifecycle.md)
     cohort_window_ms: int = 86_400_000  # cohort = same pool + same entry day
     cold_start_max_age_ms: int = 3 * 86_400_000  # unspent budget after this: evaluated anyway
     boost_max_age_ms: int = 14 * 86_400_000
@@ -182,6 +202,26 @@ class Settings(BaseSettings):
                 "the built-in development password is refused"
             )
         return self
+
+    def for_api(self) -> Settings:
+        """These settings with the API's short Neo4j timeouts (fail fast, answer 503)."""
+        return self.model_copy(update={"neo4j_connection_timeout_s": self.api_neo4j_timeout_s})
+
+    def check_serving(self) -> None:
+        """Refuse to serve in production with the development key or a weak key."""
+        if self.environment != "production":
+            return
+        key = self.api_key.get_secret_value()
+        if key == PLACEHOLDER_API_KEY:
+            raise ConfigError(
+                "GRAPHREC_API_KEY must be set in production; the development key is refused"
+            )
+        if len(key) < self.api_key_min_length or len(set(key)) < 10:
+            raise ConfigError(
+                f"GRAPHREC_API_KEY is too weak for production: at least "
+                f"{self.api_key_min_length} characters and 10 distinct ones (e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
 
     @property
     def local_dir(self) -> Path:

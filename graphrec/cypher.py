@@ -102,9 +102,42 @@ def _library(root: Path) -> dict[str, Query]:
     return queries
 
 
+# Further query folders beside cypher/ (the test suite registers tests/cypher); production
+# reads cypher/ only.
+_extra_roots: list[Path] = []
+
+
+def add_root(root: Path) -> None:
+    """Make the queries in ``root`` loadable by name too (a name already taken is refused)."""
+    root = root.resolve()
+    if not root.is_dir():
+        raise NotFound(f"no query folder at {root}")
+    if root in _extra_roots or root == cypher_dir():
+        return
+    taken = set(library())
+    clash = sorted(taken & set(_library(root)))
+    if clash:
+        raise InvalidInput(f"{root}: query names already taken: {', '.join(clash)}")
+    _extra_roots.append(root)
+    _merged.cache_clear()
+
+
+def roots() -> list[Path]:
+    """The folders queries are read from: ``cypher/`` first, then any added with add_root."""
+    return [cypher_dir(), *_extra_roots]
+
+
+@cache
+def _merged() -> dict[str, Query]:
+    queries: dict[str, Query] = {}
+    for root in roots():
+        queries.update(_library(root))
+    return queries
+
+
 def library() -> dict[str, Query]:
-    """Every query in ``cypher/``, by name (read once per process)."""
-    return _library(cypher_dir())
+    """Every query by name: ``cypher/`` (and any added root), read once per process."""
+    return _merged()
 
 
 def load(name: str) -> Query:
@@ -112,7 +145,8 @@ def load(name: str) -> Query:
     try:
         return library()[name]
     except KeyError:
-        raise NotFound(f"no query named {name!r} in {cypher_dir()}") from None
+        where = ", ".join(str(r) for r in roots())
+        raise NotFound(f"no query named {name!r} in {where}") from None
 
 
 def checked_identifier(value: str, allowed: frozenset[str] | set[str]) -> str:

@@ -18,12 +18,15 @@ from neo4j import exceptions as nx
 
 from graphrec import cypher
 from graphrec.config import Settings, get_settings
+from graphrec.domain import POOLS
 from graphrec.errors import (
     Conflict,
     DatabaseError,
     DatabaseUnavailable,
     GraphrecError,
     InvalidInput,
+    QueryTimedOut,
+    ReadOnlyViolation,
 )
 
 log = logging.getLogger(__name__)
@@ -64,7 +67,9 @@ def translated_errors(what: str) -> Iterator[None]:
     except (nx.ServiceUnavailable, nx.SessionExpired, OSError) as e:
         raise DatabaseUnavailable(f"Neo4j is unavailable while {what}: {e}") from e
     except nx.ConstraintError as e:
-        raise Conflict(f"{what}: {e.message}") from e
+        # The server's message names internal node ids: logged, not passed on.
+        log.info("constraint refused %s: %s", what, e.message)
+        raise Conflict(f"{what}: refused, an item with this id exists already") from e
     except nx.AuthError as e:
         raise DatabaseUnavailable(f"Neo4j refused the credentials while {what}: {e.message}") from e
     except (nx.CypherSyntaxError, nx.CypherTypeError) as e:
@@ -153,6 +158,54 @@ class Graph:
         ):
             return [r.data() for r in session.run(query.text, params)]  # type: ignore[arg-type]
 
+    def explain(self, query: cypher.Query, params: Mapping[str, Any]) -> str:
+        """The query type Neo4j plans for ``query`` (``r``, ``rw``, ``w`` or ``s``): EXPLAIN
+        plans without running, so nothing is read or written."""
+        with (
+            translated_errors(f"checking {query.name}"),
+            self.driver.session(
+                database=self.database, default_access_mode=neo4j.READ_ACCESS
+            ) as session,
+        ):
+            summary = session.run("EXPLAIN " + query.text, dict(params)).consume()
+        return str(summary.query_type or "")
+
+    def read_limited(
+        self, query: cypher.Query, params: Mapping[str, Any], *, timeout_s: float
+    ) -> tuple[list[str], list[Row]]:
+        """Run ``query`` in one read transaction that Neo4j stops after ``timeout_s``; returns
+        its columns (also when there are no rows) and rows. A write inside it is refused
+        (:class:`ReadOnlyViolation`), a query past the limit is :class:`QueryTimedOut`."""
+
+        @neo4j.unit_of_work(timeout=timeout_s)
+        def work(tx: ManagedTransaction) -> tuple[list[str], list[Row]]:
+            result = tx.run(query.text, dict(params))
+            keys = list(result.keys())
+            return keys, [r.data() for r in result]
+
+        stopped = f"{query.name} ran past its {timeout_s:g} s limit and was stopped"
+        try:
+            with (
+                translated_errors(f"running {query.name}"),
+                self.driver.session(database=self.database) as session,
+            ):
+                try:
+                    return session.execute_read(work)
+                except nx.ClientError as e:
+                    code = e.code or ""
+                    if "TransactionTimedOut" in code:
+                        raise QueryTimedOut(stopped) from e
+                    if "AccessMode" in code or "WriteOnReadOnlyAccessDatabase" in code:
+                        raise ReadOnlyViolation(
+                            f"{query.name} tried to write in a read-only transaction ({e.message})"
+                        ) from e
+                    raise
+        except DatabaseUnavailable as e:
+            # The driver may report a server-side timeout as a broken transaction.
+            if not isinstance(e, QueryTimedOut) and "timed out" in str(e).lower():
+                raise QueryTimedOut(f"{stopped}: {e}") from e
+            raise
+
     def wipe(self) -> None:
         """Delete every node and relationship, in batches; the schema stays."""
         self.write_autocommit("admin/wipe_relationships")
@@ -215,9 +268,7 @@ def migrate(graph: Graph, *, settings: Settings | None = None) -> list[str]:
     graph.write("admin/await_indexes")
     # The traffic pools are part of what a fresh graph needs: without them an upload has no
     # cold-start pool to enter and a graph filled through the API or an import serves nothing.
-    from graphrec.world.load import POOL_ROWS  # the loader imports this module
-
-    graph.write("world/merge_pools", rows=POOL_ROWS)
+    graph.write("world/merge_pools", rows=[p.as_dict() for p in POOLS])
     return applied
 
 

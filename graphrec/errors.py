@@ -11,6 +11,9 @@ class GraphrecError(Exception):
     """Base of every error graphrec raises on purpose."""
 
     http_status = 500
+    # What an API client is told for a 5xx (the message itself goes to the server log only:
+    # it may name addresses or the database's internals).
+    public = "internal error; the details are in the server log"
 
 
 class ConfigError(GraphrecError):
@@ -41,6 +44,15 @@ class DatabaseUnavailable(GraphrecError):
     """Neo4j cannot be reached or did not answer in time."""
 
     http_status = 503
+    public = "Neo4j is unavailable; retry shortly"
+
+
+class ReadOnlyViolation(InvalidInput):
+    """A query that must only read would write (or change the schema); it was refused."""
+
+
+class QueryTimedOut(DatabaseUnavailable):
+    """A query ran past its time limit and was stopped by Neo4j."""
 
 
 class DatabaseError(GraphrecError):

@@ -22,71 +22,59 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from neo4j import ManagedTransaction
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph, run_in
+from graphrec.domain import INTERACTIONS, KIND_WEIGHTS, MAX_WEIGHT, MIN_WEIGHT, EventKind
 from graphrec.errors import Conflict, InvalidInput
-from graphrec.world.load import INTERACTIONS
-
-
-class EventKind(StrEnum):
-    impression = "impression"
-    view = "view"
-    complete = "complete"
-    like = "like"
-    comment = "comment"
-    share = "share"
-    follow = "follow"
-    skip = "skip"
-
+from graphrec.ids import Id
+from graphrec.jsontypes import JsonInt
 
 # kind -> (relationship type, video counter it moves)
 KIND_TYPES: dict[EventKind, tuple[str, str | None]] = {
     EventKind(kind): types for kind, types in INTERACTIONS.items()
 }
 
-# How far one event moves the user's profile (INTERESTED_IN weight per tag of the video and
-# the online embedding's step towards the video). Negative: away from it.
-KIND_WEIGHTS: dict[EventKind, float] = {
-    EventKind.impression: 0.0,
-    EventKind.view: 0.1,
-    EventKind.complete: 0.4,
-    EventKind.like: 1.0,
-    EventKind.comment: 0.6,
-    EventKind.share: 1.0,
-    EventKind.follow: 0.8,
-    EventKind.skip: -0.3,  # weak: most of a feed is skipped, and a skip is a mild "no"
-}
-
-MIN_WEIGHT, MAX_WEIGHT = -5.0, 10.0
 _INGEST_LOCK = threading.Lock()
-MAX_ID = 128
+MAX_WATCH_MS = 24 * 3_600_000
 
 
 class Event(BaseModel):
-    """One user action, as a client sends it."""
+    """One user action, as a client sends it.
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    Ids follow :mod:`graphrec.ids` (refused, never stripped); numbers are strict integers
+    (``true``, ``"5400"`` and ``5400.0`` are refused); ``at`` may be at most
+    ``Settings.events_max_future_ms`` ahead of the server's clock.
+    """
 
-    event_id: str = Field(min_length=1, max_length=MAX_ID, description="client id, unique")
-    user_id: str = Field(min_length=1, max_length=MAX_ID)
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: Id = Field(description="client id, unique; a repeat is acknowledged, not counted")
+    user_id: Id
     kind: EventKind
-    video_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID)
-    creator_id: str | None = Field(
-        default=None, min_length=1, max_length=MAX_ID, description="follow only"
-    )
-    watch_ms: int | None = Field(default=None, ge=0, le=24 * 3_600_000)
-    at: int | None = Field(
-        default=None, ge=0, le=4_102_444_800_000, description="epoch ms; server time if absent"
+    video_id: Id | None = Field(default=None, description="every kind but follow")
+    creator_id: Id | None = Field(default=None, description="follow only")
+    watch_ms: JsonInt | None = Field(default=None, ge=0, le=MAX_WATCH_MS)
+    at: JsonInt | None = Field(
+        default=None,
+        ge=0,
+        description="epoch ms; server time if absent; at most Settings.events_max_future_ms "
+        "(default 5 minutes) ahead of the server's clock",
     )
 
     @model_validator(mode="after")
-    def _target(self) -> Event:
+    def _target(self, info: ValidationInfo) -> Event:
         if self.kind is EventKind.follow:
             if self.video_id is None and self.creator_id is None:
                 raise ValueError(
@@ -96,6 +84,16 @@ class Event(BaseModel):
             raise ValueError(f"video_id: required for a {self.kind.value} event")
         elif self.creator_id is not None:
             raise ValueError("creator_id: only a follow event takes a creator_id")
+        if self.at is not None:
+            ctx = info.context or {}
+            now = ctx.get("now") or int(time.time() * 1000)
+            skew = ctx.get("max_future_ms")
+            skew = get_settings().events_max_future_ms if skew is None else skew
+            if self.at > now + skew:
+                raise ValueError(
+                    f"at: {self.at} is more than {skew // 1000} s ahead of the server's clock "
+                    f"({now} ms)"
+                )
         return self
 
 
@@ -126,8 +124,15 @@ def describe_error(e: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def validate(raw: Iterable[Any]) -> tuple[list[tuple[int, Event]], list[tuple[int, str]]]:
-    """Each event checked on its own: (index, event) for the good, (index, reason) for the bad."""
+def validate(
+    raw: Iterable[Any], *, now: int | None = None, max_future_ms: int | None = None
+) -> tuple[list[tuple[int, Event]], list[tuple[int, str]]]:
+    """Each event checked on its own: (index, event) for the good, (index, reason) for the bad.
+
+    ``now`` (epoch ms, default the clock) and ``max_future_ms`` (default the setting) bound
+    how far ahead an event's ``at`` may be.
+    """
+    context = {"now": now, "max_future_ms": max_future_ms}
     good: list[tuple[int, Event]] = []
     bad: list[tuple[int, str]] = []
     for i, item in enumerate(raw):
@@ -138,7 +143,7 @@ def validate(raw: Iterable[Any]) -> tuple[list[tuple[int, Event]], list[tuple[in
             bad.append((i, f"event: expected an object, got {type(item).__name__}"))
             continue
         try:
-            good.append((i, Event.model_validate(item)))
+            good.append((i, Event.model_validate(item, context=context)))
         except ValidationError as e:
             bad.append((i, describe_error(e)))
     return good, bad
@@ -160,24 +165,18 @@ def _row(i: int, e: Event, now: int) -> dict[str, Any]:
 
 
 def profile_rows(events: Sequence[Event], now: int) -> list[dict[str, Any]]:
-    """Per user: the videos their events touched, with the summed weight of those events."""
-    by_user: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    """Per user: one item (video, weight) per weighted event, in the events' order (each step
+    is clamped in turn, as the online state in Redis moves)."""
+    items: dict[str, list[dict[str, Any]]] = defaultdict(list)
     last_at: dict[str, int] = {}
     for e in events:
         at = e.at if e.at is not None else now
         last_at[e.user_id] = max(last_at.get(e.user_id, 0), at)
         w = KIND_WEIGHTS[e.kind]
-        items = by_user[e.user_id]  # every user gets last_active_at, even with no weight
+        mine = items[e.user_id]  # every user gets last_active_at, even with no weight
         if e.video_id is not None and w:
-            items[e.video_id] += w
-    return [
-        {
-            "user_id": u,
-            "at": last_at[u],
-            "items": [{"video_id": v, "w": w} for v, w in sorted(items.items()) if w],
-        }
-        for u, items in sorted(by_user.items())
-    ]
+            mine.append({"video_id": e.video_id, "w": w})
+    return [{"user_id": u, "at": last_at[u], "items": items[u]} for u in sorted(items)]
 
 
 def ingest(
@@ -196,7 +195,7 @@ def ingest(
             f"events: a batch holds at most {s.events_max_batch} events, got {len(raw)}"
         )
     now = now if now is not None else int(time.time() * 1000)
-    good, bad = validate(raw)
+    good, bad = validate(raw, now=now, max_future_ms=s.events_max_future_ms)
     result = IngestResult(rejected=list(bad))
     rows: list[dict[str, Any]] = []
     seen_ids: set[str] = set()
@@ -213,7 +212,8 @@ def ingest(
 
         def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
             statuses = run_in(tx, "serving/ingest_events", rows=rows)
-            stored = [by_index[r["i"]] for r in statuses if r["status"] == "accepted"]
+            accepted = {r["i"] for r in statuses if r["status"] == "accepted"}
+            stored = [e for i, e in good if i in accepted]  # in the batch's order
             if stored:
                 run_in(
                     tx,

@@ -1,26 +1,43 @@
 """Fixtures: one real Neo4j and one real Redis per test session, a clean graph per test.
 
-The server comes from :func:`graphrec.server.provide_server`, as for the demo: ``NEO4J_URI``
+The server comes from :func:`graphrec.services.provide.provide_server`, as for the demo: ``NEO4J_URI``
 when set, else a testcontainers Neo4j where Docker answers, else a private local server in a
 temporary folder on a free port (stopped at the end of the session). Redis likewise comes from
 :func:`graphrec.services.redis.provide_redis` (``GRAPHREC_REDIS_URL``, a container, or a
 private redis-server with AOF on); the session's settings point at it, and every test that
 empties the graph also empties Redis (the online state mirrors the graph).
+
+Order-independent state: a test that needs an empty graph takes ``graph`` (wiped before it);
+a costly state several tests read (world S with its pool cycles, a trained model, a simulated
+day) comes from :meth:`SharedGraph.holding`, which builds it on an empty graph and builds it
+again whenever another test has emptied or changed the graph in between. So a test sees the
+same graph whatever ran before it, and in the usual order each state is built once.
+
+Queries only the tests run (scaffolding such as ``lifecycle/sandbox_videos``, state checks
+such as ``world/check_counters``) live in ``tests/cypher/``, registered here beside
+``cypher/``; production reads ``cypher/`` only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redis
+from support.shared import SharedGraph
 
+from graphrec import cypher
 from graphrec.config import Settings
 from graphrec.db import Graph, migrate
-from graphrec.server import ServerHandle, provide_server
+from graphrec.lifecycle.cycle import CycleReport
+from graphrec.services.provide import ServerHandle, provide_server
 from graphrec.services.redis import RedisHandle, provide_redis, redis_client
 from graphrec.world.generate import World, generate
+
+TEST_QUERIES = Path(__file__).resolve().parent / "cypher"
+cypher.add_root(TEST_QUERIES)
 
 
 @pytest.fixture(scope="session")
@@ -64,11 +81,15 @@ def session_graph(neo4j_server: ServerHandle, settings: Settings) -> Iterator[Gr
     graph.close()
 
 
+@pytest.fixture(scope="session")
+def shared_graph(session_graph: Graph) -> SharedGraph:
+    return SharedGraph(session_graph)
+
+
 @pytest.fixture
-def graph(session_graph: Graph, redis_db: redis.Redis) -> Graph:
+def graph(shared_graph: SharedGraph, redis_db: redis.Redis) -> Graph:
     """The session's graph, emptied before the test (schema kept), and an empty Redis."""
-    session_graph.wipe()
-    return session_graph
+    return shared_graph.wipe()
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +114,46 @@ def tmp_world_dir(tmp_path: Path, world_s: World) -> Path:
     folder = tmp_path / "world"
     write_world(world_s, folder)
     return folder
+
+
+@dataclass
+class AnalystWorld:
+    graph: Graph
+    cycles: list[CycleReport]
+
+
+@pytest.fixture
+def analyst_world(shared_graph: SharedGraph, world_s: World, settings: Settings) -> AnalystWorld:
+    """World S with its users in their true interest communities (as training would put
+    them) and two pool cycles run by the lifecycle (at its clock, then 10 days later), so the
+    analysts' queries over communities and the pool history have real data to read."""
+
+    def build(graph: Graph) -> AnalystWorld:
+        from graphrec.lifecycle.cycle import run_cycle
+        from graphrec.world.load import load_world
+
+        load_world(graph, world_s)
+        truth = world_s.latent["user_community"]
+        rows = [
+            {"user": u["id"], "community": f"k{int(truth[i])}", "score": 1.0}
+            for i, u in enumerate(world_s.users)
+        ]
+        graph.write("lifecycle/sandbox_members", rows=rows)
+        day = 86_400_000
+        cycles = [
+            run_cycle(graph, settings=settings, now=world_s.now_ms),
+            run_cycle(graph, settings=settings, now=world_s.now_ms + 10 * day),
+        ]
+        return AnalystWorld(graph, cycles)
+
+    return shared_graph.holding("analyst: world S, true communities, two cycles", build)
+
+
+@pytest.fixture
+def world_graph(analyst_world: AnalystWorld) -> Graph:
+    return analyst_world.graph
+
+
+@pytest.fixture
+def cycles(analyst_world: AnalystWorld) -> list[CycleReport]:
+    return analyst_world.cycles

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +15,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from graphrec.config import Settings
 from graphrec.db import Connection, Graph
-from graphrec.server import ServerHandle
+from graphrec.services.provide import ServerHandle
 from graphrec.world.generate import World
 
 KEY = {"X-API-Key": "graphrec-dev-api-key"}
@@ -47,9 +49,37 @@ def test_unknown_ids_and_bad_parameters(client: TestClient, world_s: World) -> N
     r = client.post("/users", json={"id": "x", "active_hour": 30}, headers=KEY)
     assert r.status_code == 422 and "active_hour" in str(r.json()["detail"])
     assert client.post("/users", json={"id": uid}, headers=KEY).status_code == 409
-    r = client.post("/videos", json={"creator_id": "c-nothing", "caption": "hi #dance"},
-                    headers=KEY)  # fmt: skip
+    r = client.post(
+        "/videos", json={"creator_id": "c-nothing", "caption": "hi #dance"}, headers=KEY
+    )
     assert r.status_code == 404
+    assert r.json()["detail"] == "creator_id: unknown creator 'c-nothing'"
+
+
+def test_a_taken_video_id_is_409_and_stores_nothing(client: TestClient, world_s: World) -> None:
+    taken = world_s.videos[0]
+    before = client.get(f"/videos/{taken['id']}").json()
+    creator = world_s.creators[1]["id"]
+    r = client.post(
+        "/videos",
+        json={"id": taken["id"], "creator_id": creator, "caption": "a new #dance"},
+        headers=KEY,
+    )
+    assert r.status_code == 409
+    assert r.json()["detail"] == f"id: a video {taken['id']!r} exists already"
+    assert client.get(f"/videos/{taken['id']}").json() == before
+    assert client.get(f"/creators/{creator}").json()["videos"] == sum(
+        v["creator"] == creator for v in world_s.videos
+    )
+
+
+def test_a_cycle_already_running_is_409(client: TestClient, loaded_graph: Graph) -> None:
+    # Another cycle (a CLI run, another worker) has begun and not finished.
+    begun = loaded_graph.write("pools/cycle_begin", now=int(time.time() * 1000), stale_ms=1)
+    assert begun[0]["cycle"] is not None
+    r = client.post("/admin/pools/cycle", headers=KEY)
+    assert r.status_code == 409
+    assert "another pool cycle is running" in r.json()["detail"]
 
 
 def test_creators_uploads_pages_and_docs(client: TestClient, world_s: World) -> None:
@@ -58,15 +88,23 @@ def test_creators_uploads_pages_and_docs(client: TestClient, world_s: World) -> 
     assert r.status_code == 201 and r.json() == {"creator_id": uid, "is_user": True}
     assert client.get(f"/users/{uid}").json()["is_creator"] is True
     assert client.post("/creators", json={"id": uid}, headers=KEY).status_code == 409
-    r = client.post("/videos", json={"creator_id": uid, "caption": "my first #dance",
-                                     "hashtags": ["dance"], "duration_ms": 12_000}, headers=KEY)  # fmt: skip
+    r = client.post(
+        "/videos",
+        json={
+            "creator_id": uid,
+            "caption": "my first #dance",
+            "hashtags": ["dance"],
+            "duration_ms": 12_000,
+        },
+        headers=KEY,
+    )
     assert r.status_code == 201, r.text
     video = r.json()
     assert video["status"] == "approved" and video["pool"]["id"] == "cold_start"
     assert 200 <= video["pool"]["budget"] <= 300 and "dance" in video["tags"]
     page = client.get(f"/creators/{uid}").json()
     assert page["is_user"] and page["videos"] == 1 and page["recent"][0]["pool"] == "cold_start"
-    assert isinstance(page["spillover"], list)
+    assert page["spillover"] == []  # no viral video of theirs has lifted anything
     pools = {p["pool_id"] for p in client.get("/pools").json()}
     assert {"review", "cold_start", "boost", "trending", "long_tail"} <= pools
     health = client.get("/health").json()
@@ -80,16 +118,25 @@ def test_creators_uploads_pages_and_docs(client: TestClient, world_s: World) -> 
 def test_write_and_admin_routes_need_the_key(loaded_graph: Graph, settings: Settings) -> None:
     strict = settings.model_copy(update={"api_read_requires_key": True})
     with TestClient(create_app(settings, graph=loaded_graph)) as c:
-        for method, path in [("post", "/events"), ("post", "/users"), ("post", "/creators"),
-                             ("post", "/videos"), ("post", "/admin/pools/cycle"),
-                             ("post", "/admin/train")]:  # fmt: skip
+        for method, path in [
+            ("post", "/events"),
+            ("post", "/users"),
+            ("post", "/creators"),
+            ("post", "/videos"),
+            ("post", "/admin/pools/cycle"),
+            ("post", "/admin/train"),
+        ]:
             r = c.request(method.upper(), path, json={})
             assert r.status_code == 401 and "X-API-Key" in r.json()["detail"], path
             r = c.request(method.upper(), path, json={}, headers={"X-API-Key": "wrong"})
             assert r.status_code == 403, path
         assert c.get("/pools").status_code == 200  # reads open by default
         r = c.post("/admin/pools/cycle", headers=KEY)
-        assert r.status_code == 200 and "cycle" in r.json()
+        assert r.status_code == 200, r.text
+        body = r.json()
+        cycles = loaded_graph.read("lifecycle/sandbox_cycles")
+        assert cycles[-1]["cycle"] == body["cycle"] and cycles[-1]["status"] == "done"
+        assert cycles[-1]["moved"] == sum(body["moves"].values())
     with TestClient(create_app(strict, graph=loaded_graph)) as c:
         assert c.get("/pools").status_code == 401
         assert c.get("/pools", headers=KEY).status_code == 200
@@ -176,8 +223,11 @@ def test_neo4j_down_feeds_and_events_go_on_and_the_graph_catches_up(
             served = c.get(f"/users/{uid}/feed")
             assert served.status_code == 200
             vid = served.json()["items"][0]["video_id"]
-            r = c.post("/events", json=[{"event_id": "o1", "user_id": uid, "kind": "like",
-                                         "video_id": vid}], headers=KEY)  # fmt: skip
+            r = c.post(
+                "/events",
+                json=[{"event_id": "o1", "user_id": uid, "kind": "like", "video_id": vid}],
+                headers=KEY,
+            )
             assert r.status_code == 200 and r.json()["accepted"] == 1
             proxy.start()  # the database is back: no restart, no intervention
             c.app.state.writer.drain()  # type: ignore[attr-defined]
@@ -188,3 +238,28 @@ def test_neo4j_down_feeds_and_events_go_on_and_the_graph_catches_up(
     finally:
         proxy.cut()
         graph.close()
+
+
+def test_redis_down_is_503_with_a_reason(
+    loaded_graph: Graph, settings: Settings, tmp_path: Path
+) -> None:
+    from graphrec.services.redis import provide_redis
+
+    private = settings.model_copy(update={"redis_url": None})  # a Redis of its own to stop
+    handle = provide_redis(private, state_dir=tmp_path / "redis", ephemeral_port=True)
+    own = settings.model_copy(update={"redis_url": handle.url})
+    try:
+        with TestClient(create_app(own, graph=loaded_graph)) as c:
+            uid = "u0000001"
+            assert c.get(f"/users/{uid}/feed").status_code == 200
+            handle.close()  # Redis stops: nothing is acknowledged, every answer says why
+            like = {"event_id": "rd1", "user_id": uid, "kind": "like", "video_id": "v00000001"}
+            for r in (
+                c.get(f"/users/{uid}/feed"),
+                c.post("/events", json=[like], headers=KEY),
+                c.get("/health"),
+            ):
+                assert r.status_code == 503, r.text
+                assert "Redis is unavailable" in r.json()["detail"]
+    finally:
+        handle.close()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
@@ -12,7 +14,22 @@ from graphrec.db import Graph
 from graphrec.feed import FeedPolicy, Recommender
 from graphrec.world.generate import World
 
+pytestmark = pytest.mark.slow  # trains a model through the API
+
 KEY = {"X-API-Key": "graphrec-dev-api-key"}
+
+
+def wait_for(c: TestClient, job_id: str, polls: int = 1200) -> dict:
+    """Poll a background job until it is no longer running (progress moves meanwhile)."""
+    stages = set()
+    for _ in range(polls):
+        state = c.get(f"/admin/jobs/{job_id}", headers=KEY).json()
+        stages.add(state["stage"])
+        if state["status"] != "running":
+            state["stages_seen"] = sorted(s for s in stages if s)
+            return state
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} still running after {polls} polls: {state}")
 
 
 def test_training_brings_embedding_and_community_sources(
@@ -29,8 +46,15 @@ def test_training_brings_embedding_and_community_sources(
     )
     with TestClient(create_app(s, graph=loaded_graph)) as c:
         r = c.post("/admin/train", headers=KEY)
-        assert r.status_code == 200, r.text
-        assert r.json()["communities"]
+        assert r.status_code == 202, r.text
+        job = r.json()["job_id"]
+        again = c.post("/admin/train", headers=KEY)  # one training job at a time
+        assert again.status_code == 409 and job in again.json()["detail"]
+        assert c.get("/admin/jobs/nope", headers=KEY).status_code == 404
+        state = wait_for(c, job)
+        assert state["status"] == "succeeded", state
+        assert state["result"]["communities"] and state["stage"] == "done"
+        assert state["result"]["item_item"]["method"] == "ease"
         uid = world_s.users[7]["id"]
         profile = c.get(f"/users/{uid}").json()
         assert profile["has_embedding"] and profile["communities"]

@@ -13,15 +13,20 @@ Rules, kept explicit:
   them only on the system database. There are none today.
 - ``CALL ... IN TRANSACTIONS`` files are EXPLAINed in an auto-commit transaction, as they run.
 - Files in ``analyst/`` must plan as read-only (query type ``r``).
+- ``tests/cypher/`` (queries only the tests run, registered by conftest) is planned too; every
+  query in ``cypher/`` is named by the product's code (``graphrec/``, ``api/``), so a
+  test-only query cannot land among the product's.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from graphrec import analyst, cypher
+from graphrec.analyst.params import declarations
 from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.errors import DatabaseError
@@ -32,6 +37,9 @@ ADMIN_COMMAND = re.compile(
     re.IGNORECASE,
 )
 NAMES = sorted(cypher.library())
+ROOT = Path(__file__).resolve().parents[1]
+# A query name in the code: "area/name", or an f-string such as f"learn/write_{label}_embeddings".
+QUERY_NAME = re.compile(r"[\"']([a-z_]+/[a-z_{}]+)[\"']")
 
 
 def explainable_text(query: cypher.Query, settings: Settings) -> str | None:
@@ -48,6 +56,51 @@ def test_the_library_is_found_in_every_area() -> None:
     assert {"schema", "world", "admin", "analyst"} <= areas
 
 
+def test_test_queries_are_registered_beside_the_product_queries() -> None:
+    assert cypher.roots() == [cypher.cypher_dir(), ROOT / "tests" / "cypher"]
+    test_only = {"lifecycle/sandbox_videos", "world/check_counters", "serving/user_seen"}
+    assert test_only <= set(NAMES)
+    assert not test_only & set(cypher._library(cypher.cypher_dir()))
+
+
+def test_every_product_query_is_run_by_the_product() -> None:
+    """A query in cypher/ that only tests use belongs in tests/cypher/."""
+    patterns = set()
+    for folder in ("graphrec", "api"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for m in QUERY_NAME.finditer(path.read_text(encoding="utf-8")):
+                patterns.add(re.compile(re.sub(r"\\{[^}]*\\}", "[a-z_]+", re.escape(m.group(1)))))
+    product = cypher._library(cypher.cypher_dir())
+    # schema/ runs as a whole (migrate); analyst/ is listed by the analyst CLI and API.
+    named = [n for n in product if not n.startswith(("schema/", "analyst/"))]
+    unused = [n for n in named if not any(p.fullmatch(n) for p in patterns)]
+    assert not unused, f"queries in cypher/ no product code runs: {unused}"
+
+
+WRITE_CLAUSE = re.compile(r"\b(?:CREATE|MERGE|SET|DELETE|REMOVE)\b")
+# Queries the code runs through Graph.read (routed to readers: they must not write).
+READ_CALL = re.compile(r"\.read\(\s*[\"']([a-z_]+/[a-z_]+)[\"']")
+READ_BY_CODE = {
+    m.group(1)
+    for folder in ("graphrec", "api", "tests")
+    for path in (ROOT / folder).rglob("*.py")
+    for m in READ_CALL.finditer(path.read_text(encoding="utf-8"))
+}
+
+
+def expected_types(name: str, text: str) -> set[str]:
+    """The query types the text allows: schema ``s``; with a write clause ``w`` or ``rw``;
+    without one ``r`` only. Comments are not code."""
+    if name.startswith("schema/"):
+        return {"s"}
+    code = "\n".join(line.split("//")[0] for line in text.splitlines())
+    return {"w", "rw"} if WRITE_CLAUSE.search(code) else {"r"}
+
+
+def test_read_calls_are_found() -> None:
+    assert {"serving/video_detail", "lifecycle/sandbox_snapshot"} <= READ_BY_CODE
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_cypher_file_plans(name: str, session_graph: Graph, settings: Settings) -> None:
     query = cypher.load(name)
@@ -57,9 +110,9 @@ def test_cypher_file_plans(name: str, session_graph: Graph, settings: Settings) 
     planned = cypher.Query(name=query.name, text=text, path=query.path, header=query.header)
     params = {} if name.startswith("schema/") else analyst.dummy_params(query)
     kind = analyst.query_type(session_graph, planned, params)
-    assert kind in {"r", "rw", "w", "s"}
-    if name.startswith("analyst/"):
-        assert kind == "r", f"{name} must only read, EXPLAIN says {kind!r}"
+    assert kind in expected_types(name, query.text), f"{name}: EXPLAIN says {kind!r}"
+    if name.startswith("analyst/") or name in READ_BY_CODE:
+        assert kind == "r", f"{name} must only read (it runs as a read), EXPLAIN says {kind!r}"
 
 
 @pytest.mark.parametrize(
@@ -84,7 +137,7 @@ def test_analyst_headers_are_complete(name: str) -> None:
     assert {"params", "defaults", "returns"} <= set(query.header), f"{name}: header incomplete"
     assert query.returns, f"{name}: no // returns: columns"
     params = analyst.params_of(query)
-    declared = set(analyst._declarations(query.header["params"]))
+    declared = set(declarations(query.header["params"]))
     assert declared == {p.name for p in params}, f"{name}: // params: differs from the text"
     for p in params:
         assert p.has_default, f"{name}: ${p.name} has no default"

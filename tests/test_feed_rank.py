@@ -147,29 +147,74 @@ def test_every_scenario_is_documented_and_unknown_ones_refused() -> None:
 
 
 def test_shared_lists_keep_a_list_then_refresh_in_the_background() -> None:
+    """No sleeps: the lists run on a clock the test moves, and the refresher is waited for."""
     import threading
-    import time
 
     from graphrec.feed.sources import SharedLists, jitter
 
     calls: list[int] = []
+    loading = threading.Event()
     release = threading.Event()
 
     def load() -> int:
         calls.append(1)
         if len(calls) > 1:
-            release.wait(5)
+            loading.set()
+            assert release.wait(30)
         return len(calls)
 
-    lists = SharedLists(ttl_s=0.05)
-    assert lists.get("k", load) == 1 and lists.get("k", load) == 1 and len(calls) == 1
-    time.sleep(0.06)
-    assert lists.get("k", load) == 1  # expired: the old list, while one thread refreshes
+    now = [100.0]
+    lists = SharedLists(ttl_s=5.0, clock=lambda: now[0])
+    assert lists.get("k", load) == 1 and len(calls) == 1
+    now[0] += 4.9
+    assert lists.get("k", load) == 1 and len(calls) == 1  # still fresh: not loaded again
+    now[0] += 0.2  # expired
+    assert lists.get("k", load) == 1  # the old list, while one thread refreshes
+    assert loading.wait(30)
     assert lists.get("k", load) == 1 and len(calls) == 2  # only one refresher
     release.set()
-    deadline = time.time() + 5
-    while lists.get("k", load) != 2 and time.time() < deadline:
-        time.sleep(0.01)
-    assert lists.get("k", load) == 2
+    lists.settle("k")
+    assert lists.get("k", load) == 2 and len(calls) == 2  # the refreshed list, fresh again
+    now[0] += 5.1
+    assert lists.get("k", load) == 2  # expired again: old list served, a refresh started
+    lists.settle("k")
+    assert lists.get("k", load) == 3
     assert SharedLists(ttl_s=0).get("k", lambda: len(calls)) == len(calls)  # no sharing
     assert jitter("u1", "v1") == jitter("u1", "v1") != jitter("u2", "v1")
+
+
+@pytest.mark.parametrize(
+    ("name", "cold", "explored"),
+    [
+        # docs/api.md: default 20 % cold start and 10 % exploration; night: cold-start share
+        # 0.1, no exploration; commute: no exploration; evening: exploration 0.2; binge:
+        # exploration 0.25, cold start 0.3.
+        (None, 2, 1),
+        ("night", 1, 0),
+        ("commute", 2, 0),
+        ("evening", 2, 2),
+        ("binge", 3, 2),
+        ("morning", 2, 1),
+        ("tv", 2, 1),
+    ],
+)
+def test_each_scenario_reserves_its_documented_slots(
+    name: str | None, cold: int, explored: int
+) -> None:
+    """Strong items on the user's top tags fill the feed unless slots are reserved: weak
+    cold-start and off-topic items get in only through their slots, so the counts are the
+    scenario's shares of 10."""
+    pool = [
+        cand(i, creator=f"s{i}", tags=[("a", "b", "c")[i % 3]], rel=1.0 - i / 100)
+        for i in range(21)
+    ]
+    pool += [cand(100 + i, creator=f"n{i}", tags=["new"], source="cold_start", rel=0.01)
+             for i in range(5)]  # fmt: skip
+    pool += [cand(200 + i, creator=f"o{i}", tags=[f"z{i}"], rel=0.01) for i in range(5)]
+    m = the_mix(name)
+    score(pool, ctx({"a": 3.0, "b": 2.0, "c": 1.0}), FeedPolicy(), m)
+    out = rerank(pool, 10, m=m, top_tags={"a", "b", "c"})
+    assert len(out) == 10
+    assert sum(c.source == "cold_start" for c in out) == cold
+    assert sum(c.exploration for c in out) == explored
+    assert sum(c.video_id >= "v200" for c in out) == explored  # off-topic only by slot

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from graphrec.domain import COLD_START_BUDGET
 from graphrec.errors import InvalidInput
-from graphrec.world.generate import COLD_START_BUDGET, KINDS, generate, world_size
+from graphrec.world.generate import KINDS, generate, world_size
 
 
 def test_same_seed_same_world() -> None:

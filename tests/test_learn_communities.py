@@ -19,9 +19,14 @@ from graphrec.world.load import load_world
 
 # Three planted interest groups with distinct favourite categories (seed 4), ~20 positives a user.
 PLANTED = WorldSize(
-    "P", users=300, creators=40, videos=600, tags_per_category=3, interactions=80_000,
+    "P",
+    users=300,
+    creators=40,
+    videos=600,
+    tags_per_category=3,
+    interactions=80_000,
     communities=3,
-)  # fmt: skip
+)
 
 
 def test_communities_recover_planted_groups(graph: Graph, tmp_path: Path) -> None:

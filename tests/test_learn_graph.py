@@ -1,21 +1,23 @@
 """Learning against a real Neo4j with world S: export -> train -> write-back, retrieval by
-vector index, cold start. The model is trained once for the module (one load, one training)."""
+vector index, cold start. The model is trained once (one load, one training) on the session's world S."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support.shared import SharedGraph
 
 from graphrec.config import Settings
 from graphrec.db import Graph
-from graphrec.learn.pipeline import TrainingRun, train_and_write_back
+from graphrec.learn.pipeline import TrainingRun, learn, recompute_communities
 from graphrec.learn.train import load_checkpoint
-from graphrec.world.generate import World, generate
+from graphrec.world.generate import World
 from graphrec.world.load import load_world
+
+pytestmark = pytest.mark.slow  # a model trained on world S
 
 
 @dataclass
@@ -26,22 +28,27 @@ class Trained:
     settings: Settings
 
 
-@pytest.fixture(scope="module")
-def trained(session_graph: Graph, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
-    session_graph.wipe()
-    world = generate("S", seed=7)
-    load_world(session_graph, world)
-    s = Settings(
-        environment="test",
-        learn_checkpoint=tmp_path_factory.mktemp("model") / "lightgcn.pt",
-        learn_epochs=10,
-        learn_eval_every=5,
-        learn_batch_size=1024,
-        learn_negatives=128,
-    )
-    run = train_and_write_back(session_graph, settings=s)
-    yield Trained(session_graph, world, run, s)
-    session_graph.wipe()
+@pytest.fixture
+def trained(
+    shared_graph: SharedGraph, world_s: World, tmp_path_factory: pytest.TempPathFactory
+) -> Trained:
+    """World S (the session's fixture) loaded and trained on, built once while no other test
+    changes the graph in between."""
+
+    def build(graph: Graph) -> Trained:
+        load_world(graph, world_s)
+        s = Settings(
+            environment="test",
+            learn_checkpoint=tmp_path_factory.mktemp("model") / "lightgcn.pt",
+            learn_epochs=10,
+            learn_eval_every=5,
+            learn_batch_size=1024,
+            learn_negatives=128,
+        )
+        run = learn(graph, settings=s)
+        return Trained(graph, world_s, run, s)
+
+    return shared_graph.holding("learn: world S trained", build)
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> float:
@@ -75,6 +82,19 @@ def test_export_train_write_back_round_trips_ids(trained: Trained) -> None:
     assert run.result.best is not None and run.result.best.recall > 0.2
 
 
+def test_learn_finds_communities_from_the_embeddings_it_wrote(trained: Trained) -> None:
+    """One export: the communities learn() found equal those found afresh from the saved
+    checkpoint, and they are in the graph."""
+    run = trained.run
+    assert run.communities is not None and run.communities.source == "embedding"
+    assert run.communities_written and run.communities.count > 1
+    export, again, _ = recompute_communities(
+        trained.graph, settings=trained.settings, source="embedding", checkpoint=run.checkpoint
+    )
+    assert export.user_ids == run.export.user_ids
+    assert np.array_equal(again.labels, run.communities.labels)
+
+
 def test_recommendations_follow_latent_favourite_categories(trained: Trained) -> None:
     g, world = trained.graph, trained.world
     theta = world.latent["user_interests"]
@@ -105,15 +125,30 @@ def test_new_video_is_embedded_near_its_tags_videos(trained: Trained) -> None:
     creator = world.creators[0]["id"]
     g.write(
         "world/merge_videos",
-        rows=[{
-            "id": "v-new-1", "creator": creator, "caption": "fresh", "hashtags": [tag],
-            "duration_ms": 15_000, "created_at": world.now_ms, "status": "approved",
-            "reasons": [], "pool": "cold_start", "budget": 250, "impressions": 0, "views": 0,
-            "completions": 0, "likes": 0, "comments": 0, "shares": 0, "follows": 0,
-            "watch_ms": 0,
-        }],
+        rows=[
+            {
+                "id": "v-new-1",
+                "creator": creator,
+                "caption": "fresh",
+                "hashtags": [tag],
+                "duration_ms": 15_000,
+                "created_at": world.now_ms,
+                "status": "approved",
+                "reasons": [],
+                "pool": "cold_start",
+                "budget": 250,
+                "impressions": 0,
+                "views": 0,
+                "completions": 0,
+                "likes": 0,
+                "comments": 0,
+                "shares": 0,
+                "follows": 0,
+                "watch_ms": 0,
+            }
+        ],
         now=world.now_ms,
-    )  # fmt: skip
+    )
     assert g.read("learn/video_embeddings", video_ids=["v-new-1"])[0]["embedding"] is None
     rows = g.write("learn/embed_new_video", video_id="v-new-1")
     assert rows == [{"video_id": "v-new-1", "dims": trained.settings.embedding_dim}]
@@ -121,11 +156,13 @@ def test_new_video_is_embedded_near_its_tags_videos(trained: Trained) -> None:
     assert np.linalg.norm(new) > 0.1
     tagged = [v["id"] for v in world.videos if tag in v["hashtags"]]
     untagged = [
-        v["id"] for v in world.videos
-        if all(other_cat[t] != other_cat[tag] for t in v["hashtags"])
-    ]  # fmt: skip
-    emb = {r["video_id"]: np.array(r["embedding"]) for r in g.read(
-        "learn/video_embeddings", video_ids=tagged + untagged) if r["embedding"]}  # fmt: skip
+        v["id"] for v in world.videos if all(other_cat[t] != other_cat[tag] for t in v["hashtags"])
+    ]
+    emb = {
+        r["video_id"]: np.array(r["embedding"])
+        for r in g.read("learn/video_embeddings", video_ids=tagged + untagged)
+        if r["embedding"]
+    }
     near = np.mean([_cos(new, emb[v]) for v in tagged if v in emb])
     far = np.mean([_cos(new, emb[v]) for v in untagged if v in emb])
     assert near > far + 0.2, (near, far)
@@ -142,16 +179,26 @@ def test_new_video_is_embedded_near_its_tags_videos(trained: Trained) -> None:
 
 def test_new_user_is_embedded_from_first_events(trained: Trained) -> None:
     g, world = trained.graph, trained.world
-    g.write("world/merge_users", rows=[{
-        "id": "u-new-1", "name": "newbie", "created_at": world.now_ms,
-        "last_active_at": world.now_ms, "active_hour": 20}])  # fmt: skip
+    g.write(
+        "world/merge_users",
+        rows=[
+            {
+                "id": "u-new-1",
+                "name": "newbie",
+                "created_at": world.now_ms,
+                "last_active_at": world.now_ms,
+                "active_hour": 20,
+            }
+        ],
+    )
     assert g.write("learn/embed_new_user", user_id="u-new-1") == []  # nothing to embed from
     tag = world.tags[0]["id"]
     liked = [v["id"] for v in world.videos if tag in v["hashtags"]][:3]
     g.write(
-        "world/create_interactions", batch_id="learn-test-likes",
+        "world/create_interactions",
+        batch_id="learn-test-likes",
         rows=[{"user": "u-new-1", "items": [[v, "LIKED", world.now_ms, 0] for v in liked]}],
-    )  # fmt: skip
+    )
     rows = g.write("learn/embed_new_user", user_id="u-new-1")
     assert rows == [{"user_id": "u-new-1", "dims": trained.settings.embedding_dim}]
     found = g.read("learn/similar_videos_for_user", user_id="u-new-1", k=10)
@@ -160,10 +207,11 @@ def test_new_user_is_embedded_from_first_events(trained: Trained) -> None:
     cats = [t["category"] for t in world.tags]
     tag_cat = cats[0]
     same = [
-        r for r in found
-        if r["video_id"].startswith("v0") and
-        list(dict.fromkeys(cats))[vcat[int(r["video_id"][1:])]] == tag_cat
-    ]  # fmt: skip
+        r
+        for r in found
+        if r["video_id"].startswith("v0")
+        and list(dict.fromkeys(cats))[vcat[int(r["video_id"][1:])]] == tag_cat
+    ]
     assert len(same) >= len(found) // 2
     similar = g.read("learn/similar_users", user_id="u-new-1", k=5)
     assert len(similar) == 5 and all(r["user_id"] != "u-new-1" for r in similar)

@@ -7,13 +7,13 @@ import threading
 from typing import Any
 
 import pytest
+from support.sandbox import DAY_MS, Sandbox
 
 from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.errors import Conflict
-from graphrec.lifecycle import pools
+from graphrec.lifecycle import budgets
 from graphrec.lifecycle.cycle import run_cycle
-from graphrec.lifecycle.sandbox import DAY_MS, Sandbox
 from graphrec.lifecycle.scoring import Weights, promoted_count, score
 
 S = Settings(environment="test")
@@ -22,8 +22,15 @@ S = Settings(environment="test")
 def spent(vid: str, creator: str, *, views: int, day: int = 0, **kw: Any) -> dict[str, Any]:
     """A cold-start video whose 100-impression budget is spent, entered on ``day``."""
     base = Sandbox.__dataclass_fields__["now"].default  # type: ignore[attr-defined]
-    row = {"id": vid, "creator": creator, "budget": 100, "served": 100, "impressions": 100,
-           "views": views, "since": base - (day + 1) * DAY_MS}  # fmt: skip
+    row = {
+        "id": vid,
+        "creator": creator,
+        "budget": 100,
+        "served": 100,
+        "impressions": 100,
+        "views": views,
+        "since": base - (day + 1) * DAY_MS,
+    }
     row.update(kw)
     return row
 
@@ -49,8 +56,10 @@ def test_exactly_top_ten_percent_of_each_cohort_is_promoted(graph: Graph) -> Non
     sb.creators("c2", score=0.9)  # a better account score lifts c2's videos
     rows = [spent(f"a{i:02d}", "c1", views=i) for i in range(25)]  # cohort day 0: 25 videos
     # cohort day 1: 20 videos, all tied on score: earlier upload wins, then smaller id
-    rows += [spent(f"t{i:02d}", "c1", views=30, day=1, created_at=sb.now - (50 - i // 2) * DAY_MS)
-             for i in range(20)]  # fmt: skip
+    rows += [
+        spent(f"t{i:02d}", "c1", views=30, day=1, created_at=sb.now - (50 - i // 2) * DAY_MS)
+        for i in range(20)
+    ]
     rows += [spent("b00", "c2", views=22)]  # day 0: 22 views + better account beats a23
     rows += [{"id": "fresh", "creator": "c1", "budget": 100, "served": 99, "views": 99}]
     sb.videos(rows)
@@ -78,16 +87,44 @@ def test_second_cycle_on_the_same_state_changes_nothing(graph: Graph) -> None:
     sb.users(*[f"u{i}" for i in range(5)])
     rows = [spent(f"v{i:02d}", "c1", views=i, hashtags=["dance"]) for i in range(20)]
     rows += [
-        {"id": "old", "creator": "c2", "pool": "long_tail", "budget": 0, "impressions": 50,
-         "views": 45, "completions": 40, "likes": 20, "since": sb.now - 30 * DAY_MS},
-        {"id": "viral", "creator": "c2", "pool": "trending", "budget": 0, "impressions": 5000,
-         "views": 4000, "completions": 3000, "likes": 900, "since": sb.now - 8 * DAY_MS},
-        {"id": "boosted", "creator": "c2", "pool": "boost", "budget": 10_000,
-         "served": 10_000, "impressions": 10_000, "views": 3000},
-    ]  # fmt: skip
+        {
+            "id": "old",
+            "creator": "c2",
+            "pool": "long_tail",
+            "budget": 0,
+            "impressions": 50,
+            "views": 45,
+            "completions": 40,
+            "likes": 20,
+            "since": sb.now - 30 * DAY_MS,
+            "created_at": sb.now - 30 * DAY_MS,  # older than "viral": its spillover lifts it
+        },
+        {
+            "id": "viral",
+            "creator": "c2",
+            "pool": "trending",
+            "budget": 0,
+            "impressions": 5000,
+            "views": 4000,
+            "completions": 3000,
+            "likes": 900,
+            "shares": 200,  # score 3.36 >= 3.0 on 5,000 impressions: viral
+            "since": sb.now - 8 * DAY_MS,
+        },
+        {
+            "id": "boosted",
+            "creator": "c2",
+            "pool": "boost",
+            "budget": 10_000,
+            "served": 10_000,
+            "impressions": 10_000,
+            "views": 3000,
+        },
+    ]
     sb.videos(rows)
     first = run_cycle(graph, settings=S, now=sb.now)
     assert first.changed > 0
+    assert (first.counts["spillover_viral"], first.counts["spillover_raised"]) == (1, 1)
     before = graph.read("lifecycle/sandbox_snapshot")
     second = run_cycle(graph, settings=S, now=sb.now + 1)
     assert second.changed == 0 and second.moves == {}
@@ -110,14 +147,16 @@ def test_cycle_runs_safely_with_traffic(graph: Graph) -> None:
     sb.creators("c1")
     users = [f"u{i:03d}" for i in range(60)]
     sb.users(*users)
-    sb.videos([spent(f"s{i:02d}", "c1", views=i) for i in range(30)]
-              + [{"id": f"n{i}", "creator": "c1", "budget": 20} for i in range(4)])  # fmt: skip
+    sb.videos(
+        [spent(f"s{i:02d}", "c1", views=i) for i in range(30)]
+        + [{"id": f"n{i}", "creator": "c1", "budget": 20} for i in range(4)]
+    )
     errors: list[BaseException] = []
 
     def traffic() -> None:
         try:
             for u in users:
-                pools.record_impressions(graph, u, ["n0", "n1", "n2", "n3", "s00"], at=sb.now)
+                budgets.record_impressions(graph, u, ["n0", "n1", "n2", "n3", "s00"], at=sb.now)
         except BaseException as e:  # pragma: no cover - reported below
             errors.append(e)
 
@@ -140,31 +179,55 @@ def test_look_back_revives_the_overlooked_video_not_the_weak_ones(graph: Graph) 
     old = sb.now - 30 * DAY_MS
 
     def tail(vid: str, creator: str = "c1", **kw: Any) -> dict[str, Any]:
-        return {"id": vid, "creator": creator, "pool": "long_tail", "budget": 0,
-                "since": old, "created_at": old, **kw}  # fmt: skip
+        return {
+            "id": vid,
+            "creator": creator,
+            "pool": "long_tail",
+            "budget": 0,
+            "since": old,
+            "created_at": old,
+            **kw,
+        }
 
     strong = {"impressions": 60, "views": 50, "completions": 40, "likes": 20, "shares": 4}
-    sb.videos([
-        tail("overlooked", **strong),
-        tail("weak1", impressions=60, views=6, likes=1),
-        tail("weak2", impressions=200, views=30, completions=5),
-        tail("famous", impressions=20_000, views=16_000, completions=13_000, likes=7_000),
-        tail("too_few", impressions=5, views=5, completions=5, likes=5),
-        tail("too_recent", since=sb.now - DAY_MS, **strong),
-        tail("hot_old", creator="hot", impressions=80, views=50, completions=25, likes=8),
-        tail("hot_weak", creator="hot", impressions=80, views=5),
-        tail("hot_hit", creator="hot", pool="boost", budget=20_000, impressions=500,
-             views=300),
-    ])  # fmt: skip
-    graph.write("lifecycle/sandbox_moved", rows=[{"video_id": "hot_hit", "from_pool": "cold_start",
-                "to_pool": "boost", "reason": "promoted", "at": sb.now - DAY_MS}])  # fmt: skip
+    sb.videos(
+        [
+            tail("overlooked", **strong),
+            tail("weak1", impressions=60, views=6, likes=1),
+            tail("weak2", impressions=200, views=30, completions=5),
+            tail("famous", impressions=20_000, views=16_000, completions=13_000, likes=7_000),
+            tail("too_few", impressions=5, views=5, completions=5, likes=5),
+            tail("too_recent", since=sb.now - DAY_MS, **strong),
+            tail("hot_old", creator="hot", impressions=80, views=50, completions=25, likes=8),
+            tail("hot_weak", creator="hot", impressions=80, views=5),
+            tail("hot_hit", creator="hot", pool="boost", budget=20_000, impressions=500, views=300),
+        ]
+    )
+    graph.write(
+        "lifecycle/sandbox_moved",
+        rows=[
+            {
+                "video_id": "hot_hit",
+                "from_pool": "cold_start",
+                "to_pool": "boost",
+                "reason": "promoted",
+                "at": sb.now - DAY_MS,
+            }
+        ],
+    )
     rows = graph.read(
-        "pools/decide_look_back", now=sb.now, min_age_ms=S.lookback_min_age_ms,
-        min_impressions=S.lookback_min_impressions, max_impressions=S.lookback_max_impressions,
-        min_score=S.lookback_min_score, creator_window_ms=S.lookback_creator_window_ms,
-        creator_min_score=S.lookback_creator_min_score, period_ms=S.lookback_period_ms,
-        weights=Weights.from_settings(S).param(), limit=10,
-    )  # fmt: skip
+        "pools/decide_look_back",
+        now=sb.now,
+        min_age_ms=S.lookback_min_age_ms,
+        min_impressions=S.lookback_min_impressions,
+        max_impressions=S.lookback_max_impressions,
+        min_score=S.lookback_min_score,
+        creator_window_ms=S.lookback_creator_window_ms,
+        creator_min_score=S.lookback_creator_min_score,
+        period_ms=S.lookback_period_ms,
+        weights=Weights.from_settings(S).param(),
+        limit=10,
+    )
     assert {r["video_id"]: r["why"] for r in rows} == {
         "overlooked": "overlooked",
         "hot_old": "creator drawing traffic",
@@ -187,15 +250,17 @@ def test_vertical_label_appears_and_disappears_at_thresholds(graph: Graph) -> No
     s = S.model_copy(update={"vertical_min_videos": 5, "vertical_min_share": 0.6})
     dance = [{"id": f"d{i}", "creator": "niche", "hashtags": ["dance", "ballet"]} for i in range(3)]
     other = [{"id": f"o{i}", "creator": "niche", "hashtags": ["cat"]} for i in range(1)]
-    mixed = [{"id": f"m{i}", "creator": "mixed", "hashtags": [["food", "cat"][i % 2]]}
-             for i in range(6)]  # fmt: skip
+    mixed = [
+        {"id": f"m{i}", "creator": "mixed", "hashtags": [["food", "cat"][i % 2]]} for i in range(6)
+    ]
     sb.videos(dance + other + mixed)
     run_cycle(graph, settings=s, now=sb.now)
     assert graph.read("lifecycle/sandbox_verticals") == []  # 4 videos < 5
     sb.videos([{"id": "o1", "creator": "niche", "hashtags": ["cat"]}])  # 5 videos, 3/5 dance
     report = run_cycle(graph, settings=s, now=sb.now + 1)
-    labels = [(r["creator_id"], r["tag"], r["share"]) for r in
-              graph.read("lifecycle/sandbox_verticals")]  # fmt: skip
+    labels = [
+        (r["creator_id"], r["tag"], r["share"]) for r in graph.read("lifecycle/sandbox_verticals")
+    ]
     assert labels == [("niche", "ballet", 0.6), ("niche", "dance", 0.6)]
     sb.users("dancer")
     graph.write("lifecycle/sandbox_interest", user_id="dancer", tag="ballet", weight=1.0)
@@ -213,26 +278,64 @@ def test_spillover_raises_only_the_viral_creators_older_videos(graph: Graph) -> 
     sb.creators("star", "other", "flop")
     t = sb.now - 10 * DAY_MS
     viral = {"impressions": 5000, "views": 4000, "completions": 3000, "likes": 800, "shares": 200}
-    sb.videos([
-        {"id": "hit", "creator": "star", "pool": "trending", "budget": 0, "created_at": t,
-         **viral},
-        {"id": "star_old1", "creator": "star", "pool": "long_tail", "budget": 0,
-         "created_at": t - 5 * DAY_MS},
-        {"id": "star_old2", "creator": "star", "pool": "long_tail", "budget": 0,
-         "created_at": t - 9 * DAY_MS},
-        {"id": "star_new", "creator": "star", "created_at": t + DAY_MS},
-        {"id": "other_old", "creator": "other", "pool": "long_tail", "budget": 0,
-         "created_at": t - 5 * DAY_MS},
-        {"id": "flop", "creator": "flop", "pool": "boost", "budget": 50_000,
-         "created_at": t, "impressions": 5000, "views": 300},
-        {"id": "flop_old", "creator": "flop", "pool": "long_tail", "budget": 0,
-         "created_at": t - 5 * DAY_MS},
-    ])  # fmt: skip
+    sb.videos(
+        [
+            {
+                "id": "hit",
+                "creator": "star",
+                "pool": "trending",
+                "budget": 0,
+                "created_at": t,
+                **viral,
+            },
+            {
+                "id": "star_old1",
+                "creator": "star",
+                "pool": "long_tail",
+                "budget": 0,
+                "created_at": t - 5 * DAY_MS,
+            },
+            {
+                "id": "star_old2",
+                "creator": "star",
+                "pool": "long_tail",
+                "budget": 0,
+                "created_at": t - 9 * DAY_MS,
+            },
+            {"id": "star_new", "creator": "star", "created_at": t + DAY_MS},
+            {
+                "id": "other_old",
+                "creator": "other",
+                "pool": "long_tail",
+                "budget": 0,
+                "created_at": t - 5 * DAY_MS,
+            },
+            {
+                "id": "flop",
+                "creator": "flop",
+                "pool": "boost",
+                "budget": 50_000,
+                "created_at": t,
+                "impressions": 5000,
+                "views": 300,
+            },
+            {
+                "id": "flop_old",
+                "creator": "flop",
+                "pool": "long_tail",
+                "budget": 0,
+                "created_at": t - 5 * DAY_MS,
+            },
+        ]
+    )
     sb.users("fan", "passer")
-    graph.write("lifecycle/sandbox_interactions", rows=[
-        {"user": "fan", "video": "hit", "type": "LIKED", "at": sb.now},
-        {"user": "fan", "video": "star_old2", "type": "SAW", "at": sb.now},
-    ])  # fmt: skip
+    graph.write(
+        "lifecycle/sandbox_interactions",
+        rows=[
+            {"user": "fan", "video": "hit", "type": "LIKED", "at": sb.now},
+            {"user": "fan", "video": "star_old2", "type": "SAW", "at": sb.now},
+        ],
+    )
     report = run_cycle(graph, settings=S, now=sb.now)
     assert report.counts["spillover_viral"] == 1 and report.counts["spillover_raised"] == 2
     snap = {r["video_id"]: r for r in graph.read("lifecycle/sandbox_snapshot")}
@@ -255,26 +358,31 @@ def test_promoted_video_is_amplified_in_its_best_community_else_its_tags(graph: 
     rows += [spent(f"w{i:02d}", "c1", views=i, hashtags=["cat", "dog"], day=2) for i in range(10)]
     sb.videos(rows)
     # v09 (the day-0 winner) was seen by everyone; community "dancers" engaged, "gamers" did not
-    members = [{"user": u, "community": "dancers" if i < 6 else "gamers", "score": 1.0}
-               for i, u in enumerate(users)]  # fmt: skip
+    members = [
+        {"user": u, "community": "dancers" if i < 6 else "gamers", "score": 1.0}
+        for i, u in enumerate(users)
+    ]
     graph.write("lifecycle/sandbox_members", rows=members)
     events = [{"user": u, "video": "v09", "type": "SAW", "at": sb.now} for u in users]
     events += [{"user": u, "video": "v09", "type": "LIKED", "at": sb.now} for u in users[:4]]
     events += [{"user": u, "video": "v09", "type": "VIEWED", "at": sb.now} for u in users[6:7]]
     # w09 (day-2 winner): only "loner", in no community, engaged -> its tag audience
     sb.users("loner")
-    events += [{"user": "loner", "video": "w09", "type": t, "at": sb.now}
-               for t in ("SAW", "LIKED")]  # fmt: skip
+    events += [{"user": "loner", "video": "w09", "type": t, "at": sb.now} for t in ("SAW", "LIKED")]
     graph.write("lifecycle/sandbox_interactions", rows=events)
     graph.write("lifecycle/sandbox_interest", user_id="loner", tag="dog", weight=1.0)
     s = S.model_copy(update={"amplify_communities": 1})
     report = run_cycle(graph, settings=s, now=sb.now)
     assert report.moves["cold_start->boost"] == 2
-    amp = [(r["video_id"], r["target"], r["audience"]) for r in
-           graph.read("lifecycle/sandbox_amplified")]  # fmt: skip
+    amp = [
+        (r["video_id"], r["target"], r["audience"])
+        for r in graph.read("lifecycle/sandbox_amplified")
+    ]
     assert amp == [("v09", "dancers", "community"), ("w09", "dog", "tag")]
     sb.users("newcomer")
-    graph.write("lifecycle/sandbox_members", rows=[{"user": "newcomer", "community": "dancers",
-                                                    "score": 1.0}])  # fmt: skip
+    graph.write(
+        "lifecycle/sandbox_members",
+        rows=[{"user": "newcomer", "community": "dancers", "score": 1.0}],
+    )
     got = graph.read("pools/amplified_candidates", user_id="newcomer", limit=5)
     assert [(r["video_id"], r["via"]) for r in got] == [("v09", "community dancers")]

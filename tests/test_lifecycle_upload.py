@@ -6,15 +6,15 @@ import json
 from pathlib import Path
 
 import pytest
+from support.sandbox import Sandbox
 from typer.testing import CliRunner
 
 from graphrec import cypher
-from graphrec.config import Settings, get_settings
+from graphrec.config import get_settings
 from graphrec.db import Graph
 from graphrec.errors import ConfigError, InvalidInput, NotFound
-from graphrec.lifecycle import pools
+from graphrec.lifecycle import budgets
 from graphrec.lifecycle.audit import AuditRules, CreatorFacts, audit, load_rules
-from graphrec.lifecycle.sandbox import Sandbox
 from graphrec.lifecycle.tagging import (
     caption_categories,
     infer_category,
@@ -30,9 +30,15 @@ RULES = load_rules()
 # --- pure logic ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("raw", "tag"),
-    [("#Dance", "dance"), ("##DanceTok!", "dancetok"), (" cat_Video ", "cat_video"),
-     ("#\uff23\uff41\uff54", "cat"), ("#🔥", ""), ("Café", "café")],
-)  # fmt: skip
+    [
+        ("#Dance", "dance"),
+        ("##DanceTok!", "dancetok"),
+        (" cat_Video ", "cat_video"),
+        ("#\uff23\uff41\uff54", "cat"),
+        ("#🔥", ""),
+        ("Café", "café"),
+    ],
+)
 def test_normalise_hashtag(raw: str, tag: str) -> None:
     assert normalise_hashtag(raw) == tag
 
@@ -43,9 +49,14 @@ def test_hashtags_from_caption_and_list_are_deduplicated() -> None:
 
 @pytest.mark.parametrize(
     ("tag", "category"),
-    [("dancetok", "dance"), ("puppylove", "pets"), ("minecraftbuilds", "gaming"),
-     ("zzqx", "other"), ("ai", "other")],
-)  # fmt: skip
+    [
+        ("dancetok", "dance"),
+        ("puppylove", "pets"),
+        ("minecraftbuilds", "gaming"),
+        ("zzqx", "other"),
+        ("ai", "other"),
+    ],
+)
 def test_infer_category(tag: str, category: str) -> None:
     assert infer_category(tag) == category
 
@@ -76,12 +87,16 @@ CLEAN = CreatorFacts("c1")
         ("full video: link in bio", [], CLEAN, "spam: link bait in caption"),
         ("sooooooooo good", [], CLEAN, "spam: repeated characters (8 or more in a row)"),
         ("soooooo good", [], CLEAN, None),
-        ("again", [], CreatorFacts("c1", duplicate_of="v1"),
-         "duplicate: same caption as v1 from this creator"),
+        (
+            "again",
+            [],
+            CreatorFacts("c1", duplicate_of="v1"),
+            "duplicate: same caption as v1 from this creator",
+        ),
         ("hi", [], CreatorFacts("c1", strikes=3), "creator under strikes (3 >= 3)"),
         ("hi", [], CreatorFacts("c1", strikes=2), None),
     ],
-)  # fmt: skip
+)
 def test_audit_rules(caption: str, hashtags: list[str], facts: CreatorFacts, reason: str) -> None:
     reasons = audit(caption=caption, hashtags=hashtags, facts=facts, rules=RULES)
     assert reasons == ([reason] if reason else [])
@@ -120,10 +135,14 @@ def counts(graph: Graph) -> dict[str, int]:
 def test_approved_upload_is_tagged_and_enters_cold_start(graph: Graph, sandbox: Sandbox) -> None:
     res = upload_video(
         graph,
-        {"id": "up1", "creator": "newbie", "caption": "my puppy learns a trick #DogTraining",
-         "hashtags": ["#Dog", "zzqx"]},
+        {
+            "id": "up1",
+            "creator": "newbie",
+            "caption": "my puppy learns a trick #DogTraining",
+            "hashtags": ["#Dog", "zzqx"],
+        },
         now=sandbox.now,
-    )  # fmt: skip
+    )
     assert res.status == "approved" and res.reasons == []
     assert res.pool == "cold_start" and 200 <= (res.budget or 0) <= 300
     cats = {t["tag"]: (t["category"], t["new"]) for t in res.tags}
@@ -137,9 +156,12 @@ def test_approved_upload_is_tagged_and_enters_cold_start(graph: Graph, sandbox: 
     assert state["pool"] == "cold_start" and state["served"] == 0
     rows = graph.read("lifecycle/sandbox_video_tags", video_id="up1")
     assert {(r["tag"], r["category"]) for r in rows} == {
-        ("dog", "pets"), ("zzqx", "other"), ("dogtraining", "pets"), ("pets", "pets")
-    }  # fmt: skip
-    assert [r["video_id"] for r in pools.cold_start_candidates(graph, "u1")] == ["up1"]
+        ("dog", "pets"),
+        ("zzqx", "other"),
+        ("dogtraining", "pets"),
+        ("pets", "pets"),
+    }
+    assert [r["video_id"] for r in budgets.cold_start_candidates(graph, "u1")] == ["up1"]
 
 
 def test_rejected_upload_keeps_reasons_is_never_listed_and_costs_score(
@@ -148,10 +170,14 @@ def test_rejected_upload_keeps_reasons_is_never_listed_and_costs_score(
     before = graph.read("lifecycle/sandbox_creator", creator_id="newbie")[0]["account_score"]
     res = upload_video(
         graph,
-        {"id": "bad1", "creator": "newbie", "caption": "free followers, link in bio",
-         "hashtags": [f"tag{i}" for i in range(40)]},
+        {
+            "id": "bad1",
+            "creator": "newbie",
+            "caption": "free followers, link in bio",
+            "hashtags": [f"tag{i}" for i in range(40)],
+        },
         now=sandbox.now,
-    )  # fmt: skip
+    )
     assert res.status == "rejected" and res.pool is None
     assert res.reasons == [
         "banned term: 'free followers'",
@@ -161,8 +187,8 @@ def test_rejected_upload_keeps_reasons_is_never_listed_and_costs_score(
     state = graph.read("pools/video_state", video_ids=["bad1"])[0]
     assert state["status"] == "rejected" and state["reasons"] == res.reasons
     assert state["pool"] is None
-    assert pools.cold_start_candidates(graph, "u1") == []
-    assert pools.record_impressions(graph, "u1", ["bad1"]) == {"bad1": False}
+    assert budgets.cold_start_candidates(graph, "u1") == []
+    assert budgets.record_impressions(graph, "u1", ["bad1"]) == {"bad1": False}
     after = graph.read("lifecycle/sandbox_creator", creator_id="newbie")[0]
     assert after["account_score"] == pytest.approx(before - 0.05)
     assert after["rejections"] == 1
@@ -186,22 +212,34 @@ def test_duplicate_caption_and_strikes_are_rejected(graph: Graph, sandbox: Sandb
         (b'{"caption": "hi"}', InvalidInput, "creator is required"),
         (b'{"creator": "newbie", "caption": "   "}', InvalidInput, "caption is required"),
         (b'{"creator": "newbie"}', InvalidInput, "caption is required"),
-        (json.dumps({"creator": "newbie", "caption": "hi",
-                     "hashtags": [f"t{i}" for i in range(500)]}).encode(),
-         InvalidInput, "500 hashtags"),
+        (
+            json.dumps(
+                {"creator": "newbie", "caption": "hi", "hashtags": [f"t{i}" for i in range(500)]}
+            ).encode(),
+            InvalidInput,
+            "500 hashtags",
+        ),
         (b'{"creator": "newbie", "caption": "caf\xe9"}', InvalidInput, "not valid UTF-8"),
         (b'{"creator": "newbie", "caption": "\\ud800"}', InvalidInput, "not valid UTF-8"),
         (b'{"creator": "newbie", "caption": ', InvalidInput, "not valid JSON"),
-        (b'[{"creator": "newbie", "caption": "fine"}, {"creator": "newbie", "caption": ""}]',
-         InvalidInput, "caption is required"),
-        (b'[{"creator": "newbie", "caption": "fine"}, {"creator": "ghost", "caption": "x"}]',
-         NotFound, "no creator 'ghost'"),
-        (b'{"creator": "newbie", "caption": "hi", "duration_ms": -5}', InvalidInput,
-         "duration_ms"),
-        (b'{"creator": "newbie", "caption": "hi", "hashtags": "dance"}', InvalidInput,
-         "list of strings"),
+        (
+            b'[{"creator": "newbie", "caption": "fine"}, {"creator": "newbie", "caption": ""}]',
+            InvalidInput,
+            "caption is required",
+        ),
+        (
+            b'[{"creator": "newbie", "caption": "fine"}, {"creator": "ghost", "caption": "x"}]',
+            NotFound,
+            "no creator 'ghost'",
+        ),
+        (b'{"creator": "newbie", "caption": "hi", "duration_ms": -5}', InvalidInput, "duration_ms"),
+        (
+            b'{"creator": "newbie", "caption": "hi", "hashtags": "dance"}',
+            InvalidInput,
+            "list of strings",
+        ),
     ],
-)  # fmt: skip
+)
 def test_malformed_upload_gives_clear_error_and_stores_nothing(
     graph: Graph, sandbox: Sandbox, payload: bytes, error: type[Exception], message: str
 ) -> None:
@@ -245,4 +283,4 @@ def test_cli_upload(graph: Graph, sandbox: Sandbox, cli_env: None, tmp_path: Pat
     bad.write_bytes(b'{"creator": "newbie", "caption": "\xff"}')
     res = CliRunner().invoke(app, ["videos", "upload", str(bad)])
     assert res.exit_code != 0 and "not valid UTF-8" in res.output
-    assert Settings  # typed import kept for readers: the CLI reads Settings from the env
+    assert [r["video_id"] for r in graph.read("lifecycle/sandbox_snapshot")] == ["cli1"]

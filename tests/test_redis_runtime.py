@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import redis
 
 from graphrec.config import Settings
 from graphrec.errors import ConfigError
-from graphrec.runtime import free_port
+from graphrec.services.processes import free_port, pid_alive
 from graphrec.services.redis import LocalRedis, find_redis_binary, provide_redis, redis_client
 
 
@@ -30,6 +31,9 @@ def test_acknowledged_writes_survive_a_killed_server(tmp_path: Path) -> None:
         assert pid is not None
         os.kill(pid, signal.SIGKILL)  # no shutdown hook: only the AOF keeps the data
         client.close()
+        deadline = time.monotonic() + 30
+        while pid_alive(pid) and time.monotonic() < deadline:  # SIGKILL lands asynchronously
+            time.sleep(0.05)
         server.start()
         client = redis_client(server.url, s)
         assert client.get("gr:{t}:x") == b"1" and client.xlen("gr:{t}:s") == 1

@@ -10,8 +10,9 @@ import pytest
 from graphrec.config import Settings
 from graphrec.db import Graph, migrate
 from graphrec.errors import ConfigError, ServerStartError
-from graphrec.runtime import LocalNeo4j, free_port
-from graphrec.server import ServerHandle
+from graphrec.services.neo4j import LocalNeo4j
+from graphrec.services.processes import free_port
+from graphrec.services.provide import ServerHandle
 
 pytestmark = pytest.mark.slow
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.shared import SharedGraph
 
 from graphrec.db import Graph
 from graphrec.errors import InvalidInput
@@ -15,6 +16,8 @@ from graphrec.sim import SimConfig, SimReport, simulate
 from graphrec.sim import metrics as M
 from graphrec.sim.report import write_report
 from graphrec.world.generate import SIZES, generate
+
+pytestmark = pytest.mark.slow  # simulated days with training
 
 POLICIES = ("graphrec", "no_cold_start", "random", "popular")
 
@@ -25,12 +28,13 @@ POLICIES = ("graphrec", "no_cold_start", "random", "popular")
 PLANTED = dataclasses.replace(SIZES["S"], communities=8)
 
 
-@pytest.fixture(scope="module")
-def day(session_graph: Graph) -> SimReport:
-    """Ten simulated hours on the planted world, four policies, the model trained first."""
+@pytest.fixture
+def day(shared_graph: SharedGraph) -> SimReport:
+    """Ten simulated hours on the planted world, four policies, the model trained first
+    (simulated once while no other test changes the graph)."""
     world = generate(PLANTED, seed=11)
     cfg = SimConfig(seed=11, hours=10, users=160, policies=POLICIES, session_rate=0.5)
-    return simulate(session_graph, world, cfg, train=True)
+    return shared_graph.holding("sim: planted day", lambda g: simulate(g, world, cfg, train=True))
 
 
 def test_graphrec_beats_random_and_popular_on_watch_time(day: SimReport) -> None:
@@ -65,12 +69,19 @@ def test_report_is_written_with_every_figure(day: SimReport, tmp_path: Path) -> 
     assert {"creator_gini", "coverage", "adaptation_pages"} <= set(data["headline"][0])
 
 
-def test_same_seed_same_figures(session_graph: Graph) -> None:
+def test_same_seed_same_figures(graph: Graph) -> None:
     world = generate("S", seed=5)
-    cfg = SimConfig(seed=5, hours=3, users=40, policies=("graphrec", "random"), uploads_per_hour=1,
-                    session_rate=0.6, cycle_every_hours=2)  # fmt: skip
-    a = simulate(session_graph, world, cfg, train=False)
-    b = simulate(session_graph, world, cfg, train=False)
+    cfg = SimConfig(
+        seed=5,
+        hours=3,
+        users=40,
+        policies=("graphrec", "random"),
+        uploads_per_hour=1,
+        session_rate=0.6,
+        cycle_every_hours=2,
+    )
+    a = simulate(graph, world, cfg, train=False)
+    b = simulate(graph, world, cfg, train=False)
     for p in cfg.policies:
         fa = {k: v for k, v in a.policies[p].figures.items() if k != "wall_s"}
         fb = {k: v for k, v in b.policies[p].figures.items() if k != "wall_s"}

@@ -124,7 +124,7 @@ def test_acknowledged_events_survive_a_killed_consumer(
 def test_the_next_feed_reflects_an_event_before_the_graph_does(
     spine: Spine, loaded_graph: Graph, world_s: World
 ) -> None:
-    from graphrec.feed.accounts import sign_up
+    from graphrec.accounts import sign_up
 
     sign_up(loaded_graph, user_id="quick")
     spine.add_user("quick")

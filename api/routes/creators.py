@@ -9,7 +9,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import GraphDep, ReadKey, SpineDep, WriteKey
-from graphrec.feed import accounts
+from api.errors import BAD_PARAMS, BODY_ERRORS, KEY_ERRORS, UNAVAILABLE, ErrorPublic
+from graphrec import accounts
+from graphrec.ids import Id
 
 router = APIRouter(prefix="/creators", tags=["creators"])
 
@@ -17,10 +19,8 @@ router = APIRouter(prefix="/creators", tags=["creators"])
 class CreatorCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = Field(
+    id: Id | None = Field(
         default=None,
-        min_length=1,
-        max_length=128,
         description="a user's id gives that user the creator role (one :User:Creator node)",
     )
     name: str | None = Field(default=None, max_length=200)
@@ -54,7 +54,12 @@ class CreatorPublic(BaseModel):
     status_code=201,
     response_model=CreatorCreated,
     dependencies=[WriteKey],
-    responses={409: {"description": "a creator with this id exists"}},
+    responses={
+        **KEY_ERRORS,
+        **BODY_ERRORS,
+        **UNAVAILABLE,
+        409: {"model": ErrorPublic, "description": "a creator with this id exists"},
+    },
 )
 def create_creator(body: CreatorCreate, graph: GraphDep, spine: SpineDep) -> CreatorCreated:
     """A new creator; with the id of an existing user, that user becomes a creator too."""
@@ -67,7 +72,11 @@ def create_creator(body: CreatorCreate, graph: GraphDep, spine: SpineDep) -> Cre
     "/{creator_id}",
     response_model=CreatorPublic,
     dependencies=[ReadKey],
-    responses={404: {"description": "unknown creator"}},
+    responses={
+        **BAD_PARAMS,
+        **UNAVAILABLE,
+        404: {"model": ErrorPublic, "description": "unknown creator"},
+    },
 )
 def read_creator(creator_id: str, graph: GraphDep) -> CreatorPublic:
     """Account, verticals, recent videos with pools, and videos lifted by spillover."""

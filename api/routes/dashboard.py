@@ -22,10 +22,9 @@ from fastapi.templating import Jinja2Templates
 
 from api import plots
 from api.deps import GraphDep, ReadKey, RecommenderDep
-from graphrec import dashboard
+from graphrec import accounts, dashboard
 from graphrec.dashboard import ServingMeter
 from graphrec.errors import GraphrecError
-from graphrec.feed import accounts
 
 HERE = Path(__file__).resolve().parent.parent
 STATIC_DIR = HERE / "static"

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 
 from api.deps import ReadKey, RecommenderDep
+from api.errors import UNAVAILABLE, ErrorPublic
 from graphrec.feed import SCENARIOS
 
 router = APIRouter(tags=["feed"], dependencies=[ReadKey])
+
+
+def digits(value: Any) -> Any:
+    """A query number is digits only: ``10.0``, ``+10``, ``1e1`` and `` 10`` are refused."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit() and len(value) <= 9):
+        raise ValueError("a whole number written in digits")
+    return value
 
 
 class FeedItemPublic(BaseModel):
@@ -36,13 +44,27 @@ class FeedPublic(BaseModel):
 @router.get(
     "/users/{user_id}/feed",
     response_model=FeedPublic,
-    responses={404: {"description": "unknown user"}, 422: {"description": "bad n or scenario"}},
+    responses={
+        **UNAVAILABLE,
+        404: {"model": ErrorPublic, "description": "unknown user"},
+        422: {"model": ErrorPublic, "description": "bad n or scenario"},
+    },
 )
 def read_feed(
     user_id: str,
     recommender: RecommenderDep,
-    n: Annotated[int | None, Query(ge=1, le=200, description="how many videos")] = None,
-    scenario: Annotated[str | None, Query(description="one of: " + ", ".join(SCENARIOS))] = None,
+    n: Annotated[
+        int | None,
+        BeforeValidator(digits),
+        Query(ge=1, description="how many videos (at most Settings.feed_max_n)"),
+    ] = None,
+    scenario: Annotated[
+        str | None,
+        Query(
+            description="one of: " + ", ".join(SCENARIOS),
+            json_schema_extra={"enum": list(SCENARIOS)},
+        ),
+    ] = None,
     record: Annotated[
         bool, Query(description="false: a preview; no impressions recorded, nothing counted")
     ] = True,

@@ -25,6 +25,18 @@ class HealthPublic(BaseModel):
     stream: dict[str, Any] | None = None
 
 
+class HealthDown(HealthPublic):
+    """503: Redis is down."""
+
+    detail: str
+
+
+@router.get("/ping")
+def read_ping() -> dict[str, bool]:
+    """A trivial JSON route (no I/O): the benchmarks' baseline for the app's own overhead."""
+    return {"ok": True}
+
+
 def _within(fn: Any) -> bool:
     try:
         _pool.submit(fn).result(timeout=TIMEOUT_S)
@@ -36,7 +48,7 @@ def _within(fn: Any) -> bool:
 @router.get(
     "/health",
     response_model=HealthPublic,
-    responses={503: {"description": "Redis is down (feeds and events stop)"}},
+    responses={503: {"model": HealthDown, "description": "Redis is down (feeds and events stop)"}},
 )
 def read_health(graph: GraphDep, spine: SpineDep) -> Any:
     """200 ``ok`` when both servers answer; 200 ``degraded`` when only Neo4j is down (feeds

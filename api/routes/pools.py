@@ -6,7 +6,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import GraphDep, ReadKey
-from graphrec.feed import accounts
+from api.errors import UNAVAILABLE
+from graphrec import accounts
 
 router = APIRouter(prefix="/pools", tags=["pools"], dependencies=[ReadKey])
 
@@ -23,6 +24,6 @@ class PoolPublic(BaseModel):
     under_budget: int
 
 
-@router.get("", response_model=list[PoolPublic])
+@router.get("", response_model=list[PoolPublic], responses={**UNAVAILABLE})
 def read_pools(graph: GraphDep) -> list[PoolPublic]:
     return [PoolPublic(**r) for r in accounts.pools_overview(graph)]

@@ -8,7 +8,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import GraphDep, ReadKey, SpineDep, WriteKey
-from graphrec.feed import accounts
+from api.errors import BAD_PARAMS, BODY_ERRORS, KEY_ERRORS, UNAVAILABLE, ErrorPublic
+from graphrec import accounts
+from graphrec.ids import Id
+from graphrec.jsontypes import JsonInt
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -16,10 +19,10 @@ router = APIRouter(prefix="/users", tags=["users"])
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = Field(default=None, min_length=1, max_length=128, description="or generated")
+    id: Id | None = Field(default=None, description="or generated (see the id rule)")
     name: str | None = Field(default=None, max_length=200)
     interests: list[str] = Field(default_factory=list, max_length=50, description="tag ids")
-    active_hour: int | None = Field(default=None, ge=0, le=23)
+    active_hour: JsonInt | None = Field(default=None, ge=0, le=23)
 
 
 class UserCreated(BaseModel):
@@ -56,7 +59,13 @@ class UserPublic(BaseModel):
     status_code=201,
     response_model=UserCreated,
     dependencies=[WriteKey],
-    responses={409: {"description": "the id is taken"}, 422: {"description": "unknown tag"}},
+    responses={
+        **KEY_ERRORS,
+        **BODY_ERRORS,
+        **UNAVAILABLE,
+        409: {"model": ErrorPublic, "description": "the id is taken"},
+        422: {"model": ErrorPublic, "description": "malformed, or an unknown tag in interests"},
+    },
 )
 def create_user(body: UserCreate, graph: GraphDep, spine: SpineDep) -> UserCreated:
     """Sign up; declared interests (existing tag ids) make the first feed personal."""
@@ -77,7 +86,11 @@ def create_user(body: UserCreate, graph: GraphDep, spine: SpineDep) -> UserCreat
     "/{user_id}",
     response_model=UserPublic,
     dependencies=[ReadKey],
-    responses={404: {"description": "unknown user"}},
+    responses={
+        **BAD_PARAMS,
+        **UNAVAILABLE,
+        404: {"model": ErrorPublic, "description": "unknown user"},
+    },
 )
 def read_user(user_id: str, graph: GraphDep) -> UserPublic:
     """Profile: strongest interests (declared or learned from events), communities, counts."""

@@ -8,8 +8,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import GraphDep, ReadKey, SettingsDep, SpineDep, WriteKey
+from api.errors import BAD_PARAMS, BODY_ERRORS, KEY_ERRORS, UNAVAILABLE, ErrorPublic
 from api.lifecycle import upload_video
-from graphrec.feed import accounts
+from graphrec import accounts
+from graphrec.ids import Id
+from graphrec.jsontypes import JsonInt
 
 router = APIRouter(prefix="/videos", tags=["videos"])
 
@@ -17,14 +20,16 @@ router = APIRouter(prefix="/videos", tags=["videos"])
 class VideoCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    creator_id: str = Field(min_length=1, max_length=128)
+    creator_id: Id
     caption: str = Field(min_length=1, max_length=2_200)
     hashtags: list[str] = Field(default_factory=list)
-    duration_ms: int = Field(default=15_000, ge=1, le=600_000)
-    id: str | None = Field(default=None, min_length=1, max_length=128, description="or generated")
+    duration_ms: JsonInt = Field(default=15_000, ge=1, le=600_000)
+    id: Id | None = Field(default=None, description="or generated (see the id rule)")
 
 
-class PoolPublic(BaseModel):
+class VideoPoolPublic(BaseModel):
+    """The pool a video is in: its budget there, what was served, since when, which cycle."""
+
     id: str
     budget: int | None
     served: int | None
@@ -42,7 +47,7 @@ class VideoPublic(BaseModel):
     created_at: int | None
     status: str | None
     reasons: list[str]
-    pool: PoolPublic | None
+    pool: VideoPoolPublic | None
     counters: dict[str, int]
     score: float | None
     spillover_boost: float | None
@@ -58,8 +63,11 @@ class VideoPublic(BaseModel):
     response_model=VideoPublic,
     dependencies=[WriteKey],
     responses={
-        404: {"description": "unknown creator"},
-        422: {"description": "malformed upload"},
+        **KEY_ERRORS,
+        **BODY_ERRORS,
+        **UNAVAILABLE,
+        404: {"model": ErrorPublic, "description": "unknown creator"},
+        409: {"model": ErrorPublic, "description": "a video with this id exists"},
     },
 )
 def create_video(
@@ -90,7 +98,11 @@ def create_video(
     "/{video_id}",
     response_model=VideoPublic,
     dependencies=[ReadKey],
-    responses={404: {"description": "unknown video"}},
+    responses={
+        **BAD_PARAMS,
+        **UNAVAILABLE,
+        404: {"model": ErrorPublic, "description": "unknown video"},
+    },
 )
 def read_video(video_id: str, graph: GraphDep) -> Any:
     """Status (and rejection reasons), pool with budget and served, counters, score."""

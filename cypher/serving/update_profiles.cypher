@@ -1,10 +1,11 @@
 // Moves each user's profile at once after their events (the next feed reflects them, no
 // retrain): INTERESTED_IN weights of the events' videos' tags move by the events' weights
-// (like +, skip -; clamped to [$min_weight, $max_weight]; declared interests keep
+// (like +, skip -; each event's step clamped to [$min_weight, $max_weight]; declared interests keep
 // declared = true), the online embedding steps towards (or away from) the events' videos'
 // embeddings: normalise(normalise(base) + $rate * sum(w * normalise(video))), where base is
 // the online embedding, else the learned one, else zero; and last_active_at moves forward.
-// params: $rows (list of {user_id, at, items: list of {video_id, w}}), $rate (float),
+// params: $rows (list of {user_id, at, items: list of {video_id, w}, one per event in order}),
+//   $rate (float),
 //   $min_weight (float), $max_weight (float)
 // returns: user_id, tags, embedded
 UNWIND $rows AS row
@@ -16,16 +17,19 @@ CALL (u, row) {
   // The user is write-locked (last_active_at above), so finding then creating the
   // INTERESTED_IN links cannot race; reading them once per user, not once per tag, is
   // what keeps this cheap.
-  UNWIND row.items AS it
-  MATCH (:Video {id: it.video_id})-[:TAGGED]->(t:Tag)
-  WITH t, sum(it.w) AS w
-  WITH collect({t: t, w: w}) AS deltas
+  // One step per event, in the events' order, each clamped (as the Redis state moves):
+  // ten likes then a skip end at max - skip, not at max.
+  UNWIND range(0, size(row.items) - 1) AS n
+  MATCH (:Video {id: row.items[n].video_id})-[:TAGGED]->(t:Tag)
+  WITH t, n, row.items[n].w AS w ORDER BY n
+  WITH t, collect(w) AS ws
+  WITH collect({t: t, ws: ws}) AS deltas
   WITH deltas, [(u)-[i:INTERESTED_IN]->(t:Tag) WHERE t IN [d IN deltas | d.t] | i] AS existing
   UNWIND deltas AS d
-  WITH d.t AS t, d.w AS w, [x IN existing WHERE endNode(x) = d.t][0] AS i
-  WITH t, i, coalesce(i.weight, 0.0) + w AS raw
-  WITH t, i, CASE WHEN raw > $max_weight THEN $max_weight
-                  WHEN raw < $min_weight THEN $min_weight ELSE raw END AS weight
+  WITH d.t AS t, d.ws AS ws, [x IN existing WHERE endNode(x) = d.t][0] AS i
+  WITH t, i, reduce(x = coalesce(i.weight, 0.0), w IN ws |
+         CASE WHEN x + w > $max_weight THEN $max_weight
+              WHEN x + w < $min_weight THEN $min_weight ELSE x + w END) AS weight
   FOREACH (x IN CASE WHEN i IS NULL THEN [] ELSE [i] END |
     SET x.weight = weight, x.updated_at = row.at)
   FOREACH (_ IN CASE WHEN i IS NULL THEN [1] ELSE [] END |

@@ -2,11 +2,12 @@
 // interests (INTERESTED_IN weights, declared flag), tags of their last $max_likes likes,
 // creators followed, net skips per creator (skips minus twice the views, as the feed reads
 // them), communities, the embedding the feed queries with (online, else learned) and every
-// video the user interacted with (the seen filter).
+// video the user interacted with (the seen filter); the $recent videos engaged with last
+// (view, complete, like, comment, share: the item-to-item source walks from them).
 // params: $after (string, last id of the previous page; '' first), $limit (int),
-//   $max_likes (int)
+//   $max_likes (int), $recent (int)
 // returns: user_id, interests, liked_tags, follows, skipped_creators, communities, embedding,
-//   seen
+//   seen, recent (video ids, latest first)
 MATCH (u:User) WHERE u.id > $after
 WITH u ORDER BY u.id LIMIT $limit
 CALL (u) {
@@ -33,4 +34,7 @@ RETURN u.id AS user_id,
        [(u)-[m:MEMBER_OF]->(c:Community) | {id: c.id, label: c.label, score: m.score}]
          AS communities,
        coalesce(u.online_embedding, u.embedding) AS embedding,
-       COLLECT { MATCH (u)-->(v:Video) RETURN DISTINCT v.id } AS seen
+       COLLECT { MATCH (u)-->(v:Video) RETURN DISTINCT v.id } AS seen,
+       COLLECT { MATCH (u)-[r:VIEWED|COMPLETED|LIKED|COMMENTED|SHARED]->(v:Video)
+                 WITH v, max(r.at) AS at ORDER BY at DESC, v.id LIMIT $recent
+                 RETURN v.id } AS recent

@@ -15,7 +15,7 @@ import psutil
 from graphrec.config import get_settings
 from graphrec.db import Graph
 from graphrec.errors import Conflict
-from graphrec.server import provide_server
+from graphrec.services.provide import provide_server
 from graphrec.world.generate import generate
 from graphrec.world.load import load_world, summary
 

@@ -66,9 +66,15 @@ def bench_quality(
     log(f"{filter_kind} filter fitted in {t_filter_fit:.1f}s")
 
     cfg = config or TrainConfig(
-        epochs=200, batch_size=65536, lr=0.01, negatives=512, eval_every=5, patience=3,
-        max_seconds=train_seconds, init=init,
-    )  # fmt: skip
+        epochs=200,
+        batch_size=65536,
+        lr=0.01,
+        negatives=512,
+        eval_every=5,
+        patience=3,
+        max_seconds=train_seconds,
+        init=init,
+    )
     t0 = time.perf_counter()
     result = train_model(
         split.train,
@@ -195,7 +201,7 @@ def bench_learn(*, size: str, seed: int, epochs: int, threads: int = 2) -> dict[
     from graphrec.learn.export import export_graph, split_holdout
     from graphrec.learn.pipeline import config_from_settings
     from graphrec.learn.writeback import compute_embeddings, write_embeddings
-    from graphrec.server import provide_server
+    from graphrec.services.provide import provide_server
     from graphrec.world.generate import generate
     from graphrec.world.load import load_world
 
@@ -237,9 +243,12 @@ def bench_learn(*, size: str, seed: int, epochs: int, threads: int = 2) -> dict[
                 for source, vec in (("embedding", vectors), ("co-engagement", None)):
                     t0 = time.perf_counter()
                     comm = find_communities(
-                        export, user_vectors=vec, neighbours=settings.communities_neighbours,
-                        resolution=settings.communities_resolution, seed=settings.communities_seed,
-                    )  # fmt: skip
+                        export,
+                        user_vectors=vec,
+                        neighbours=settings.communities_neighbours,
+                        resolution=settings.communities_resolution,
+                        seed=settings.communities_seed,
+                    )
                     written = write_communities(graph, export, comm)
                     seconds[f"communities_{source}"] = time.perf_counter() - t0
                     ok = comm.labels >= 0

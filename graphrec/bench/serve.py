@@ -33,7 +33,7 @@ from graphrec.bench.load import machine
 from graphrec.config import get_settings
 from graphrec.db import Graph
 from graphrec.errors import ConfigError, DatabaseUnavailable
-from graphrec.runtime import free_port
+from graphrec.services.processes import free_port
 
 
 # --- a minimal keep-alive HTTP/1.1 client --------------------------------------------------
@@ -139,7 +139,13 @@ def percentiles(ms: Sequence[float]) -> dict[str, float]:
 
 # --- the load generator (its own process) ---------------------------------------------------
 async def _feed_level(
-    port: int, key: str, users: list[str], clients: int, seconds: float, warmup: float
+    port: int,
+    key: str,
+    users: list[str],
+    clients: int,
+    seconds: float,
+    warmup: float,
+    path: str = "/users/{uid}/feed?n=10",
 ) -> dict[str, Any]:
     lat: list[float] = []
     inside: dict[str, list[float]] = {"feed": [], "gather": [], "rank": [], "record": []}
@@ -155,12 +161,12 @@ async def _feed_level(
             while (now := time.perf_counter()) < stop:
                 uid = users[rng.randrange(len(users))]
                 t0 = time.perf_counter()
-                status, body = await http.request("GET", f"/users/{uid}/feed?n=10")
+                status, body = await http.request("GET", path.format(uid=uid))
                 t1 = time.perf_counter()
                 if now >= measure_from:
                     if status == 200:
                         lat.append((t1 - t0) * 1000)
-                        if len(lat) % 5 == 0:  # where the time goes, on a sample
+                        if len(lat) % 5 == 0 and "feed" in path:  # where the time goes
                             data = json.loads(body)
                             inside["feed"].append(data["took_ms"])
                             for k, v in data["timings_ms"].items():
@@ -185,7 +191,13 @@ def _feed_worker(args: dict[str, Any], out: Any) -> None:
     out.put(
         asyncio.run(
             _feed_level(
-                args["port"], args["key"], args["users"], args["c"], args["seconds"], args["warmup"]
+                args["port"],
+                args["key"],
+                args["users"],
+                args["c"],
+                args["seconds"],
+                args["warmup"],
+                args.get("path", "/users/{uid}/feed?n=10"),
             )
         )
     )
@@ -203,12 +215,25 @@ async def _events_run(
 ) -> dict[str, Any]:
     kinds = ["view"] * 50 + ["complete"] * 20 + ["like"] * 15 + ["skip"] * 10 + ["share"] * 3
     kinds += ["comment"] * 2
-    sent = accepted = 0
+    sent = accepted = resent = duplicates = 0
     lat: list[float] = []
+    lags: list[float] = []
     stop = time.perf_counter() + seconds
 
+    async def sample_lag() -> None:
+        # How far the graph lags the stream (the oldest entry not yet applied), every 0.5 s.
+        http = Http("127.0.0.1", port, key)
+        try:
+            while time.perf_counter() < stop:
+                status, data = await http.request("GET", "/health")
+                if status == 200:
+                    lags.append(float(json.loads(data)["stream"]["oldest_unapplied_age_ms"]))
+                await asyncio.sleep(0.5)
+        finally:
+            http.close()
+
     async def client(ci: int) -> None:
-        nonlocal sent, accepted
+        nonlocal sent, accepted, resent, duplicates
         rng = random.Random(ci)
         http = Http("127.0.0.1", port, key)
         n = 0
@@ -234,17 +259,28 @@ async def _events_run(
                 sent += len(events)
                 if status == 200:
                     accepted += int(json.loads(data)["accepted"])
+                if n // batch % 10 == 0:  # every 10th batch again: a client retry
+                    status, data = await http.request("POST", "/events", body)
+                    resent += len(events)
+                    if status == 200:
+                        duplicates += int(json.loads(data)["duplicates"])
+                        accepted += int(json.loads(data)["accepted"])
         finally:
             http.close()
 
     t0 = time.perf_counter()
-    await asyncio.gather(*(client(i) for i in range(clients)))
+    await asyncio.gather(sample_lag(), *(client(i) for i in range(clients)))
     took = time.perf_counter() - t0
     return {
         "clients": clients,
         "batch": batch,
         "events_sent": sent,
         "events_accepted": accepted,
+        "events_resent": resent,
+        "resent_acknowledged_as_duplicates": duplicates,
+        "graph_lag_samples": len(lags),
+        "graph_lag_p50_ms": percentiles(lags)["p50_ms"],
+        "graph_lag_p99_ms": percentiles(lags)["p99_ms"],
         "seconds": round(took, 2),
         "events_per_s": round(accepted / took, 1),
         "batch_" + "p50_ms": percentiles(lat)["p50_ms"],
@@ -265,8 +301,14 @@ async def _event_to_feed(port: int, key: str, users: list[str], samples: int, ru
             if not items:
                 continue
             vid = items[0]["video_id"]
-            ev = [{"event_id": f"{run_id}-lag-{i}", "user_id": uid, "kind": "impression",
-                   "video_id": vid}]  # fmt: skip
+            ev = [
+                {
+                    "event_id": f"{run_id}-lag-{i}",
+                    "user_id": uid,
+                    "kind": "impression",
+                    "video_id": vid,
+                }
+            ]
             status, _ = await http.request("POST", "/events", json.dumps(ev).encode())
             acked = time.perf_counter()
             status, data = await http.request("GET", f"/users/{uid}/feed?n=10&record=false")
@@ -323,15 +365,25 @@ def in_process(
 
 # --- the server under test -----------------------------------------------------------------
 @contextmanager
-def api_server(uri: str, user: str, password: str, *, workers: int) -> Iterator[tuple[int, int]]:
+def api_server(
+    uri: str,
+    user: str,
+    password: str,
+    *,
+    workers: int,
+    redis_url: str | None = None,
+    start_timeout_s: float = 90.0,
+) -> Iterator[tuple[int, int]]:
     """``graphrec serve`` on a free port, in its own processes; yields (port, pid)."""
     port = free_port("127.0.0.1")
     env = {**os.environ, "NEO4J_URI": uri, "NEO4J_USER": user, "NEO4J_PASSWORD": password}
+    if redis_url is not None:
+        env["GRAPHREC_REDIS_URL"] = redis_url
     cmd = [sys.executable, "-c", "from graphrec.cli import app; app()", "serve"]
     cmd += ["--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.time() + 90
+        deadline = time.time() + start_timeout_s
         while time.time() < deadline:
             if proc.poll() is not None:
                 err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
@@ -344,7 +396,9 @@ def api_server(uri: str, user: str, password: str, *, workers: int) -> Iterator[
                 pass
             time.sleep(0.5)
         else:
-            raise DatabaseUnavailable("graphrec serve did not answer /health within 90 s")
+            raise DatabaseUnavailable(
+                f"graphrec serve did not answer /health within {start_timeout_s:.0f} s"
+            )
         yield port, proc.pid
     finally:
         proc.terminate()
@@ -380,6 +434,56 @@ def world_ready(graph: Graph, size: str, seed: int) -> dict[str, int]:
     return {k: v for k, v in summary(graph)["node"].items() if k in {"User", "Video", "Creator"}}
 
 
+def world_counts(graph: Graph) -> dict[str, int]:
+    from graphrec.world.load import summary
+
+    return {k: v for k, v in summary(graph)["node"].items() if k in {"User", "Video", "Creator"}}
+
+
+def redis_ready(graph: Graph) -> tuple[str, int | None, float]:
+    """Redis (as every command finds it) reset and synced from the graph, unless it was
+    synced by a previous benchmark of the same graph: (url, pid, seconds)."""
+    from graphrec.cli.spine_cmd import reset_state
+    from graphrec.services.redis import provide_redis
+    from graphrec.spine import Spine
+    from graphrec.spine.state import sync_state
+
+    settings = get_settings()
+    url = provide_redis(settings).url
+    spine = Spine.connect(url, settings)
+    t = time.perf_counter()
+    try:
+        stamp = json.dumps(world_counts(graph), sort_keys=True)
+        held = spine.r.hget(spine.keys.meta, "bench_graph")
+        if not (spine.synced() and held is not None and held.decode() == stamp):
+            reset_state(spine)
+            sync_state(graph, spine)
+            spine.r.hset(spine.keys.meta, "bench_graph", stamp)
+    finally:
+        spine.close()
+    port = int(url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[1])
+    return url, listening_pid(port), round(time.perf_counter() - t, 2)
+
+
+def headline(levels: list[dict[str, Any]], baseline: dict[str, Any] | None) -> dict[str, Any]:
+    """The figures checks read: feed at the most clients, baseline, feed at 1 client."""
+    top = max(levels, key=lambda lv: lv["clients"])
+    one = next((lv for lv in levels if lv["clients"] == 1), None)
+    out: dict[str, Any] = {
+        "clients": top["clients"],
+        "feed_rps": top["req_per_s"],
+        "feed_p50_ms": top["p50_ms"],
+        "feed_p99_ms": top["p99_ms"],
+        "baseline_rps": baseline["req_per_s"] if baseline else None,
+        "baseline_p50_ms": baseline["p50_ms"] if baseline else None,
+        "feed_p50_ms_1_client": one["p50_ms"] if one else None,
+        "feed_rps_1_client": one["req_per_s"] if one else None,
+    }
+    if baseline and baseline["req_per_s"]:
+        out["feed_to_baseline"] = round(top["req_per_s"] / baseline["req_per_s"], 3)
+    return out
+
+
 def bench_serve(
     graph: Graph,
     conn: Any,
@@ -395,14 +499,26 @@ def bench_serve(
     users, _ = sample_ids(graph, 20_000)
     key = get_settings().api_key.get_secret_value()
     neo4j_pid = listening_pid(int(conn.uri.rsplit(":", 1)[1]))
+    redis_url, redis_pid, synced_s = redis_ready(graph)
     levels = []
-    with api_server(conn.uri, conn.user, conn.password, workers=workers) as (port, pid):
+    baseline = None
+    with api_server(conn.uri, conn.user, conn.password, workers=workers, redis_url=redis_url) as (
+        port,
+        pid,
+    ):
+        meter = {"api": pid, "neo4j": neo4j_pid, "redis": redis_pid}
         for c in clients:
             args = {"port": port, "key": key, "users": users, "c": c, "seconds": seconds,
                     "warmup": warmup}  # fmt: skip
-            meter = {"api": pid, "neo4j": neo4j_pid}
             levels.append(in_process(_feed_worker, args, seconds + warmup + 120, meter))
+        # The same load generator, client count and app on a trivial JSON route.
+        args = {"port": port, "key": key, "users": users, "c": max(clients), "seconds": seconds,
+                "warmup": warmup, "path": "/ping"}  # fmt: skip
+        baseline = in_process(_feed_worker, args, seconds + warmup + 120, meter)
     return {
+        **headline(levels, baseline),
+        "baseline": baseline,
+        "state_sync_seconds": synced_s,
         "size": size,
         "graph": counts,
         "workers": workers,
@@ -430,12 +546,42 @@ def bench_events(
     key = get_settings().api_key.get_secret_value()
     run_id = f"bench-{int(time.time())}"
     neo4j_pid = listening_pid(int(conn.uri.rsplit(":", 1)[1]))
-    with api_server(conn.uri, conn.user, conn.password, workers=workers) as (port, pid):
+    redis_url, redis_pid, synced_s = redis_ready(graph)
+    with api_server(conn.uri, conn.user, conn.password, workers=workers, redis_url=redis_url) as (
+        port,
+        pid,
+    ):
         args = {"port": port, "key": key, "users": users, "videos": videos, "clients": clients,
                 "batch": batch, "seconds": seconds, "samples": samples, "run_id": run_id}  # fmt: skip
-        meter = {"api": pid, "neo4j": neo4j_pid}
+        meter = {"api": pid, "neo4j": neo4j_pid, "redis": redis_pid}
         result = in_process(_events_worker, args, seconds + samples + 180, meter)
+        # Let the graph writer finish, then count what the graph holds of this run.
+        t = time.perf_counter()
+        drained = False
+        while time.perf_counter() - t < 1_800:
+            status, data = asyncio.run(_get(port, "/health"))
+            st = json.loads(data)["stream"] if status == 200 else {}
+            if st and st["pending"] == 0 and st["lag"] == 0:
+                drained = True
+                break
+            time.sleep(1.0)
+        drain_s = round(time.perf_counter() - t, 1)
+    stored = graph.read("state/count_stored_events", prefix=f"{run_id}-")[0]
+    ingest = result["ingest"]
+    lag = result["event_to_next_feed"]
+    acknowledged = ingest["events_accepted"] + lag["samples"]
     return {
+        "events_per_s": ingest["events_per_s"],
+        "acknowledged": acknowledged,
+        "stored": int(stored["stored"]),
+        "lost": max(0, acknowledged - int(stored["distinct_ids"])),
+        "duplicates_counted": int(stored["stored"]) - int(stored["distinct_ids"]),
+        "event_to_feed_p99_ms": lag["p99_ms"],
+        "event_to_feed_visible": f"{lag['visible']}/{lag['samples']}",
+        "graph_lag_p99_ms": ingest["graph_lag_p99_ms"],
+        "graph_drained": drained,
+        "graph_drain_seconds_after_load": drain_s,
+        "state_sync_seconds": synced_s,
         "size": size,
         "graph": counts,
         "workers": workers,

@@ -39,7 +39,7 @@ def pools_cmd(
     out_path: Path = typer.Option(Path("out/bench/pools.json"), "--out"),
 ) -> None:
     """Impression recording (per impression, batched) and one full pool cycle on a world."""
-    from graphrec.bench.pools import bench_pools
+    from graphrec.bench.lifecycle import bench_pools
 
     world_size(size)
     result = bench_pools(size=size, seed=seed, calls=calls, threads=threads)
@@ -65,7 +65,7 @@ def serve_cmd(
     from graphrec.bench.serve import bench_serve
     from graphrec.config import get_settings
     from graphrec.db import Graph
-    from graphrec.server import provide_server
+    from graphrec.services.provide import provide_server
 
     world_size(size)
     levels = [int(x) for x in clients.split(",") if x.strip()]
@@ -73,10 +73,19 @@ def serve_cmd(
     handle = provide_server(settings)
     with Graph.connect(handle.connection, settings=settings) as graph:
         result = bench_serve(
-            graph, handle.connection, size=size, seed=seed, clients=levels, seconds=seconds,
-            warmup=warmup, workers=workers,
-        )  # fmt: skip
+            graph,
+            handle.connection,
+            size=size,
+            seed=seed,
+            clients=levels,
+            seconds=seconds,
+            warmup=warmup,
+            workers=workers,
+        )
     write_json(out_path, result)
+    heads = ("feed_rps", "feed_p50_ms", "feed_p99_ms", "baseline_rps", "feed_to_baseline",
+             "feed_p50_ms_1_client")  # fmt: skip
+    print_table("headline", [{k: result.get(k) for k in heads}])
     skip = {"server_ms_p50", "cpu"}
     rows = [{k: v for k, v in lv.items() if k not in skip} for lv in result["levels"]]
     print_table(f"bench serve {size}, {workers} workers -> {out_path}", rows)
@@ -106,17 +115,27 @@ def events_cmd(
     from graphrec.bench.serve import bench_events
     from graphrec.config import get_settings
     from graphrec.db import Graph
-    from graphrec.server import provide_server
+    from graphrec.services.provide import provide_server
 
     world_size(size)
     settings = get_settings()
     handle = provide_server(settings)
     with Graph.connect(handle.connection, settings=settings) as graph:
         result = bench_events(
-            graph, handle.connection, size=size, seed=seed, clients=clients, batch=batch,
-            seconds=seconds, samples=samples, workers=workers,
-        )  # fmt: skip
+            graph,
+            handle.connection,
+            size=size,
+            seed=seed,
+            clients=clients,
+            batch=batch,
+            seconds=seconds,
+            samples=samples,
+            workers=workers,
+        )
     write_json(out_path, result)
+    heads = ("events_per_s", "acknowledged", "stored", "lost", "duplicates_counted",
+             "event_to_feed_p99_ms", "graph_lag_p99_ms")  # fmt: skip
+    print_table("headline", [{k: result.get(k) for k in heads}])
     print_table(f"bench events {size} -> {out_path}", [result["ingest"]])
     print_table("event -> next feed", [result["event_to_next_feed"]])
     print_table("where the CPU went (cores busy on average)", [result.get("cpu", {})])
@@ -140,10 +159,15 @@ def quality_cmd(
     from graphrec.cli.common import console
 
     result = bench_quality(
-        data, out_dir=out_path.parent / "quality", threads=threads, filter_kind=filter_kind,
-        rank=rank, train_seconds=train_seconds, init=init,
+        data,
+        out_dir=out_path.parent / "quality",
+        threads=threads,
+        filter_kind=filter_kind,
+        rank=rank,
+        train_seconds=train_seconds,
+        init=init,
         log=lambda m: console.print(m, highlight=False),
-    )  # fmt: skip
+    )
     write_json(out_path, result)
     print_table(f"bench quality {data} -> {out_path}", result["rows"])
     print_table("seconds", [result["seconds"]])
@@ -170,6 +194,81 @@ def learn_cmd(
         [{"source": k, **v} for k, v in result["communities"].items()],
     )
     print_table("similar_videos_for_user (ms)", [result["similar_videos_ms"]])
+
+
+@app.command("replay")
+@handle_errors
+def replay_cmd(
+    data: Path = typer.Option(..., "--data", help="A MovieLens folder (ratings.csv, movies.csv)."),
+    threads: int = typer.Option(2, min=1, help="torch threads (the benchmark's CPU budget)."),
+    like_at: float = typer.Option(4.0, help="A held-out rating >= this is a hit."),
+    train_seconds: float = typer.Option(120.0, help="Time box for LightGCN training."),
+    workers: int = typer.Option(4, min=1, help="Concurrent feed requests."),
+    out_path: Path = typer.Option(Path("out/bench/replay.json"), "--out"),
+) -> None:
+    """Replay a real history through import, training and the feed; score it beside
+    popularity, item-kNN and EASE on the same time split."""
+    from graphrec.bench.replay import bench_replay, plot, table_rows
+    from graphrec.cli.common import console
+
+    result = bench_replay(
+        data, out_dir=out_path.parent, threads=threads, like_at=like_at,
+        train_seconds=train_seconds, workers=workers,
+        log=lambda m: console.print(m, highlight=False),
+    )  # fmt: skip
+    write_json(out_path, result)
+    png = plot(result, out_path.with_suffix(".png"))
+    print_table(f"bench replay {data} -> {out_path}, {png}", table_rows(result))
+    print_table("ratios (targets: relevance >= 1.05 ease, default >= 0.9 ease)", [result["ratios"]])
+    print_table("seconds", [result["seconds"]])
+
+
+@app.command("faults")
+@handle_errors
+def faults_cmd(
+    clients: int = typer.Option(4, min=1, help="Concurrent clients posting events."),
+    batch: int = typer.Option(20, min=1, help="Events per request."),
+    rate: float = typer.Option(200.0, min=1, help="Events per second, all clients together."),
+    down_s: float = typer.Option(3.0, min=0, help="Seconds each server stays down."),
+    settle_s: float = typer.Option(5.0, min=1, help="Seconds of load before, between, after."),
+    out_path: Path = typer.Option(Path("out/bench/faults.json"), "--out"),
+) -> None:
+    """Unique events posted while Neo4j, then Redis, are SIGKILLed and restarted (private
+    servers): acknowledged, stored, lost (must be 0), seconds to recover."""
+    from graphrec.bench.faults import bench_faults
+
+    result = bench_faults(clients=clients, batch=batch, rate=rate, down_s=down_s, settle_s=settle_s)
+    write_json(out_path, result)
+    keys = ("sent", "acknowledged", "stored", "lost", "seconds_to_recover", "max_request_s")
+    print_table(f"bench faults -> {out_path}", [{k: result[k] for k in keys}])
+    print_table("faults", result["faults"])
+    if result["lost"]:
+        raise typer.Exit(1)
+
+
+@app.command("soak")
+@handle_errors
+def soak_cmd(
+    minutes: float = typer.Option(3.0, min=0.1, help="How long the load runs."),
+    rate: float = typer.Option(20.0, min=1, help="Requests per second (feeds and event batches)."),
+    batch: int = typer.Option(5, min=1, help="Events per event request."),
+    out_path: Path = typer.Option(Path("out/bench/soak.json"), "--out"),
+) -> None:
+    """Mixed feeds and events at a fixed rate on private servers: errors, latency
+    percentiles, the memory (RSS) of every process at start and end."""
+    from graphrec.bench.soak import bench_soak
+
+    result = bench_soak(minutes=minutes, rate=rate, batch=batch)
+    write_json(out_path, result)
+    keys = ("minutes", "rate_per_s", "achieved_per_s", "requests", "errors")
+    print_table(f"bench soak -> {out_path}", [{k: result[k] for k in keys}])
+    print_table("latency", [{"kind": k, **v} for k, v in result["latency_ms"].items()])
+    rss = [
+        {"process": name, "start_mib": sum((result["rss_mib_start"].get(name) or {}).values()),
+         "end_mib": sum((result["rss_mib_end"].get(name) or {}).values())}
+        for name in result["rss_mib_start"]
+    ]  # fmt: skip
+    print_table("memory (RSS, process and children)", rss)
 
 
 @app.command("online")

@@ -50,7 +50,7 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
 @contextmanager
 def open_graph(*, start_local: bool = True) -> Iterator[Graph]:
     """The graph: NEO4J_URI, a container, or the local server (started if needed)."""
-    from graphrec.server import provide_server
+    from graphrec.services.provide import provide_server
 
     settings = get_settings()
     if settings.neo4j_uri is None and start_local:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from graphrec import analyst
+from graphrec import analyst, cypher
 from graphrec.cli.common import handle_errors, open_graph, out
 from graphrec.errors import InvalidInput
 
@@ -23,7 +23,7 @@ def _check_format(fmt: str) -> str:
     return fmt
 
 
-def _describe_params(query: analyst.cypher.Query) -> str:
+def _describe_params(query: cypher.Query) -> str:
     parts = []
     for p in analyst.params_of(query):
         text = f"${p.name}"

@@ -1,4 +1,5 @@
-"""``graphrec demo``: the whole story end to end on this machine.
+"""``graphrec demo``: the whole story end to end on this machine (the workflow is
+:mod:`graphrec.demo`; this command prints it and serves the API at the end).
 
 It empties the database it runs on (the local server unless ``NEO4J_URI`` names another).
 
@@ -23,14 +24,7 @@ from graphrec.cli.common import (
     progress_bar,
 )
 from graphrec.config import get_settings
-from graphrec.sim import SimConfig
-from graphrec.sim.run import ABLATIONS, BASELINES
-from graphrec.world.generate import generate, world_size
-from graphrec.world.load import load_world, summary
-
-# Baselines and ablations first, graphrec last: the graph that is served afterwards holds
-# graphrec's own simulated day.
-DEMO_POLICIES = (*BASELINES, *ABLATIONS, "graphrec")
+from graphrec.world.generate import world_size
 
 
 @handle_errors
@@ -43,10 +37,7 @@ def demo(
     port: int = typer.Option(8000, min=1, max=65535),
 ) -> None:
     """Run graphrec end to end: Neo4j, a world, training, communities, a day, the API."""
-    from graphrec.learn.pipeline import recompute_communities, train_and_write_back
-    from graphrec.sim import simulate
-    from graphrec.sim.learning import compare_with_truth
-    from graphrec.sim.report import write_report
+    from graphrec.demo import learn_demo_world, load_demo_world, simulate_demo_day
 
     world_size(size)
     settings = get_settings()
@@ -54,43 +45,37 @@ def demo(
     with open_graph() as graph:
         address = graph.driver.get_server_info().address
         console.print(f"1/5 Neo4j is up at {address}; generating and loading world {size}")
-        world = generate(size, seed)
-        # The demo owns the database it runs on (the simulated day reloads it per policy):
-        # start from an empty graph so a second run matches the first.
-        graph.wipe()
         with progress_bar() as bar:
-            load_world(graph, world, progress=StageProgress(bar))
-        s = summary(graph)
-        print_table(
-            "the graph",
-            [{"what": k, "count": v} for k, v in {**s["node"], **s["relationship"]}.items() if v],
+            world, counts = load_demo_world(graph, size, seed, progress=StageProgress(bar))
+        print_table("the graph", [{"what": k, "count": v} for k, v in counts.items()])
+
+        console.print(
+            "2/5 training the embeddings (LightGCN on the interaction graph) and finding "
+            "interest communities (Louvain on a user-user graph)"
         )
-
-        console.print("2/5 training the embeddings (LightGCN on the interaction graph)")
-        checkpoint = report / "model" / "model.pt"
         with progress_bar() as bar:
-            run = train_and_write_back(
-                graph, settings=settings, checkpoint=checkpoint, progress=StageProgress(bar)
+            learned = learn_demo_world(
+                graph,
+                world,
+                settings=settings,
+                checkpoint=report / "model" / "model.pt",
+                progress=StageProgress(bar),
             )
-        best = run.result.best.as_dict() if run.result.best else {}
-        out.print(f"   held-out {best}; curve: {run.curve_png}")
-
-        console.print("3/5 finding interest communities (Louvain on a user-user graph)")
-        export, comm, _ = recompute_communities(graph, settings=settings, checkpoint=run.checkpoint)
-        versus = compare_with_truth(world, export.user_ids, comm.labels, comm.count)
-        out.print(f"   {versus}")
+        out.print(f"   held-out {learned.holdout}; curve: {learned.run.curve_png}")
+        out.print(f"3/5 interest communities: {learned.versus}")
 
         console.print(f"4/5 a simulated day ({hours} h) for every policy, with pool cycles")
-        cfg = SimConfig(seed=seed, hours=hours, policies=DEMO_POLICIES)
         with progress_bar() as bar:
-            day = simulate(graph, world, cfg, settings=settings, checkpoint=run.checkpoint,
-                           progress=StageProgress(bar))  # fmt: skip
-        day.communities = versus
-        day.training = {
-            "holdout": best,
-            "seconds": {k: round(v, 2) for k, v in run.seconds.items()},
-        }
-        paths = write_report(day, report)
+            day, paths = simulate_demo_day(
+                graph,
+                world,
+                learned,
+                seed=seed,
+                hours=hours,
+                report=report,
+                settings=settings,
+                progress=StageProgress(bar),
+            )
         print_table(f"a day on the platform ({day.wall_s:.0f} s)", day.headline(), key="policy")
         out.print(f"   report: {paths['html'].resolve()}")
 

@@ -29,7 +29,7 @@ def train(
     write_back: bool = typer.Option(True, help="Write the embeddings into Neo4j."),
 ) -> None:
     """Export the graph, train LightGCN (held-out evaluation, early stop), write embeddings."""
-    from graphrec.learn.pipeline import train_and_write_back
+    from graphrec.learn.pipeline import learn
     from graphrec.learn.train import EpochLog
 
     if objective is not None and objective not in ("softmax", "bpr"):
@@ -43,22 +43,37 @@ def train(
         console.print(line, highlight=False)
 
     with open_graph() as graph, progress_bar() as bar:
-        run = train_and_write_back(
-            graph, settings=settings, checkpoint=checkpoint, write_back=write_back,
-            on_epoch=on_epoch, progress=StageProgress(bar), epochs=epochs,
-            objective=objective, max_seconds=max_seconds,
-        )  # fmt: skip
+        run = learn(
+            graph,
+            settings=settings,
+            checkpoint=checkpoint,
+            write_back=write_back,
+            communities=False,  # `graphrec communities` finds them
+            on_epoch=on_epoch,
+            progress=StageProgress(bar),
+            epochs=epochs,
+            objective=objective,
+            max_seconds=max_seconds,
+        )
     best = run.result.best.as_dict() if run.result.best else {}
     print_table(
         f"trained {run.result.model!r}",
-        [{
-            "epochs": len(run.result.history), "best_epoch": run.result.best_epoch, **best,
-            **{f"{k}_s": round(v, 2) for k, v in run.seconds.items()},
-            "checkpoint": str(run.checkpoint), "curve": str(run.curve_png),
-        }],
-    )  # fmt: skip
+        [
+            {
+                "epochs": len(run.result.history),
+                "best_epoch": run.result.best_epoch,
+                **best,
+                **{f"{k}_s": round(v, 2) for k, v in run.seconds.items()},
+                "checkpoint": str(run.checkpoint),
+                "curve": str(run.curve_png),
+            }
+        ],
+    )
     if run.writeback:
         print_table("embeddings written", [run.writeback.counts])
+    if run.similar:
+        sim = {k: v for k, v in run.similar.items() if k != "validation"}
+        print_table("item-to-item (SIMILAR), chosen on validation", [sim])
 
 
 @handle_errors

@@ -7,7 +7,7 @@ import typer
 from graphrec.cli.common import console, handle_errors, out
 from graphrec.config import get_settings
 from graphrec.db import Graph, migrate
-from graphrec.runtime import LocalNeo4j
+from graphrec.services.neo4j import LocalNeo4j
 
 app = typer.Typer(
     help="Manage the local Neo4j 5.26 server (jars from Maven Central).", no_args_is_help=True

@@ -25,7 +25,7 @@ def cycle_cmd(
     """
     with open_graph() as graph:
         report = run_cycle(graph, now=now)
-    data = report.to_dict()
+    data = report.as_dict()
     if as_json:
         out.print_json(json.dumps(data))
         return

@@ -60,7 +60,7 @@ def status() -> None:
 def services_start() -> None:
     """Start (or find) Neo4j and Redis as every command does (URL, container or local)."""
     from graphrec.db import Graph, migrate
-    from graphrec.server import provide_server
+    from graphrec.services.provide import provide_server
     from graphrec.services.redis import provide_redis
 
     settings = get_settings()
@@ -76,7 +76,7 @@ def services_start() -> None:
 @handle_errors
 def services_stop() -> None:
     """Stop the local Neo4j and Redis servers (their data stays)."""
-    from graphrec.runtime import LocalNeo4j
+    from graphrec.services.neo4j import LocalNeo4j
 
     out.print(
         "Neo4j stopped"
@@ -90,7 +90,7 @@ def services_stop() -> None:
 @handle_errors
 def services_status() -> None:
     """Both local servers' status; exit 1 when one is not running."""
-    from graphrec.runtime import LocalNeo4j
+    from graphrec.services.neo4j import LocalNeo4j
 
     neo = LocalNeo4j.from_settings(get_settings()).status()
     red = _local().status()

@@ -24,10 +24,11 @@ def serve(
     import uvicorn
 
     settings = get_settings()
+    settings.check_serving()  # before any worker starts: a refusal exits non-zero
     n = workers or settings.api_workers
     if settings.neo4j_uri is None:
         # Start (or find) the local server once here, so the workers only connect to it.
-        from graphrec.server import provide_server
+        from graphrec.services.provide import provide_server
 
         handle = provide_server(settings)
 

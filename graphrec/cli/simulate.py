@@ -51,16 +51,23 @@ def simulate(
     chosen = tuple(p.strip() for p in policies.split(",") if p.strip())
     if not chosen:
         raise InvalidInput("--policies: name at least one policy")
-    cfg = SimConfig(seed=seed, hours=hours, users=users, policies=chosen,
-                    uploads_per_hour=uploads_per_hour, cycle_every_hours=cycle_every)  # fmt: skip
+    cfg = SimConfig(
+        seed=seed,
+        hours=hours,
+        users=users,
+        policies=chosen,
+        uploads_per_hour=uploads_per_hour,
+        cycle_every_hours=cycle_every,
+    )
     if world_dir is not None:
         world = read_world(world_dir)
     else:
         world_size(size)
         world = generate(size, seed)
     with open_graph() as graph, progress_bar() as bar:
-        result = run_simulation(graph, world, cfg, http=http, api_key=api_key, train=train,
-                                progress=StageProgress(bar))  # fmt: skip
+        result = run_simulation(
+            graph, world, cfg, http=http, api_key=api_key, train=train, progress=StageProgress(bar)
+        )
     paths = write_report(result, report)
     print_table(f"a day on the platform ({result.wall_s:.0f} s)", result.headline(), key="policy")
     out.print(f"report: {paths['html']}  figures: {paths['json']}")

@@ -30,7 +30,7 @@ def upload_cmd(
     with open_graph() as graph:
         results = upload_many(graph, items)
     if as_json:
-        out.print_json(json.dumps([r.to_dict() for r in results]))
+        out.print_json(json.dumps([r.as_dict() for r in results]))
         return
     print_table(
         "uploads",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from graphrec.errors import InvalidInput
 
 SOURCE_NAMES = (
+    "similar",
     "embedding",
     "interest",
     "community",
@@ -24,6 +25,7 @@ SOURCE_NAMES = (
 )
 
 DEFAULT_SOURCE_WEIGHTS: dict[str, float] = {
+    "similar": 1.1,  # item-to-item from co-engagement: the strongest single signal
     "embedding": 1.0,
     "interest": 0.9,
     "community": 0.8,
@@ -50,6 +52,7 @@ class FeedPolicy:
     cold_start: bool = True
     diversity: bool = True
     communities: bool = True
+    similar: bool = True
     embedding: bool = True
     interest: bool = True
     following: bool = True

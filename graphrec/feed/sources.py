@@ -20,12 +20,16 @@ from __future__ import annotations
 
 import functools
 import heapq
+import math
 import threading
 import time
 import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import orjson
 
 from graphrec import cypher
 from graphrec.db import Graph
@@ -106,25 +110,48 @@ class SharedLists:
 
     Once a list exists, an expired one is refreshed by one background thread while requests
     keep getting the previous list: no request waits on a refresh. ``ttl_s <= 0`` reads the
-    list again for every feed (no sharing).
+    list again for every feed (no sharing). At most ``max_entries`` lists are kept (keys that
+    name a time window change every minute): the least recently used go first.
     """
 
-    def __init__(self, ttl_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        ttl_s: float = 5.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = 1_024,
+    ) -> None:
         self.ttl_s = ttl_s
-        self._values: dict[str, tuple[float, Any]] = {}
+        self.clock = clock  # seconds, monotonic; a test passes its own to expire lists at will
+        self.max_entries = max_entries
+        self._values: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._values)
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
+
+    def _store(self, key: str, entry: tuple[float, Any]) -> None:
+        with self._guard:
+            self._values[key] = entry
+            self._values.move_to_end(key)
+            while len(self._values) > self.max_entries:
+                self._values.popitem(last=False)
+            if len(self._locks) > 2 * self.max_entries:  # locks of evicted keys, unless held
+                for k in [k for k in self._locks if k not in self._values]:
+                    if not self._locks[k].locked():
+                        del self._locks[k]
 
     def get(self, key: str, load: Callable[[], Any], *, ttl_s: float | None = None) -> Any:
         ttl = self.ttl_s if ttl_s is None else ttl_s
         if ttl <= 0:
             return load()
         hit = self._values.get(key)
-        if hit is not None and hit[0] > time.monotonic():
+        if hit is not None and hit[0] > self.clock():
             return hit[1]
         lock = self._lock(key)
         if hit is not None:
@@ -137,22 +164,28 @@ class SharedLists:
             hit = self._values.get(key)
             if hit is None:
                 value = load()
-                self._values[key] = (time.monotonic() + ttl, value)
+                self._store(key, (self.clock() + ttl, value))
                 return value
             return hit[1]
 
     def _refresh(self, key: str, load: Callable[[], Any], ttl: float, lock: threading.Lock) -> None:
         try:
-            self._values[key] = (time.monotonic() + ttl, load())
+            self._store(key, (self.clock() + ttl, load()))
         except Exception:  # the old list stays; the next request tries again
             old = self._values.get(key)
             if old is not None:
-                self._values[key] = (time.monotonic() + min(ttl, 1.0), old[1])
+                self._store(key, (self.clock() + min(ttl, 1.0), old[1]))
         finally:
             lock.release()
 
+    def settle(self, key: str) -> None:
+        """Wait until no refresh of ``key`` is running (shutdown, tests)."""
+        with self._lock(key):
+            pass
+
     def clear(self) -> None:
-        self._values.clear()
+        with self._guard:
+            self._values.clear()
 
 
 class CandidateSource(Protocol):
@@ -268,6 +301,90 @@ class EmbeddingSource(QuerySource):
 
     def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
         return f"{row['via']} ~ video (embedding similarity {float(row['score']):.2f})"
+
+
+class SimilarSource(QuerySource):
+    """Item-to-item: videos similar (by co-engagement, ``SIMILAR`` written at training) to
+    what the user engaged with lately, recent engagements counting more."""
+
+    history = 200  # most recent engaged videos walked from
+    tau = 50.0  # recency scale: the i-th most recent counts exp(-i / tau)
+
+    def __init__(self) -> None:
+        super().__init__("similar", "serving/source_similar")
+
+    def params(self, ctx: UserContext, limit: int) -> dict[str, Any] | None:
+        return {
+            "user_id": ctx.user_id,
+            "realtime": ctx.realtime,
+            "history": self.history,
+            "tau": self.tau,
+            "limit": limit,
+        }
+
+    def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
+        return f"you watched {row['via']} -> similar (co-engagement) -> video"
+
+    def store_rows(self, rec: Any, ctx: UserContext, limit: int) -> list[dict[str, Any]]:
+        """The same walk on the spine's Redis state (``graphrec.spine.feed``): the user's
+        latest engagements (kept at append time), each video's neighbours (synced after
+        training, cached in the worker), the recency scale training chose."""
+        spine = rec.spine
+        pipe = spine.r.pipeline(transaction=False)
+        pipe.lrange(spine.keys.user(ctx.user_id, "recent"), 0, self.history - 1)
+        pipe.hget(spine.keys.meta, "similar_tau")
+        recent_raw, tau_raw = pipe.execute()
+        recent = [x.decode() if isinstance(x, bytes) else str(x) for x in recent_raw]
+        if not recent:
+            return []
+        tau = float(tau_raw) if tau_raw else self.tau
+        lists = rec.lists.get_many([spine.keys.list(f"sim:{v}") for v in recent], [])
+        top = similar_rows(recent, lists, tau=tau, seen=ctx.seen, limit=limit)
+        if not top:
+            return []
+        facts = spine.r.hmget(spine.keys.videos, [r["video_id"] for r in top])
+        out = []
+        for r, raw in zip(top, facts, strict=True):
+            if raw is None:
+                continue
+            f = orjson.loads(raw)
+            if f.get("status") != "approved":
+                continue
+            out.append({**f, **r})
+        return out
+
+
+def similar_rows(
+    recent: Sequence[str],
+    neighbours: Sequence[Sequence[Sequence[Any]]],
+    *,
+    tau: float,
+    seen: Any,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Sum ``exp(-i / tau) * score`` over the i-th latest engagement's neighbours
+    (``[video_id, score, quality]`` each); best first, seen ones dropped; ``via`` names the
+    engagement that contributed most."""
+    total: dict[str, float] = {}
+    best: dict[str, tuple[float, str]] = {}
+    quality: dict[str, float] = {}
+    for i, (src, rows) in enumerate(zip(recent, neighbours, strict=True)):
+        w = math.exp(-i / tau)
+        for vid, score, q in rows:
+            x = w * float(score)
+            total[vid] = total.get(vid, 0.0) + x
+            if x > best.get(vid, (-1.0, ""))[0]:
+                best[vid] = (x, src)
+            quality[vid] = q
+    out: list[dict[str, Any]] = []
+    for vid in sorted(total, key=lambda v: (-total[v], v)):  # seen checked only as needed
+        if len(out) >= limit or total[vid] <= 0:
+            break
+        if vid in seen:
+            continue
+        out.append({"video_id": vid, "score": total[vid], "quality": quality[vid],
+                    "via": best[vid][1]})  # fmt: skip
+    return out
 
 
 class FollowingSource(QuerySource):
@@ -456,6 +573,7 @@ class CatalogueSource(SharedSource):
 def default_sources() -> list[QuerySource]:
     """Every source, in the order they run."""
     return [
+        SimilarSource(),
         EmbeddingSource(),
         FollowingSource(),
         InterestSource(),

@@ -145,17 +145,20 @@ def to_dataset(
     *,
     rule: RatingRule | None = None,
     until: Mapping[int, int] | None = None,
+    ratings: np.ndarray | None = None,
     name: str = "movielens",
 ) -> Dataset:
     """The data set (see the module docstring); ``until``: per user, leave out their actions
-    at or after that time (users absent from it keep everything)."""
+    at or after that time (users absent from it keep everything); ``ratings``: a mask of the
+    ratings to keep instead (tags still cut by ``until``)."""
     rule = rule or RatingRule()
-    keep = np.ones(len(ml.users), dtype=bool)
+    keep = np.ones(len(ml.users), dtype=bool) if ratings is None else np.asarray(ratings, bool)
     tkeep = np.ones(len(ml.tag_users), dtype=bool)
     if until is not None:
-        cut = np.array([until.get(int(u), np.iinfo(np.int64).max) for u in ml.users])
-        keep = ml.at < cut
-        tcut = np.array([until.get(int(u), np.iinfo(np.int64).max) for u in ml.tag_users])
+        big = np.iinfo(np.int64).max
+        if ratings is None:
+            keep = ml.at < np.array([until.get(int(u), big) for u in ml.users], dtype=np.int64)
+        tcut = np.array([until.get(int(u), big) for u in ml.tag_users], dtype=np.int64)
         tkeep = ml.tag_at < tcut if len(ml.tag_users) else tkeep
     user_list = sorted(set(ml.users.tolist()) | set(ml.tag_users.tolist()))
     u_index = {u: i for i, u in enumerate(user_list)}

@@ -152,9 +152,12 @@ def find_communities(
     scores = membership_scores(g, labels)
     rows = describe(export, labels)
     return Communities(
-        labels=labels, scores=scores, rows=rows, seconds=time.perf_counter() - started,
+        labels=labels,
+        scores=scores,
+        rows=rows,
+        seconds=time.perf_counter() - started,
         source=source,
-    )  # fmt: skip
+    )
 
 
 def describe(export: GraphExport, labels: np.ndarray, *, top: int = 5) -> list[dict[str, Any]]:
@@ -234,10 +237,16 @@ def adjusted_mutual_info(truth: Sequence[int], pred: Sequence[int]) -> float:
                 continue
             nij = np.arange(lo, hi + 1, dtype=np.float64)
             log_p = (
-                gammaln(ai + 1) + gammaln(bj + 1) + gammaln(n - ai + 1) + gammaln(n - bj + 1)
-                - gammaln(n + 1) - gammaln(nij + 1) - gammaln(ai - nij + 1)
-                - gammaln(bj - nij + 1) - gammaln(n - ai - bj + nij + 1)
-            )  # fmt: skip
+                gammaln(ai + 1)
+                + gammaln(bj + 1)
+                + gammaln(n - ai + 1)
+                + gammaln(n - bj + 1)
+                - gammaln(n + 1)
+                - gammaln(nij + 1)
+                - gammaln(ai - nij + 1)
+                - gammaln(bj - nij + 1)
+                - gammaln(n - ai - bj + nij + 1)
+            )
             emi += float((nij / n * np.log(n * nij / (ai * bj)) * np.exp(log_p)).sum())
     h = (_entropy(a) + _entropy(b)) / 2
     denom = h - emi

@@ -1,4 +1,5 @@
-"""The learning flows the CLI and benchmarks run: export -> train -> write-back; communities."""
+"""The learning pipeline: one export -> train -> write-back -> communities (:func:`learn`);
+the API, the CLI, the demo and the simulation all run it."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ import numpy as np
 
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
+from graphrec.errors import CheckpointError
 from graphrec.learn.communities import Communities, find_communities, write_communities
 from graphrec.learn.export import GraphExport, export_graph, split_holdout
+from graphrec.learn.similar import export_last_at, fit_item_item, write_similar
 from graphrec.learn.train import (
+    Checkpoint,
     EpochLog,
     TrainConfig,
     TrainResult,
@@ -30,11 +34,17 @@ Progress = Callable[[str, int, int], None]
 
 def config_from_settings(s: Settings, **overrides: Any) -> TrainConfig:
     cfg = TrainConfig(
-        epochs=s.learn_epochs, batch_size=s.learn_batch_size, lr=s.learn_lr,
-        negatives=s.learn_negatives, eval_every=s.learn_eval_every, patience=s.learn_patience,
-        seed=s.learn_seed, embedding_dim=s.embedding_dim, num_layers=s.learn_layers,
+        epochs=s.learn_epochs,
+        batch_size=s.learn_batch_size,
+        lr=s.learn_lr,
+        negatives=s.learn_negatives,
+        eval_every=s.learn_eval_every,
+        patience=s.learn_patience,
+        seed=s.learn_seed,
+        embedding_dim=s.embedding_dim,
+        num_layers=s.learn_layers,
         objective=s.learn_objective,
-    )  # fmt: skip
+    )
     for k, v in overrides.items():
         if v is not None:
             setattr(cfg, k, v)
@@ -43,25 +53,36 @@ def config_from_settings(s: Settings, **overrides: Any) -> TrainConfig:
 
 @dataclass
 class TrainingRun:
+    """What one run of the learning pipeline did: the export it trained on, the result, the
+    checkpoint and curve, the embeddings written and the communities found."""
+
     export: GraphExport
     result: TrainResult
     checkpoint: Path
     curve_png: Path
     writeback: WriteBackResult | None
     seconds: dict[str, float] = field(default_factory=dict)
+    communities: Communities | None = None
+    communities_written: dict[str, int] = field(default_factory=dict)
+    similar: dict[str, Any] = field(default_factory=dict)
 
 
-def train_and_write_back(
+def learn(
     graph: Graph,
     *,
     settings: Settings | None = None,
     checkpoint: Path | None = None,
     write_back: bool = True,
+    communities: bool = True,
+    item_item: bool = True,
     on_epoch: Callable[[EpochLog], None] | None = None,
     progress: Progress | None = None,
     **overrides: Any,
 ) -> TrainingRun:
-    """Export the graph, train with a held-out split, save checkpoint + curve, write back."""
+    """The learning pipeline on one export of the graph: train with a held-out split, save
+    the checkpoint and its curve, write the embeddings back and find the interest communities
+    from the same embeddings (no second export, no checkpoint reload); with ``item_item``,
+    fit item-to-item neighbours (EASE, chosen on validation) and write them as SIMILAR."""
     s = settings or get_settings()
     path = checkpoint or s.learn_checkpoint
     export = export_graph(graph, settings=s, progress=progress)
@@ -69,38 +90,95 @@ def train_and_write_back(
     cfg = config_from_settings(s, **overrides)
     result = train_model(train, test, cfg, on_epoch=on_epoch)
     saved = save_checkpoint(
-        path, result.model, user_ids=export.user_ids, item_ids=export.video_ids,
-        extra={"curve": result.curve(), "best_epoch": result.best_epoch,
-               "best": result.best.as_dict() if result.best else None},
-    )  # fmt: skip
+        path,
+        result.model,
+        user_ids=export.user_ids,
+        item_ids=export.video_ids,
+        extra={
+            "curve": result.curve(),
+            "best_epoch": result.best_epoch,
+            "best": result.best.as_dict() if result.best else None,
+        },
+    )
     png = plot_curve(result.history, saved.with_suffix(".png"), title="LightGCN on the graph")
-    wb = None
-    seconds = {"export": export.seconds, "train": result.seconds,
-               "per_epoch": result.seconds_per_epoch}  # fmt: skip
-    if write_back:
+    run = TrainingRun(
+        export,
+        result,
+        saved,
+        png,
+        None,
+        {"export": export.seconds, "train": result.seconds, "per_epoch": result.seconds_per_epoch},
+    )
+    if item_item:
+        # Item-to-item from co-engagement: the feed's "similar" source walks these.
         t0 = time.perf_counter()
-        emb = compute_embeddings(result.model, export)
-        wb = write_embeddings(graph, emb, progress=progress)
-        seconds["write_back"] = time.perf_counter() - t0
-    return TrainingRun(export, result, saved, png, wb, seconds)
+        types = [t for t, w in s.learn_weights.items() if w > 0]
+        model = fit_item_item(
+            export.matrix, last_at=export_last_at(graph, export, types=types), seed=s.learn_seed
+        )
+        run.similar = {"method": model.method, "lambda": model.lam, "tau": model.tau,
+                       "validation": model.validation}  # fmt: skip
+        if write_back:
+            run.similar["written"] = write_similar(graph, export, model, progress=progress)
+        run.seconds["item_item"] = time.perf_counter() - t0
+    if not (write_back or communities):
+        return run
+    t0 = time.perf_counter()
+    emb = compute_embeddings(result.model, export)
+    if write_back:
+        run.writeback = write_embeddings(graph, emb, progress=progress)
+        run.seconds["write_back"] = time.perf_counter() - t0
+    if communities:
+        vectors = user_vectors(emb, export, result.model.embedding_dim)
+        run.communities, run.communities_written = _communities(graph, export, vectors, s)
+        run.seconds["communities"] = run.communities.seconds
+    return run
 
 
-def write_back_checkpoint(
-    graph: Graph, path: Path, *, settings: Settings | None = None
-) -> WriteBackResult:
-    """Write a saved checkpoint's embeddings; the graph must still match its id maps."""
-    s = settings or get_settings()
+def user_vectors(
+    emb: dict[str, dict[str, tuple[np.ndarray, str]]], export: GraphExport, dim: int
+) -> np.ndarray:
+    """One row per exported user: the user's embedding, zeros for a user with none."""
+    return np.stack([emb["user"].get(u, (np.zeros(dim), ""))[0] for u in export.user_ids])
+
+
+def _communities(
+    graph: Graph, export: GraphExport, vectors: np.ndarray | None, s: Settings
+) -> tuple[Communities, dict[str, int]]:
+    comm = find_communities(
+        export,
+        user_vectors=vectors,
+        neighbours=s.communities_neighbours,
+        resolution=s.communities_resolution,
+        seed=s.communities_seed,
+    )
+    return comm, write_communities(graph, export, comm)
+
+
+def _matching_checkpoint(path: Path, export: GraphExport) -> Checkpoint:
     ckpt = load_checkpoint(path)
-    export = export_graph(graph, settings=s)
     if export.user_ids != ckpt.user_ids or export.video_ids != ckpt.item_ids:
-        from graphrec.errors import CheckpointError
-
         raise CheckpointError(
             f"{path} was trained on another graph ({len(ckpt.user_ids)} users, "
             f"{len(ckpt.item_ids)} videos; the graph has {len(export.user_ids)} users, "
             f"{len(export.video_ids)} videos): retrain with `graphrec train`"
         )
-    return write_embeddings(graph, compute_embeddings(ckpt.model, export))
+    return ckpt
+
+
+def write_back_checkpoint(
+    graph: Graph, path: Path, *, settings: Settings | None = None, communities: bool = False
+) -> WriteBackResult:
+    """Write a saved checkpoint's embeddings (and, with ``communities``, the communities found
+    from them) on one export; the graph must still match the checkpoint's id maps."""
+    s = settings or get_settings()
+    export = export_graph(graph, settings=s)
+    ckpt = _matching_checkpoint(path, export)
+    emb = compute_embeddings(ckpt.model, export)
+    written = write_embeddings(graph, emb)
+    if communities:
+        _communities(graph, export, user_vectors(emb, export, ckpt.model.embedding_dim), s)
+    return written
 
 
 def recompute_communities(
@@ -111,7 +189,8 @@ def recompute_communities(
     checkpoint: Path | None = None,
     export: GraphExport | None = None,
 ) -> tuple[GraphExport, Communities, dict[str, int]]:
-    """Communities from embeddings (a checkpoint matching the graph) or co-engagement."""
+    """Communities from embeddings (a checkpoint matching the graph) or co-engagement: the
+    ``graphrec communities`` command; :func:`learn` finds them right after training."""
     s = settings or get_settings()
     export = export or export_graph(graph, settings=s)
     vectors = None
@@ -120,17 +199,8 @@ def recompute_communities(
         ckpt = load_checkpoint(path)
         if ckpt.user_ids == export.user_ids and ckpt.item_ids == export.video_ids:
             emb = compute_embeddings(ckpt.model, export)
-            dim = ckpt.model.embedding_dim
-            vectors = np.stack(
-                [emb["user"].get(u, (np.zeros(dim), ""))[0] for u in export.user_ids]
-            )
+            vectors = user_vectors(emb, export, ckpt.model.embedding_dim)
         elif source == "embedding":
-            from graphrec.errors import CheckpointError
-
             raise CheckpointError(f"{path} does not match the graph: retrain first")
-    comm = find_communities(
-        export, user_vectors=vectors, neighbours=s.communities_neighbours,
-        resolution=s.communities_resolution, seed=s.communities_seed,
-    )  # fmt: skip
-    written = write_communities(graph, export, comm)
+    comm, written = _communities(graph, export, vectors, s)
     return export, comm, written

@@ -56,8 +56,11 @@ def compute_embeddings(
     user_has = np.diff(m.indptr) > 0
     video_has = np.asarray((m > 0).sum(axis=0)).ravel() > 0
     out: dict[str, dict[str, tuple[np.ndarray, str]]] = {
-        "user": {}, "video": {}, "tag": {}, "creator": {},
-    }  # fmt: skip
+        "user": {},
+        "video": {},
+        "tag": {},
+        "creator": {},
+    }
     for i, uid in enumerate(export.user_ids):
         if user_has[i]:
             out["user"][uid] = (users[i], "trained")
@@ -120,9 +123,12 @@ def write_embeddings(
                 progress(f"write {label}s", done, total)
 
         graph.write_rows(
-            f"learn/write_{label}_embeddings", rows, batch_size=batch_size,
-            extra={"at": at}, on_batch=tick,
-        )  # fmt: skip
+            f"learn/write_{label}_embeddings",
+            rows,
+            batch_size=batch_size,
+            extra={"at": at},
+            on_batch=tick,
+        )
         result.counts[label] = len(rows)
     result.seconds = time.perf_counter() - started
     return result

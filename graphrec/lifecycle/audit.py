@@ -41,8 +41,9 @@ class AuditRules:
         except re.error as e:
             raise ConfigError(f"audit rules: bad pattern: {e}") from e
         if self.max_hashtags < 1 or self.strike_threshold < 1 or self.repeated_char_run < 2:
-            raise ConfigError("audit rules: max_hashtags, strike_threshold must be >= 1, "
-                              "repeated_char_run >= 2")  # fmt: skip
+            raise ConfigError(
+                "audit rules: max_hashtags, strike_threshold must be >= 1, repeated_char_run >= 2"
+            )
         object.__setattr__(self, "_banned", banned)
         object.__setattr__(self, "_link_bait", bait)
 

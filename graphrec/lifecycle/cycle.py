@@ -21,7 +21,7 @@ from typing import Any
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph, iter_batches
 from graphrec.errors import Conflict, GraphrecError, NotFound
-from graphrec.lifecycle.pools import budget_draw, now_ms
+from graphrec.lifecycle.budgets import budget_draw, now_ms
 from graphrec.lifecycle.scoring import Weights
 
 Progress = Callable[[str, int, int], None]
@@ -39,7 +39,7 @@ class CycleReport:
     counts: Counter[str] = field(default_factory=Counter)
     seconds: dict[str, float] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "cycle": self.cycle,
             "started_at": self.started_at,

@@ -2,7 +2,7 @@
 
 Pure logic (no graph): hashtags are normalised (``#Dance_Tok`` -> ``dance_tok``), the caption's
 own ``#hashtags`` count too, caption words map to categories through
-:data:`graphrec.world.vocab.CATEGORY_KEYWORDS` (a match adds the category's own tag), and an
+:data:`graphrec.domain.CATEGORY_KEYWORDS` (a match adds the category's own tag), and an
 unknown hashtag is kept as a new tag whose category is inferred from the vocabulary it starts
 with (``puppylove`` -> pets) or else ``other``.
 """
@@ -14,10 +14,10 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from graphrec.domain import CATEGORY_HASHTAGS, CATEGORY_KEYWORDS, OTHER_CATEGORY
 from graphrec.errors import InvalidInput
-from graphrec.world.vocab import CATEGORY_HASHTAGS, CATEGORY_KEYWORDS
 
-OTHER = "other"
+OTHER = OTHER_CATEGORY
 MAX_TAG_LENGTH = 64
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _CAPTION_HASHTAG = re.compile(r"#(\w+)", re.UNICODE)

@@ -20,9 +20,10 @@ from typing import Any
 from graphrec import cypher
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
-from graphrec.errors import GraphrecError, InvalidInput, NotFound
+from graphrec.errors import Conflict, GraphrecError, InvalidInput, NotFound
+from graphrec.ids import check_id
 from graphrec.lifecycle.audit import AuditRules, CreatorFacts, audit, rules_from_settings
-from graphrec.lifecycle.pools import budget_draw, now_ms
+from graphrec.lifecycle.budgets import budget_draw, now_ms
 from graphrec.lifecycle.tagging import (
     candidate_tags,
     caption_key,
@@ -58,7 +59,7 @@ class UploadResult:
     tags: list[dict[str, Any]] = field(default_factory=list)
     embedded: bool = False
 
-    def to_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -99,7 +100,7 @@ def validate(
     creator = data.get("creator", data.get("creator_id"))
     if creator is None or (isinstance(creator, str) and not creator.strip()):
         raise InvalidInput("creator is required (the id of an existing creator)")
-    creator = _text(creator, "creator").strip()
+    creator = check_id(creator, "creator")
     caption = data.get("caption")
     if caption is None or (isinstance(caption, str) and not caption.strip()):
         raise InvalidInput("caption is required and must not be empty")
@@ -122,9 +123,7 @@ def validate(
     if not 0 < duration <= MAX_DURATION_MS:
         raise InvalidInput(f"duration_ms must be in 1..{MAX_DURATION_MS}, not {duration}")
     vid = data.get("id")
-    vid = _text(vid, "id").strip() if vid is not None else f"v-{uuid.uuid4().hex[:16]}"
-    if not vid:
-        raise InvalidInput("id, when given, must not be empty")
+    vid = check_id(vid, "id") if vid is not None else f"v-{uuid.uuid4().hex[:16]}"
     return Upload(
         id=vid,
         creator=creator,
@@ -200,7 +199,41 @@ def _store(graph: Graph, up: Upload, *, settings: Settings, rules: AuditRules) -
     tagging = tag_upload(up.hashtags, up.caption, known)
     reasons = audit(caption=up.caption, hashtags=up.hashtags, facts=facts, rules=rules)
     status = "rejected" if reasons else "approved"
-    rows = graph.write(
+    try:
+        rows = _create(
+            graph, up, tagging=tagging, status=status, reasons=reasons, settings=settings
+        )
+    except Conflict as e:  # the id's uniqueness constraint: nothing was stored
+        raise Conflict(f"id: a video {up.id!r} exists already") from e
+    if not rows:  # the creator vanished between the check and the write
+        raise NotFound(f"no creator {up.creator!r}")
+    row = rows[0]
+    result = UploadResult(
+        video_id=row["video_id"],
+        status=row["status"],
+        reasons=list(row["reasons"] or []),
+        pool=row["pool"],
+        budget=row["budget"],
+        tags=[
+            {"tag": t.tag, "category": t.category, "source": t.source, "new": t.new}
+            for t in tagging
+        ],
+    )
+    if status == "approved":
+        result.embedded = embed_new_video(graph, up.id)
+    return result
+
+
+def _create(
+    graph: Graph,
+    up: Upload,
+    *,
+    tagging: Sequence[Any],
+    status: str,
+    reasons: list[str],
+    settings: Settings,
+) -> list[dict[str, Any]]:
+    return graph.write(
         "lifecycle/create_video",
         video={
             "id": up.id,
@@ -220,21 +253,6 @@ def _store(graph: Graph, up: Upload, *, settings: Settings, rules: AuditRules) -
         penalty=settings.rejection_penalty,
         at=up.created_at,
     )
-    if not rows:  # the creator vanished between the check and the write
-        raise NotFound(f"no creator {up.creator!r}")
-    row = rows[0]
-    result = UploadResult(
-        video_id=row["video_id"],
-        status=row["status"],
-        reasons=list(row["reasons"] or []),
-        pool=row["pool"],
-        budget=row["budget"],
-        tags=[{"tag": t.tag, "category": t.category, "source": t.source, "new": t.new}
-              for t in tagging],
-    )  # fmt: skip
-    if status == "approved":
-        result.embedded = embed_new_video(graph, up.id)
-    return result
 
 
 def embed_new_video(graph: Graph, video_id: str) -> bool:

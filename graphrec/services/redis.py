@@ -1,6 +1,6 @@
 """Finding a real Redis 7: ``GRAPHREC_REDIS_URL``, else a container, else a local server.
 
-Reached the three ways Neo4j is (:mod:`graphrec.server`):
+Reached the three ways Neo4j is (:mod:`graphrec.services.provide`):
 
 1. ``GRAPHREC_REDIS_URL`` (``redis://host:port/db``): any Redis 7, used as is.
 2. A ``redis:7`` container through testcontainers where a Docker engine answers.
@@ -211,13 +211,13 @@ class LocalRedis:
         return f"redis://{self.host}:{self.port}/0"
 
     def running_pid(self) -> int | None:
-        from graphrec.runtime import _pid_alive
+        from graphrec.services.processes import pid_alive
 
         try:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def status(self) -> dict[str, object]:
         pid = self.running_pid()
@@ -261,7 +261,7 @@ class LocalRedis:
 
     def start(self) -> str:
         """Start the server (or adopt the one running for this state dir); returns its URL."""
-        from graphrec.runtime import port_in_use
+        from graphrec.services.processes import port_in_use
 
         pid = self.running_pid()
         if pid is not None:
@@ -304,13 +304,13 @@ class LocalRedis:
         return self.url
 
     def _wait_ready(self, pid: int, proc: subprocess.Popen[bytes] | None) -> None:
-        from graphrec.runtime import _pid_alive
+        from graphrec.services.processes import pid_alive
 
         deadline = time.monotonic() + self.start_timeout_s
         client = redis.Redis.from_url(self.url, socket_timeout=1, socket_connect_timeout=1)
         try:
             while time.monotonic() < deadline:
-                alive = proc.poll() is None if proc is not None else _pid_alive(pid)
+                alive = proc.poll() is None if proc is not None else pid_alive(pid)
                 if not alive:
                     self.pid_file.unlink(missing_ok=True)
                     raise ServerStartError(
@@ -336,7 +336,7 @@ class LocalRedis:
 
     def stop(self, timeout_s: float = 30.0) -> bool:
         """SIGTERM (Redis flushes the AOF and exits), SIGKILL after ``timeout_s``."""
-        from graphrec.runtime import _pid_alive
+        from graphrec.services.processes import pid_alive
 
         pid = self.running_pid()
         if pid is None:
@@ -345,11 +345,11 @@ class LocalRedis:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and _pid_alive(pid):
+        while time.monotonic() < deadline and pid_alive(pid):
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
             time.sleep(0.05)
-        if _pid_alive(pid):
+        if pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
@@ -396,7 +396,7 @@ def provide_redis(
     As for Neo4j, a local server started with ``state_dir`` is stopped by ``close``; the
     default one (``~/.graphrec/redis``) outlives the process (``graphrec redis stop``).
     """
-    from graphrec.server import docker_available
+    from graphrec.services.provide import docker_available
 
     s = settings or get_settings()
     if s.redis_url:
@@ -410,7 +410,7 @@ def provide_redis(
     if state_dir is not None:
         overrides["state_dir"] = state_dir
     if ephemeral_port:
-        from graphrec.runtime import free_port
+        from graphrec.services.processes import free_port
 
         overrides["port"] = free_port(s.local_host)
     server = LocalRedis.from_settings(s, **overrides)

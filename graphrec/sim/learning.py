@@ -18,15 +18,24 @@ def train_once(
 ) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     """Train on the loaded world, write embeddings and communities back; returns the
     checkpoint, training figures and how the communities compare with the latent truth."""
-    from graphrec.learn.pipeline import recompute_communities, train_and_write_back
+    from graphrec.learn.pipeline import learn
 
     folder = Path(tempfile.mkdtemp(prefix="graphrec-sim-model-"))
-    run = train_and_write_back(graph, settings=settings, checkpoint=folder / "model.pt")
+    run = learn(graph, settings=settings, checkpoint=folder / "model.pt")
     best = run.result.best.as_dict() if run.result.best else {}
-    info = {"epochs": len(run.result.history), "seconds": {k: round(v, 2) for k, v in run.seconds.items()},
-            "holdout": best, "checkpoint": str(run.checkpoint)}  # fmt: skip
-    export, comm, _ = recompute_communities(graph, settings=settings, checkpoint=run.checkpoint)
-    return run.checkpoint, info, compare_with_truth(world, export.user_ids, comm.labels, comm.count)
+    info = {
+        "epochs": len(run.result.history),
+        "seconds": {k: round(v, 2) for k, v in run.seconds.items()},
+        "holdout": best,
+        "checkpoint": str(run.checkpoint),
+    }
+    comm = run.communities
+    assert comm is not None
+    return (
+        run.checkpoint,
+        info,
+        compare_with_truth(world, run.export.user_ids, comm.labels, comm.count),
+    )
 
 
 def compare_with_truth(
@@ -37,18 +46,25 @@ def compare_with_truth(
 
     index = {u["id"]: i for i, u in enumerate(world.users)}
     truth = world.latent["user_community"]
-    pairs = [(int(truth[index[u]]), int(lab)) for u, lab in zip(user_ids, labels, strict=True)
-             if u in index and lab >= 0]  # fmt: skip
+    pairs = [
+        (int(truth[index[u]]), int(lab))
+        for u, lab in zip(user_ids, labels, strict=True)
+        if u in index and lab >= 0
+    ]
     if not pairs:
         return {"communities": count, "users": 0}
     t, p = zip(*pairs, strict=True)
-    return {"communities": count, "latent_communities": int(truth.max()) + 1, "users": len(pairs),
-            "ami": round(float(adjusted_mutual_info(t, p)), 4), "purity": round(float(purity(t, p)), 4)}  # fmt: skip
+    return {
+        "communities": count,
+        "latent_communities": int(truth.max()) + 1,
+        "users": len(pairs),
+        "ami": round(float(adjusted_mutual_info(t, p)), 4),
+        "purity": round(float(purity(t, p)), 4),
+    }
 
 
 def write_back(graph: Graph, checkpoint: Path, settings: Settings) -> None:
     """The trained embeddings and communities again, on a freshly reloaded world."""
-    from graphrec.learn.pipeline import recompute_communities, write_back_checkpoint
+    from graphrec.learn.pipeline import write_back_checkpoint
 
-    write_back_checkpoint(graph, checkpoint, settings=settings)
-    recompute_communities(graph, settings=settings, checkpoint=checkpoint)
+    write_back_checkpoint(graph, checkpoint, settings=settings, communities=True)

@@ -10,12 +10,13 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from graphrec.domain import SERVED_POOLS
 from graphrec.sim import metrics as M
 
 if TYPE_CHECKING:
     from graphrec.sim import SimReport
 
-POOL_ORDER = ("cold_start", "boost", "trending", "long_tail", "None")
+POOL_ORDER = (*SERVED_POOLS, "None")
 
 
 def _png(fig: Any) -> str:

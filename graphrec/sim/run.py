@@ -21,11 +21,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from graphrec.config import Settings, get_settings
+from graphrec.domain import CATEGORY_KEYWORDS
 from graphrec.errors import InvalidInput
 from graphrec.sim import metrics as M
 from graphrec.world import behaviour
 from graphrec.world.generate import DAY_MS, World
-from graphrec.world.vocab import CAPTION_TEMPLATES, CATEGORY_KEYWORDS, category_tags
+from graphrec.world.vocab import CAPTION_TEMPLATES, category_tags
 
 HOUR_MS = 3_600_000
 NEW_CREATOR_DAYS = 14
@@ -142,9 +143,10 @@ class Simulation:
                 creator=v["creator"],
             )
         self.new_creators = {
-            c["id"] for c in world.creators
+            c["id"]
+            for c in world.creators
             if int(c["joined_at"]) >= world.now_ms - NEW_CREATOR_DAYS * DAY_MS
-        }  # fmt: skip
+        }
         self.approved_world = sum(1 for v in world.videos if v["status"] == "approved")
         self._plan()
 
@@ -207,8 +209,12 @@ class Simulation:
             for k in range(2, 2 + cfg.uploads_per_hour):
                 c = int(rng.integers(0, len(self.world.creators)))
                 kind = str(kinds[np.searchsorted([0.6, 0.75, 0.93, 1.0], rng.random())])
-                q = {"normal": float(lat["creator_quality"][c]), "strong": 0.85, "weak": 0.08,
-                     "malicious": 0.5}[kind]  # fmt: skip
+                q = {
+                    "normal": float(lat["creator_quality"][c]),
+                    "strong": 0.85,
+                    "weak": 0.08,
+                    "malicious": 0.5,
+                }[kind]
                 upload(
                     int(h), k, self.world.creators[c]["id"], int(lat["creator_primary"][c]), kind, q
                 )
@@ -228,7 +234,7 @@ class Simulation:
     ) -> tuple[list[dict[str, Any]], dict[str, float]]:
         """Events for one page and what they add up to (watch time, completions ...)."""
         events: list[dict[str, Any]] = []
-        tally = defaultdict(float)
+        tally: defaultdict[str, float] = defaultdict(float)
         theta = self.theta(user, hour)
         uid = self.users[user]["id"]
         t = at
@@ -243,8 +249,16 @@ class Simulation:
             ev = f"{self.cfg.seed}:{uid}:{item['video_id']}"
             tally["impressions"] += 1
             if u[0] >= behaviour.p_view(aff, q)[0]:
-                events.append({"event_id": f"{ev}:skip", "user_id": uid, "kind": "skip",
-                               "video_id": item["video_id"], "watch_ms": 900, "at": t + 900})  # fmt: skip
+                events.append(
+                    {
+                        "event_id": f"{ev}:skip",
+                        "user_id": uid,
+                        "kind": "skip",
+                        "video_id": item["video_id"],
+                        "watch_ms": 900,
+                        "at": t + 900,
+                    }
+                )
                 tally["skips"] += 1
                 tally["watch_ms"] += 900
                 t += 900
@@ -255,12 +269,27 @@ class Simulation:
             t += watch
             tally["views"] += 1
             tally["watch_ms"] += watch
-            events.append({"event_id": f"{ev}:view", "user_id": uid, "kind": "view",
-                           "video_id": item["video_id"], "watch_ms": watch, "at": t})  # fmt: skip
+            events.append(
+                {
+                    "event_id": f"{ev}:view",
+                    "user_id": uid,
+                    "kind": "view",
+                    "video_id": item["video_id"],
+                    "watch_ms": watch,
+                    "at": t,
+                }
+            )
             if complete:
                 tally["completes"] += 1
-                events.append({"event_id": f"{ev}:complete", "user_id": uid, "kind": "complete",
-                               "video_id": item["video_id"], "at": t})  # fmt: skip
+                events.append(
+                    {
+                        "event_id": f"{ev}:complete",
+                        "user_id": uid,
+                        "kind": "complete",
+                        "video_id": item["video_id"],
+                        "at": t,
+                    }
+                )
             for j, kind in enumerate(("like", "comment", "share", "follow"), start=3):
                 scale, floor = behaviour.ENGAGEMENT_RATES[kind]
                 if u[j] < scale * base + floor:
@@ -287,95 +316,127 @@ class Simulation:
         cfg = self.cfg
         res = PolicyResult(policy=name)
         started = time.perf_counter()
-        creator_imp: dict[str, int] = defaultdict(int)
-        shown: set[str] = set()
-        diversity: list[float] = []
-        totals: dict[str, float] = defaultdict(float)
-        sessions_done = 0
-        per_hour_watch: list[float] = []
-        shift_curves: dict[int, list[float]] = defaultdict(list)
-        uploaded: dict[str, VideoFacts] = {}
-        reached: dict[str, dict[str, float]] = defaultdict(dict)
-        malicious_impressions = 0
-        total_sessions = sum(len(s) for s in self.sessions)
+        day = _Day(total_sessions=sum(len(s) for s in self.sessions))
         # The platform was running before the day: settle what the world's history left
         # decided (spent cold-start budgets), so the day's uploads form their own cohorts.
         cycle(self.start - 1)
         for h in range(cfg.hours):
             hour_start = self.start + h * HOUR_MS
-            for up in self.uploads[h]:
-                data = {k: v for k, v in up.items() if not k.startswith("_")}
-                out = upload(data, hour_start)
-                facts = VideoFacts(up["_category"], up["_quality"], up["duration_ms"],
-                                   up["creator"], up["_kind"], hour_start, BROAD_APPEAL.get(up["_kind"], 0.0))  # fmt: skip
-                self.videos[out["video_id"]] = facts
-                uploaded[out["video_id"]] = facts
+            self._upload_hour(h, hour_start, upload, day)
             hour_watch = 0.0
             hour_sessions = 0
             for minute, user in self.sessions[h]:
-                at = hour_start + minute * 60_000
-                uid = self.users[user]["id"]
-                target = self.shift_target[user]
-                session_watch = 0.0
-                for _page in range(cfg.pages_per_session):
-                    items = platform.feed(uid, cfg.page_size, at)
-                    if not items:
-                        break
-                    for it in items:
-                        facts = self.videos.get(it["video_id"])
-                        creator_imp[facts.creator if facts else it.get("creator_id", "?")] += 1
-                        shown.add(it["video_id"])
-                        if facts and facts.kind in ("malicious", "planted_malicious"):
-                            malicious_impressions += 1
-                    cats = [
-                        self.videos[i["video_id"]].category
-                        for i in items
-                        if i["video_id"] in self.videos
-                    ]
-                    diversity.append(M.category_diversity([str(c) for c in cats]))
-                    if target >= 0 and h >= self.shift_at and cats:
-                        shift_curves[user].append(sum(c == target for c in cats) / len(cats))
-                    events, tally = self.react(user, h, items, at)
-                    for k, v in tally.items():
-                        totals[k] += v
-                    session_watch += tally.get("watch_ms", 0.0)
-                    if events:
-                        platform.send(events, at)
-                    at += int(tally.get("watch_ms", 0.0)) + 1_000
-                sessions_done += 1
+                hour_watch += self._session(
+                    name, platform, h, hour_start + minute * 60_000, user, day
+                )
                 hour_sessions += 1
-                hour_watch += session_watch
-                totals["session_watch_ms"] += session_watch
-                self.tick(name, sessions_done, total_sessions)
-            per_hour_watch.append(
+            day.per_hour_watch.append(
                 hour_watch / 1000 / hour_sessions if hour_sessions else float("nan")
             )
             if (h + 1) % cfg.cycle_every_hours == 0 or h == cfg.hours - 1:
                 cycle(hour_start + HOUR_MS - 1)
-                pools = pool_of(list(uploaded))
-                for vid, pool in pools.items():
-                    if pool in ("boost", "trending") and pool not in reached[vid]:
-                        reached[vid][pool] = (
-                            hour_start + HOUR_MS - uploaded[vid].uploaded_at
-                        ) / HOUR_MS  # type: ignore[operator]
-                        if pool == "trending" and "boost" not in reached[vid]:
-                            reached[vid]["boost"] = reached[vid]["trending"]
-                res.pool_counts = {}
-                for pool in pools.values():
-                    res.pool_counts[str(pool)] = res.pool_counts.get(str(pool), 0) + 1
-
+                res.pool_counts = self._track_pools(pool_of(list(day.uploaded)), hour_start, day)
         res.seconds = time.perf_counter() - started
-        res.hourly_watch_s = per_hour_watch
-        res.creator_impressions = dict(creator_imp)
-        # Adaptation: mean share of the new favourite category in the k-th feed page after the
-        # shift, over the shifted users (pages with fewer than 3 users left out).
+        res.hourly_watch_s = day.per_hour_watch
+        res.creator_impressions = dict(day.creator_imp)
+        res.adaptation_curve = self._adaptation_curve(day)
+        res.figures = self._figures(res, day)
+        return res
+
+    def _upload_hour(
+        self,
+        h: int,
+        hour_start: int,
+        upload: Callable[[dict[str, Any], int], dict[str, Any]],
+        day: _Day,
+    ) -> None:
+        """The hour's planned uploads, through the platform's upload path."""
+        for up in self.uploads[h]:
+            data = {k: v for k, v in up.items() if not k.startswith("_")}
+            out = upload(data, hour_start)
+            facts = VideoFacts(
+                up["_category"],
+                up["_quality"],
+                up["duration_ms"],
+                up["creator"],
+                up["_kind"],
+                hour_start,
+                BROAD_APPEAL.get(up["_kind"], 0.0),
+            )
+            self.videos[out["video_id"]] = facts
+            day.uploaded[out["video_id"]] = facts
+
+    def _session(
+        self, name: str, platform: Platform, h: int, at: int, user: int, day: _Day
+    ) -> float:
+        """One user's session: feed pages, reactions sent as events; returns its watch ms."""
+        cfg = self.cfg
+        uid = self.users[user]["id"]
+        target = self.shift_target[user]
+        session_watch = 0.0
+        for _page in range(cfg.pages_per_session):
+            items = platform.feed(uid, cfg.page_size, at)
+            if not items:
+                break
+            for it in items:
+                facts = self.videos.get(it["video_id"])
+                day.creator_imp[facts.creator if facts else it.get("creator_id", "?")] += 1
+                day.shown.add(it["video_id"])
+                if facts and facts.kind in ("malicious", "planted_malicious"):
+                    day.malicious_impressions += 1
+            cats = [
+                self.videos[i["video_id"]].category for i in items if i["video_id"] in self.videos
+            ]
+            day.diversity.append(M.category_diversity([str(c) for c in cats]))
+            if target >= 0 and h >= self.shift_at and cats:
+                day.shift_curves[user].append(sum(c == target for c in cats) / len(cats))
+            events, tally = self.react(user, h, items, at)
+            for k, v in tally.items():
+                day.totals[k] += v
+            session_watch += tally.get("watch_ms", 0.0)
+            if events:
+                platform.send(events, at)
+            at += int(tally.get("watch_ms", 0.0)) + 1_000
+        day.sessions_done += 1
+        day.totals["session_watch_ms"] += session_watch
+        self.tick(name, day.sessions_done, day.total_sessions)
+        return session_watch
+
+    def _track_pools(
+        self, pools: dict[str, str | None], hour_start: int, day: _Day
+    ) -> dict[str, int]:
+        """After a cycle: when each upload first reached boost and trending; pool counts."""
+        for vid, pool in pools.items():
+            uploaded_at = day.uploaded[vid].uploaded_at
+            assert uploaded_at is not None  # the day's uploads have their hour
+            if pool in ("boost", "trending") and pool not in day.reached[vid]:
+                day.reached[vid][pool] = (hour_start + HOUR_MS - uploaded_at) / HOUR_MS
+                if pool == "trending" and "boost" not in day.reached[vid]:
+                    day.reached[vid]["boost"] = day.reached[vid]["trending"]
+        counts: dict[str, int] = {}
+        for pool in pools.values():
+            counts[str(pool)] = counts.get(str(pool), 0) + 1
+        return counts
+
+    def _adaptation_curve(self, day: _Day) -> list[float]:
+        """Mean share of the new favourite category in the k-th feed page after the shift,
+        over the shifted users (pages with fewer than 3 users left out)."""
         curve = []
         for k in range(ADAPTATION_PAGES):
-            if sum(1 for c in shift_curves.values() if len(c) > k) < 3:
+            if sum(1 for c in day.shift_curves.values() if len(c) > k) < 3:
                 break
-            vals = [c[k] for c in shift_curves.values() if len(c) > k]
+            vals = [c[k] for c in day.shift_curves.values() if len(c) > k]
             curve.append(float(np.mean(vals)))
-        res.adaptation_curve = curve
+        return curve
+
+    def _figures(self, res: PolicyResult, day: _Day) -> dict[str, Any]:
+        """The policy's figures (report.json's headline)."""
+        totals, creator_imp, uploaded, reached = (
+            day.totals,
+            day.creator_imp,
+            day.uploaded,
+            day.reached,
+        )
         imps = totals["impressions"] or 1.0
         all_creators = {c["id"] for c in self.world.creators}
         exposure = [creator_imp.get(c, 0) for c in sorted(all_creators)]
@@ -389,7 +450,8 @@ class Simulation:
             return sum(1 for v in vids if "boost" in reached[v]) / len(vids) if vids else None
 
         strong = by_kind.get("planted_strong", [None])[0]
-        res.figures = {
+        sessions_done = day.sessions_done
+        return {
             "sessions": sessions_done,
             "impressions": int(totals["impressions"]),
             "watch_time_per_session_s": round(
@@ -400,8 +462,10 @@ class Simulation:
             "skip_rate": round(totals["skips"] / imps, 4),
             "new_creator_share": round(new_imp / imps, 4),
             "creator_gini": round(M.gini(exposure), 4),
-            "coverage": round(len(shown) / max(self.approved_world + len(uploaded), 1), 4),
-            "intra_feed_diversity": round(float(np.mean(diversity)) if diversity else 0.0, 4),
+            "coverage": round(len(day.shown) / max(self.approved_world + len(uploaded), 1), 4),
+            "intra_feed_diversity": round(
+                float(np.mean(day.diversity)) if day.diversity else 0.0, 4
+            ),
             "strong_new_video_hours_to_boost": reached[strong].get("boost") if strong else None,
             "strong_new_video_hours_to_trending": reached[strong].get("trending")
             if strong
@@ -409,11 +473,27 @@ class Simulation:
             "strong_uploads_reaching_boost": reach_share("strong"),
             "weak_uploads_reaching_boost": reach_share("weak"),
             "malicious_uploads_reaching_boost": reach_share("malicious"),
-            "malicious_impressions": malicious_impressions,
-            "adaptation_pages": M.adaptation_time(curve, ADAPTED_SHARE),
+            "malicious_impressions": day.malicious_impressions,
+            "adaptation_pages": M.adaptation_time(res.adaptation_curve, ADAPTED_SHARE),
             "wall_s": round(res.seconds, 1),
         }
-        return res
+
+
+@dataclass
+class _Day:
+    """What one policy's simulated day has added up so far."""
+
+    total_sessions: int
+    sessions_done: int = 0
+    creator_imp: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    shown: set[str] = field(default_factory=set)
+    diversity: list[float] = field(default_factory=list)
+    totals: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    per_hour_watch: list[float] = field(default_factory=list)
+    shift_curves: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+    uploaded: dict[str, VideoFacts] = field(default_factory=dict)
+    reached: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
+    malicious_impressions: int = 0
 
 
 __all__ = ["ALL_POLICIES", "Platform", "PolicyResult", "SimConfig", "Simulation", "VideoFacts"]

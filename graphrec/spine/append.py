@@ -28,7 +28,7 @@ from graphrec.events import (
     IngestResult,
     validate,
 )
-from graphrec.spine.store import Spine, StoreUnavailable, seen_bits
+from graphrec.spine.store import RECENT, Spine, StoreUnavailable, seen_bits
 
 
 def video_facts(spine: Spine, video_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -52,7 +52,7 @@ def append_events(
             f"events: a batch holds at most {s.events_max_batch} events, got {len(raw)}"
         )
     now = now if now is not None else int(time.time() * 1000)
-    good, bad = validate(raw)
+    good, bad = validate(raw, now=now, max_future_ms=s.events_max_future_ms)
     result = IngestResult(rejected=list(bad))
     try:
         _append(spine, good, result, now)
@@ -111,7 +111,7 @@ def _append(spine: Spine, good: list[tuple[int, Event]], result: IngestResult, n
             "at": e.at if e.at is not None else now,
             "w": w,
             "tags": (f or {}).get("tags") or [],
-            "bits": seen_bits(e.video_id, m) if e.video_id else [],
+            "bits": list(seen_bits(e.video_id, m)) if e.video_id else [],
         }
         if e.video_id:
             row["v"] = e.video_id
@@ -135,6 +135,7 @@ def _append(spine: Spine, good: list[tuple[int, Event]], result: IngestResult, n
         "minw": MIN_WEIGHT,
         "maxw": MAX_WEIGHT,
         "dim": s.embedding_dim,
+        "recent": RECENT,
     }
     pipe = spine.r.pipeline(transaction=False)
     order = sorted(by_part)

@@ -57,13 +57,17 @@ MAX_CACHED = 20_000
 
 
 class ListCache:
-    """Shared lists read from Redis, kept ``ttl_s`` seconds in this process (bounded)."""
+    """Shared lists read from Redis, kept ``ttl_s`` seconds in this process (bounded).
+
+    An expired list is refreshed by one thread while the others keep the previous one (no
+    thundering herd of requests fetching the same large list at once)."""
 
     def __init__(self, spine: Spine, ttl_s: float) -> None:
         self.spine = spine
         self.ttl_s = ttl_s
         self._values: dict[str, tuple[float, Any]] = {}
         self._lock = threading.Lock()
+        self._refreshing: set[str] = set()
 
     def get_many(self, keys: Sequence[str], default: Any) -> list[Any]:
         now = time.monotonic()
@@ -73,10 +77,21 @@ class ListCache:
             hit = self._values.get(key)
             if hit is not None and hit[0] > now:
                 out[i] = hit[1]
-            else:
-                missing.append(i)
+                continue
+            if hit is not None:
+                with self._lock:
+                    mine = key not in self._refreshing
+                    self._refreshing.add(key)
+                if not mine:  # another thread refreshes it: the previous list will do
+                    out[i] = hit[1]
+                    continue
+            missing.append(i)
         if missing:
-            raw = self.spine.r.mget([keys[i] for i in missing])
+            try:
+                raw = self.spine.r.mget([keys[i] for i in missing])
+            finally:
+                with self._lock:
+                    self._refreshing.difference_update(keys[i] for i in missing)
             with self._lock:
                 if len(self._values) > MAX_CACHED:
                     self._values.clear()
@@ -126,8 +141,11 @@ class StreamRecommender:
         return [s for s in self.sources if self.policy.enabled(s.name)]
 
     # --- reading ---------------------------------------------------------------------------
-    def context(self, user_id: str, now: int) -> tuple[UserContext, list[dict[str, Any]]]:
-        """The user's context and nearline neighbours: one pipelined round trip."""
+    def context(
+        self, user_id: str, now: int, cold: Sequence[dict[str, Any]] = ()
+    ) -> tuple[UserContext, list[dict[str, Any]], list[Any]]:
+        """The user's context, nearline neighbours and the live budgets of ``cold`` (the
+        cold-start list): one pipelined round trip."""
         k = self.spine.keys
         pipe = self.spine.r.pipeline(transaction=False)
         pipe.sismember(k.users(k.part(user_id)), user_id)
@@ -138,7 +156,11 @@ class StreamRecommender:
         for what in ("comm", "near", "seen"):
             pipe.get(k.user(user_id, what))
         pipe.exists(k.user(user_id, "emb"))
-        known, tags, liked, skips, declared, follows, comm, near, seen, has_emb = pipe.execute()
+        if cold:
+            pipe.hmget(k.budget, [r["video_id"] for r in cold])
+        got = pipe.execute()
+        known, tags, liked, skips, declared, follows, comm, near, seen, has_emb = got[:10]
+        left = got[10] if cold else []
         if not known:
             raise NotFound(f"user_id: unknown user {user_id!r}")
         weights: dict[str, float] = {}
@@ -163,12 +185,24 @@ class StreamRecommender:
             realtime=True,
             now=now,
         )
-        return ctx, orjson.loads(near) if near else []
+        return ctx, orjson.loads(near) if near else [], left
+
+    def cold_list(self) -> list[dict[str, Any]]:
+        """The shared cold-start list when the cold-start source is on (else empty)."""
+        if not any(isinstance(s, ColdStartSource) for s in self.active_sources()):
+            return []
+        return list(self.lists.get(self.spine.keys.list("cold_start"), []))
 
     def gather(
-        self, ctx: UserContext, near: list[dict[str, Any]], limit: int
+        self,
+        ctx: UserContext,
+        near: list[dict[str, Any]],
+        limit: int,
+        cold: Sequence[dict[str, Any]] = (),
+        left: Sequence[Any] = (),
     ) -> dict[str, list[Candidate]]:
-        """Each active source's candidates (seen videos dropped)."""
+        """Each active source's candidates (seen videos dropped); ``left``: the live budgets
+        of the ``cold`` list's videos."""
         seen = ctx.seen
         sources = self.active_sources()
         found: dict[str, list[Candidate]] = {}
@@ -179,20 +213,11 @@ class StreamRecommender:
             if any(isinstance(s, FollowingSource) for s in sources)
         ]
         by_creator = self.lists.get_many(follows, []) if follows else []
-        cold: list[dict[str, Any]] = []
-        if any(isinstance(s, ColdStartSource) for s in sources):
-            cold = [
-                r
-                for r in self.lists.get(self.spine.keys.list("cold_start"), [])
-                if r["video_id"] not in seen
-            ]
-            if cold:
-                left = self.spine.r.hmget(self.spine.keys.budget, [r["video_id"] for r in cold])
-                cold = [
-                    {**r, "remaining": int(x)} if x is not None else r
-                    for r, x in zip(cold, left, strict=True)
-                    if x is None or int(x) > 0
-                ]
+        fresh = [
+            {**r, "remaining": int(x)} if x is not None else r
+            for r, x in zip(cold, left, strict=True)
+            if (x is None or int(x) > 0) and r["video_id"] not in seen
+        ]
         for src in sources:
             rows: list[dict[str, Any]]
             if hasattr(src, "store_rows"):
@@ -209,7 +234,7 @@ class StreamRecommender:
                     rows += [r for r in videos if r["video_id"] not in seen][: src.per_creator]
                 rows = rows[:limit]
             elif isinstance(src, ColdStartSource):
-                rows = cold
+                rows = fresh
             elif isinstance(src, InterestSource):
                 rows = self._interest_rows(src, ctx)
             elif isinstance(src, SharedSource):
@@ -256,8 +281,9 @@ class StreamRecommender:
         sc = find_scenario(scenario)
         now = at if at is not None else int(time.time() * 1000)
         limit = max(self.policy.candidates_per_source, 2 * n)
-        ctx, near = self.context(user_id, now)
-        found = self.gather(ctx, near, limit)
+        cold = self.cold_list()
+        ctx, near, left = self.context(user_id, now, cold)
+        found = self.gather(ctx, near, limit, cold, left)
         gathered = time.perf_counter()
         m = mix(self.policy, defaults=self._defaults, sc=sc)
         p = self.policy
@@ -280,8 +306,9 @@ class StreamRecommender:
             granted: set[str] = set()
             denied: set[str] = set()
             pending = [c.video_id for c in chosen]
+            feed_id = uuid.uuid4().hex[:16]
             for _ in range(3):  # budgets spent meanwhile: drop those and refill, 3 tries
-                got = self.spine.grant(pending)
+                got = self.spine.grant_and_record(user_id, pending, at=now, feed_id=feed_id)
                 granted |= got
                 denied |= set(pending) - got
                 kept = [c for c in chosen if c.video_id in granted]
@@ -292,9 +319,6 @@ class StreamRecommender:
                 if not pending:
                     break
             chosen = [c for c in chosen if c.video_id in granted]
-            self.spine.record_served(
-                user_id, [c.video_id for c in chosen], at=now, feed_id=uuid.uuid4().hex[:16]
-            )
         items = [
             FeedItem(
                 video_id=c.video_id,

@@ -34,7 +34,7 @@ from graphrec.feed.sources import (
     UserContext,
     default_sources,
 )
-from graphrec.spine.store import Spine, bloom_bytes, pack_vector, unpack_vector
+from graphrec.spine.store import RECENT, Spine, bloom_bytes, pack_vector, unpack_vector
 
 PARTS = ("catalog", "users", "budgets", "lists", "nearline")
 PAGE = 2_000
@@ -96,7 +96,7 @@ def sync_users(graph: Graph, spine: Spine, *, vectors_only: bool = False) -> dic
     k, r, m = spine.keys, spine.r, spine.settings.seen_bloom_bits
     users = 0
     communities: set[str] = set()
-    for rows in _pages(graph, "state/users", "user_id", max_likes=MAX_LIKES):
+    for rows in _pages(graph, "state/users", "user_id", max_likes=MAX_LIKES, recent=RECENT):
         pipe = r.pipeline(transaction=False)
         for x in rows:
             uid = x["user_id"]
@@ -129,11 +129,34 @@ def sync_users(graph: Graph, spine: Spine, *, vectors_only: bool = False) -> dic
             if x["follows"]:
                 pipe.sadd(key("follows"), *x["follows"])
             pipe.set(key("seen"), bloom_bytes(x["seen"], m))
+            pipe.delete(key("recent"))
+            if x["recent"]:
+                pipe.rpush(key("recent"), *x["recent"])
         pipe.execute()
         users += len(rows)
     if communities:
         r.sadd("gr:{c}:communities", *communities)
     return {"users": users, "communities": len(communities)}
+
+
+def sync_similar(graph: Graph, spine: Spine) -> dict[str, int]:
+    """Each video's item-to-item neighbours (SIMILAR, written at training) and the recency
+    scale training chose: what the feed's ``similar`` source reads."""
+    r = spine.r
+    videos = 0
+    for rows in _pages(graph, "state/similar", "video_id", page=2_000):
+        pipe = r.pipeline(transaction=False)
+        for x in rows:
+            pipe.set(spine.keys.list(f"sim:{x['video_id']}"), orjson.dumps(x["neighbours"]))
+        pipe.execute()
+        videos += len(rows)
+    info = graph.read("state/model_info", id="similar")
+    tau = info[0]["props"].get("tau") if info else None
+    if tau is not None:
+        r.hset(spine.keys.meta, "similar_tau", float(tau))
+    else:
+        r.hdel(spine.keys.meta, "similar_tau")
+    return {"videos": videos}
 
 
 def sync_budgets(graph: Graph, spine: Spine) -> dict[str, int]:
@@ -271,11 +294,13 @@ def sync_state(
     steps: list[tuple[str, Callable[[], Any]]] = []
     if "catalog" in parts:
         steps.append(("catalog", lambda: sync_catalog(graph, spine)))
+        steps.append(("similar", lambda: sync_similar(graph, spine)))
     if "users" in parts:
         steps.append(("users", lambda: sync_users(graph, spine)))
     if "embeddings" in parts:
         steps.append(("catalog", lambda: sync_catalog(graph, spine)))
         steps.append(("embeddings", lambda: sync_users(graph, spine, vectors_only=True)))
+        steps.append(("similar", lambda: sync_similar(graph, spine)))
     if "budgets" in parts:
         steps.append(("budgets", lambda: sync_budgets(graph, spine)))
     if "lists" in parts or "embeddings" in parts:
@@ -293,4 +318,4 @@ def sync_state(
     return report
 
 
-__all__ = ["PARTS", "sync_lists", "sync_nearline", "sync_state"]
+__all__ = ["PARTS", "sync_lists", "sync_nearline", "sync_similar", "sync_state"]

@@ -17,6 +17,7 @@ Key layout (every key starts ``gr:``; the part in braces is the Redis Cluster ha
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import zlib
 from collections.abc import Iterable, Sequence
@@ -37,6 +38,11 @@ class StoreUnavailable(GraphrecError):
     """Redis cannot be reached or did not answer in time."""
 
     http_status = 503
+    public = "Redis is unavailable; retry shortly"
+
+
+# How many videos a user engaged with last are kept (the item-to-item source walks from them).
+RECENT = 200
 
 
 def _lua(name: str) -> str:
@@ -89,12 +95,13 @@ class Keys:
         return f"gr:{{c}}:cv:{creator_id}"
 
 
-def seen_bits(video_id: str, m: int, k: int = BLOOM_K) -> list[int]:
+@functools.lru_cache(maxsize=262_144)
+def seen_bits(video_id: str, m: int, k: int = BLOOM_K) -> tuple[int, ...]:
     """The Bloom filter's k bit offsets of a video (double hashing over one BLAKE2b digest)."""
     d = hashlib.blake2b(video_id.encode(), digest_size=8).digest()
     h1 = int.from_bytes(d[:4], "little")
     h2 = int.from_bytes(d[4:], "little") | 1
-    return [(h1 + i * h2) % m for i in range(k)]
+    return tuple((h1 + i * h2) % m for i in range(k))
 
 
 class SeenFilter:
@@ -119,7 +126,7 @@ def bloom_bytes(video_ids: Iterable[str], m: int) -> bytes:
     """A whole seen filter built here (state sync): Redis's bit order, MSB first."""
     bits = np.zeros(m, dtype=np.uint8)
     for v in video_ids:
-        bits[seen_bits(v, m)] = 1
+        bits[list(seen_bits(v, m))] = 1
     return np.packbits(bits).tobytes()
 
 
@@ -153,6 +160,7 @@ class Spine:
         self.append_script = client.register_script(_lua("append_events"))
         self.grant_script = client.register_script(_lua("grant"))
         self.serve_script = client.register_script(_lua("serve"))
+        self.grant_serve_script = client.register_script(_lua("grant_serve"))
 
     @classmethod
     def connect(cls, url: str, settings: Settings | None = None) -> Spine:
@@ -204,6 +212,26 @@ class Spine:
             return set()
         got = self.grant_script(keys=[self.keys.budget], args=list(video_ids))
         return {v for v, ok in zip(video_ids, got, strict=True) if int(ok)}
+
+    def grant_and_record(
+        self, user_id: str, video_ids: Sequence[str], *, at: int, feed_id: str
+    ) -> set[str]:
+        """:meth:`grant` then :meth:`record_served` of the granted ones: one round trip where
+        Redis is one node (``redis_cluster`` false), two on a Cluster (different slots)."""
+        if not video_ids:
+            return set()
+        if self.settings.redis_cluster:
+            got = self.grant(video_ids)
+            self.record_served(user_id, [v for v in video_ids if v in got], at=at, feed_id=feed_id)
+            return got
+        k, m = self.keys, self.settings.seen_bloom_bits
+        args: list[Any] = [self.settings.stream_maxlen, user_id, at, feed_id, BLOOM_K]
+        for v in video_ids:
+            args += [v, *seen_bits(v, m)]
+        flags = self.grant_serve_script(
+            keys=[k.budget, k.stream(k.part(user_id)), k.user(user_id, "seen")], args=args
+        )
+        return {v for v, ok in zip(video_ids, flags, strict=True) if int(ok)}
 
     def record_served(
         self, user_id: str, video_ids: Sequence[str], *, at: int, feed_id: str

@@ -19,11 +19,13 @@ and trims entries every group has acknowledged.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from typing import Any
 
+import redis
 from neo4j import ManagedTransaction
 
 from graphrec.db import Graph, run_in
@@ -116,7 +118,7 @@ class GraphWriter:
                 ok = {r["i"] for r in statuses if r["status"] == "accepted"}
                 out["events"] = len(ok)
                 out["duplicates"] = sum(r["status"] == "duplicate" for r in statuses)
-                stored = [models[r["i"]] for r in events if r["i"] in ok]
+                stored = [m for i, m in enumerate(models) if i in ok]  # in stream order
                 if stored:
                     run_in(
                         tx,
@@ -219,9 +221,10 @@ class GraphWriter:
             self._thread.join(timeout_s)
         if self._held:
             r = self.spine.r
-            holder = r.get(self.spine.keys.lease)
-            if holder is not None and holder.decode() == self.reader.consumer:
-                r.delete(self.spine.keys.lease)
+            with contextlib.suppress(redis.RedisError):  # Redis gone: the lease expires
+                holder = r.get(self.spine.keys.lease)
+                if holder is not None and holder.decode() == self.reader.consumer:
+                    r.delete(self.spine.keys.lease)
 
 
 __all__ = ["GROUP", "GraphWriter"]

@@ -15,11 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from graphrec.domain import SERVED_POOLS
 from graphrec.errors import InvalidInput
 from graphrec.world.generate import KINDS, Interactions, World
 
 FORMAT_VERSION = 1
-POOLS = ("cold_start", "boost", "trending", "long_tail")
+POOLS = SERVED_POOLS
 STATUSES = ("approved", "rejected", "review")
 
 _COLUMNS: dict[str, list[str]] = {
@@ -28,15 +29,31 @@ _COLUMNS: dict[str, list[str]] = {
     "creators": ["id", "name", "followers", "strikes", "joined_at"],
     "users": ["id", "name", "created_at", "last_active_at", "active_hour"],
     "videos": [
-        "id", "creator", "caption", "hashtags", "duration_ms", "created_at", "status",
-        "reasons", "pool", "budget",
+        "id",
+        "creator",
+        "caption",
+        "hashtags",
+        "duration_ms",
+        "created_at",
+        "status",
+        "reasons",
+        "pool",
+        "budget",
     ],
     "interactions": ["kind", "user", "video", "at", "watch_ms"],
-}  # fmt: skip
+}
 _INTS = {
-    "followers", "strikes", "joined_at", "created_at", "last_active_at", "active_hour",
-    "duration_ms", "budget", "at", "watch_ms",
-}  # fmt: skip
+    "followers",
+    "strikes",
+    "joined_at",
+    "created_at",
+    "last_active_at",
+    "active_hour",
+    "duration_ms",
+    "budget",
+    "at",
+    "watch_ms",
+}
 
 
 def write_world(world: World, folder: Path) -> Path:
@@ -59,9 +76,13 @@ def write_world(world: World, folder: Path) -> Path:
         for s in range(0, len(inter), step):
             sl = slice(s, s + step)
             cols = zip(
-                kinds[inter.kind[sl]], user_ids[inter.user[sl]], video_ids[inter.video[sl]],
-                inter.at[sl].tolist(), inter.watch_ms[sl].tolist(), strict=True,
-            )  # fmt: skip
+                kinds[inter.kind[sl]],
+                user_ids[inter.user[sl]],
+                video_ids[inter.video[sl]],
+                inter.at[sl].tolist(),
+                inter.watch_ms[sl].tolist(),
+                strict=True,
+            )
             f.write("".join(f"{k},{u},{v},{a},{m}\n" for k, u, v, a, m in cols))
     np.savez_compressed(folder / "latent.npz", **world.latent)
     manifest = {
@@ -139,19 +160,11 @@ def read_world(folder: Path) -> World:
         raise InvalidInput(
             f"{folder}: no such world folder (make one with `graphrec world generate`)"
         )
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-    except FileNotFoundError:
-        raise InvalidInput(f"{folder}/manifest.json: file is missing") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise InvalidInput(f"{folder}/manifest.json: malformed JSON ({e})") from e
-    if manifest.get("format") != FORMAT_VERSION:
-        raise InvalidInput(
-            f"{folder}/manifest.json: format {manifest.get('format')!r} is not {FORMAT_VERSION}"
-        )
-
-    table = {n: [(ln, _typed(n, ln, r)) for ln, r in _rows(folder / f"{n}.csv")]
-             for n in ("categories", "tags", "creators", "users", "videos")}  # fmt: skip
+    manifest = _read_manifest(folder)
+    table = {
+        n: [(ln, _typed(n, ln, r)) for ln, r in _rows(folder / f"{n}.csv")]
+        for n in ("categories", "tags", "creators", "users", "videos")
+    }
     cats = _unique("categories", table["categories"])
     tags = _unique("tags", table["tags"])
     creators = _unique("creators", table["creators"])
@@ -162,33 +175,72 @@ def read_world(folder: Path) -> World:
             raise InvalidInput(
                 f"tags.csv:{ln}: tag {t['id']!r} names category {t['category']!r}, which does not exist"
             )
-    video_rows = []
-    for ln, v in table["videos"]:
-        if v["creator"] not in creators:
-            raise InvalidInput(
-                f"videos.csv:{ln}: video {v['id']!r} names creator {v['creator']!r}, which does not exist"
-            )
-        v["hashtags"] = [h for h in v["hashtags"].split("|") if h]
-        for h in v["hashtags"]:
-            if h not in tags:
-                raise InvalidInput(
-                    f"videos.csv:{ln}: video {v['id']!r} has hashtag {h!r}, which is not in tags.csv"
-                )
-        v["reasons"] = [r for r in v["reasons"].split("|") if r]
-        if v["status"] not in STATUSES:
-            raise InvalidInput(
-                f"videos.csv:{ln}: video {v['id']!r} has status {v['status']!r}, not one of {STATUSES}"
-            )
-        v["pool"] = v["pool"] or None
-        if v["pool"] is not None and v["pool"] not in POOLS:
-            raise InvalidInput(
-                f"videos.csv:{ln}: video {v['id']!r} has pool {v['pool']!r}, not one of {POOLS}"
-            )
-        video_rows.append(v)
+    video_rows = [_checked_video(ln, v, creators, tags) for ln, v in table["videos"]]
+    inter = _read_interactions(folder / "interactions.csv", users, videos)
+    latent: dict[str, np.ndarray] = {}
+    if (folder / "latent.npz").exists():
+        with np.load(folder / "latent.npz") as z:
+            latent = {k: z[k] for k in z.files}
+    return World(
+        size=str(manifest.get("size", "?")),
+        seed=int(manifest.get("seed", 0)),
+        now_ms=int(manifest.get("now_ms", 0)),
+        categories=[r for _, r in table["categories"]],
+        tags=[r for _, r in table["tags"]],
+        creators=[r for _, r in table["creators"]],
+        users=[r for _, r in table["users"]],
+        videos=video_rows,
+        interactions=inter,
+        latent=latent,
+    )
 
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except FileNotFoundError:
+        raise InvalidInput(f"{folder}/manifest.json: file is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InvalidInput(f"{folder}/manifest.json: malformed JSON ({e})") from e
+    if manifest.get("format") != FORMAT_VERSION:
+        raise InvalidInput(
+            f"{folder}/manifest.json: format {manifest.get('format')!r} is not {FORMAT_VERSION}"
+        )
+    return dict(manifest)
+
+
+def _checked_video(
+    ln: int, v: dict[str, Any], creators: dict[str, int], tags: dict[str, int]
+) -> dict[str, Any]:
+    """A video row with its lists split, its creator, hashtags, status and pool checked."""
+    if v["creator"] not in creators:
+        raise InvalidInput(
+            f"videos.csv:{ln}: video {v['id']!r} names creator {v['creator']!r}, which does not exist"
+        )
+    v["hashtags"] = [h for h in v["hashtags"].split("|") if h]
+    for h in v["hashtags"]:
+        if h not in tags:
+            raise InvalidInput(
+                f"videos.csv:{ln}: video {v['id']!r} has hashtag {h!r}, which is not in tags.csv"
+            )
+    v["reasons"] = [r for r in v["reasons"].split("|") if r]
+    if v["status"] not in STATUSES:
+        raise InvalidInput(
+            f"videos.csv:{ln}: video {v['id']!r} has status {v['status']!r}, not one of {STATUSES}"
+        )
+    v["pool"] = v["pool"] or None
+    if v["pool"] is not None and v["pool"] not in POOLS:
+        raise InvalidInput(
+            f"videos.csv:{ln}: video {v['id']!r} has pool {v['pool']!r}, not one of {POOLS}"
+        )
+    return v
+
+
+def _read_interactions(path: Path, users: dict[str, int], videos: dict[str, int]) -> Interactions:
+    """The history as columns, each row's kind, user and video checked."""
     kinds, us, vs, ats, wms = [], [], [], [], []
     kind_index = {k: i for i, k in enumerate(KINDS)}
-    for ln, r in _rows(folder / "interactions.csv"):
+    for ln, r in _rows(path):
         try:
             kinds.append(kind_index[r["kind"]])
         except KeyError:
@@ -212,36 +264,24 @@ def read_world(folder: Path) -> World:
             wms.append(int(r["watch_ms"]))
         except ValueError:
             raise InvalidInput(f"interactions.csv:{ln}: at/watch_ms must be integers") from None
-    inter = Interactions(
+    return Interactions(
         kind=np.array(kinds, dtype=np.int8),
         user=np.array(us, dtype=np.int32),
         video=np.array(vs, dtype=np.int32),
         at=np.array(ats, dtype=np.int64),
         watch_ms=np.array(wms, dtype=np.int32),
     )
-    latent: dict[str, np.ndarray] = {}
-    if (folder / "latent.npz").exists():
-        with np.load(folder / "latent.npz") as z:
-            latent = {k: z[k] for k in z.files}
-    return World(
-        size=str(manifest.get("size", "?")),
-        seed=int(manifest.get("seed", 0)),
-        now_ms=int(manifest.get("now_ms", 0)),
-        categories=[r for _, r in table["categories"]],
-        tags=[r for _, r in table["tags"]],
-        creators=[r for _, r in table["creators"]],
-        users=[r for _, r in table["users"]],
-        videos=video_rows,
-        interactions=inter,
-        latent=latent,
-    )
 
 
 def fingerprint(world: World) -> str:
     """A short hash of a world's interaction history: names its load batches."""
     h = hashlib.sha1()
-    for arr in (world.interactions.kind, world.interactions.user, world.interactions.video,
-                world.interactions.at):  # fmt: skip
+    for arr in (
+        world.interactions.kind,
+        world.interactions.user,
+        world.interactions.video,
+        world.interactions.at,
+    ):
         h.update(np.ascontiguousarray(arr).tobytes())
     h.update(str(len(world.users)).encode())
     h.update(str(len(world.videos)).encode())

@@ -14,22 +14,21 @@ from typing import Any
 
 import numpy as np
 
-from graphrec.errors import InvalidInput
-from graphrec.world import behaviour
-from graphrec.world.vocab import (
-    CAPTION_TEMPLATES,
+from graphrec.domain import (
+    BOOST_BUDGET,
     CATEGORY_HASHTAGS,
     CATEGORY_KEYWORDS,
-    FIRST_NAMES,
-    category_tags,
+    COLD_START_BUDGET,
+    HISTORY_KINDS,
 )
+from graphrec.errors import InvalidInput
+from graphrec.world import behaviour
+from graphrec.world.vocab import CAPTION_TEMPLATES, FIRST_NAMES, category_tags
 
 DAY_MS = 86_400_000
 # The generated world's "now": fixed so a seed gives the same world on any day.
 WORLD_NOW_MS = 1_780_000_000_000
-KINDS = ("impression", "view", "complete", "like", "comment", "share", "follow")
-COLD_START_BUDGET = (200, 300)
-BOOST_BUDGET = (10_000, 100_000)
+KINDS = HISTORY_KINDS  # an Interactions.kind value indexes this tuple
 
 
 @dataclass(frozen=True)
@@ -45,13 +44,34 @@ class WorldSize:
 
 
 SIZES: dict[str, WorldSize] = {
-    "S": WorldSize("S", users=240, creators=30, videos=480, tags_per_category=4,
-                   interactions=12_000, communities=4),
-    "M": WorldSize("M", users=20_000, creators=2_000, videos=50_000, tags_per_category=19,
-                   interactions=1_000_000, communities=8),
-    "L": WorldSize("L", users=100_000, creators=10_000, videos=250_000, tags_per_category=19,
-                   interactions=5_000_000, communities=8),
-}  # fmt: skip
+    "S": WorldSize(
+        "S",
+        users=240,
+        creators=30,
+        videos=480,
+        tags_per_category=4,
+        interactions=12_000,
+        communities=4,
+    ),
+    "M": WorldSize(
+        "M",
+        users=20_000,
+        creators=2_000,
+        videos=50_000,
+        tags_per_category=19,
+        interactions=1_000_000,
+        communities=8,
+    ),
+    "L": WorldSize(
+        "L",
+        users=100_000,
+        creators=10_000,
+        videos=250_000,
+        tags_per_category=19,
+        interactions=5_000_000,
+        communities=8,
+    ),
+}
 
 
 def world_size(name: str) -> WorldSize:
@@ -112,13 +132,79 @@ def generate(size: str | WorldSize, seed: int = 0) -> World:
     rng = np.random.default_rng(seed)
     now = WORLD_NOW_MS
     cats = list(CATEGORY_HASHTAGS)
-    n_cat = len(cats)
     tag_names = category_tags(ws.tags_per_category)
+    # Every draw below comes from ``rng`` in this order: a seed gives the same world.
+    users = _draw_users(rng, ws, len(cats), now)
+    creators = _draw_creators(rng, ws, len(cats), now)
+    videos = _draw_videos(rng, ws, creators, len(cats), now)
+    pool, exposure = _pool_state(rng, ws, videos)
+    u, v = _draw_impressions(rng, ws, users, videos, exposure)
+    budget = _draw_budgets(rng, ws, pool)
+    u, v = _within_cold_start_budgets(u, v, pool, budget)
+    inter = _react(rng, ws, users, videos, creators, u, v, now)
+    return World(
+        size=ws.name,
+        seed=seed,
+        now_ms=now,
+        categories=[{"id": c, "name": c} for c in cats],
+        tags=[{"id": t, "category": c} for c in cats for t in tag_names[c]],
+        creators=_creator_rows(ws, creators, cats),
+        users=_user_rows(ws, users, inter),
+        videos=_video_rows(rng, ws, videos, pool, budget, cats, tag_names),
+        interactions=inter,
+        latent={
+            "user_interests": users.theta.astype(np.float32),
+            "user_community": users.community.astype(np.int16),
+            "community_prototypes": users.prototypes.astype(np.float32),
+            "video_quality": videos.quality.astype(np.float32),
+            "video_category": videos.category.astype(np.int16),
+            "creator_quality": creators.quality.astype(np.float32),
+            "creator_vertical": creators.vertical,
+            "creator_primary": creators.primary.astype(np.int16),
+        },
+    )
 
-    categories = [{"id": c, "name": c} for c in cats]
-    tags = [{"id": t, "category": c} for c in cats for t in tag_names[c]]
 
-    # --- users: latent interests around a few natural communities -------------------------
+@dataclass
+class _Users:
+    """Latent interests drawn around a few natural communities, activity and habits."""
+
+    prototypes: np.ndarray
+    community: np.ndarray
+    theta: np.ndarray  # interest per category
+    activity: np.ndarray
+    active_hour: np.ndarray
+    created: np.ndarray
+
+
+@dataclass
+class _Creators:
+    """Most with one niche (vertical), some mixed; quality, popularity, a tenth newcomers."""
+
+    vertical: np.ndarray
+    niche: np.ndarray
+    primary: np.ndarray
+    quality: np.ndarray
+    popularity: np.ndarray
+    followers: np.ndarray
+    strikes: np.ndarray
+    joined: np.ndarray
+
+
+@dataclass
+class _Videos:
+    """Each video's creator, category (the creator's niche), quality, times and audit."""
+
+    creator: np.ndarray
+    category: np.ndarray
+    quality: np.ndarray
+    created: np.ndarray
+    duration_ms: np.ndarray
+    rejected: np.ndarray
+    age_days: np.ndarray
+
+
+def _draw_users(rng: np.random.Generator, ws: WorldSize, n_cat: int, now: int) -> _Users:
     k = ws.communities
     prototypes = np.full((k, n_cat), 0.05)
     favourites = [rng.choice(n_cat, size=3, replace=False) for _ in range(k)]
@@ -128,9 +214,11 @@ def generate(size: str | WorldSize, seed: int = 0) -> World:
     theta = np.vstack([rng.dirichlet(prototypes[c] * 3.0 + 0.02) for c in community])
     activity = rng.lognormal(mean=0.0, sigma=0.8, size=ws.users)
     active_hour = (rng.normal(20, 3, size=ws.users).round() % 24).astype(int)
-    user_created = now - rng.integers(ws.history_days * DAY_MS // 2, 400 * DAY_MS, size=ws.users)
+    created = now - rng.integers(ws.history_days * DAY_MS // 2, 400 * DAY_MS, size=ws.users)
+    return _Users(prototypes, community, theta, activity, active_hour, created)
 
-    # --- creators: most with one niche, some mixed ----------------------------------------
+
+def _draw_creators(rng: np.random.Generator, ws: WorldSize, n_cat: int, now: int) -> _Creators:
     vertical = rng.random(ws.creators) < 0.8
     niche = np.zeros((ws.creators, n_cat))
     primary = rng.integers(0, n_cat, size=ws.creators)
@@ -140,97 +228,141 @@ def generate(size: str | WorldSize, seed: int = 0) -> World:
             niche[i] += 0.1 / n_cat
         else:
             niche[i, rng.choice(n_cat, size=3, replace=False)] = 1 / 3
-    creator_quality = rng.beta(2.5, 2.5, size=ws.creators)
+    quality = rng.beta(2.5, 2.5, size=ws.creators)
     popularity = rng.pareto(1.3, size=ws.creators) + 0.2  # a few influencers, a long tail
-    followers = (popularity * 400 * (0.5 + creator_quality)).astype(int)
+    followers = (popularity * 400 * (0.5 + quality)).astype(int)
     strikes = (rng.random(ws.creators) < 0.03).astype(int) * rng.integers(1, 3, size=ws.creators)
-    creator_joined = now - rng.integers(10 * DAY_MS, 900 * DAY_MS, size=ws.creators)
+    joined = now - rng.integers(10 * DAY_MS, 900 * DAY_MS, size=ws.creators)
     # Newest creators: no followers yet; they must compete through the cold-start pool.
     newcomer = rng.random(ws.creators) < 0.1
     followers[newcomer] = 0
     popularity[newcomer] = 0.2  # a newcomer posts a little, like the long tail
-    creator_joined[newcomer] = now - rng.integers(1 * DAY_MS, 10 * DAY_MS, size=newcomer.sum())
+    joined[newcomer] = now - rng.integers(1 * DAY_MS, 10 * DAY_MS, size=newcomer.sum())
+    return _Creators(vertical, niche, primary, quality, popularity, followers, strikes, joined)
 
-    # --- videos -----------------------------------------------------------------------------
-    weight = popularity * (0.3 + creator_quality)
+
+def _draw_videos(
+    rng: np.random.Generator, ws: WorldSize, creators: _Creators, n_cat: int, now: int
+) -> _Videos:
+    weight = creators.popularity * (0.3 + creators.quality)
     vid_creator = rng.choice(ws.creators, size=ws.videos, p=weight / weight.sum())
-    cum_niche = niche.cumsum(axis=1)
+    cum_niche = creators.niche.cumsum(axis=1)
     cum_niche /= cum_niche[:, -1:]
     vid_cat = (cum_niche[vid_creator] < rng.random(ws.videos)[:, None]).sum(axis=1)
     vid_cat = np.minimum(vid_cat, n_cat - 1)
-    vid_quality = np.clip(creator_quality[vid_creator] + rng.normal(0, 0.15, ws.videos), 0, 1)
+    quality = np.clip(creators.quality[vid_creator] + rng.normal(0, 0.15, ws.videos), 0, 1)
     age = rng.exponential(ws.history_days * DAY_MS / 3, size=ws.videos).astype(np.int64)
     age = np.minimum(age, ws.history_days * DAY_MS)
-    vid_created = np.maximum(now - age, creator_joined[vid_creator] + DAY_MS // 2)
-    vid_created = np.minimum(vid_created, now - 60_000)
+    created = np.maximum(now - age, creators.joined[vid_creator] + DAY_MS // 2)
+    created = np.minimum(created, now - 60_000)
     duration_ms = (rng.gamma(2.0, 14.0, size=ws.videos) * 1000 + 5000).astype(np.int64)
     duration_ms = np.minimum(duration_ms, 180_000)
     rejected = rng.random(ws.videos) < 0.01
-    age_days = (now - vid_created) / DAY_MS
+    age_days = (now - created) / DAY_MS
+    return _Videos(vid_creator, vid_cat, quality, created, duration_ms, rejected, age_days)
 
-    # Pool state the history ended in: recent uploads are still in cold start; older ones
-    # were promoted by quality, the rest settled in the long tail.
+
+def _pool_state(
+    rng: np.random.Generator, ws: WorldSize, videos: _Videos
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pool each video's history ended in, and how much exposure that pool gave it:
+    recent uploads are still in cold start; older ones were promoted by quality, the rest
+    settled in the long tail; a rejected video is in no pool ("") and never served."""
+    age_days, rejected = videos.age_days, videos.rejected
     pool = np.where(age_days < 1.0, "cold_start", "long_tail").astype(object)
     older = ~rejected & (age_days >= 1.0)
-    q_rank = np.argsort(np.argsort(-(vid_quality + rng.normal(0, 0.05, ws.videos))))
+    q_rank = np.argsort(np.argsort(-(videos.quality + rng.normal(0, 0.05, ws.videos))))
     frac = q_rank / ws.videos
     pool[older & (frac < 0.10)] = "boost"
     pool[older & (frac < 0.01) & (age_days < 14)] = "trending"
-    pool[rejected] = ""  # rejected by the audit: in no pool, never served
+    pool[rejected] = ""
     exposure = np.select(
         [pool == "trending", pool == "boost", pool == "long_tail", pool == "cold_start"],
         [40.0, 8.0, 1.0, 0.6],
         default=0.0,
-    ) * (0.5 + vid_quality)
+    ) * (0.5 + videos.quality)
+    return pool, exposure
 
-    # --- impressions: users by activity, videos by their interest and exposure -------------
+
+def _draw_impressions(
+    rng: np.random.Generator, ws: WorldSize, users: _Users, videos: _Videos, exposure: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(user, video) impression pairs, each once: users by activity, videos by the user's
+    interests (70 %) or the catalogue's exposure, weighted by exposure within a category."""
+    n_cat = users.theta.shape[1]
     n_imp_target = int(ws.interactions / 1.6)
     draw = int(n_imp_target * 1.08)
-    u = rng.choice(ws.users, size=draw, p=activity / activity.sum())
+    u = rng.choice(ws.users, size=draw, p=users.activity / users.activity.sum())
     personal = rng.random(draw) < 0.7
-    cum_theta = theta.cumsum(axis=1)
+    cum_theta = users.theta.cumsum(axis=1)
     cat_draw = (cum_theta[u] < rng.random(draw)[:, None] * cum_theta[u, -1:]).sum(axis=1)
-    cat_share = np.bincount(vid_cat, weights=exposure, minlength=n_cat)
+    cat_share = np.bincount(videos.category, weights=exposure, minlength=n_cat)
     cat_rand = rng.choice(n_cat, size=draw, p=cat_share / cat_share.sum())
     c = np.where(personal, np.minimum(cat_draw, n_cat - 1), cat_rand)
     v = np.empty(draw, dtype=np.int64)
     for ci in range(n_cat):
         idx = np.flatnonzero(c == ci)
-        members = np.flatnonzero((vid_cat == ci) & (exposure > 0))
+        members = np.flatnonzero((videos.category == ci) & (exposure > 0))
         if len(members) == 0:
             members = np.flatnonzero(exposure > 0)
         w = exposure[members].cumsum()
         v[idx] = members[np.searchsorted(w, rng.random(len(idx)) * w[-1])]
     pair = np.unique(u.astype(np.int64) * ws.videos + v, return_index=True)[1]
     keep = np.sort(rng.permutation(pair)[:n_imp_target])
-    u, v = u[keep].astype(np.int64), v[keep]
-    # Cold-start videos never exceed their budget.
+    return u[keep].astype(np.int64), v[keep]
+
+
+def _draw_budgets(rng: np.random.Generator, ws: WorldSize, pool: np.ndarray) -> np.ndarray:
+    """Each video's pool budget (cold start and boost; 0 elsewhere), drawn from the domain's
+    ranges."""
     budget = np.where(
         pool == "cold_start", rng.integers(*COLD_START_BUDGET, size=ws.videos, endpoint=True), 0
     )
-    budget = np.where(
+    return np.where(
         pool == "boost", rng.integers(*BOOST_BUDGET, size=ws.videos, endpoint=True), budget
     )
+
+
+def _within_cold_start_budgets(
+    u: np.ndarray, v: np.ndarray, pool: np.ndarray, budget: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Impressions of cold-start videos beyond 80 % of their budget dropped: a video still in
+    cold start has not spent its budget."""
     cs = pool[v] == "cold_start"
-    if cs.any():
-        order = np.flatnonzero(cs)
-        rank = np.zeros(len(order), dtype=np.int64)
-        vv = v[order]
-        srt = np.argsort(vv, kind="stable")
-        starts = np.r_[0, np.flatnonzero(np.diff(vv[srt])) + 1]
-        rank[srt] = np.arange(len(srt)) - np.repeat(starts, np.diff(np.r_[starts, len(srt)]))
-        drop = order[rank >= (budget[vv] * 0.8).astype(np.int64)]
-        mask = np.ones(len(v), dtype=bool)
-        mask[drop] = False
-        u, v = u[mask], v[mask]
+    if not cs.any():
+        return u, v
+    order = np.flatnonzero(cs)
+    rank = np.zeros(len(order), dtype=np.int64)
+    vv = v[order]
+    srt = np.argsort(vv, kind="stable")
+    starts = np.r_[0, np.flatnonzero(np.diff(vv[srt])) + 1]
+    rank[srt] = np.arange(len(srt)) - np.repeat(starts, np.diff(np.r_[starts, len(srt)]))
+    drop = order[rank >= (budget[vv] * 0.8).astype(np.int64)]
+    mask = np.ones(len(v), dtype=bool)
+    mask[drop] = False
+    return u[mask], v[mask]
+
+
+def _react(
+    rng: np.random.Generator,
+    ws: WorldSize,
+    users: _Users,
+    videos: _Videos,
+    creators: _Creators,
+    u: np.ndarray,
+    v: np.ndarray,
+    now: int,
+) -> Interactions:
+    """The interaction history: each impression's time and the reactions it drew, from the
+    latent affinity of the user for the video's category (world/behaviour.py's curves)."""
     n = len(u)
-    created = vid_created[v]
+    created = videos.created[v]
     span = np.maximum(now - created, 60_000)
     at = created + (rng.random(n) ** 1.5 * span).astype(np.int64)
-
-    # --- reactions, from the latent affinity of the user for the video's category ----------
-    affinity = theta[u, vid_cat[v]] * n_cat  # 1.0 = indifferent
-    q = vid_quality[v]
+    n_cat = users.theta.shape[1]
+    duration_ms = videos.duration_ms
+    affinity = users.theta[u, videos.category[v]] * n_cat  # 1.0 = indifferent
+    q = videos.quality[v]
     viewed = rng.random(n) < behaviour.p_view(affinity, q)
     frac_watched = np.clip(rng.beta(2 + 3 * q, 2.0), 0.05, 1.0)
     completed = viewed & (rng.random(n) < behaviour.p_complete(affinity, q))
@@ -244,7 +376,7 @@ def generate(size: str | WorldSize, seed: int = 0) -> World:
     # One follow per (user, creator): keep the first.
     fidx = np.flatnonzero(followed)
     if len(fidx):
-        key = u[fidx] * ws.creators + vid_creator[v[fidx]]
+        key = u[fidx] * ws.creators + videos.creator[v[fidx]]
         first = np.unique(key, return_index=True)[1]
         followed[:] = False
         followed[fidx[first]] = True
@@ -272,7 +404,7 @@ def generate(size: str | WorldSize, seed: int = 0) -> World:
             + (watch[idx] if kind not in ("impression", "view") else 0)
         )
         parts.append((np.full(len(idx), KINDS.index(kind), dtype=np.int8), u[idx], v[idx], t, wm))
-    inter = Interactions(
+    return Interactions(
         kind=np.concatenate([p[0] for p in parts]),
         user=np.concatenate([p[1] for p in parts]).astype(np.int32),
         video=np.concatenate([p[2] for p in parts]).astype(np.int32),
@@ -280,36 +412,51 @@ def generate(size: str | WorldSize, seed: int = 0) -> World:
         watch_ms=np.concatenate([p[4] for p in parts]).astype(np.int32),
     )
 
-    # --- rows ---------------------------------------------------------------------------------
-    user_ids = [f"u{i:07d}" for i in range(ws.users)]
-    creator_ids = [f"c{i:06d}" for i in range(ws.creators)]
-    video_ids = [f"v{i:08d}" for i in range(ws.videos)]
+
+def _user_rows(ws: WorldSize, users: _Users, inter: Interactions) -> list[dict[str, Any]]:
     last_active = np.full(ws.users, 0, dtype=np.int64)
     np.maximum.at(last_active, inter.user, inter.at)
-    last_active = np.where(last_active > 0, last_active, user_created)
-    users = [
+    last_active = np.where(last_active > 0, last_active, users.created)
+    return [
         {
-            "id": user_ids[i],
+            "id": f"u{i:07d}",
             "name": f"{FIRST_NAMES[i % len(FIRST_NAMES)]}{i}",
-            "created_at": int(user_created[i]),
+            "created_at": int(users.created[i]),
             "last_active_at": int(last_active[i]),
-            "active_hour": int(active_hour[i]),
+            "active_hour": int(users.active_hour[i]),
         }
         for i in range(ws.users)
     ]
-    creators = [
+
+
+def _creator_rows(ws: WorldSize, creators: _Creators, cats: list[str]) -> list[dict[str, Any]]:
+    return [
         {
-            "id": creator_ids[i],
-            "name": f"@{FIRST_NAMES[(i * 7) % len(FIRST_NAMES)]}_{cats[primary[i]]}_{i}",
-            "followers": int(followers[i]),
-            "strikes": int(strikes[i]),
-            "joined_at": int(creator_joined[i]),
+            "id": f"c{i:06d}",
+            "name": f"@{FIRST_NAMES[(i * 7) % len(FIRST_NAMES)]}_{cats[creators.primary[i]]}_{i}",
+            "followers": int(creators.followers[i]),
+            "strikes": int(creators.strikes[i]),
+            "joined_at": int(creators.joined[i]),
         }
         for i in range(ws.creators)
     ]
-    videos = []
+
+
+def _video_rows(
+    rng: np.random.Generator,
+    ws: WorldSize,
+    videos: _Videos,
+    pool: np.ndarray,
+    budget: np.ndarray,
+    cats: list[str],
+    tag_names: dict[str, list[str]],
+) -> list[dict[str, Any]]:
+    """Video rows: hashtags from the video's category (sometimes one from another) and a
+    caption written from the category's keywords."""
+    n_cat = len(cats)
+    rows = []
     for i in range(ws.videos):
-        cat = cats[vid_cat[i]]
+        cat = cats[videos.category[i]]
         own = tag_names[cat]
         n_tags = int(rng.integers(1, 5))
         chosen = list(dict.fromkeys([own[0], *rng.choice(own, size=n_tags - 1)]))
@@ -322,40 +469,19 @@ def generate(size: str | WorldSize, seed: int = 0) -> World:
             w2=words[int(rng.integers(0, len(words)))],
             n=int(rng.integers(2, 60)),
         )
-        status = "rejected" if rejected[i] else "approved"
-        videos.append(
+        rejected = bool(videos.rejected[i])
+        rows.append(
             {
-                "id": video_ids[i],
-                "creator": creator_ids[vid_creator[i]],
+                "id": f"v{i:08d}",
+                "creator": f"c{int(videos.creator[i]):06d}",
                 "caption": caption,
                 "hashtags": list(dict.fromkeys(chosen)),
-                "duration_ms": int(duration_ms[i]),
-                "created_at": int(vid_created[i]),
-                "status": status,
-                "reasons": ["spam: link bait in caption"] if rejected[i] else [],
+                "duration_ms": int(videos.duration_ms[i]),
+                "created_at": int(videos.created[i]),
+                "status": "rejected" if rejected else "approved",
+                "reasons": ["spam: link bait in caption"] if rejected else [],
                 "pool": str(pool[i]) or None,
                 "budget": int(budget[i]),
             }
         )
-    latent = {
-        "user_interests": theta.astype(np.float32),
-        "user_community": community.astype(np.int16),
-        "community_prototypes": prototypes.astype(np.float32),
-        "video_quality": vid_quality.astype(np.float32),
-        "video_category": vid_cat.astype(np.int16),
-        "creator_quality": creator_quality.astype(np.float32),
-        "creator_vertical": vertical,
-        "creator_primary": primary.astype(np.int16),
-    }
-    return World(
-        size=ws.name,
-        seed=seed,
-        now_ms=now,
-        categories=categories,
-        tags=tags,
-        creators=creators,
-        users=users,
-        videos=videos,
-        interactions=inter,
-        latent=latent,
-    )
+    return rows

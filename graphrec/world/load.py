@@ -17,34 +17,14 @@ import numpy as np
 
 from graphrec.cypher import checked_identifier
 from graphrec.db import Graph, migrate
+from graphrec.domain import INTERACTIONS, POOLS
 from graphrec.errors import InvalidInput
 from graphrec.world.files import fingerprint
-from graphrec.world.generate import BOOST_BUDGET, COLD_START_BUDGET, KINDS, World
+from graphrec.world.generate import KINDS, World
 
-# Each interaction kind: the relationship it is stored as and the Video counter it moves.
-# (User)-[:TYPE]->(Video), except follows, which go to the creator. The event API
-# (graphrec.events) stores live events with the same table.
-INTERACTIONS: dict[str, tuple[str, str]] = {
-    "impression": ("SAW", "impressions"),
-    "view": ("VIEWED", "views"),
-    "complete": ("COMPLETED", "completions"),
-    "like": ("LIKED", "likes"),
-    "comment": ("COMMENTED", "comments"),
-    "share": ("SHARED", "shares"),
-    "follow": ("FOLLOWS", "follows"),
-    "skip": ("SKIPPED", "skips"),
-}
 REL_TYPES = {k: rel for k, (rel, _) in INTERACTIONS.items() if k != "follow"}
 COUNTERS = {k: counter for k, (_, counter) in INTERACTIONS.items()}
-POOL_ROWS = [
-    {"id": "review", "level": 0, "name": "review", "budget_min": 0, "budget_max": 0},
-    {"id": "cold_start", "level": 1, "name": "cold start",
-     "budget_min": COLD_START_BUDGET[0], "budget_max": COLD_START_BUDGET[1]},
-    {"id": "boost", "level": 2, "name": "boost",
-     "budget_min": BOOST_BUDGET[0], "budget_max": BOOST_BUDGET[1]},
-    {"id": "trending", "level": 3, "name": "trending", "budget_min": 0, "budget_max": 0},
-    {"id": "long_tail", "level": -1, "name": "long tail", "budget_min": 0, "budget_max": 0},
-]  # fmt: skip
+POOL_ROWS = [p.as_dict() for p in POOLS]
 
 
 @dataclass
@@ -67,8 +47,11 @@ def video_rows(world: World) -> list[dict[str, Any]]:
         COUNTERS[k]: np.bincount(inter.video[inter.kind == i], minlength=n)
         for i, k in enumerate(KINDS)
     }
-    watch = np.bincount(inter.video[inter.kind == KINDS.index("view")],
-                        weights=inter.watch_ms[inter.kind == KINDS.index("view")], minlength=n)  # fmt: skip
+    watch = np.bincount(
+        inter.video[inter.kind == KINDS.index("view")],
+        weights=inter.watch_ms[inter.kind == KINDS.index("view")],
+        minlength=n,
+    )
     rows = []
     for i, v in enumerate(world.videos):
         row = dict(v)
@@ -161,17 +144,26 @@ def _load_interactions(
     follow = inter.kind == KINDS.index("follow")
     fidx = np.flatnonzero(follow)
     follows = list(
-        zip(user_ids[inter.user[fidx]].tolist(), video_ids[inter.video[fidx]].tolist(),
-            inter.at[fidx].tolist(), strict=True)
-    )  # fmt: skip
+        zip(
+            user_ids[inter.user[fidx]].tolist(),
+            video_ids[inter.video[fidx]].tolist(),
+            inter.at[fidx].tolist(),
+            strict=True,
+        )
+    )
     # Everything else, grouped by user so a batch looks each user up once.
     idx = np.flatnonzero(~follow)
     idx = idx[np.argsort(inter.user[idx], kind="stable")]
     users = inter.user[idx]
     items = list(
-        zip(video_ids[inter.video[idx]].tolist(), types[inter.kind[idx]].tolist(),
-            inter.at[idx].tolist(), inter.watch_ms[idx].tolist(), strict=True)
-    )  # fmt: skip
+        zip(
+            video_ids[inter.video[idx]].tolist(),
+            types[inter.kind[idx]].tolist(),
+            inter.at[idx].tolist(),
+            inter.watch_ms[idx].tolist(),
+            strict=True,
+        )
+    )
     bounds = np.flatnonzero(np.diff(users)) + 1
     starts = np.r_[0, bounds].tolist()
     ends = np.r_[bounds, len(users)].tolist()

@@ -1,12 +1,12 @@
 -- Appends one partition's share of an event batch, atomically: per event, the existence check
 -- of the user, the dedup key (SET NX with a retention), the stream entry (XADD, AOF-logged
 -- before the reply) and the user's online state (tag weights clamped, liked tags, net skips
--- per creator, follows, seen filter bits); then each user's online embedding steps once
+-- per creator, follows, seen filter bits, the videos engaged with last); then each user's online embedding steps once
 -- towards (or away from) the batch's videos, as cypher/serving/update_profiles does.
 -- Every key shares the partition's hash tag: one Redis Cluster slot per call.
 -- KEYS[1] partition stream, KEYS[2] the partition's set of known user ids
 -- ARGV[1] key prefix of the partition ("gr:{p3}:"), ARGV[2] JSON request
---   {ttl, maxlen, rate, minw, maxw, dim, events: [{id, u, k, at, v?, c?, wm?, w, tags, bits}]}
+--   {ttl, maxlen, rate, minw, maxw, dim, recent, events: [{id, u, k, at, v?, c?, wm?, w, tags, bits}]}
 -- ARGV[3..] pairs: video id, its embedding as normalised little-endian float32
 -- returns: one status per event: accepted | duplicate | unknown user
 local stream, users, prefix = KEYS[1], KEYS[2], ARGV[1]
@@ -46,6 +46,11 @@ for i, e in ipairs(req.events) do
     if e.c and e.k == 'view' then redis.call('HINCRBY', up .. 'skips', e.c, -2) end
     if e.c and e.k == 'follow' then redis.call('SADD', up .. 'follows', e.c) end
     for _, b in ipairs(e.bits) do redis.call('SETBIT', up .. 'seen', b, 1) end
+    if e.v and e.w > 0 and e.k ~= 'follow' then  -- engaged with: the item-to-item history
+      redis.call('LREM', up .. 'recent', 0, e.v)
+      redis.call('LPUSH', up .. 'recent', e.v)
+      redis.call('LTRIM', up .. 'recent', 0, req.recent - 1)
+    end
     redis.call('HSET', up .. 'meta', 'active_at', e.at)
     if e.w ~= 0 and e.v and vec[e.v] then
       local d = deltas[e.u]

@@ -9,11 +9,11 @@ restart keeps the data and ``stop`` finds the process again.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -22,6 +22,7 @@ from pathlib import Path
 from graphrec.config import Settings, get_settings, parse_size
 from graphrec.db import Connection
 from graphrec.errors import ConfigError, ServerStartError
+from graphrec.services.processes import pid_alive, port_in_use
 
 NEO4J_VERSION = "5.26.19"
 HERE = Path(__file__).resolve().parent
@@ -50,35 +51,6 @@ def _java_major(java: str) -> int:
             major = int(head)
             return 8 if major == 1 else major
     raise ConfigError(f"could not read the Java version from {java!r}: {text.strip()[:200]}")
-
-
-def port_in_use(host: str, port: int) -> bool:
-    """True when something already listens on ``host:port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie child still answers kill(0); /proc tells it apart.
-    with contextlib.suppress(OSError):
-        status = Path(f"/proc/{pid}/status").read_text()
-        if "\nState:\tZ" in status:
-            return False
-    return True
 
 
 @dataclass
@@ -141,9 +113,16 @@ class LocalNeo4j:
         return Connection(uri=self.uri, user="neo4j", password=self.password)
 
     # --- jars --------------------------------------------------------------------------
+    @property
+    def launcher_classes(self) -> Path:
+        """Where this Launcher.java is compiled: one folder per source text, so checkouts
+        with different launchers sharing GRAPHREC_HOME never run each other's."""
+        digest = hashlib.sha256((HERE / "Launcher.java").read_bytes()).hexdigest()[:12]
+        return self.jars_dir / f"classes-{digest}"
+
     def ensure_jars(self) -> Path:
         """Fetch the server's jars with Maven once and compile the launcher; returns the dir."""
-        lib, classes = self.jars_dir / "lib", self.jars_dir / "classes"
+        lib, classes = self.jars_dir / "lib", self.launcher_classes
         marker = self.jars_dir / "complete"
         if not marker.exists():
             if shutil.which(self.mvn) is None:
@@ -155,10 +134,15 @@ class LocalNeo4j:
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
             cmd = [
-                self.mvn, "-q", "-B", "-f", str(HERE / "pom.xml"),
-                "dependency:copy-dependencies", f"-DoutputDirectory={tmp / 'lib'}",
+                self.mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(HERE / "pom.xml"),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={tmp / 'lib'}",
                 f"-Dneo4j.version={NEO4J_VERSION}",
-            ]  # fmt: skip
+            ]
             out = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if out.returncode != 0:
                 raise ServerStartError(
@@ -173,13 +157,15 @@ class LocalNeo4j:
             (self.jars_dir / "complete").write_text(NEO4J_VERSION)
         source = HERE / "Launcher.java"
         compiled = classes / "Launcher.class"
-        if not compiled.exists() or compiled.stat().st_mtime < source.stat().st_mtime:
+        if not compiled.exists():
             javac = shutil.which("javac") or str(Path(self.java).with_name("javac"))
             classes.mkdir(parents=True, exist_ok=True)
             out = subprocess.run(
                 [javac, "-nowarn", "-cp", f"{lib}/*", "-d", str(classes), str(source)],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                check=False,
+            )
             if out.returncode != 0:
                 raise ServerStartError("compiling Launcher.java failed:\n" + out.stderr[-2000:])
         return self.jars_dir
@@ -191,7 +177,7 @@ class LocalNeo4j:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def status(self) -> dict[str, object]:
         pid = self.running_pid()
@@ -240,18 +226,35 @@ class LocalNeo4j:
         pw_file.touch(mode=0o600)
         pw_file.write_text(self.password)
         (self.state_dir / "ready").unlink(missing_ok=True)
-        classpath = os.pathsep.join([str(jars / "classes"), f"{jars / 'lib'}/*", f"{plugins}/*"])
+        classpath = os.pathsep.join(
+            [str(self.launcher_classes), f"{jars / 'lib'}/*", f"{plugins}/*"]
+        )
         cmd = [
-            self.java, f"-Xms{self.heap}", f"-Xmx{self.heap}", "-XX:+UseG1GC",
-            "-XX:+ExitOnOutOfMemoryError", *JAVA_OPENS, "-cp", classpath, "Launcher",
-            str(self.state_dir), self.host, str(self.port),
-            str(parse_size(self.pagecache)), str(parse_size(self.tx_memory)), str(pw_file),
-        ]  # fmt: skip
+            self.java,
+            f"-Xms{self.heap}",
+            f"-Xmx{self.heap}",
+            "-XX:+UseG1GC",
+            "-XX:+ExitOnOutOfMemoryError",
+            *JAVA_OPENS,
+            "-cp",
+            classpath,
+            "Launcher",
+            str(self.state_dir),
+            self.host,
+            str(self.port),
+            str(parse_size(self.pagecache)),
+            str(parse_size(self.tx_memory)),
+            str(pw_file),
+        ]
         with open(self.log_file, "ab") as log:
             proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, cwd=self.state_dir,
-            )  # fmt: skip
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=self.state_dir,
+            )
         self.pid_file.write_text(str(proc.pid))
         self.info_file.write_text(json.dumps({"uri": self.uri, "pid": proc.pid}))
         self._wait_ready(proc.pid, proc=proc)
@@ -261,7 +264,7 @@ class LocalNeo4j:
         deadline = time.monotonic() + self.start_timeout_s
         ready = self.state_dir / "ready"
         while time.monotonic() < deadline:
-            alive = proc.poll() is None if proc is not None else _pid_alive(pid)
+            alive = proc.poll() is None if proc is not None else pid_alive(pid)
             if not alive:
                 self.pid_file.unlink(missing_ok=True)
                 raise ServerStartError(
@@ -292,11 +295,11 @@ class LocalNeo4j:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and _pid_alive(pid):
+        while time.monotonic() < deadline and pid_alive(pid):
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
             time.sleep(0.2)
-        if _pid_alive(pid):
+        if pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):

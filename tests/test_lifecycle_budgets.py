@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from support.sandbox import Sandbox
+
 from graphrec.db import Graph
-from graphrec.lifecycle import pools
-from graphrec.lifecycle.sandbox import Sandbox
+from graphrec.lifecycle import budgets
 
 
 def test_budget_never_overrun_under_concurrent_impressions(graph: Graph) -> None:
@@ -26,7 +27,7 @@ def test_budget_never_overrun_under_concurrent_impressions(graph: Graph) -> None
     def feed(user: str) -> dict[str, bool]:
         # most feeds hold the tight video alone, so nothing else serialises the recorders
         ids = ["roomy", "tight", "spent", "tail"] if user.endswith("0") else ["tight"]
-        out = pools.record_impressions(graph, user, ids, at=1)
+        out = budgets.record_impressions(graph, user, ids, at=1)
         return {v: out.get(v, False) for v in ("tight", "spent", "roomy", "tail")}
 
     with ThreadPoolExecutor(max_workers=8) as ex:
@@ -48,7 +49,7 @@ def test_rejected_and_unknown_videos_are_not_granted(graph: Graph) -> None:
     sb.creators("c1")
     sb.users("u1")
     sb.videos([{"id": "bad", "creator": "c1", "status": "rejected", "pool": None}])
-    assert pools.record_impressions(graph, "u1", ["bad", "nope"], at=1) == {
+    assert budgets.record_impressions(graph, "u1", ["bad", "nope"], at=1) == {
         "bad": False,
         "nope": False,
     }
@@ -61,15 +62,15 @@ def test_new_creator_and_influencer_get_the_same_cold_start_budget_range(graph: 
     rows = [{"id": f"n{i}", "creator": "newbie", "pool": None} for i in range(60)]
     rows += [{"id": f"s{i}", "creator": "star", "pool": None} for i in range(60)]
     sb.videos(rows)
-    budgets = pools.enter_cold_start(graph, [r["id"] for r in rows], at=sb.now)
-    newbie = [b for v, b in budgets.items() if v.startswith("n")]
-    star = [b for v, b in budgets.items() if v.startswith("s")]
+    drawn = budgets.enter_cold_start(graph, [r["id"] for r in rows], at=sb.now)
+    newbie = [b for v, b in drawn.items() if v.startswith("n")]
+    star = [b for v, b in drawn.items() if v.startswith("s")]
     assert len(newbie) == len(star) == 60
     for group in (newbie, star):
         assert min(group) >= 200 and max(group) <= 300
         assert len(set(group)) > 10  # drawn, not a constant
     # entering twice changes nothing
-    assert pools.enter_cold_start(graph, ["n0", "s0"], at=sb.now) == {}
+    assert budgets.enter_cold_start(graph, ["n0", "s0"], at=sb.now) == {}
 
 
 def test_cold_start_candidates_match_tags_skip_seen_and_spent(graph: Graph) -> None:
@@ -87,16 +88,16 @@ def test_cold_start_candidates_match_tags_skip_seen_and_spent(graph: Graph) -> N
         ]
     )
     graph.write("lifecycle/sandbox_interest", user_id="fan", tag="dog", weight=1.0)
-    pools.record_impressions(graph, "fan", ["cats1"], at=1)
-    fan = pools.cold_start_candidates(graph, "fan", limit=10)
+    budgets.record_impressions(graph, "fan", ["cats1"], at=1)
+    fan = budgets.cold_start_candidates(graph, "fan", limit=10)
     assert [r["video_id"] for r in fan] == ["pets1", "dance1"]
     assert fan[0]["match"] > 0 and fan[1]["match"] == 0
     assert fan[0]["creator_id"] == "c2" and sorted(fan[0]["tags"]) == ["dog", "pets"]
     assert fan[0]["remaining"] == 250
     # no history, or no such user: still open
-    assert {r["video_id"] for r in pools.cold_start_candidates(graph, "stranger")} == {
+    assert {r["video_id"] for r in budgets.cold_start_candidates(graph, "stranger")} == {
         "dance1",
         "pets1",
         "cats1",
     }
-    assert len(pools.cold_start_candidates(graph, "ghost", limit=2)) == 2
+    assert len(budgets.cold_start_candidates(graph, "ghost", limit=2)) == 2

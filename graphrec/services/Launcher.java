@@ -5,6 +5,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 
+import inet.ipaddr.IPAddressString;
+import org.neo4j.configuration.GraphDatabaseInternalSettings;
 import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.configuration.connectors.BoltConnector;
 import org.neo4j.configuration.helpers.SocketAddress;
@@ -23,6 +25,14 @@ import org.neo4j.graphdb.QueryExecutionException;
  * means authentication is off (loopback development only).
  */
 public final class Launcher {
+    /** Procedures and functions the server loads: graphrec's queries use db.* and these. */
+    static final List<String> PROCEDURE_ALLOWLIST = List.of(
+            "db.*", "apoc.version", "apoc.util.md5", "apoc.util.sha1", "apoc.util.sha256",
+            "apoc.coll.*", "apoc.map.*", "apoc.text.*", "apoc.math.*", "apoc.number.*",
+            "apoc.convert.*", "apoc.date.*", "apoc.temporal.*", "apoc.agg.*", "apoc.meta.*",
+            "apoc.path.*", "apoc.label.*", "apoc.node.*", "apoc.nodes.*", "apoc.rel.*",
+            "apoc.any.*", "apoc.create.v*", "apoc.scoring.*", "apoc.algo.*", "apoc.stats.*");
+
     private Launcher() {}
 
     public static void main(String[] args) throws Exception {
@@ -38,6 +48,8 @@ public final class Launcher {
         String password = Files.readString(Path.of(args[5]), StandardCharsets.UTF_8).strip();
         Path plugins = home.resolve("plugins");
         Files.createDirectories(plugins);
+        Path imports = home.resolve("import"); // LOAD CSV's root: an empty folder, file URLs off
+        Files.createDirectories(imports);
         Path ready = home.resolve("ready");
         Files.deleteIfExists(ready);
 
@@ -48,7 +60,14 @@ public final class Launcher {
                 .setConfig(GraphDatabaseSettings.pagecache_memory, pagecache)
                 .setConfig(GraphDatabaseSettings.memory_transaction_global_max_size, txMax)
                 .setConfig(GraphDatabaseSettings.plugin_dir, plugins)
-                .setConfig(GraphDatabaseSettings.procedure_unrestricted, List.of("apoc.*"))
+                // No file or network access from Cypher: file URLs off (and confined to an
+                // empty folder), every address blocked for LOAD CSV and APOC, and only the
+                // procedures and functions below loaded (no apoc.load.*, apoc.import.*, ...).
+                .setConfig(GraphDatabaseSettings.allow_file_urls, false)
+                .setConfig(GraphDatabaseSettings.load_csv_file_url_root, imports)
+                .setConfig(GraphDatabaseInternalSettings.cypher_ip_blocklist, List.of(
+                        new IPAddressString("0.0.0.0/0"), new IPAddressString("::/0")))
+                .setConfig(GraphDatabaseSettings.procedure_allowlist, PROCEDURE_ALLOWLIST)
                 .build();
 
         CountDownLatch stopped = new CountDownLatch(1);

@@ -12,6 +12,7 @@ from typing import Any
 from graphrec import cypher
 from graphrec.db import Graph
 from graphrec.errors import Conflict, DatabaseError, InvalidInput, NotFound
+from graphrec.ids import check_id
 
 NEW_CREATOR_ACCOUNT_SCORE = 0.5
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def sign_up(
     The user's embedding is set from those interests at once (``learn/embed_new_user``, when
     the learning area provides it and tag embeddings exist), so the first feed is personal.
     """
-    uid = user_id or f"u-{uuid.uuid4().hex[:12]}"
+    uid = check_id(user_id, "user_id") if user_id is not None else f"u-{uuid.uuid4().hex[:12]}"
     tags = list(dict.fromkeys(t.strip().lstrip("#").lower() for t in interests if t.strip()))
     if tags:
         known = {r["tag"] for r in graph.read("serving/known_tags", tags=tags)}
@@ -65,7 +66,11 @@ def make_creator(
     graph: Graph, *, creator_id: str | None = None, name: str | None = None, at: int | None = None
 ) -> dict[str, Any]:
     """A new creator, or the creator role on the user with that id; 409 when one exists."""
-    cid = creator_id or f"c-{uuid.uuid4().hex[:12]}"
+    cid = (
+        check_id(creator_id, "creator_id")
+        if creator_id is not None
+        else f"c-{uuid.uuid4().hex[:12]}"
+    )
     rows = graph.write(
         "serving/create_creator",
         id=cid,

@@ -1,189 +1,33 @@
-"""The analysts' query library and its runner, against world S on a real Neo4j.
+"""The analysts' queries against world S on a real Neo4j: each runs with its defaults and
+returns the columns its header promises, answers what the world holds, agrees with the
+lifecycle's own pool cycles, and the runner refuses writes and stops slow queries.
 
-World S is loaded once for this module (every test here only reads). On world S some
-queries find few rows (no pool cycle, community or embedding has been computed yet); each
-must still run with its defaults and return exactly the columns its header promises.
+The graph is ``analyst_world`` (conftest): world S, its users in their true interest
+communities, two real pool cycles; every test here only reads.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from graphrec import analyst, cypher
-from graphrec.cli import app
-from graphrec.config import Settings, get_settings
+from graphrec.analyst import runner
+from graphrec.config import Settings
 from graphrec.db import Graph
-from graphrec.errors import InvalidInput, NotFound
 from graphrec.lifecycle.cycle import CycleReport
-from graphrec.server import ServerHandle
 from graphrec.world.generate import KINDS, World
 
 ANALYST = sorted(analyst.queries())
-REQUIRED = {
-    "pool_funnel",
-    "promotion_by_cycle",
-    "top_videos_in_pool",
-    "top_videos_in_community",
-    "creator_trajectory",
-    "why_user_sees_video",
-    "community_profiles",
-    "cold_start_fairness",
-    "look_back_revivals",
-    "engagement_by_category",
-    "interest_drift",
-}
-
-
-@pytest.fixture(scope="module")
-def world_graph(session_graph: Graph, world_s: World) -> Graph:
-    """World S loaded once for the module, its users put in their true interest communities
-    (as training will), before the pool cycles below; the tests themselves never write."""
-    from graphrec.world.load import load_world
-
-    session_graph.wipe()
-    load_world(session_graph, world_s)
-    truth = world_s.latent["user_community"]
-    rows = [
-        {"user": u["id"], "community": f"k{int(truth[i])}", "score": 1.0}
-        for i, u in enumerate(world_s.users)
-    ]
-    session_graph.write("lifecycle/sandbox_members", rows=rows)
-    return session_graph
-
-
-@pytest.fixture(scope="module")
-def cycles(world_graph: Graph, world_s: World, settings: Settings) -> list[CycleReport]:
-    """Two pool cycles run by the lifecycle on world S (at its clock, then 10 days later),
-    so the queries over the pool history have a real history to read."""
-    from graphrec.lifecycle.cycle import run_cycle
-
-    day = 86_400_000
-    return [
-        run_cycle(world_graph, settings=settings, now=world_s.now_ms),
-        run_cycle(world_graph, settings=settings, now=world_s.now_ms + 10 * day),
-    ]
-
-
-@pytest.fixture
-def cli_env(neo4j_server: ServerHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The CLI pointed at the test server through the environment, as an analyst would."""
-    conn = neo4j_server.connection
-    monkeypatch.setenv("NEO4J_URI", conn.uri)
-    monkeypatch.setenv("NEO4J_USER", conn.user)
-    monkeypatch.setenv("NEO4J_PASSWORD", conn.password)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def _write_file(tmp_path: Path, text: str, name: str = "q.cypher") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-# --- pure logic ----------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("header", "expected"),
-    [
-        ("$pool = 'boost', $limit = 20", {"pool": "boost", "limit": 20}),
-        (
-            "$community = null, $ids = ['a', 'b'], $on = true",
-            {"community": None, "ids": ["a", "b"], "on": True},
-        ),
-        ("$m = {a: 1}", None),  # a Cypher map with bare keys is not a literal we read
-        ("$x = 0.5, $s = 'a, b'", {"x": 0.5, "s": "a, b"}),
-    ],
-)
-def test_defaults_header(header: str, expected: dict[str, object] | None) -> None:
-    text = f"// q\n// params: (see defaults)\n// defaults: {header}\n// returns: a\nRETURN 1 AS a"
-    query = cypher.parse("t/q", Path("q.cypher"), text)
-    if expected is None:
-        with pytest.raises(InvalidInput):
-            analyst.defaults(query)
-    else:
-        assert analyst.defaults(query) == expected
-
-
-def test_default_inside_params_header_and_types() -> None:
-    text = (
-        "// q\n// params: $user_id (string), $limit (int, default 50), $rows (list of {id, at}),\n"
-        "//   $w (float), $x\n// returns: a\n"
-        "UNWIND $rows AS r RETURN $user_id AS a, $limit, $w, $x"
-    )
-    query = cypher.parse("t/q", Path("q.cypher"), text)
-    params = {p.name: p for p in analyst.params_of(query)}
-    assert [p for p in params] == ["user_id", "limit", "rows", "w", "x"]
-    assert params["limit"].has_default and params["limit"].default == 50
-    assert (params["user_id"].type, params["rows"].type, params["w"].type) == (
-        "string",
-        "list",
-        "float",
-    )
-    assert params["x"].type is None
-    assert analyst.dummy_params(query) == {
-        "user_id": "x",
-        "limit": 1,
-        "rows": [],
-        "w": 0.5,
-        "x": None,
-    }
-
-
-@pytest.mark.parametrize(
-    ("kind", "text", "value"),
-    [
-        ("int", "20", 20),
-        ("float", "0.25", 0.25),
-        ("string", "007", "007"),
-        ("bool", "TRUE", True),
-        ("list", "a,b", ["a", "b"]),
-        ("list", "[1, 2]", [1, 2]),
-        ("map", '{"a": 1}', {"a": 1}),
-        ("int", "null", None),
-        (None, "12", 12),
-        (None, "boost", "boost"),
-    ],
-)
-def test_coerce_command_line_values(kind: str | None, text: str, value: object) -> None:
-    assert analyst.coerce(analyst.Param("p", kind), text) == value
-
-
-@pytest.mark.parametrize(("kind", "text"), [("int", "abc"), ("float", "x1"), ("bool", "yes")])
-def test_coerce_refuses_a_mistyped_value(kind: str, text: str) -> None:
-    with pytest.raises(InvalidInput, match=rf"\$p expects {kind}, got '{text}'"):
-        analyst.coerce(analyst.Param("p", kind), text)
-
-
-def test_param_errors_name_the_param() -> None:
-    query = analyst.find("top_videos_in_pool")
-    with pytest.raises(InvalidInput, match=r"no parameter \$limt; did you mean \$limit\?"):
-        analyst.bind(query, {"limt": "5"})
-    with pytest.raises(InvalidInput, match=r"\$limit expects int, got 'five'"):
-        analyst.bind(query, {"limit": "five"})
-    assert analyst.bind(query, {"pool": "trending"}) == {"pool": "trending", "limit": 20}
-    own = cypher.parse(
-        "own", Path("own.cypher"), "MATCH (v:Video {id: $video_id}) RETURN v.id AS id"
-    )
-    with pytest.raises(InvalidInput, match=r"own needs \$video_id"):
-        analyst.bind(own, {})
-    with pytest.raises(InvalidInput, match="NAME=VALUE"):
-        analyst.parse_assignments(["limit"])
-    with pytest.raises(NotFound, match="did you mean pool_funnel"):
-        analyst.find("pool_funel")
-
-
-def test_the_library_has_the_promised_queries() -> None:
-    assert set(ANALYST) >= REQUIRED
 
 
 # --- against world S ---------------------------------------------------------------------------
@@ -420,7 +264,7 @@ def test_the_read_transaction_refuses_a_write_too(
 ) -> None:
     """Second line of defence: with the EXPLAIN check switched off, the READ transaction
     itself refuses the write (as a cluster does), reported the same way."""
-    monkeypatch.setattr(analyst, "check_read_only", lambda *args, **kwargs: None)
+    monkeypatch.setattr(runner, "check_read_only", lambda *args, **kwargs: None)
     probe = cypher.parse("probe", Path("probe.cypher"), "CREATE (p:AnalystProbe) RETURN 1 AS one")
     with pytest.raises(analyst.ReadOnlyViolation, match="tried to write in a read-only"):
         analyst.run(world_graph, probe)
@@ -439,99 +283,3 @@ def test_a_slow_query_times_out(world_graph: Graph, settings: Settings) -> None:
     fast = settings.model_copy(update={"analyst_timeout_s": 0.2})
     with pytest.raises(analyst.QueryTimedOut, match="GRAPHREC_ANALYST_TIMEOUT_S"):
         analyst.run(world_graph, slow, settings=fast)
-
-
-# --- the CLI ------------------------------------------------------------------------------------
-def test_cli_list(cli_env: None) -> None:
-    result = CliRunner().invoke(app, ["cypher", "list", "--format", "json"])
-    assert result.exit_code == 0, result.output
-    listed = {r["name"]: r for r in json.loads(result.stdout)}
-    assert set(listed) == set(ANALYST)
-    assert listed["top_videos_in_pool"]["params"] == "$pool (string) = 'boost', $limit (int) = 20"
-
-
-def test_cli_run_in_three_formats(cli_env: None, world_graph: Graph) -> None:
-    runner = CliRunner()
-    args = ["cypher", "run", "top_videos_in_pool", "--param", "pool=boost", "-p", "limit=3"]
-    as_json = runner.invoke(app, [*args, "--format", "json"])
-    assert as_json.exit_code == 0, as_json.output
-    rows = json.loads(as_json.stdout)
-    assert len(rows) == 3 and list(rows[0]) == analyst.find("top_videos_in_pool").returns
-
-    as_csv = runner.invoke(app, [*args, "--format", "csv"])
-    assert as_csv.exit_code == 0, as_csv.output
-    parsed = list(csv.DictReader(io.StringIO(as_csv.stdout)))
-    assert [r["video_id"] for r in parsed] == [r["video_id"] for r in rows]
-    assert json.loads(parsed[0]["tags"]) == rows[0]["tags"]
-
-    as_table = runner.invoke(app, [*args])
-    assert as_table.exit_code == 0, as_table.output
-    assert "analyst/top_videos_in_pool" in as_table.stdout and "3 rows" in as_table.stdout
-    # 13 columns fold to the terminal's width; a narrow result reads whole.
-    narrow = runner.invoke(app, ["cypher", "run", "world/summary"])
-    assert narrow.exit_code == 0, narrow.output
-    table_rows = [line.split("│") for line in narrow.stdout.splitlines() if "│" in line]
-    cells = {(r[2].strip(), r[3].strip()) for r in table_rows if len(r) >= 4}
-    assert ("Video", "480") in cells and ("Pool", "5") in cells
-
-
-def test_cli_run_file(cli_env: None, world_graph: Graph, world_s: World, tmp_path: Path) -> None:
-    path = _write_file(
-        tmp_path,
-        "// Videos per status.\n// params: $min (int)\n// defaults: $min = 1\n"
-        "// returns: status, videos\n"
-        "MATCH (v:Video) WITH v.status AS status, count(*) AS videos WHERE videos >= $min\n"
-        "RETURN status, videos ORDER BY status;\n",
-    )
-    result = CliRunner().invoke(app, ["cypher", "run", "--file", str(path), "-f", "json"])
-    assert result.exit_code == 0, result.output
-    statuses = Counter(v["status"] for v in world_s.videos)
-    expected = [{"status": s, "videos": n} for s, n in sorted(statuses.items())]
-    assert json.loads(result.stdout) == expected
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["run", "top_videos_in_pool", "-p", "limt=3"], "did you mean $limit"),
-        (["run", "top_videos_in_pool", "-p", "limit=three"], "$limit expects int"),
-        (["run", "top_videos_in_pool", "-p", "limit"], "NAME=VALUE"),
-        (["run", "pool_funel"], "did you mean pool_funnel"),
-        (["run", "pool_funnel", "--format", "xml"], "--format must be one of"),
-        (["run"], "give either a query NAME or --file"),
-        (["run", "--file", "/nonexistent/q.cypher"], "cannot read"),
-        (["run", "pool_funnel", "--timeout", "0"], "timeout must be positive"),
-    ],
-)
-def test_cli_bad_input_exits_non_zero(
-    args: list[str], message: str, cli_env: None, world_graph: Graph
-) -> None:
-    result = CliRunner().invoke(app, ["cypher", *args])
-    assert result.exit_code != 0
-    assert message in " ".join(result.output.split())
-
-
-def test_cli_refuses_a_write(cli_env: None, world_graph: Graph, tmp_path: Path) -> None:
-    path = _write_file(tmp_path, "MATCH (v:Video) DETACH DELETE v")
-    result = CliRunner().invoke(app, ["cypher", "run", "--file", str(path)])
-    assert result.exit_code != 0
-    assert "read-only" in " ".join(result.output.split())
-    left = world_graph.driver.execute_query("MATCH (v:Video) RETURN count(v) AS n").records[0]["n"]
-    assert left > 0
-
-
-def test_cli_show_prints_param_lines(cli_env: None) -> None:
-    result = CliRunner().invoke(app, ["cypher", "show", "top_videos_in_pool", "-p", "limit=5"])
-    assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
-    assert lines[:2] == [":param pool => 'boost'", ":param limit => 5"]
-    assert lines[2].startswith("MATCH") and lines[-1].endswith(";")
-
-
-def test_cli_timeout(cli_env: None, world_graph: Graph, tmp_path: Path) -> None:
-    path = _write_file(
-        tmp_path, "UNWIND range(1, 2000000000) AS i WITH i WHERE i % 7 = 3 RETURN count(*) AS n"
-    )
-    result = CliRunner().invoke(app, ["cypher", "run", "--file", str(path), "--timeout", "0.2"])
-    assert result.exit_code != 0
-    assert "ran past its 0.2 s limit" in " ".join(result.output.split())

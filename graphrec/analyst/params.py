@@ -1,37 +1,19 @@
-"""Running analysts' Cypher safely: read-only, with checked parameters and a time limit.
-
-Analyst queries live in ``cypher/analyst/`` (one per file) and run unchanged in Neo4j Browser
-or cypher-shell. Their header names the question, the ``$params`` with their types, the
-defaults (``// defaults: $pool = 'boost', $limit = 20``) and the returned columns. Here they
-run in a READ transaction (routed to a reader on a cluster) after an ``EXPLAIN`` has shown
-that the query only reads: a single server does not always refuse writes in a read
-transaction, so the query type is checked first. Parameters are checked against the query's
-``$params`` (a misspelt name gets a suggestion) and coerced to their declared types.
-"""
+"""Parameters of an analyst query: the header's ``$params`` with types and defaults, Cypher
+literals as written in a header or on the command line, and binding given values to them."""
 
 from __future__ import annotations
 
 import ast
-import csv
 import difflib
-import io
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
-import neo4j
-from neo4j import exceptions as nx
-
 from graphrec import cypher
-from graphrec.config import Settings, get_settings
-from graphrec.db import Graph, translated_errors
-from graphrec.errors import DatabaseUnavailable, InvalidInput, NotFound
+from graphrec.errors import InvalidInput
 
-AREA = "analyst"
-FORMATS = ("table", "csv", "json")
 _TYPES = {
     "int": "int",
     "integer": "int",
@@ -47,14 +29,6 @@ _TYPES = {
 _PARAM_NAME = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
-class ReadOnlyViolation(InvalidInput):
-    """An analyst query that would write (or change the schema) was refused."""
-
-
-class QueryTimedOut(DatabaseUnavailable):
-    """An analyst query ran past its time limit and was stopped by Neo4j."""
-
-
 @dataclass(frozen=True)
 class Param:
     """One ``$param`` of a query: its declared type (None when the header says none)."""
@@ -65,18 +39,8 @@ class Param:
     default: Any = None
 
 
-@dataclass
-class Result:
-    """The rows a query returned, with its columns in order (also when there are no rows)."""
-
-    query: cypher.Query
-    columns: list[str]
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-# --- the header ----------------------------------------------------------------------------
-def _declarations(raw: str) -> dict[str, str]:
+# --- the header ------------------------------------------------------------------------
+def declarations(raw: str) -> dict[str, str]:
     """``$name (inside of its parentheses)`` for each param a ``// params:`` header names."""
     out: dict[str, str] = {}
     pos = 0
@@ -150,7 +114,7 @@ def _split_top_level(text: str) -> list[str]:
 def defaults(query: cypher.Query) -> dict[str, Any]:
     """Defaults from ``// defaults: $a = 1, $b = 'x'`` and from ``(int, default 50)``."""
     out: dict[str, Any] = {}
-    for name, inside in _declarations(query.header.get("params", "")).items():
+    for name, inside in declarations(query.header.get("params", "")).items():
         m = re.search(r"\bdefault\s+([^,]+)", inside)
         if m:
             out[name] = parse_literal(m.group(1))
@@ -166,7 +130,7 @@ def defaults(query: cypher.Query) -> dict[str, Any]:
 
 def params_of(query: cypher.Query) -> list[Param]:
     """The query's ``$params`` (from its text), with header types and defaults."""
-    declared = _declarations(query.header.get("params", ""))
+    declared = declarations(query.header.get("params", ""))
     found = defaults(query)
     used = query.params
     # Header order first (the author's), then any the header forgot.
@@ -197,36 +161,7 @@ def cypher_literal(value: Any) -> str:
     return str(value)
 
 
-# --- finding queries -------------------------------------------------------------------------
-def queries() -> dict[str, cypher.Query]:
-    """The analyst queries, by short name (``pool_funnel``)."""
-    prefix = AREA + "/"
-    return {n[len(prefix) :]: q for n, q in cypher.library().items() if n.startswith(prefix)}
-
-
-def find(name: str) -> cypher.Query:
-    """An analyst query by short name, or any library query by its full ``area/name``."""
-    if "/" in name:
-        return cypher.load(name)
-    known = queries()
-    if name in known:
-        return known[name]
-    close = difflib.get_close_matches(name, list(known), n=3)
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise NotFound(f"no analyst query named {name!r}{hint} (graphrec cypher list shows them)")
-
-
-def from_file(path: Path) -> cypher.Query:
-    """An analyst's own query file (a trailing ``;`` as cypher-shell writes it is dropped)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InvalidInput(f"cannot read {path}: {e.strerror or e}") from e
-    text = text.rstrip().removesuffix(";")
-    return cypher.parse(path.stem, path, text)
-
-
-# --- parameters -------------------------------------------------------------------------------
+# --- parameters ---------------------------------------------------------------------------
 def coerce(param: Param, value: Any) -> Any:
     """``value`` as the param's declared type; strings from the command line are parsed."""
     if value is None:
@@ -343,138 +278,3 @@ def dummy_value(param: Param) -> Any:
 
 def dummy_params(query: cypher.Query) -> dict[str, Any]:
     return {p.name: dummy_value(p) for p in params_of(query)}
-
-
-# --- running ------------------------------------------------------------------------------------
-def query_type(graph: Graph, query: cypher.Query, params: Mapping[str, Any]) -> str:
-    """The query type Neo4j plans for the query (``r``, ``rw``, ``w`` or ``s``), via EXPLAIN."""
-    with (
-        translated_errors(f"checking {query.name}"),
-        graph.driver.session(
-            database=graph.database, default_access_mode=neo4j.READ_ACCESS
-        ) as session,
-    ):
-        summary = session.run("EXPLAIN " + query.text, dict(params)).consume()
-    return str(summary.query_type or "")
-
-
-def check_read_only(graph: Graph, query: cypher.Query, params: Mapping[str, Any]) -> None:
-    """Refuse a query whose plan writes or changes the schema."""
-    kind = query_type(graph, query, params)
-    if kind != "r":
-        what = {"rw": "reads and writes", "w": "writes", "s": "changes the schema"}.get(
-            kind, f"is of type {kind!r}"
-        )
-        raise ReadOnlyViolation(
-            f"{query.name} {what}: analyst queries are read-only (EXPLAIN says query type "
-            f"{kind!r}); change data through graphrec's own commands"
-        )
-
-
-def run(
-    graph: Graph,
-    query: cypher.Query,
-    given: Mapping[str, Any] | None = None,
-    *,
-    timeout_s: float | None = None,
-    settings: Settings | None = None,
-) -> Result:
-    """Run an analyst query read-only, with checked params and a time limit."""
-    s = settings or get_settings()
-    params = bind(query, given or {})
-    limit = float(timeout_s if timeout_s is not None else s.analyst_timeout_s)
-    if limit <= 0:
-        raise InvalidInput(f"the timeout must be positive, got {limit}")
-    check_read_only(graph, query, params)
-
-    @neo4j.unit_of_work(timeout=limit)
-    def work(tx: neo4j.ManagedTransaction) -> tuple[list[str], list[dict[str, Any]]]:
-        result = tx.run(query.text, params)
-        keys = list(result.keys())
-        return keys, [r.data() for r in result]
-
-    try:
-        with (
-            translated_errors(f"running {query.name}"),
-            graph.driver.session(database=graph.database) as session,
-        ):
-            try:
-                columns, rows = session.execute_read(work)
-            except nx.ClientError as e:
-                code = e.code or ""
-                if "TransactionTimedOut" in code:
-                    raise QueryTimedOut(
-                        f"{query.name} ran past its {limit:g} s limit and was stopped (raise "
-                        "it with --timeout or GRAPHREC_ANALYST_TIMEOUT_S, or narrow the query)"
-                    ) from e
-                if "AccessMode" in code or "WriteOnReadOnlyAccessDatabase" in code:
-                    raise ReadOnlyViolation(
-                        f"{query.name} tried to write in a read-only transaction: "
-                        f"analyst queries are read-only ({e.message})"
-                    ) from e
-                raise
-    except DatabaseUnavailable as e:
-        # The driver may report a server-side timeout as a broken transaction.
-        if not isinstance(e, QueryTimedOut) and "timed out" in str(e).lower():
-            raise QueryTimedOut(
-                f"{query.name} ran past its {limit:g} s limit and was stopped: {e}"
-            ) from e
-        raise
-    return Result(query=query, columns=columns, rows=rows, params=params)
-
-
-def shell_script(query: cypher.Query, params: Mapping[str, Any]) -> str:
-    """``:param`` lines and the query, to paste into cypher-shell or Neo4j Browser."""
-    lines = [f":param {name} => {cypher_literal(value)}" for name, value in params.items()]
-    text = query.text.rstrip()
-    return "\n".join([*lines, text if text.endswith(";") else text + ";"]) + "\n"
-
-
-# --- output ---------------------------------------------------------------------------------------
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, list | tuple | dict):
-        return json.dumps(_jsonable(value), ensure_ascii=False)
-    return str(value)
-
-
-def to_json(result: Result) -> str:
-    """The rows as a JSON array of objects (keys in column order)."""
-    rows = [{c: _jsonable(r.get(c)) for c in result.columns} for r in result.rows]
-    return json.dumps(rows, indent=2, ensure_ascii=False)
-
-
-def to_csv(result: Result) -> str:
-    """The rows as CSV with a header line; lists and maps as JSON, null as empty."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(result.columns)
-    for r in result.rows:
-        writer.writerow([_cell(r.get(c)) for c in result.columns])
-    return buf.getvalue()
-
-
-def to_table(result: Result) -> Any:
-    """The rows as a rich Table (every column shown, also when there are no rows)."""
-    from rich.table import Table
-
-    n = len(result.rows)
-    table = Table(title=result.query.name, caption=f"{n} row{'s' if n != 1 else ''}")
-    for c in result.columns:
-        table.add_column(c, overflow="fold")
-    for r in result.rows:
-        table.add_row(*[_cell(r.get(c)) for c in result.columns])
-    return table

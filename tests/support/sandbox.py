@@ -1,4 +1,4 @@
-"""Small deterministic worlds for the lifecycle's tests, demos and benchmarks.
+"""Small deterministic worlds for the tests (test scaffolding, not part of the library).
 
 A :class:`Sandbox` writes exactly the creators, users and videos a scenario needs (counters,
 pool, budget, served), through the same loader queries as a generated world.
@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphrec.db import Graph
+from graphrec.domain import CATEGORY_HASHTAGS, POOLS
 from graphrec.world.generate import WORLD_NOW_MS
-from graphrec.world.load import POOL_ROWS
-from graphrec.world.vocab import CATEGORY_HASHTAGS
 
 DAY_MS = 86_400_000
 COUNTERS = ("impressions", "views", "completions", "likes", "comments", "shares", "follows")
@@ -26,7 +25,7 @@ class Sandbox:
     now: int = WORLD_NOW_MS
 
     def __post_init__(self) -> None:
-        self.graph.write("world/merge_pools", rows=POOL_ROWS)
+        self.graph.write("world/merge_pools", rows=[p.as_dict() for p in POOLS])
         self.graph.write(
             "world/merge_categories", rows=[{"id": c, "name": c} for c in CATEGORY_HASHTAGS]
         )
@@ -37,18 +36,29 @@ class Sandbox:
 
     def creators(self, *ids: str, followers: int = 0, strikes: int = 0, score: float = 0.5) -> None:
         rows = [
-            {"id": i, "name": f"@{i}", "followers": followers, "strikes": strikes,
-             "joined_at": self.now - 100 * DAY_MS, "account_score": score}
+            {
+                "id": i,
+                "name": f"@{i}",
+                "followers": followers,
+                "strikes": strikes,
+                "joined_at": self.now - 100 * DAY_MS,
+                "account_score": score,
+            }
             for i in ids
-        ]  # fmt: skip
+        ]
         self.graph.write("world/merge_creators", rows=rows)
 
     def users(self, *ids: str) -> None:
         rows = [
-            {"id": i, "name": i, "created_at": self.now - 200 * DAY_MS,
-             "last_active_at": self.now, "active_hour": 20}
+            {
+                "id": i,
+                "name": i,
+                "created_at": self.now - 200 * DAY_MS,
+                "last_active_at": self.now,
+                "active_hour": 20,
+            }
             for i in ids
-        ]  # fmt: skip
+        ]
         self.graph.write("world/merge_users", rows=rows)
 
     def videos(self, rows: list[dict[str, Any]]) -> None:

@@ -1,4 +1,4 @@
-"""The pools benchmark: impression recording and one full pool cycle on a generated world.
+"""The lifecycle benchmark (`graphrec bench pools`): impression recording and one full pool cycle.
 
 A fresh local server (or an empty ``NEO4J_URI`` database) gets world ``size``; then
 1. ``pools/record_impressions`` is timed as feeds call it: one video per call (the cost of a
@@ -28,7 +28,7 @@ from graphrec.config import get_settings
 from graphrec.db import Graph
 from graphrec.errors import Conflict
 from graphrec.lifecycle.cycle import run_cycle
-from graphrec.server import provide_server
+from graphrec.services.provide import provide_server
 from graphrec.world.generate import DAY_MS, World, generate
 from graphrec.world.load import load_world, summary
 
@@ -128,10 +128,13 @@ def measure(
     again_s = time.perf_counter() - t0
     return {
         "impressions": impressions,
-        "cycle": {**first.to_dict(), "total_s": round(cycle_s, 2), "target_s": 10, **cpu},
-        "cycle_again": {**second.to_dict(), "total_s": round(again_s, 2),
-                        "changed": second.changed},
-    }  # fmt: skip
+        "cycle": {**first.as_dict(), "total_s": round(cycle_s, 2), "target_s": 10, **cpu},
+        "cycle_again": {
+            **second.as_dict(),
+            "total_s": round(again_s, 2),
+            "changed": second.changed,
+        },
+    }
 
 
 def bench_pools(*, size: str, seed: int, calls: int, threads: int) -> dict[str, Any]:

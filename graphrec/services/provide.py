@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from graphrec.config import Settings, get_settings
 from graphrec.db import Connection, connection_from_settings
-from graphrec.runtime import LocalNeo4j, free_port
+from graphrec.services.neo4j import LocalNeo4j
+from graphrec.services.processes import free_port
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Traffic pools as graph state: recording impressions, cold-start candidates, entering a pool.
+"""Pool budgets in the graph: a video enters the cold-start pool with a drawn budget, each
+impression counts it down (never past it), and cold-start candidates are the videos under it.
 
 The serving area calls :func:`record_impressions` and :func:`cold_start_candidates` (or the
 queries ``pools/record_impressions`` and ``pools/cold_start_candidates`` directly).
@@ -14,8 +15,6 @@ from typing import Any
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
 from graphrec.errors import InvalidInput
-
-POOL_IDS = ("review", "cold_start", "boost", "trending", "long_tail")
 
 
 def now_ms() -> int:

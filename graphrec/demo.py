@@ -1,0 +1,102 @@
+"""The demo's workflow (``graphrec demo`` prints it): load a world, learn, simulate a day.
+
+It empties the database it runs on: the simulated day reloads the world for each policy, and
+a second run starts where the first did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from graphrec.config import Settings
+from graphrec.db import Graph
+from graphrec.sim.run import ABLATIONS, BASELINES
+from graphrec.world.generate import World, generate
+from graphrec.world.load import load_world, summary
+
+if TYPE_CHECKING:
+    from graphrec.learn.pipeline import TrainingRun
+    from graphrec.sim import SimReport
+
+Progress = Callable[[str, int, int], None]
+# Baselines and ablations first, graphrec last: the graph that is served afterwards holds
+# graphrec's own simulated day.
+DEMO_POLICIES = (*BASELINES, *ABLATIONS, "graphrec")
+
+
+@dataclass
+class Learned:
+    """The learning pipeline's run and how its communities match the world's latent ones."""
+
+    run: TrainingRun
+    versus: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def holdout(self) -> dict[str, Any]:
+        best = self.run.result.best
+        return best.as_dict() if best else {}
+
+
+def load_demo_world(
+    graph: Graph, size: str, seed: int, *, progress: Progress | None = None
+) -> tuple[World, dict[str, int]]:
+    """An empty graph, then world ``size`` generated from ``seed`` and loaded; returns the
+    world and the graph's node and relationship counts."""
+    world = generate(size, seed)
+    graph.wipe()
+    load_world(graph, world, progress=progress)
+    s = summary(graph)
+    return world, {k: v for k, v in {**s["node"], **s["relationship"]}.items() if v}
+
+
+def learn_demo_world(
+    graph: Graph,
+    world: World,
+    *,
+    settings: Settings,
+    checkpoint: Path,
+    progress: Progress | None = None,
+) -> Learned:
+    """The learning pipeline (train, write back, communities), compared with the truth."""
+    from graphrec.learn.pipeline import learn
+    from graphrec.sim.learning import compare_with_truth
+
+    run = learn(graph, settings=settings, checkpoint=checkpoint, progress=progress)
+    assert run.communities is not None
+    comm = run.communities
+    return Learned(run, compare_with_truth(world, run.export.user_ids, comm.labels, comm.count))
+
+
+def simulate_demo_day(
+    graph: Graph,
+    world: World,
+    learned: Learned,
+    *,
+    seed: int,
+    hours: int,
+    report: Path,
+    settings: Settings,
+    progress: Progress | None = None,
+) -> tuple[SimReport, dict[str, Path]]:
+    """A simulated day for every demo policy on the trained model; the report written."""
+    from graphrec.sim import SimConfig, simulate
+    from graphrec.sim.report import write_report
+
+    cfg = SimConfig(seed=seed, hours=hours, policies=DEMO_POLICIES)
+    day = simulate(
+        graph,
+        world,
+        cfg,
+        settings=settings,
+        checkpoint=learned.run.checkpoint,
+        progress=progress,
+    )
+    day.communities = learned.versus
+    day.training = {
+        "holdout": learned.holdout,
+        "seconds": {k: round(v, 2) for k, v in learned.run.seconds.items()},
+    }
+    return day, write_report(day, report)

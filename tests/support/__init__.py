@@ -1,0 +1,1 @@
+"""Test scaffolding: small deterministic worlds built through the loader's queries."""
