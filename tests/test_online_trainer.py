@@ -13,7 +13,7 @@ import pytest
 
 from graphrec.config import Settings
 from graphrec.db import Graph
-from graphrec.learn.pipeline import train_and_write_back
+from graphrec.learn.pipeline import learn
 from graphrec.spine import Spine
 from graphrec.spine.append import append_events
 from graphrec.spine.state import sync_state
@@ -63,7 +63,7 @@ def trained(
             "learn_negatives": 128,
         }
     )
-    train_and_write_back(session_graph, settings=s)
+    learn(session_graph, settings=s, communities=False, item_item=False)
     spine = Spine.connect(settings.redis_url, s)
     sync_state(session_graph, spine)
     yield Setup(session_graph, spine, world_s, s)
