@@ -163,6 +163,9 @@ class Settings(BaseSettings):
     boost_budget_max: int = BOOST_BUDGET[1]
     promote_share: float = 0.10  # top share of a cohort moving up (floor, see docs/lifecycle.md)
     cohort_window_ms: int = 86_400_000  # cohort = same pool + same entry day
+    # A cohort of fewer decided videos waits for more (up to the pool's max age); one of at
+    # least this many promotes at least its best video (docs/lifecycle.md).
+    promote_min_cohort: int = 3
     cold_start_max_age_ms: int = 3 * 86_400_000  # unspent budget after this: evaluated anyway
     boost_max_age_ms: int = 14 * 86_400_000
     trending_max_age_ms: int = 7 * 86_400_000  # then settled in the long tail

@@ -44,6 +44,33 @@ def test_promoted_count_is_floor_of_share(size: int, k: int) -> None:
     assert promoted_count(size, 0.10) == k
 
 
+@pytest.mark.parametrize(("size", "k"), [(2, 0), (3, 1), (9, 1), (10, 1), (25, 2)])
+def test_a_cohort_of_min_cohort_promotes_at_least_one(size: int, k: int) -> None:
+    assert promoted_count(size, 0.10, min_cohort=3) == k
+
+
+def test_small_cohorts_wait_for_more_then_promote_their_best(graph: Graph) -> None:
+    """A cohort under GRAPHREC_PROMOTE_MIN_COHORT (3) waits across cycles; once it has 3
+    decided videos its best moves up (floor(0.3) would be none); an aged one settles."""
+    sb = Sandbox(graph)
+    sb.creators("c1")
+    rows = [spent("w1", "c1", views=50), spent("w2", "c1", views=10)]  # day 0: only 2
+    rows += [spent(f"d{i}", "c1", views=10 * i, day=1) for i in range(3)]  # day 1: 3
+    rows += [spent(f"old{i}", "c1", views=90, day=3) for i in range(2)]  # aged: 4 days in
+    sb.videos(rows)
+    first = run_cycle(graph, settings=S, now=sb.now)
+    where = pool_of(graph)
+    assert where["w1"] == where["w2"] == "cold_start"  # waiting for their cohort to grow
+    assert [where[f"d{i}"] for i in range(3)] == ["long_tail", "long_tail", "boost"]
+    assert where["old0"] == where["old1"] == "long_tail"  # past max age: decided as it is
+    assert first.moves == {"cold_start->boost": 1, "cold_start->long_tail": 4}
+    sb.videos([spent("w3", "c1", views=30)])  # the third of day 0 is decided
+    second = run_cycle(graph, settings=S, now=sb.now + 1)
+    where = pool_of(graph)
+    assert (where["w1"], where["w2"], where["w3"]) == ("boost", "long_tail", "long_tail")
+    assert second.moves == {"cold_start->boost": 1, "cold_start->long_tail": 2}
+
+
 def test_score_formula() -> None:
     w = Weights()
     counters = {"impressions": 90, "views": 50, "completions": 20, "likes": 10, "shares": 1}

@@ -14,7 +14,7 @@ from graphrec.db import Graph
 from graphrec.errors import InvalidInput
 from graphrec.sim import SimConfig, SimReport, simulate
 from graphrec.sim import metrics as M
-from graphrec.sim.report import write_report
+from graphrec.sim.report import story, write_report
 from graphrec.world.generate import SIZES, generate
 
 pytestmark = pytest.mark.slow  # simulated days with training
@@ -114,3 +114,46 @@ def test_lorenz_and_adaptation_time() -> None:
     assert M.adaptation_time([0.1, 0.2, 0.35, 0.5], 0.3) == 3
     assert M.adaptation_time([0.1], 0.3) is None
     assert M.category_diversity(["a", "a", "b", "c"]) == 0.75
+
+
+def test_one_scale_factor_sizes_every_pool_budget_to_the_population() -> None:
+    from graphrec.config import Settings
+    from graphrec.sim import _sim_settings, pool_budget_scale
+
+    assert pool_budget_scale(240) == pytest.approx(0.0024)
+    assert pool_budget_scale(100_000) == pool_budget_scale(10**7) == 1.0
+    small = _sim_settings(Settings(environment="test"), generate("S", seed=0), SimConfig())
+    assert (small.cold_start_budget_min, small.cold_start_budget_max) == (10, 15)  # floors
+    assert (small.boost_budget_min, small.boost_budget_max) == (24, 240)  # 0.0024 x seed's
+    half = _sim_settings(Settings(environment="test"), generate("S", seed=0), SimConfig(users=120))
+    assert (half.boost_budget_min, half.boost_budget_max) == (20, 120)  # floor 20, 0.0012
+
+
+def test_the_story_is_told_per_policy_in_words(tmp_path: Path) -> None:
+    from graphrec.sim.run import PolicyResult
+
+    told = {
+        "strong_new_video_hours_to_boost": 3.0,
+        "strong_new_video_hours_to_trending": None,
+        "planted_malicious_rejected": True,
+        "planted_malicious_reasons": ["banned term: free followers"],
+        "malicious_rejected_at_audit": 4,
+        "amplified_in_community": 2,
+        "look_back_revivals": 1,
+        "adaptation_pages": 2,
+    }
+    day = SimReport(
+        config={},
+        world={},
+        policies={
+            "popular": PolicyResult("popular", figures={"planted_malicious_rejected": False}),
+            "graphrec": PolicyResult("graphrec", figures=told),
+        },
+    )
+    popular, ours = story(day)
+    assert ours["strong newcomer: boost"] == "3 h after upload"
+    assert ours["strong newcomer: trending"] == "not within the day"
+    assert ours["malicious upload"].startswith("stopped at audit (banned term: free followers)")
+    assert ours["changed taste"].endswith("by page 2")
+    assert popular["malicious upload"] == "not stopped at audit"
+    assert popular["changed taste"] == "not within the pages followed"

@@ -82,11 +82,17 @@ class StageProgress:
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
         self.tasks: dict[str, Any] = {}
+        self.quarters: dict[str, int] = {}  # without a terminal: the last quarter printed
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage not in self.tasks:
             self.tasks[stage] = self.progress.add_task(stage, total=total)
         self.progress.update(self.tasks[stage], completed=done, total=total)
+        if self.progress.disable:  # no bars drawn (not a terminal): a line per quarter
+            quarter = 4 * done // total if total else 4
+            if quarter > self.quarters.get(stage, -1):
+                self.quarters[stage] = quarter
+                out.print(f"   {stage}: {done}/{total}", highlight=False)
 
 
 def print_table(title: str, rows: list[dict[str, Any]], *, key: str | None = None) -> None:

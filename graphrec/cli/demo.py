@@ -4,7 +4,7 @@
 It empties the database it runs on (the local server unless ``NEO4J_URI`` names another).
 
 Start (or find) Neo4j, generate and load a world, train the embeddings, find the interest
-communities, run a short simulated day with pool cycles for every policy (report in
+communities, run a short simulated day with pool cycles for graphrec and the popularity baseline (report in
 ``out/report``), then serve the API on the graph the day left behind.
 """
 
@@ -37,7 +37,13 @@ def demo(
     port: int = typer.Option(8000, min=1, max=65535),
 ) -> None:
     """Run graphrec end to end: Neo4j, a world, training, communities, a day, the API."""
-    from graphrec.demo import learn_demo_world, load_demo_world, simulate_demo_day
+    from graphrec.demo import (
+        DEMO_POLICIES,
+        learn_demo_world,
+        load_demo_world,
+        simulate_demo_day,
+    )
+    from graphrec.sim.report import story
 
     world_size(size)
     settings = get_settings()
@@ -64,7 +70,11 @@ def demo(
         out.print(f"   held-out {learned.holdout}; curve: {learned.run.curve_png}")
         out.print(f"3/5 interest communities: {learned.versus}")
 
-        console.print(f"4/5 a simulated day ({hours} h) for every policy, with pool cycles")
+        policies = " and ".join(DEMO_POLICIES)
+        console.print(
+            f"4/5 a simulated day ({hours} h) for {policies}, with a pool cycle every 3 h "
+            "(world reloaded before each policy)"
+        )
         with progress_bar() as bar:
             day, paths = simulate_demo_day(
                 graph,
@@ -77,6 +87,12 @@ def demo(
                 progress=StageProgress(bar),
             )
         print_table(f"a day on the platform ({day.wall_s:.0f} s)", day.headline(), key="policy")
+        out.print("   the story of the day:")
+        for row in story(day):
+            out.print(f"   [{row['policy']}]")
+            for what, told in row.items():
+                if what != "policy":
+                    out.print(f"     {what}: {told}")
         out.print(f"   report: {paths['html'].resolve()}")
 
     key = settings.api_key.get_secret_value()

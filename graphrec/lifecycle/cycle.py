@@ -208,6 +208,7 @@ def _promote(
         max_age_ms=st.max_age_ms,
         window_ms=s.cohort_window_ms,
         share=s.promote_share,
+        min_cohort=s.promote_min_cohort,
         weights=weights,
     )
     report.seconds[f"{st.pool}.decide"] = time.perf_counter() - t0

@@ -73,8 +73,11 @@ def score(counters: Mapping[str, float], account_score: float, weights: Weights)
     return engagement + weights.account * account_score
 
 
-def promoted_count(cohort_size: int, share: float) -> int:
-    """How many of a cohort move up: floor(size * share) (a cohort under 1/share: none)."""
+def promoted_count(cohort_size: int, share: float, min_cohort: int = 0) -> int:
+    """How many of a cohort move up: floor(size * share), and at least one when the cohort
+    has ``min_cohort`` videos or more (0: no such floor; a cohort under 1/share promotes none).
+    """
     if not 0 <= share <= 1:
         raise ConfigError(f"promote share must be in 0..1, not {share}")
-    return int(cohort_size * share + 1e-9)
+    k = int(cohort_size * share + 1e-9)
+    return max(k, 1) if min_cohort and cohort_size >= min_cohort else k

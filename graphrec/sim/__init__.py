@@ -14,13 +14,15 @@ from typing import Any
 
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
-from graphrec.domain import COLD_START_BUDGET
 from graphrec.sim.platforms import BaselinePlatform, HttpPlatform, LibraryPlatform
 from graphrec.sim.run import ALL_POLICIES, BASELINES, PolicyResult, SimConfig, Simulation
 from graphrec.world.generate import World
 from graphrec.world.load import load_world
 
 Progress = Callable[[str, int, int], None]
+FULL_SCALE_USERS = 100_000  # world L: pool budgets at their full size (graphrec.domain)
+# The least budget (min, max of the draw) a pool keeps however small the world.
+BUDGET_FLOORS: dict[str, tuple[int, int]] = {"cold_start": (10, 15), "boost": (20, 30)}
 
 
 @dataclass
@@ -79,6 +81,7 @@ class _StartState:
         checkpoint: Path | None,
     ) -> None:
         self.graph, self.world, self.settings, self.train = graph, world, settings, train
+        self.scale = 1.0  # the pool budget scale factor (see pool_budget_scale)
         self.trained: Any = checkpoint
         self.info: dict[str, Any] = {}
         self.communities: dict[str, Any] = {}
@@ -86,11 +89,10 @@ class _StartState:
     def reset(self) -> None:
         self.graph.wipe()
         load_world(self.graph, self.world)
-        s = self.settings
         self.graph.write(
-            "sim/scale_cold_start_budgets",
-            scale=s.cold_start_budget_max / COLD_START_BUDGET[1],  # world drawn from the default
-            min=s.cold_start_budget_min,
+            "sim/scale_pool_budgets",
+            scale=self.scale,
+            floors={p: lo for p, (lo, _hi) in BUDGET_FLOORS.items()},
         )
         if not self.train:
             return
@@ -129,6 +131,7 @@ def simulate(
     state = _StartState(
         graph, world, s, train=train or checkpoint is not None, checkpoint=checkpoint
     )
+    state.scale = pool_budget_scale(_population(world, config))
     results: dict[str, PolicyResult] = {}
     for policy in config.policies:
         state.reset()
@@ -161,29 +164,46 @@ def simulate(
     )
 
 
+def pool_budget_scale(active_users: int) -> float:
+    """The one factor every pool budget (cold start 200-300, boost 10,000-100,000) is
+    multiplied by in a simulated world: its active users over the full-scale population
+    (``FULL_SCALE_USERS``, world L), at most 1. Each budget is then kept at least its pool's
+    floor (``BUDGET_FLOORS``): world S (240 users) gets 0.0024, so cold start 10-15 and
+    boost 24-240 impressions, which a 12-hour day can spend (docs/simulation.md)."""
+    return min(1.0, max(active_users, 0) / FULL_SCALE_USERS)
+
+
+def _population(world: World, config: SimConfig) -> int:
+    return len(world.users) if config.users is None else min(config.users, len(world.users))
+
+
 def _sim_settings(s: Settings, world: World, config: SimConfig) -> Settings:
-    """The settings the day runs with: cold-start budgets sized to the simulated population."""
-    budget = config.cold_start_budget
-    if budget is None:
-        users = len(world.users) if config.users is None else min(config.users, len(world.users))
-        scale = min(1.0, users / 2_000)
-        budget = (
-            max(10, round(s.cold_start_budget_min * scale)),
-            max(15, round(s.cold_start_budget_max * scale)),
-        )
+    """The settings the day runs with: pool budgets scaled to the simulated population."""
+    scale = pool_budget_scale(_population(world, config))
+
+    def scaled(pool: str, lo: int, hi: int) -> tuple[int, int]:
+        floor_lo, floor_hi = BUDGET_FLOORS[pool]
+        return max(floor_lo, round(lo * scale)), max(floor_hi, round(hi * scale))
+
+    cold = config.cold_start_budget or scaled(
+        "cold_start", s.cold_start_budget_min, s.cold_start_budget_max
+    )
+    boost = scaled("boost", s.boost_budget_min, s.boost_budget_max)
     return s.model_copy(
         update={
-            "cold_start_budget_min": budget[0],
-            "cold_start_budget_max": budget[1],
+            "cold_start_budget_min": cold[0],
+            "cold_start_budget_max": cold[1],
+            "boost_budget_min": boost[0],
+            "boost_budget_max": boost[1],
             "pool_budget_seed": config.seed,  # budgets drawn alike in every policy and run
         }
     )
 
 
-def _cycle(graph: Graph, settings: Settings, at: int) -> None:
+def _cycle(graph: Graph, settings: Settings, at: int) -> dict[str, Any]:
     from graphrec.lifecycle.cycle import run_cycle
 
-    run_cycle(graph, settings=settings, now=at)
+    return run_cycle(graph, settings=settings, now=at).as_dict()
 
 
-__all__ = ["ALL_POLICIES", "SimConfig", "SimReport", "simulate"]
+__all__ = ["ALL_POLICIES", "SimConfig", "SimReport", "pool_budget_scale", "simulate"]

@@ -107,10 +107,69 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _hours(v: Any) -> str:
+    return "not within the day" if v is None else f"{v:g} h after upload"
+
+
+def story(report: SimReport) -> list[dict[str, str]]:
+    """The day's story, one row per policy, in words: the strong newcomer's climb, the
+    malicious upload at audit, amplification, look-back, adaptation (also the CLI's table)."""
+    rows = []
+    for name, r in report.policies.items():
+        f = r.figures
+        reasons = ", ".join(f.get("planted_malicious_reasons") or []) or "-"
+        pages = f.get("adaptation_pages")
+        rows.append(
+            {
+                "policy": name,
+                "strong newcomer: boost": _hours(f.get("strong_new_video_hours_to_boost")),
+                "strong newcomer: trending": _hours(f.get("strong_new_video_hours_to_trending")),
+                "malicious upload": (
+                    f"stopped at audit ({reasons}); "
+                    f"{f.get('malicious_rejected_at_audit', 0)} rejected, "
+                    f"{f.get('malicious_impressions', 0)} impressions"
+                    if f.get("planted_malicious_rejected")
+                    else "not stopped at audit"
+                ),
+                "community amplifies its winner": (
+                    f"{f.get('amplified_in_community', 0)} promoted videos amplified in "
+                    "their best community"
+                ),
+                "look-back": f"{f.get('look_back_revivals', 0)} old videos revived",
+                "changed taste": (
+                    f"new favourite fills a quarter of the feed by page {pages}"
+                    if pages
+                    else "not within the pages followed"
+                ),
+                "funnel": (
+                    f"{f.get('reached_boost', 0)} uploads reached boost, "
+                    f"{f.get('reached_trending', 0)} trending"
+                ),
+            }
+        )
+    return rows
+
+
+def _cards(rows: list[dict[str, str]]) -> str:
+    """One card per policy (a definition list), side by side when the page is wide."""
+    cards = []
+    for r in rows:
+        items = "".join(
+            f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>"
+            for k, v in r.items()
+            if k != "policy"
+        )
+        cards.append(
+            f'<section class="card"><h3>{html.escape(r["policy"])}</h3><dl>{items}</dl></section>'
+        )
+    return f'<div class="cards">{"".join(cards)}</div>'
+
+
 def write_report(report: SimReport, folder: Path) -> dict[str, Path]:
     """Write ``report.html`` (self-contained) and ``report.json`` into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     data = report.as_dict()
+    data["story"] = story(report)
     json_path = folder / "report.json"
     json_path.write_text(json.dumps(data, indent=2, default=str))
     images = plots(report)
@@ -123,14 +182,21 @@ def write_report(report: SimReport, folder: Path) -> dict[str, Path]:
     cfg = html.escape(json.dumps(data["config"]))
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>graphrec: a day on the platform</title>
+<meta name="viewport" content="width=device-width,initial-scale=1">
 <style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}
-table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}
-th{{background:#f3f3f3}}figure{{display:inline-block;margin:1em}}img{{max-width:520px}}</style></head>
+.wide{{overflow-x:auto}}table{{border-collapse:collapse;font-size:13px}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f3f3f3}}
+.cards{{display:flex;flex-wrap:wrap;gap:1em}}.card{{flex:1 1 18em;border:1px solid #ccc;
+border-radius:6px;padding:0 1em}}dt{{font-weight:600;margin-top:.5em}}dd{{margin:0}}
+figure{{display:inline-block;margin:1em;max-width:100%}}img{{max-width:100%;width:520px}}
+pre{{white-space:pre-wrap;word-break:break-all}}</style></head>
 <body><h1>A day on the platform</h1>
 <p>World {html.escape(str(data["world"].get("size")))} (seed {data["world"].get("seed")}),
 {len(report.policies)} policies, same users and seed; wall time {data["wall_s"]} s.</p>
-<h2>Headline</h2>{_table(data["headline"])}
-<h2>Communities vs the latent truth</h2>{_table([data["communities"]] if data["communities"] else [])}
+<h2>The story of the day</h2>{_cards(data["story"])}
+<h2>Headline</h2><div class="wide">{_table(data["headline"])}</div>
+<h2>Communities vs the latent truth</h2>
+<div class="wide">{_table([data["communities"]] if data["communities"] else [])}</div>
 <h2>Plots</h2>{imgs}
 <h2>Configuration</h2><pre>{cfg}</pre>
 <p>Every figure is in <code>report.json</code>.</p></body></html>"""

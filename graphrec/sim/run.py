@@ -50,7 +50,7 @@ class SimConfig:
     page_size: int = 8
     pages_per_session: int = 3
     session_rate: float = 0.35  # chance to open the app at one's active hour
-    uploads_per_hour: int = 6
+    uploads_per_hour: int = 6  # on average: the hours with more sessions get more
     cycle_every_hours: int = 3
     shift_share: float = 0.15  # share of users whose taste changes half-way
     policies: tuple[str, ...] = ALL_POLICIES
@@ -202,11 +202,17 @@ class Simulation:
                 }
             )
 
+        # The day's uploads (uploads_per_hour on average) follow its traffic: an hour with
+        # few sessions gets few uploads, which it could not have judged anyway.
+        sizes = np.array([len(x) for x in self.sessions], dtype=float)
+        share = sizes / sizes.sum() if sizes.sum() else np.full(cfg.hours, 1 / cfg.hours)
+        cum = np.round(np.cumsum(share) * cfg.uploads_per_hour * cfg.hours).astype(int)
+        per_hour = np.diff(np.r_[0, cum]).tolist()
         upload(min(1, cfg.hours - 1), 0, newcomers[0], fav, "planted_strong", 0.99)
         upload(min(1, cfg.hours - 1), 1, newcomers[-1], fav, "planted_malicious", 0.9)
         kinds = np.array(["normal", "strong", "weak", "malicious"])
         for h in hours:
-            for k in range(2, 2 + cfg.uploads_per_hour):
+            for k in range(2, 2 + per_hour[h]):
                 c = int(rng.integers(0, len(self.world.creators)))
                 kind = str(kinds[np.searchsorted([0.6, 0.75, 0.93, 1.0], rng.random())])
                 q = {
@@ -309,7 +315,7 @@ class Simulation:
         platform: Platform,
         *,
         upload: Callable[[dict[str, Any], int], dict[str, Any]],
-        cycle: Callable[[int], None],
+        cycle: Callable[[int], dict[str, Any] | None],
         pool_of: Callable[[list[str]], dict[str, str | None]],
     ) -> PolicyResult:
         """Run the simulated hours for one policy on a graph prepared for it."""
@@ -334,7 +340,8 @@ class Simulation:
                 hour_watch / 1000 / hour_sessions if hour_sessions else float("nan")
             )
             if (h + 1) % cfg.cycle_every_hours == 0 or h == cfg.hours - 1:
-                cycle(hour_start + HOUR_MS - 1)
+                self.tick(f"{name}: pool cycle", h + 1, cfg.hours)
+                day.add_cycle(cycle(hour_start + HOUR_MS - 1))
                 res.pool_counts = self._track_pools(pool_of(list(day.uploaded)), hour_start, day)
         res.seconds = time.perf_counter() - started
         res.hourly_watch_s = day.per_hour_watch
@@ -354,6 +361,8 @@ class Simulation:
         for up in self.uploads[h]:
             data = {k: v for k, v in up.items() if not k.startswith("_")}
             out = upload(data, hour_start)
+            if out.get("status") == "rejected":
+                day.rejected[out["video_id"]] = (up["_kind"], list(out.get("reasons") or []))
             facts = VideoFacts(
                 up["_category"],
                 up["_quality"],
@@ -450,6 +459,7 @@ class Simulation:
             return sum(1 for v in vids if "boost" in reached[v]) / len(vids) if vids else None
 
         strong = by_kind.get("planted_strong", [None])[0]
+        planted_bad = [r for k, r in day.rejected.values() if k == "planted_malicious"]
         sessions_done = day.sessions_done
         return {
             "sessions": sessions_done,
@@ -474,6 +484,19 @@ class Simulation:
             "weak_uploads_reaching_boost": reach_share("weak"),
             "malicious_uploads_reaching_boost": reach_share("malicious"),
             "malicious_impressions": day.malicious_impressions,
+            # The story of the day (docs/simulation.md): the planted malicious upload
+            # stopped at audit and why, malicious uploads rejected, winners amplified in
+            # their community, old videos revived by look-back, every pool move.
+            "planted_malicious_rejected": bool(planted_bad),
+            "planted_malicious_reasons": planted_bad[0] if planted_bad else [],
+            "malicious_rejected_at_audit": sum(
+                1 for k, _r in day.rejected.values() if k in ("malicious", "planted_malicious")
+            ),
+            "amplified_in_community": day.cycle_counts.get("amplified_community", 0),
+            "look_back_revivals": day.cycle_moves.get("long_tail->cold_start", 0),
+            "reached_trending": sum(1 for r in reached.values() if "trending" in r),
+            "reached_boost": sum(1 for r in reached.values() if "boost" in r),
+            "pool_moves": dict(sorted(day.cycle_moves.items())),
             "adaptation_pages": M.adaptation_time(res.adaptation_curve, ADAPTED_SHARE),
             "wall_s": round(res.seconds, 1),
         }
@@ -494,6 +517,16 @@ class _Day:
     uploaded: dict[str, VideoFacts] = field(default_factory=dict)
     reached: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     malicious_impressions: int = 0
+    rejected: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # kind, reasons
+    cycle_moves: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    cycle_counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add_cycle(self, report: dict[str, Any] | None) -> None:
+        """Add up what a pool cycle moved (``from->to``) and counted (amplified ...)."""
+        for k, v in (report or {}).get("moves", {}).items():
+            self.cycle_moves[k] += int(v)
+        for k, v in (report or {}).get("counts", {}).items():
+            self.cycle_counts[k] += int(v)
 
 
 __all__ = ["ALL_POLICIES", "Platform", "PolicyResult", "SimConfig", "Simulation", "VideoFacts"]
