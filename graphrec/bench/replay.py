@@ -231,7 +231,7 @@ def bench_replay(
     from graphrec.db import Graph
     from graphrec.importer import import_dataset
     from graphrec.learn.pipeline import learn
-    from graphrec.server import provide_server
+    from graphrec.services.provide import provide_server
     from graphrec.services.redis import provide_redis
     from graphrec.spine.feed import StreamRecommender
     from graphrec.spine.state import sync_state

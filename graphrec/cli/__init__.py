@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from graphrec.cli import bench, cypher_cmd, db, demo, neo4j, redis_cmd, serve, spine_cmd, world
+from graphrec.cli import (
+    bench,
+    cypher_cmd,
+    db,
+    demo,
+    neo4j,
+    online_cmd,
+    redis_cmd,
+    serve,
+    spine_cmd,
+    world,
+)
 from graphrec.cli import importer as importer_cli
 from graphrec.cli import learn as learn_cli
 from graphrec.cli import pools as pools_cli
@@ -22,6 +33,7 @@ app.add_typer(neo4j.app, name="neo4j")
 app.add_typer(redis_cmd.app, name="redis")
 app.add_typer(redis_cmd.services_app, name="services")
 app.add_typer(spine_cmd.state_app, name="state")
+spine_cmd.stream_app.command("trainer")(online_cmd.trainer)
 app.add_typer(spine_cmd.stream_app, name="stream")
 app.add_typer(db.app, name="db")
 app.add_typer(world.app, name="world")

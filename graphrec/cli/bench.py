@@ -269,3 +269,34 @@ def soak_cmd(
         for name in result["rss_mib_start"]
     ]  # fmt: skip
     print_table("memory (RSS, process and children)", rss)
+
+
+@app.command("online")
+@handle_errors
+def online_cmd(
+    data: Path = typer.Option(
+        Path("../shared/data/ml-latest-small"), "--data", help="A MovieLens folder (ratings.csv)."
+    ),
+    periods: int = typer.Option(10, min=2, help="Equal-count periods of the time-ordered stream."),
+    batch_events: int = typer.Option(1_000, min=1, help="Events per online mini-batch."),
+    rate: float = typer.Option(20_000.0, min=1, help="Arrival rate for the freshness figure."),
+    epochs: int = typer.Option(30, min=1, help="Epochs of each batch (re)training."),
+    threads: int = typer.Option(2, min=1, help="torch threads (the benchmark's CPU budget)."),
+    out_path: Path = typer.Option(Path("out/bench/online.json"), "--out"),
+) -> None:
+    """MovieLens in time order: the online-trained model vs one retrained every period."""
+    from graphrec.bench.online import bench_online
+    from graphrec.cli.common import console
+    from graphrec.learn.train import TrainConfig
+
+    cfg = TrainConfig(
+        epochs=epochs, batch_size=8192, lr=0.01, negatives=256, eval_every=10**9,
+        patience=10**9,
+    )  # fmt: skip
+    result = bench_online(
+        data, periods=periods, batch_events=batch_events, rate=rate, threads=threads, train=cfg,
+        log=lambda m: console.print(m, highlight=False),
+    )  # fmt: skip
+    write_json(out_path, result)
+    print_table(f"bench online {data} -> {out_path}", [result["headline"]])
+    print_table("per period (evaluated before it is learned)", result["periods"])

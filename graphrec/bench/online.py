@@ -1,0 +1,273 @@
+"""The online-training benchmark: MovieLens replayed in time order, online vs batch-retrained.
+
+Protocol (``graphrec bench online``; figures in ``out/bench/online.json``):
+
+- **Data**: ``ratings.csv`` of a MovieLens folder (``ml-latest-small``); every rating is an
+  interaction (implicit feedback: the user chose to watch and rate it), ``movies.csv`` genres
+  are the videos' tags. Events are sorted by timestamp (ties keep file order).
+- **Periods**: MovieLens days are sparse (a user rates dozens of films in one sitting, then
+  often never returns), so a period is one of ``periods`` equal-count chunks of the time-ordered
+  stream (10 by default: about 10,000 ratings each).
+- **Models**: both start from one LightGCN batch model trained on period 0. The *batch* model
+  is then retrained from scratch on everything up to the end of each period (the nightly
+  reset); the *online* model is never retrained: it learns each period's events in time order,
+  in mini-batches of ``batch_events``, with :class:`~graphrec.learn.online.OnlineLearner`.
+- **Measure**: before each period ``t >= 1`` is learned, both models rank every movie for each
+  user who has history before ``t`` and new movies in ``t``; history is masked, the truth is
+  the user's movies in ``t`` (Recall@20 / NDCG@20, LightGCN-paper definitions). Figures are
+  averaged over all evaluated (user, period) pairs; per-period rows are kept too.
+- **Cost**: process CPU seconds (all threads) of the batch retrains and of the online updates.
+- **Freshness**: events arrive at ``rate`` events/s; a mini-batch closes at ``batch_events``
+  events and is learned when the learner is free (one worker); ``event_to_model_p99_s`` is the
+  99th percentile of (vectors updated - event arrival) with the measured update times.
+  ``events_per_s`` is events / seconds spent updating.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from graphrec.errors import InvalidInput, NotFound
+from graphrec.learn.online import (
+    Interactions,
+    OnlineConfig,
+    OnlineLearner,
+    VectorSnapshot,
+    rank_snapshot,
+)
+from graphrec.learn.train import TrainConfig, train_model
+
+
+@dataclass
+class Ratings:
+    """A time-ordered MovieLens stream: string ids, times (s), and each movie's genres."""
+
+    users: np.ndarray  # str
+    items: np.ndarray  # str
+    times: np.ndarray  # int64 seconds
+    genres: dict[str, list[str]]
+
+
+def load_movielens(folder: Path) -> Ratings:
+    """``ratings.csv`` sorted by time (stable) and ``movies.csv`` genres (when present)."""
+    path = folder / "ratings.csv"
+    if not path.is_file():
+        raise NotFound(f"{path} is missing: expected a MovieLens folder (ratings.csv)")
+    users, items, times = [], [], []
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        need = {"userId", "movieId", "timestamp"}
+        if not reader.fieldnames or not need <= set(reader.fieldnames):
+            raise InvalidInput(f"{path}: expected the columns {sorted(need)}")
+        for line, row in enumerate(reader, 2):
+            try:
+                times.append(int(row["timestamp"]))
+            except (TypeError, ValueError):
+                raise InvalidInput(f"{path}:{line}: timestamp is not an integer") from None
+            users.append("u" + row["userId"])
+            items.append("m" + row["movieId"])
+    if not users:
+        raise InvalidInput(f"{path}: no ratings")
+    order = np.argsort(np.asarray(times), kind="stable")
+    genres: dict[str, list[str]] = {}
+    movies = folder / "movies.csv"
+    if movies.is_file():
+        with movies.open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                g = [x for x in (row.get("genres") or "").split("|") if x and x[0] != "("]
+                genres["m" + row["movieId"]] = g
+    return Ratings(
+        users=np.asarray(users, dtype=object)[order],
+        items=np.asarray(items, dtype=object)[order],
+        times=np.asarray(times, dtype=np.int64)[order],
+        genres=genres,
+    )
+
+
+def _matrix(users: np.ndarray, items: np.ndarray) -> tuple[sp.csr_matrix, list[str], list[str]]:
+    uids = sorted(set(users.tolist()))
+    iids = sorted(set(items.tolist()))
+    ui = {u: i for i, u in enumerate(uids)}
+    ii = {v: i for i, v in enumerate(iids)}
+    r = np.fromiter((ui[u] for u in users), dtype=np.int64, count=len(users))
+    c = np.fromiter((ii[v] for v in items), dtype=np.int64, count=len(items))
+    m = sp.csr_matrix((np.ones(len(r), dtype=np.float32), (r, c)), shape=(len(uids), len(iids)))
+    m.data[:] = 1.0  # repeated ratings of one movie count once
+    return m, uids, iids
+
+
+def _batch_snapshot(users: np.ndarray, items: np.ndarray, cfg: TrainConfig) -> VectorSnapshot:
+    """Train LightGCN from scratch on these interactions; its output vectors by id."""
+    m, uids, iids = _matrix(users, items)
+    result = train_model(m, [], cfg)
+    with torch.no_grad():
+        ut, it = result.model.get_embedding(result.adj)
+    ue = torch.nn.functional.normalize(ut, dim=-1).cpu().numpy()
+    ie = torch.nn.functional.normalize(it, dim=-1).cpu().numpy()
+    return VectorSnapshot(
+        user_ids=uids, item_ids=iids, users=ue, items=ie,
+        item_ready=np.ones(len(iids), dtype=bool),
+    )  # fmt: skip
+
+
+def _p(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else 0.0
+
+
+def freshness(batch_sizes: list[int], seconds: list[float], rate: float) -> list[float]:
+    """Per-event delay (s) from arrival at ``rate``/s to the end of its mini-batch's update,
+    one worker learning the mini-batches in order."""
+    delays: list[float] = []
+    arrived = 0
+    free_at = 0.0
+    for n, s in zip(batch_sizes, seconds, strict=True):
+        first = arrived / rate
+        closed = (arrived + n) / rate  # the batch's last event arrives
+        done = max(closed, free_at) + s
+        free_at = done
+        delays.extend((done - (first + np.arange(n) / rate)).tolist())
+        arrived += n
+    return delays
+
+
+def bench_online(
+    data: Path,
+    *,
+    periods: int = 10,
+    batch_events: int = 1_000,
+    rate: float = 20_000.0,
+    threads: int = 2,
+    k: int = 20,
+    train: TrainConfig | None = None,
+    online: OnlineConfig | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Run the protocol of this module's docstring; returns the figures (also for JSON)."""
+    if periods < 2:
+        raise InvalidInput("--periods must be >= 2 (one to start from, one to measure)")
+    if batch_events < 1 or rate <= 0:
+        raise InvalidInput("--batch-events must be >= 1 and --rate > 0")
+    torch.set_num_threads(threads)
+    ratings = load_movielens(data)
+    n = len(ratings.users)
+    if n < periods * 10:
+        raise InvalidInput(f"{n} ratings are too few for {periods} periods")
+    bounds = [int(x) for x in np.linspace(0, n, periods + 1).round()]
+    cfg = train or TrainConfig(
+        epochs=30, batch_size=8192, lr=0.01, negatives=256, eval_every=10**9, patience=10**9
+    )
+    ocfg = online or OnlineConfig()
+    log(f"{n} ratings, {periods} periods of ~{n // periods}, batch model: {cfg.epochs} epochs")
+
+    c0 = time.process_time()
+    first = _batch_snapshot(ratings.users[: bounds[1]], ratings.items[: bounds[1]], cfg)
+    initial_cpu = time.process_time() - c0
+    m0, _, _ = _matrix(ratings.users[: bounds[1]], ratings.items[: bounds[1]])
+    learner = OnlineLearner.from_vectors(
+        user_ids=first.user_ids, user_vectors=first.users,
+        item_ids=first.item_ids, item_vectors=first.items, history=m0,
+        item_tags={v: ratings.genres.get(v, []) for v in first.item_ids}, config=ocfg,
+    )  # fmt: skip
+    batch = first
+    batch_cpu = online_cpu = 0.0
+    sizes: list[int] = []
+    update_s: list[float] = []
+    rows: list[dict[str, Any]] = []
+    all_o: list[np.ndarray] = []
+    history: dict[str, set[str]] = {}
+    for u, v in zip(ratings.users[: bounds[1]], ratings.items[: bounds[1]], strict=True):
+        history.setdefault(u, set()).add(v)
+    described: set[str] = set(first.item_ids)
+    for t in range(1, periods):
+        lo, hi = bounds[t], bounds[t + 1]
+        pu, pi = ratings.users[lo:hi], ratings.items[lo:hi]
+        truth: dict[str, set[str]] = {}
+        for u, v in zip(pu, pi, strict=True):
+            if u in history and v not in history[u]:
+                truth.setdefault(u, set()).add(v)
+        users = sorted(truth)
+        tr = [sorted(truth[u]) for u in users]
+        ex = [history[u] for u in users]
+        snap = learner.snapshot()
+        r_o, n_o = rank_snapshot(snap, users, tr, ex, k=k)
+        r_b, n_b = rank_snapshot(batch, users, tr, ex, k=k)
+        all_o.append(np.stack([r_o, n_o, r_b, n_b], axis=1))
+        row: dict[str, Any] = {
+            "period": t,
+            "from": time.strftime("%Y-%m-%d", time.gmtime(int(ratings.times[lo]))),
+            "events": hi - lo,
+            "users": len(users),
+            "online_recall": round(float(r_o.mean()), 4) if users else None,
+            "batch_recall": round(float(r_b.mean()), 4) if users else None,
+            "online_ndcg": round(float(n_o.mean()), 4) if users else None,
+            "batch_ndcg": round(float(n_b.mean()), 4) if users else None,
+        }
+        # Online: learn period t in time order, mini-batch by mini-batch.
+        c0 = time.process_time()
+        for s in range(lo, hi, batch_events):
+            e = min(hi, s + batch_events)
+            bi = ratings.items[s:e]
+            new = [v for v in dict.fromkeys(bi.tolist()) if v not in described]
+            w0 = time.perf_counter()
+            if new:  # the upload: tags known before any engagement
+                learner.describe_items(new, tags={v: ratings.genres.get(v, []) for v in new})
+                described.update(new)
+            learner.update(Interactions(ratings.users[s:e].tolist(), bi.tolist(), np.ones(e - s)))
+            update_s.append(time.perf_counter() - w0)
+            sizes.append(e - s)
+        row["online_cpu_s"] = round(time.process_time() - c0, 2)
+        online_cpu += time.process_time() - c0
+        for u, v in zip(pu, pi, strict=True):
+            history.setdefault(u, set()).add(v)
+        # Batch: retrain from scratch on everything so far (not needed after the last period).
+        if t < periods - 1:
+            c0 = time.process_time()
+            batch = _batch_snapshot(ratings.users[:hi], ratings.items[:hi], cfg)
+            row["batch_cpu_s"] = round(time.process_time() - c0, 2)
+            batch_cpu += time.process_time() - c0
+        rows.append(row)
+        log(" ".join(f"{k_}={v_}" for k_, v_ in row.items()))
+    a = np.concatenate(all_o) if all_o else np.zeros((0, 4))
+    mean = a.mean(axis=0) if len(a) else np.zeros(4)
+    delays = freshness(sizes, update_s, rate)
+    learned = sum(sizes)
+    headline = {
+        "online_recall_at_20": round(float(mean[0]), 5),
+        "batch_recall_at_20": round(float(mean[2]), 5),
+        "online_ndcg_at_20": round(float(mean[1]), 5),
+        "batch_ndcg_at_20": round(float(mean[3]), 5),
+        "online_cpu_s": round(online_cpu, 2),
+        "batch_cpu_s": round(batch_cpu, 2),
+        "cpu_ratio": round(online_cpu / batch_cpu, 4) if batch_cpu else None,
+        "event_to_model_p99_s": round(_p(delays, 99), 4),
+        "events_per_s": round(learned / max(1e-9, sum(update_s)), 1),
+        "evaluated_users": len(a),
+    }
+    return {
+        **headline,
+        "headline": headline,
+        "periods": rows,
+        "protocol": {
+            "data": str(data),
+            "ratings": n,
+            "periods": periods,
+            "period_bounds": bounds,
+            "batch_events": batch_events,
+            "rate_events_per_s": rate,
+            "threads": threads,
+            "initial_batch_cpu_s": round(initial_cpu, 2),
+            "event_to_model": "replay at rate_events_per_s, one learner, measured update times",
+            "event_to_model_p50_s": round(_p(delays, 50), 4),
+            "batch_train": asdict(cfg),
+            "online": asdict(ocfg),
+        },
+    }

@@ -1,0 +1,694 @@
+"""Online training: the batch model's vectors keep learning from fresh interactions.
+
+A batch run (``graphrec train``) fits LightGCN on the whole graph; its output vectors (the
+propagated, L2-normalised user and video embeddings that Neo4j's vector indexes serve) are
+where the :class:`OnlineLearner` starts. Each mini-batch of fresh interactions then moves
+only the vectors it touches, by a few optimizer steps on the same sampled-softmax objective
+the batch trainer uses (cosine scores over a temperature, one positive against a shared pool
+of negatives), so the next retrieval reflects it without a retrain:
+
+- **Rows touched, nothing else**: the vectors live in ``torch.nn.Embedding(sparse=True)``
+  tables stepped by ``torch.optim.SparseAdam``; a mini-batch costs in proportion to its size,
+  not to the catalogue. Tables grow (doubling) as new users and videos arrive.
+- **Negatives** come from the videos recently shown (impressions: weight 0 events) and, for the
+  rest, uniformly from the known catalogue, as the batch trainer samples them.
+- **Replay**: a reservoir sample of past positives (seeded with the batch model's training
+  pairs) is mixed into each mini-batch, so a burst of one taste does not erase the others.
+- **New videos** get a vector before anyone engages (their tags' and creator's mean vectors,
+  weighted 0.5 / 0.3 as ``cypher/learn/embed_new_video.cypher`` does), then from their first
+  engagements (the engaging users' mean, 0.2), then by the optimizer steps. New users start at
+  the mean of what they engaged with.
+- **Safety gate** (:func:`gate`): the online vectors and the last batch model's are both
+  ranked against a held-out tail of the stream (events the learner has not trained on yet);
+  a model worse than the batch one by more than a set NDCG margin is not published.
+
+The learner is independent of the transport: the stream consumer (Redis) and the offline
+benchmark (``graphrec bench online``) feed it the same :class:`Interactions`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+
+from graphrec.errors import InvalidInput
+from graphrec.learn.metrics import RankingMetrics, recall_ndcg
+
+TAG_WEIGHT, CREATOR_WEIGHT, USERS_WEIGHT = 0.5, 0.3, 0.2  # as embed_new_video.cypher
+
+
+@dataclass
+class OnlineConfig:
+    """How the online learner steps (defaults chosen on MovieLens, ``graphrec bench online``)."""
+
+    lr: float = 0.05
+    optimizer: str = "sgd"  # or "adam" (SparseAdam)
+    steps: int = 2  # optimizer steps per mini-batch
+    negatives: int = 256  # shared negative pool per step
+    impression_share: float = 0.5  # of the negatives, taken from recent impressions when any
+    recent_impressions: int = 4_096  # ring buffer of recently shown videos
+    temperature: float = 0.1
+    replay_ratio: float = 1.0  # replayed past positives per fresh positive
+    replay_capacity: int = 200_000
+    history: int = 500  # positives kept per user (fold-in, masking in the gate)
+    audience: int = 200  # recent engaging users kept per video (fold-in)
+    fold_users: float = 1.0  # how far a touched user moves to the mean of its videos
+    fold_items: float = 0.0  # how far a touched video moves to the mean of its audience
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0 or self.steps < 0 or self.negatives < 1 or self.temperature <= 0:
+            raise InvalidInput("online learning needs lr > 0, steps >= 1, negatives >= 1")
+        if self.optimizer not in ("sgd", "adam"):
+            raise InvalidInput(f"optimizer must be 'sgd' or 'adam', not {self.optimizer!r}")
+        if not (0.0 <= self.fold_users <= 1.0 and 0.0 <= self.fold_items <= 1.0):
+            raise InvalidInput("fold_users and fold_items must be in [0, 1]")
+        if not 0.0 <= self.impression_share <= 1.0 or self.replay_ratio < 0:
+            raise InvalidInput("impression_share must be in [0, 1] and replay_ratio >= 0")
+
+
+@dataclass
+class Interactions:
+    """A mini-batch of events as the learner reads them.
+
+    ``weights``: > 0 an engagement (its strength), 0 an impression (a shown video: a negative
+    candidate), < 0 a skip (also a negative candidate). Optional ``times`` (seconds) are only
+    carried for freshness figures.
+    """
+
+    user_ids: Sequence[str]
+    item_ids: Sequence[str]
+    weights: np.ndarray
+    times: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.weights = np.asarray(self.weights, dtype=np.float32)
+        if not len(self.user_ids) == len(self.item_ids) == len(self.weights):
+            raise InvalidInput("user_ids, item_ids and weights must have one entry per event")
+
+    def __len__(self) -> int:
+        return len(self.user_ids)
+
+
+@dataclass
+class UpdateStats:
+    """What one :meth:`OnlineLearner.update` did."""
+
+    events: int = 0
+    positives: int = 0
+    replayed: int = 0
+    new_users: int = 0
+    new_items: int = 0
+    loss: float = 0.0
+    seconds: float = 0.0
+
+
+@dataclass
+class VectorSnapshot:
+    """Unit-length vectors by id, as they would be published (and as the gate ranks them)."""
+
+    user_ids: list[str]
+    item_ids: list[str]
+    users: np.ndarray
+    items: np.ndarray
+    item_ready: np.ndarray  # videos that have a vector (others are never recommended)
+
+    def user_index(self) -> dict[str, int]:
+        return {u: i for i, u in enumerate(self.user_ids)}
+
+    def item_index(self) -> dict[str, int]:
+        return {v: i for i, v in enumerate(self.item_ids)}
+
+
+def _unit(x: torch.Tensor) -> torch.Tensor:
+    return F.normalize(x, dim=-1)
+
+
+class _Table:
+    """A growable sparse embedding table with its SparseAdam state and an id map."""
+
+    def __init__(self, dim: int, lr: float, optimizer: str = "sgd", capacity: int = 1024) -> None:
+        self.dim, self.lr, self.optimizer = dim, lr, optimizer
+        self.ids: list[str] = []
+        self.index: dict[str, int] = {}
+        self.emb = torch.nn.Embedding(max(1, capacity), dim, sparse=True)
+        with torch.no_grad():
+            self.emb.weight.zero_()
+        self.opt = self._optimizer(self.emb)
+        self.ready = np.zeros(max(1, capacity), dtype=bool)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def _optimizer(self, emb: torch.nn.Embedding) -> torch.optim.Optimizer:
+        if self.optimizer == "adam":
+            return torch.optim.SparseAdam(emb.parameters(), lr=self.lr)
+        return torch.optim.SGD(emb.parameters(), lr=self.lr)
+
+    @property
+    def weight(self) -> torch.Tensor:
+        return self.emb.weight
+
+    def _grow(self, needed: int) -> None:
+        old = self.emb.weight.shape[0]
+        if needed <= old:
+            return
+        cap = max(needed, 2 * old)
+        emb = torch.nn.Embedding(cap, self.dim, sparse=True)
+        with torch.no_grad():
+            emb.weight.zero_()
+            emb.weight[:old] = self.emb.weight
+        opt = self._optimizer(emb)
+        state = self.opt.state.get(self.emb.weight, {})
+        if state:
+            opt.state[emb.weight] = {
+                k: (
+                    torch.cat([v, v.new_zeros((cap - old, *v.shape[1:]))])
+                    if torch.is_tensor(v) and v.dim() > 0 and v.shape[0] == old
+                    else v
+                )
+                for k, v in state.items()
+            }
+        self.emb, self.opt = emb, opt
+        ready = np.zeros(cap, dtype=bool)
+        ready[:old] = self.ready[:old]
+        self.ready = ready
+
+    def add(self, ids: Iterable[str]) -> list[int]:
+        """Indices of ``ids``, registering the unknown ones (no vector yet)."""
+        out = []
+        fresh = []
+        for i in ids:
+            j = self.index.get(i)
+            if j is None:
+                j = len(self.ids)
+                self.index[i] = j
+                self.ids.append(i)
+                fresh.append(j)
+            out.append(j)
+        if fresh:
+            self._grow(len(self.ids))
+        return out
+
+    def set_rows(self, rows: np.ndarray, vectors: torch.Tensor) -> None:
+        with torch.no_grad():
+            self.emb.weight[torch.from_numpy(rows)] = _unit(vectors.float())
+        self.ready[rows] = True
+
+    def unit(self) -> np.ndarray:
+        with torch.no_grad():
+            return _unit(self.emb.weight[: len(self.ids)]).numpy().copy()
+
+
+class OnlineLearner:
+    """User and video vectors that keep learning from mini-batches of fresh interactions."""
+
+    def __init__(self, dim: int, config: OnlineConfig | None = None) -> None:
+        if dim < 1:
+            raise InvalidInput("embedding dimension must be >= 1")
+        self.config = config or OnlineConfig()
+        self.dim = dim
+        self.users = _Table(dim, self.config.lr, self.config.optimizer)
+        self.items = _Table(dim, self.config.lr, self.config.optimizer)
+        self.rng = np.random.default_rng(self.config.seed)
+        self.gen = torch.Generator().manual_seed(self.config.seed)
+        self.item_tags: dict[int, list[str]] = {}
+        self.item_creator: dict[int, str] = {}
+        self.history: dict[int, dict[int, None]] = {}
+        self.audience: dict[int, dict[int, None]] = {}
+        cap = self.config.replay_capacity
+        self._replay_u = np.zeros(cap, dtype=np.int64)
+        self._replay_i = np.zeros(cap, dtype=np.int64)
+        self._replay_n = 0  # filled slots
+        self._replay_seen = 0  # positives offered to the reservoir
+        self._recent = np.full(self.config.recent_impressions, -1, dtype=np.int64)
+        self._recent_at = 0
+        self.dirty_users: set[int] = set()
+        self.dirty_items: set[int] = set()
+        self.events_seen = 0
+
+    # --- building -------------------------------------------------------------------------
+
+    @classmethod
+    def from_vectors(
+        cls,
+        *,
+        user_ids: Sequence[str],
+        user_vectors: np.ndarray,
+        item_ids: Sequence[str],
+        item_vectors: np.ndarray,
+        history: sp.csr_matrix | None = None,
+        item_tags: Mapping[str, Sequence[str]] | None = None,
+        item_creator: Mapping[str, str | None] | None = None,
+        config: OnlineConfig | None = None,
+    ) -> OnlineLearner:
+        """Start from a batch model's output vectors; ``history`` (users x items, the batch
+        training positives) seeds the replay reservoir and each user's history."""
+        uv = np.asarray(user_vectors, dtype=np.float32)
+        iv = np.asarray(item_vectors, dtype=np.float32)
+        if uv.shape != (len(user_ids), iv.shape[1]) or iv.shape[0] != len(item_ids):
+            raise InvalidInput("vector shapes do not match the id lists")
+        learner = cls(iv.shape[1], config)
+        rows_u = np.asarray(learner.users.add(user_ids), dtype=np.int64)
+        rows_i = np.asarray(learner.items.add(item_ids), dtype=np.int64)
+        nonzero_u = np.linalg.norm(uv, axis=1) > 0
+        nonzero_i = np.linalg.norm(iv, axis=1) > 0
+        learner.users.set_rows(rows_u[nonzero_u], torch.from_numpy(uv[nonzero_u]))
+        learner.items.set_rows(rows_i[nonzero_i], torch.from_numpy(iv[nonzero_i]))
+        learner.describe_items(item_ids, tags=item_tags, creators=item_creator)
+        if history is not None:
+            coo = sp.coo_matrix(history)
+            if coo.shape != (len(user_ids), len(item_ids)):
+                raise InvalidInput("history must be users x items of the given id lists")
+            keep = coo.data > 0
+            u, i = rows_u[coo.row[keep]], rows_i[coo.col[keep]]
+            order = np.argsort(u, kind="stable")
+            learner._remember(u[order], i[order])
+            learner._offer_replay(u, i)
+        return learner
+
+    def describe_items(
+        self,
+        item_ids: Sequence[str],
+        *,
+        tags: Mapping[str, Sequence[str]] | None = None,
+        creators: Mapping[str, str | None] | None = None,
+    ) -> None:
+        """Register videos (e.g. at upload) with their tags and creator; a video with no vector
+        yet gets one from its tags' and creator's vectors when they exist."""
+        rows = self.items.add(item_ids)
+        for vid, row in zip(item_ids, rows, strict=True):
+            if tags and vid in tags:
+                self.item_tags[row] = [str(t) for t in tags[vid]]
+            if creators and creators.get(vid) is not None:
+                self.item_creator[row] = str(creators[vid])
+        cold = np.asarray([r for r in rows if not self.items.ready[r]], dtype=np.int64)
+        if len(cold):
+            self._cold_start(cold)
+
+    # --- cold start -----------------------------------------------------------------------
+
+    def _group_means(self, groups: Mapping[int, Sequence[str]]) -> dict[str, torch.Tensor]:
+        """Mean unit vector of the ready videos in each group (tag or creator)."""
+        members: dict[str, list[int]] = {}
+        for row, keys in groups.items():
+            if self.items.ready[row]:
+                for k in keys:
+                    members.setdefault(k, []).append(row)
+        if not members:
+            return {}
+        w = self.items.weight.detach()
+        return {k: _unit(w[torch.tensor(v)]).mean(0) for k, v in members.items()}
+
+    def _cold_start(
+        self, rows: np.ndarray, engaged: Mapping[int, list[torch.Tensor]] | None = None
+    ) -> np.ndarray:
+        """Vectors for videos without one: tags 0.5, creator 0.3, engaging users 0.2 (over
+        the sources that exist). Returns the rows that got one."""
+        wanted_tags = {t for r in rows for t in self.item_tags.get(int(r), [])}
+        wanted_creators = {self.item_creator[int(r)] for r in rows if int(r) in self.item_creator}
+        tag_mean = (
+            self._group_means({r: ts for r, ts in self.item_tags.items() if wanted_tags & set(ts)})
+            if wanted_tags
+            else {}
+        )
+        creator_mean = (
+            self._group_means(
+                {r: [c] for r, c in self.item_creator.items() if c in wanted_creators}
+            )
+            if wanted_creators
+            else {}
+        )
+        done_rows, vecs = [], []
+        for r in rows.tolist():
+            parts: list[tuple[float, torch.Tensor]] = []
+            tv = [tag_mean[t] for t in self.item_tags.get(r, []) if t in tag_mean]
+            if tv:
+                parts.append((TAG_WEIGHT, _unit(torch.stack(tv).mean(0))))
+            c = self.item_creator.get(r)
+            if c is not None and c in creator_mean:
+                parts.append((CREATOR_WEIGHT, _unit(creator_mean[c])))
+            if engaged and engaged.get(r):
+                parts.append((USERS_WEIGHT, _unit(torch.stack(engaged[r]).mean(0))))
+            if parts:
+                total = sum(w for w, _ in parts)
+                vecs.append(torch.stack([w * v for w, v in parts]).sum(0) / total)
+                done_rows.append(r)
+        if done_rows:
+            arr = np.asarray(done_rows, dtype=np.int64)
+            self.items.set_rows(arr, torch.stack(vecs))
+            self.dirty_items.update(done_rows)
+            return arr
+        return np.zeros(0, dtype=np.int64)
+
+    # --- bookkeeping ----------------------------------------------------------------------
+
+    def _remember(self, users: np.ndarray, items: np.ndarray) -> None:
+        """Each user's latest videos and each video's latest users (bounded, newest last)."""
+        for table, keys, vals, limit in (
+            (self.history, users, items, self.config.history),
+            (self.audience, items, users, self.config.audience),
+        ):
+            for a, b in zip(keys.tolist(), vals.tolist(), strict=True):
+                h = table.get(a)
+                if h is None:
+                    h = table[a] = {}
+                h.pop(b, None)
+                h[b] = None
+                if len(h) > limit:
+                    del h[next(iter(h))]
+
+    def _fold_in(self, rows: np.ndarray, *, users: bool) -> None:
+        """Move ``rows`` (users or videos) towards the mean unit vector of what they engaged
+        with (a user's videos, a video's audience): one LightGCN-style propagation step."""
+        beta = self.config.fold_users if users else self.config.fold_items
+        if beta <= 0 or len(rows) == 0:
+            return
+        own, other = (self.users, self.items) if users else (self.items, self.users)
+        links = self.history if users else self.audience
+        ready = other.ready
+        lists = [[j for j in links.get(r, ()) if ready[j]] for r in rows.tolist()]
+        keep = np.asarray([bool(x) for x in lists])
+        if not keep.any():
+            return
+        rows = rows[keep]
+        lists = [x for x in lists if x]
+        lengths = np.asarray([len(x) for x in lists])
+        flat = torch.from_numpy(np.fromiter((j for x in lists for j in x), dtype=np.int64))
+        seg = torch.from_numpy(np.repeat(np.arange(len(lists)), lengths))
+        with torch.no_grad():
+            vecs = _unit(other.weight[flat])
+            mean = torch.zeros(len(lists), self.dim).index_add_(0, seg, vecs)
+            idx = torch.from_numpy(rows)
+            cur = _unit(own.weight[idx])
+            own.weight[idx] = _unit((1 - beta) * cur + beta * _unit(mean))
+
+    def _offer_replay(self, users: np.ndarray, items: np.ndarray) -> None:
+        """Reservoir sampling (algorithm R, vectorised per batch) of positives."""
+        cap = len(self._replay_u)
+        if cap == 0 or len(users) == 0:
+            return
+        free = min(cap - self._replay_n, len(users))
+        if free > 0:
+            self._replay_u[self._replay_n : self._replay_n + free] = users[:free]
+            self._replay_i[self._replay_n : self._replay_n + free] = items[:free]
+            self._replay_n += free
+        rest_u, rest_i = users[free:], items[free:]
+        if len(rest_u):
+            seen = self._replay_seen + free + np.arange(1, len(rest_u) + 1)
+            slots = (self.rng.random(len(rest_u)) * seen).astype(np.int64)
+            take = slots < cap
+            self._replay_u[slots[take]] = rest_u[take]
+            self._replay_i[slots[take]] = rest_i[take]
+        self._replay_seen += len(users)
+
+    def _note_impressions(self, items: np.ndarray) -> None:
+        n = len(self._recent)
+        if n == 0 or len(items) == 0:
+            return
+        items = items[-n:]
+        at = (self._recent_at + np.arange(len(items))) % n
+        self._recent[at] = items
+        self._recent_at = int((self._recent_at + len(items)) % n)
+
+    def _negatives(self) -> torch.Tensor:
+        cfg = self.config
+        ready = np.flatnonzero(self.items.ready[: len(self.items)])
+        recent = self._recent[self._recent >= 0]
+        n_imp = round(cfg.negatives * cfg.impression_share) if len(recent) else 0
+        parts = []
+        if n_imp:
+            parts.append(recent[self.rng.integers(0, len(recent), n_imp)])
+        if cfg.negatives - n_imp > 0 and len(ready):
+            parts.append(ready[self.rng.integers(0, len(ready), cfg.negatives - n_imp)])
+        return torch.from_numpy(np.concatenate(parts) if parts else ready[:1])
+
+    # --- learning -------------------------------------------------------------------------
+
+    def update(self, batch: Interactions) -> UpdateStats:
+        """Apply one mini-batch: register new ids, cold-start their vectors, then a few
+        optimizer steps on the touched rows (fresh positives + replayed past ones)."""
+        started = time.perf_counter()
+        stats = UpdateStats(events=len(batch))
+        if len(batch) == 0:
+            return stats
+        cfg = self.config
+        n_users0, n_items0 = len(self.users), len(self.items)
+        u_rows = np.asarray(self.users.add(batch.user_ids), dtype=np.int64)
+        i_rows = np.asarray(self.items.add(batch.item_ids), dtype=np.int64)
+        stats.new_users = len(self.users) - n_users0
+        stats.new_items = len(self.items) - n_items0
+        pos = batch.weights > 0
+        self._note_impressions(i_rows[~pos])
+        pu, pi, pw = u_rows[pos], i_rows[pos], batch.weights[pos]
+        stats.positives = int(pos.sum())
+        self.events_seen += len(batch)
+        if stats.positives == 0:
+            stats.seconds = time.perf_counter() - started
+            return stats
+        self._init_new(pu, pi)
+        # Replay: past positives drawn from the reservoir, at weight 1.
+        n_replay = min(self._replay_n, round(cfg.replay_ratio * len(pu)))
+        if n_replay:
+            pick = self.rng.integers(0, self._replay_n, n_replay)
+            ru, ri = self._replay_u[pick], self._replay_i[pick]
+        else:
+            ru = ri = np.zeros(0, dtype=np.int64)
+        stats.replayed = n_replay
+        users = torch.from_numpy(np.concatenate([pu, ru]))
+        items = torch.from_numpy(np.concatenate([pi, ri]))
+        w = torch.from_numpy(np.concatenate([pw / max(1e-9, float(pw.mean())), np.ones(len(ru))]))
+        w = w.float()  # per pair, mean 1: a plain SGD step moves each row by its own gradient
+        loss_total = 0.0
+        for _ in range(cfg.steps):
+            neg = self._negatives()
+            u = _unit(self.users.emb(users))
+            p = _unit(self.items.emb(items))
+            n = _unit(self.items.emb(neg))
+            logits = torch.cat([(u * p).sum(-1, keepdim=True), u @ n.T], dim=1) / cfg.temperature
+            loss = (
+                F.cross_entropy(logits, torch.zeros(len(u), dtype=torch.long), reduction="none") * w
+            ).sum()
+            self.users.opt.zero_grad()
+            self.items.opt.zero_grad()
+            loss.backward()
+            self.users.opt.step()
+            self.items.opt.step()
+            loss_total += float(loss.detach())
+            self.dirty_items.update(neg.unique().tolist())  # negatives moved too
+        stats.loss = loss_total / max(1, cfg.steps)
+        touched_u, touched_i = np.unique(pu), np.unique(pi)
+        self._remember(pu, pi)
+        self._fold_in(touched_u, users=True)
+        self._fold_in(touched_i, users=False)
+        self.dirty_users.update(touched_u.tolist())
+        self.dirty_items.update(touched_i.tolist())
+        self._offer_replay(pu, pi)
+        stats.seconds = time.perf_counter() - started
+        return stats
+
+    def _init_new(self, pu: np.ndarray, pi: np.ndarray) -> None:
+        """Vectors for the users and videos of this batch that have none yet."""
+        ready_u, ready_i = self.users.ready, self.items.ready
+        new_items = np.unique(pi[~ready_i[pi]])
+        if len(new_items):  # tags / creator first (engagements follow below)
+            self._cold_start(new_items)
+        new_users = np.unique(pu[~ready_u[pu]])
+        if len(new_users):
+            w = self.items.weight.detach()
+            vec: dict[int, list[torch.Tensor]] = {}
+            for u, i in zip(pu.tolist(), pi.tolist(), strict=True):
+                if not ready_u[u] and ready_i[i]:
+                    vec.setdefault(u, []).append(w[i])
+            rows = [u for u in new_users.tolist() if u in vec]
+            if rows:
+                self.users.set_rows(
+                    np.asarray(rows, dtype=np.int64),
+                    torch.stack([_unit(torch.stack(vec[u])).mean(0) for u in rows]),
+                )
+        still = np.unique(pi[~ready_i[pi]])
+        if len(still):  # first engagements: the engaging users' vectors
+            w = self.users.weight.detach()
+            eng: dict[int, list[torch.Tensor]] = {}
+            for u, i in zip(pu.tolist(), pi.tolist(), strict=True):
+                if not ready_i[i] and ready_u[u]:
+                    eng.setdefault(i, []).append(w[u])
+            self._cold_start(still, engaged=eng)
+        # Whatever is left (a new user engaging only new, untagged videos): a random start.
+        for table, idx in ((self.items, pi), (self.users, pu)):
+            left = np.unique(idx[~table.ready[idx]])
+            if len(left):
+                table.set_rows(left, torch.randn(len(left), self.dim, generator=self.gen))
+
+    # --- reading --------------------------------------------------------------------------
+
+    def snapshot(self) -> VectorSnapshot:
+        """The current vectors (unit length) with their id maps."""
+        return VectorSnapshot(
+            user_ids=list(self.users.ids),
+            item_ids=list(self.items.ids),
+            users=self.users.unit(),
+            items=self.items.unit(),
+            item_ready=self.items.ready[: len(self.items)].copy(),
+        )
+
+    def take_dirty(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Vectors changed since the last call (users, videos), by id; clears the marks."""
+        with torch.no_grad():
+            ur = sorted(self.dirty_users)
+            ir = sorted(r for r in self.dirty_items if self.items.ready[r])
+            uv = _unit(self.users.weight[torch.tensor(ur, dtype=torch.long)]).numpy()
+            iv = _unit(self.items.weight[torch.tensor(ir, dtype=torch.long)]).numpy()
+        self.dirty_users.clear()
+        self.dirty_items.clear()
+        return (
+            {self.users.ids[r]: uv[k] for k, r in enumerate(ur)},
+            {self.items.ids[r]: iv[k] for k, r in enumerate(ir)},
+        )
+
+    def user_history(self, user_id: str) -> list[str]:
+        row = self.users.index.get(user_id)
+        if row is None:
+            return []
+        return [self.items.ids[i] for i in self.history.get(row, {})]
+
+
+# --- evaluation and the safety gate -------------------------------------------------------
+
+
+def rank_snapshot(
+    snap: VectorSnapshot,
+    users: Sequence[str],
+    truth: Sequence[Sequence[str]],
+    exclude: Sequence[Iterable[str]],
+    *,
+    k: int = 20,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-user Recall@k and NDCG@k of ``snap`` against ``truth`` (video ids), the ``exclude``
+    videos masked; a user or video the snapshot lacks counts as a miss."""
+    u_index, i_index = snap.user_index(), snap.item_index()
+    recall = np.zeros(len(users))
+    ndcg = np.zeros(len(users))
+    known = [j for j, u in enumerate(users) if u in u_index]
+    if not known:
+        return recall, ndcg
+    rows = np.asarray([u_index[users[j]] for j in known], dtype=np.int64)
+    scores = torch.from_numpy(snap.users[rows] @ snap.items.T)
+    scores[:, torch.from_numpy(~snap.item_ready)] = -torch.inf
+    for r, j in enumerate(known):
+        ex = [i_index[v] for v in exclude[j] if v in i_index]
+        if ex:
+            scores[r, torch.tensor(ex, dtype=torch.long)] = -torch.inf
+    top = scores.topk(min(k, scores.shape[1]), dim=1).indices.numpy()
+    # Truth outside the snapshot's catalogue: a miss (index -1 never matches).
+    t = [np.asarray([i_index.get(v, -1) for v in truth[j]], dtype=np.int64) for j in known]
+    r_, n_ = recall_ndcg(top, t, k)
+    recall[known], ndcg[known] = r_, n_
+    return recall, ndcg
+
+
+@dataclass
+class GateReport:
+    """The online model against the last batch model on a held-out tail of the stream."""
+
+    online: RankingMetrics
+    batch: RankingMetrics
+    margin: float
+    publish: bool
+    events: int
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "publish": self.publish,
+            "online_recall_at_20": round(self.online.recall, 5),
+            "online_ndcg_at_20": round(self.online.ndcg, 5),
+            "batch_recall_at_20": round(self.batch.recall, 5),
+            "batch_ndcg_at_20": round(self.batch.ndcg, 5),
+            "margin": self.margin,
+            "users": self.online.users,
+            "events": self.events,
+            "reason": self.reason,
+        }
+
+
+class PrequentialGate:
+    """The safety gate: each mini-batch is first held out (ranked by the online vectors and
+    by the last batch model's, neither having trained on it), then learned from. Over a
+    sliding window of the latest held-out users, the online model may publish only while
+    its NDCG@k is at least the batch model's minus ``margin``. Until ``min_users`` users were
+    held out there is no verdict, and publishing goes on (reported as such)."""
+
+    def __init__(
+        self,
+        batch: VectorSnapshot,
+        *,
+        margin: float = 0.01,
+        k: int = 20,
+        users_per_batch: int = 64,
+        window: int = 2_000,
+        min_users: int = 50,
+        seed: int = 0,
+    ) -> None:
+        self.batch = batch
+        self.margin, self.k = margin, k
+        self.users_per_batch, self.window, self.min_users = users_per_batch, window, min_users
+        self.rng = np.random.default_rng(seed)
+        self._batch_users = batch.user_index()
+        self.scores: list[tuple[float, float, float, float]] = []  # online r, n, batch r, n
+        self.events = 0
+
+    def observe(self, learner: OnlineLearner, batch: Interactions) -> int:
+        """Rank ``batch``'s users (a sample) before ``learner`` trains on it; returns how many
+        users were scored."""
+        truth: dict[str, set[str]] = {}
+        for j in np.flatnonzero(batch.weights > 0).tolist():
+            truth.setdefault(batch.user_ids[j], set()).add(batch.item_ids[j])
+        self.events += len(batch)
+        users = [u for u in truth if u in self._batch_users and u in learner.users.index]
+        if len(users) > self.users_per_batch:
+            users = self.rng.choice(users, size=self.users_per_batch, replace=False).tolist()
+        hist = {u: set(learner.user_history(u)) for u in users}
+        t = {u: sorted(truth[u] - hist[u]) for u in users}
+        users = [u for u in users if t[u]]
+        if not users:
+            return 0
+        truths = [t[u] for u in users]
+        ex = [hist[u] for u in users]
+        online = learner.snapshot()
+        r_o, n_o = rank_snapshot(online, users, truths, ex, k=self.k)
+        r_b, n_b = rank_snapshot(self.batch, users, truths, ex, k=self.k)
+        self.scores.extend(zip(r_o.tolist(), n_o.tolist(), r_b.tolist(), n_b.tolist(), strict=True))
+        del self.scores[: max(0, len(self.scores) - self.window)]
+        return len(users)
+
+    def report(self) -> GateReport:
+        """The verdict over the window: publish, or not and why (with the figures)."""
+        a = np.asarray(self.scores, dtype=np.float64).reshape(-1, 4)
+        n = len(a)
+
+        def m(col: int) -> RankingMetrics:
+            v = float(a[:, col].mean()) if n else 0.0
+            return RankingMetrics(k=self.k, recall=v, ndcg=v, coverage=0.0, users=n)
+
+        online = RankingMetrics(k=self.k, recall=m(0).recall, ndcg=m(1).ndcg, coverage=0.0, users=n)
+        batch = RankingMetrics(k=self.k, recall=m(2).recall, ndcg=m(3).ndcg, coverage=0.0, users=n)
+        if n < self.min_users:  # no evidence either way: nothing shows the model worse
+            return GateReport(
+                online, batch, self.margin, True, self.events,
+                f"only {n} held-out users so far (the verdict needs {self.min_users})",
+            )  # fmt: skip
+        ok = online.ndcg >= batch.ndcg - self.margin
+        reason = (
+            "online within the margin of the batch model"
+            if ok
+            else f"online NDCG@{self.k} {online.ndcg:.4f} is below the batch model's "
+            f"{batch.ndcg:.4f} by more than {self.margin}"
+        )
+        return GateReport(online, batch, self.margin, ok, self.events, reason)

@@ -1,0 +1,389 @@
+"""The online trainer: the ``online-trainer`` consumer group keeps the model learning.
+
+It reads the event stream (its own consumer group, so the graph writer and it never wait for
+each other), turns entries into :class:`~graphrec.learn.online.Interactions` (engagements
+weighted as ``Settings.learn_weights`` weighs them in batch training, skips as negatives, each
+served feed's videos as impressions: the negatives), and for each batch read:
+
+1. **holds it out** first: the :class:`~graphrec.learn.online.PrequentialGate` ranks a sample
+   of its users with the online vectors and with the last batch model's (neither has trained
+   on these events);
+2. **learns** from it (:meth:`OnlineLearner.update`: a few optimizer steps on the touched
+   vectors);
+3. **publishes** the vectors that moved to Redis at once (videos: ``gr:{c}:vemb``, which the
+   events path and the feed read; users: ``u:<id>:emb``, marked ``moved`` so the graph
+   writer refreshes their nearline list) **if the gate allows**; the verdict with its figures
+   is kept in ``gr:{w}:progress`` (``online-trainer:gate``) and logged when it refuses;
+4. acknowledges the entries. Every ``graph_every_s`` the vectors published since the last
+   write go to Neo4j in batches (``learn/write_*_embeddings``, source ``online``), where the
+   vector indexes pick them up; the API never stops.
+
+The model starts from what the last batch run wrote to Neo4j (``graphrec train``); when the
+checkpoint file changes (a new batch run: the periodic reset) the trainer starts again from
+the new vectors. Delivery is at least once: an entry learned twice after a crash nudges
+vectors twice, which the next batch reset absorbs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+
+from graphrec.config import Settings, get_settings
+from graphrec.db import Graph
+from graphrec.errors import InvalidInput
+from graphrec.events import KIND_TYPES, EventKind
+from graphrec.learn.online import (
+    GateReport,
+    Interactions,
+    OnlineConfig,
+    OnlineLearner,
+    PrequentialGate,
+    VectorSnapshot,
+)
+from graphrec.spine.store import Spine
+from graphrec.spine.stream import Entry, StreamReader, consumer_name
+
+GROUP = "online-trainer"
+SKIP_WEIGHT = -1.0
+log = logging.getLogger(__name__)
+
+
+def kind_weights(settings: Settings) -> dict[str, float]:
+    """Each event kind's weight as a positive (batch training's ``learn_weights`` by the
+    relationship the kind writes); skips are negatives; the rest (impressions) weigh 0."""
+    out: dict[str, float] = {}
+    for kind, (rel, _) in KIND_TYPES.items():
+        out[kind.value] = float(settings.learn_weights.get(rel, 0.0))
+    out[EventKind.skip.value] = SKIP_WEIGHT
+    return out
+
+
+def interactions_from(entries: Sequence[Entry], weights: Mapping[str, float]) -> Interactions:
+    """Stream entries as the learner reads them; a served feed counts one impression per
+    video; entries without a video (follows) carry nothing for the embeddings."""
+    users: list[str] = []
+    items: list[str] = []
+    w: list[float] = []
+    times: list[float] = []
+    for e in entries:
+        f = e.fields
+        at = e.appended_ms / 1000
+        if f.get("k") == "served":
+            for vid in f.get("v", "").split(","):
+                if vid:
+                    users.append(f["u"])
+                    items.append(vid)
+                    w.append(0.0)
+                    times.append(at)
+            continue
+        video = f.get("v")
+        if not video or f.get("k") not in weights:
+            continue
+        users.append(f["u"])
+        items.append(video)
+        w.append(weights[f["k"]])
+        times.append(at)
+    return Interactions(users, items, np.asarray(w, dtype=np.float32), np.asarray(times))
+
+
+def _read_vectors(graph: Graph, name: str, key: str, ids: Sequence[str]) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    param = f"{key}s"
+    for i in range(0, len(ids), 5_000):
+        for r in graph.read(name, **{param: list(ids[i : i + 5_000])}):
+            if r["embedding"]:
+                out[str(r[key])] = np.asarray(r["embedding"], dtype=np.float32)
+    return out
+
+
+def learner_from_graph(
+    graph: Graph, *, settings: Settings | None = None, config: OnlineConfig | None = None
+) -> tuple[OnlineLearner, VectorSnapshot]:
+    """The online learner started from the vectors in Neo4j (the last batch run, cold starts),
+    with the graph's interactions as history; and a frozen copy: the gate's batch model."""
+    from graphrec.learn.export import export_graph
+
+    s = settings or get_settings()
+    export = export_graph(graph, settings=s)
+    users = _read_vectors(graph, "learn/user_embeddings", "user_id", export.user_ids)
+    videos = _read_vectors(graph, "learn/video_embeddings", "video_id", export.video_ids)
+    if not videos:
+        raise InvalidInput("no video has an embedding yet: run `graphrec train` first")
+    dim = len(next(iter(videos.values())))
+    zero = np.zeros(dim, dtype=np.float32)
+    uv = np.stack([users.get(u, zero) for u in export.user_ids]) if export.user_ids else None
+    iv = np.stack([videos.get(v, zero) for v in export.video_ids])
+    learner = OnlineLearner.from_vectors(
+        user_ids=export.user_ids,
+        user_vectors=uv if uv is not None else np.zeros((0, dim), dtype=np.float32),
+        item_ids=export.video_ids,
+        item_vectors=iv,
+        history=export.matrix,
+        item_tags=dict(zip(export.video_ids, export.video_tags, strict=True)),
+        item_creator=dict(zip(export.video_ids, export.video_creator, strict=True)),
+        config=config,
+    )
+    return learner, learner.snapshot()
+
+
+@dataclass
+class TrainerStats:
+    """What the trainer has done so far (also kept in Redis for ``graphrec stream status``)."""
+
+    entries: int = 0
+    events: int = 0
+    updates: int = 0
+    published_users: int = 0
+    published_videos: int = 0
+    graph_writes: int = 0
+    refused: int = 0
+    update_seconds: float = 0.0
+    delays_s: deque[float] = field(default_factory=lambda: deque(maxlen=200_000))
+    gate: GateReport | None = None
+
+    def freshness(self) -> dict[str, float]:
+        d = np.asarray(self.delays_s) if self.delays_s else np.zeros(1)
+        return {
+            "event_to_model_p50_s": round(float(np.percentile(d, 50)), 4),
+            "event_to_model_p99_s": round(float(np.percentile(d, 99)), 4),
+        }
+
+
+class OnlineTrainer:
+    """One consumer of the ``online-trainer`` group: learn, gate, publish, write back."""
+
+    def __init__(
+        self,
+        spine: Spine,
+        learner: OnlineLearner,
+        batch_model: VectorSnapshot,
+        *,
+        graph: Graph | None = None,
+        margin: float = 0.02,
+        min_users: int = 200,
+        graph_every_s: float = 5.0,
+        consumer: str | None = None,
+        reset_check: Callable[[OnlineTrainer], None] | None = None,
+    ) -> None:
+        self.spine = spine
+        self.graph = graph
+        self.learner = learner
+        self.margin, self.min_users = margin, min_users
+        self.gate = self.new_gate(batch_model)
+        self.graph_every_s = graph_every_s
+        self.reader = StreamReader(spine, GROUP, consumer or consumer_name(GROUP))
+        self.weights = kind_weights(spine.settings)
+        self.stats = TrainerStats()
+        self.pending_users: dict[str, np.ndarray] = {}
+        self.pending_videos: dict[str, np.ndarray] = {}
+        self._last_graph = time.monotonic()
+        self._reset_check = reset_check
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def new_gate(self, batch_model: VectorSnapshot) -> PrequentialGate:
+        return PrequentialGate(batch_model, margin=self.margin, min_users=self.min_users)
+
+    # --- one round ------------------------------------------------------------------------
+    def step(self, *, block: bool = True) -> int:
+        """Read, hold out, learn, publish, acknowledge; returns the entries consumed."""
+        entries = self.reader.read(block=block)
+        if entries:
+            batch = interactions_from(entries, self.weights)
+            t0 = time.perf_counter()
+            self.gate.observe(self.learner, batch)
+            self.learner.update(batch)
+            self.stats.update_seconds += time.perf_counter() - t0
+            self.stats.gate = self.gate.report()
+            self.publish()
+            self.reader.ack(entries)
+            now = time.time()
+            self.stats.delays_s.extend(now - e.appended_ms / 1000 for e in entries)
+            self.stats.entries += len(entries)
+            self.stats.events += len(batch)
+            self.stats.updates += 1
+            self._progress()
+        if self.graph is not None and time.monotonic() - self._last_graph >= self.graph_every_s:
+            self.write_graph()
+        return len(entries)
+
+    def publish(self) -> bool:
+        """Moved vectors to Redis when the gate allows; kept for later when it refuses."""
+        report = self.stats.gate
+        if report is not None and not report.publish:
+            self.stats.refused += 1
+            if self.stats.refused == 1 or self.stats.refused % 100 == 0:
+                log.warning("online trainer: not publishing: %s", report.reason)
+            return False
+        users, videos = self.learner.take_dirty()
+        if not users and not videos:
+            return True
+        k, r = self.spine.keys, self.spine.r
+        pipe = r.pipeline(transaction=False)
+        if videos:
+            pipe.hset(k.vemb, mapping={v: x.astype("<f4").tobytes() for v, x in videos.items()})
+        for uid, x in users.items():
+            pipe.set(k.user(uid, "emb"), x.astype("<f4").tobytes())
+            pipe.hset(k.user(uid, "meta"), "emb_online", 1)
+            pipe.sadd(k.moved(k.part(uid)), uid)
+        pipe.execute()
+        self.stats.published_users += len(users)
+        self.stats.published_videos += len(videos)
+        self.pending_users.update(users)
+        self.pending_videos.update(videos)
+        return True
+
+    def write_graph(self) -> int:
+        """Published vectors into Neo4j in batches (the vector indexes follow); on failure
+        they are kept and written on a later round."""
+        self._last_graph = time.monotonic()
+        if self.graph is None or not (self.pending_users or self.pending_videos):
+            return 0
+        at = int(time.time() * 1000)
+        users, videos = self.pending_users, self.pending_videos
+        self.pending_users, self.pending_videos = {}, {}
+        try:
+            n = 0
+            for name, rows in (("learn/write_video_embeddings", videos),
+                               ("learn/write_user_embeddings", users)):  # fmt: skip
+                payload = [
+                    {"id": i, "embedding": v.astype(float).tolist(), "source": "online"}
+                    for i, v in rows.items()
+                ]
+                n += self.graph.write_rows(name, payload, batch_size=2_000, extra={"at": at})
+        except Exception:
+            for mine, kept in ((users, self.pending_users), (videos, self.pending_videos)):
+                mine.update(kept)  # newer vectors (published meanwhile) win
+                kept.clear()
+                kept.update(mine)
+            raise
+        self.stats.graph_writes += len(users) + len(videos)
+        return n
+
+    def _progress(self) -> None:
+        st = self.stats
+        g = st.gate.as_dict() if st.gate else {}
+        self.spine.r.hset(
+            self.spine.keys.progress,
+            mapping={
+                f"{GROUP}:applied_at": int(time.time() * 1000),
+                f"{GROUP}:gate": orjson.dumps(g),
+                f"{GROUP}:stats": orjson.dumps(self.summary()),
+            },
+        )
+
+    def summary(self) -> dict[str, Any]:
+        st = self.stats
+        return {
+            "entries": st.entries,
+            "events": st.events,
+            "updates": st.updates,
+            "published_users": st.published_users,
+            "published_videos": st.published_videos,
+            "graph_writes": st.graph_writes,
+            "refused_rounds": st.refused,
+            "events_per_update_s": round(st.events / st.update_seconds, 1)
+            if st.update_seconds
+            else None,
+            **st.freshness(),
+            "gate": st.gate.as_dict() if st.gate else None,
+        }
+
+    # --- running --------------------------------------------------------------------------
+    def drain(self, timeout_s: float = 60.0) -> dict[str, Any]:
+        """Learn until the group has nothing pending or unread, then write the graph."""
+        from graphrec.spine.stream import group_status
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            st = group_status(self.spine, GROUP)
+            if st["pending"] == 0 and st["lag"] == 0:
+                break
+            if time.monotonic() > deadline:
+                raise InvalidInput(f"the online trainer did not catch up in {timeout_s:.0f}s")
+            self.step(block=False)
+        self.write_graph()
+        return self.summary()
+
+    def run(self) -> None:
+        """Loop until :meth:`stop`; back off while Redis or Neo4j is down."""
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                if self._reset_check is not None:
+                    self._reset_check(self)
+                self.step(block=True)
+                backoff = 0.5
+            except Exception as e:
+                log.warning("online trainer: %s; retrying in %.1fs", e, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def start(self) -> threading.Thread:
+        self._thread = threading.Thread(target=self.run, name=self.reader.consumer, daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        if self.graph is not None:
+            try:
+                self.write_graph()
+            except Exception as e:  # Neo4j down at shutdown: the next batch run resets anyway
+                log.warning("online trainer: final graph write failed: %s", e)
+
+
+def checkpoint_watch(
+    graph: Graph,
+    settings: Settings,
+    config: OnlineConfig | None = None,
+    *,
+    settle_s: float = 120.0,
+) -> Callable[[OnlineTrainer], None]:
+    """A reset check: once the batch checkpoint file has changed and then stayed unchanged
+    ``settle_s`` (the batch run saves it before its write-back to Neo4j), restart from the
+    vectors in the graph: the periodic reset."""
+    path = settings.learn_checkpoint
+
+    def mtime() -> float | None:
+        return path.stat().st_mtime if path.is_file() else None
+
+    seen: dict[str, float | None] = {"mtime": mtime(), "at": time.monotonic()}
+
+    def check(trainer: OnlineTrainer) -> None:
+        if time.monotonic() - (seen["at"] or 0.0) < 5:
+            return
+        seen["at"] = time.monotonic()
+        m = mtime()
+        if m is None or m == seen["mtime"] or time.time() - m < settle_s:
+            return
+        seen["mtime"] = m
+        learner, batch = learner_from_graph(graph, settings=settings, config=config)
+        trainer.learner = learner
+        trainer.gate = trainer.new_gate(batch)
+        trainer.pending_users.clear()
+        trainer.pending_videos.clear()
+        log.info("online trainer: restarted from the new batch model (%s)", path)
+
+    return check
+
+
+__all__ = [
+    "GROUP",
+    "OnlineTrainer",
+    "checkpoint_watch",
+    "interactions_from",
+    "kind_weights",
+    "learner_from_graph",
+]

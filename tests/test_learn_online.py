@@ -1,0 +1,261 @@
+"""The online learner (no servers): vectors move with fresh interactions, cold start, the gate,
+and the offline benchmark's protocol on a tiny MovieLens-shaped folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from typer.testing import CliRunner
+
+from graphrec.bench.online import bench_online, freshness, load_movielens
+from graphrec.cli import app
+from graphrec.errors import InvalidInput, NotFound
+from graphrec.learn.online import (
+    Interactions,
+    OnlineConfig,
+    OnlineLearner,
+    PrequentialGate,
+    rank_snapshot,
+)
+
+DIM = 8
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def _world(seed: int = 0, optimizer: str = "sgd") -> tuple[OnlineLearner, np.ndarray, np.ndarray]:
+    """Two taste groups: users a0..a19 and videos va0..va29 near axis 0, b* near axis 1;
+    each user's history is 5 videos of the own group."""
+    rng = np.random.default_rng(seed)
+    axis_a, axis_b = np.eye(DIM)[0], np.eye(DIM)[1]
+    users = [f"a{i}" for i in range(20)] + [f"b{i}" for i in range(20)]
+    items = [f"va{i}" for i in range(30)] + [f"vb{i}" for i in range(30)]
+    uv = _unit(np.vstack([axis_a + 0.3 * rng.normal(size=(20, DIM)),
+                          axis_b + 0.3 * rng.normal(size=(20, DIM))]))  # fmt: skip
+    iv = _unit(np.vstack([axis_a + 0.3 * rng.normal(size=(30, DIM)),
+                          axis_b + 0.3 * rng.normal(size=(30, DIM))]))  # fmt: skip
+    hist = sp.lil_matrix((40, 60), dtype=np.float32)
+    for u in range(40):
+        base = 0 if u < 20 else 30
+        for j in rng.choice(30, size=5, replace=False):
+            hist[u, base + j] = 1.0
+    tags = {v: ["tag_a"] if v.startswith("va") else ["tag_b"] for v in items}
+    learner = OnlineLearner.from_vectors(
+        user_ids=users, user_vectors=uv, item_ids=items, item_vectors=iv,
+        history=hist.tocsr(), item_tags=tags, config=OnlineConfig(lr=0.05, steps=3, seed=seed, optimizer=optimizer),
+    )  # fmt: skip
+    return learner, axis_a, axis_b
+
+
+def _vec(learner: OnlineLearner, item: str) -> np.ndarray:
+    snap = learner.snapshot()
+    return snap.items[snap.item_index()[item]]
+
+
+def test_engagements_move_a_video_towards_its_audience() -> None:
+    learner, _, _ = _world()
+    before = _vec(learner, "va3")
+    audience = learner.snapshot().users[20:40].mean(0)  # where group b's taste is
+    assert before @ audience < 0  # an "a" video
+    # Group b discovers va3: every b user engages with it, several mini-batches in a row.
+    for _ in range(10):
+        users = [f"b{i}" for i in range(20)]
+        learner.update(Interactions(users, ["va3"] * 20, np.ones(20)))
+    after = _vec(learner, "va3")
+    assert after @ audience > before @ audience + 0.3
+    assert after @ audience > 0  # now on the audience's side
+    # What the batches touched (users, the video, sampled negatives) is marked for publishing.
+    dirty_users, dirty_items = learner.take_dirty()
+    assert set(dirty_users) == {f"b{i}" for i in range(20)}
+    assert "va3" in dirty_items
+    np.testing.assert_allclose(dirty_items["va3"], after, atol=1e-6)
+    assert learner.take_dirty() == ({}, {})
+
+
+def test_new_video_starts_from_its_tags_then_from_its_first_engagements() -> None:
+    learner, axis_a, axis_b = _world()
+    learner.describe_items(["new_b"], tags={"new_b": ["tag_b"]})
+    snap = learner.snapshot()
+    tag_b = _unit(snap.items[30:60].mean(0))
+    assert snap.items[snap.item_index()["new_b"]] @ tag_b == pytest.approx(1.0, abs=1e-5)
+    # An untagged video nobody has seen has no vector and is never recommended.
+    learner.describe_items(["blank"])
+    snap = learner.snapshot()
+    assert not snap.item_ready[snap.item_index()["blank"]]
+    # Its first engagements (group a users) give it one, near their taste.
+    stats = learner.update(Interactions([f"a{i}" for i in range(10)], ["blank"] * 10, np.ones(10)))
+    assert stats.new_items == 0 and stats.positives == 10
+    v = _vec(learner, "blank")
+    assert v @ axis_a > 0.7
+    # A brand-new user starts where the videos they engaged with are.
+    stats = learner.update(Interactions(["newcomer"] * 3, ["vb0", "vb1", "vb2"], np.ones(3)))
+    assert stats.new_users == 1
+    snap = learner.snapshot()
+    assert snap.users[snap.user_index()["newcomer"]] @ axis_b > 0.7
+
+
+def test_impressions_are_negatives_not_positives() -> None:
+    learner, _, _ = _world()
+    stats = learner.update(Interactions(["a0", "a1"], ["vb0", "vb1"], np.zeros(2)))
+    assert stats.positives == 0
+    assert "vb0" not in learner.user_history("a0")
+    assert learner.take_dirty() == ({}, {})
+
+
+def test_gate_publishes_a_sound_model_and_refuses_one_made_worse() -> None:
+    learner, _, _ = _world()
+    batch_model = learner.snapshot()
+    rng = np.random.default_rng(1)
+
+    def fresh() -> Interactions:  # each user engages 3 unseen videos of the own group
+        us, vs = [], []
+        for user in [f"a{i}" for i in range(20)] + [f"b{i}" for i in range(20)]:
+            seen = set(learner.user_history(user))
+            pool = [f"v{user[0]}{j}" for j in range(30) if f"v{user[0]}{j}" not in seen]
+            for v in rng.choice(pool, size=3, replace=False):
+                us.append(user)
+                vs.append(str(v))
+        return Interactions(us, vs, np.ones(len(us)))
+
+    good = PrequentialGate(batch_model, margin=0.02, min_users=40, users_per_batch=40)
+    for _ in range(3):
+        b = fresh()
+        good.observe(learner, b)
+        learner.update(b)
+    report = good.report()
+    assert report.publish, report.reason
+    assert report.online.users >= 40
+
+    # Made worse on purpose: the videos' vectors scrambled.
+    w = learner.items.emb.weight
+    perm = rng.permutation(len(learner.items))
+    w.data[: len(learner.items)] = w.data[perm]
+    bad = PrequentialGate(batch_model, margin=0.02, min_users=40, users_per_batch=40)
+    for _ in range(3):
+        b = fresh()
+        bad.observe(learner, b)
+    report = bad.report()
+    assert not report.publish
+    assert report.online.ndcg < report.batch.ndcg - 0.02
+    assert "below the batch model" in report.reason
+
+
+def test_gate_gives_no_verdict_without_enough_held_out_users() -> None:
+    learner, _, _ = _world()
+    g = PrequentialGate(learner.snapshot(), min_users=50)
+    g.observe(learner, Interactions(["a0"], ["va29"], np.ones(1)))
+    report = g.report()
+    assert report.publish and "held-out users so far" in report.reason  # no verdict yet
+
+
+def test_rank_snapshot_masks_history_and_misses_unknown_ids() -> None:
+    learner, _, _ = _world()
+    snap = learner.snapshot()
+    # a0's nearest videos are "a" videos; masking all of them leaves only "b" ones.
+    every_a = [f"va{j}" for j in range(30)]
+    r, n = rank_snapshot(snap, ["a0", "ghost"], [["vb0"], ["va0"]], [every_a, []], k=30)
+    assert r[0] == 1.0 and 0 < n[0] <= 1.0
+    assert r[1] == 0.0  # a user the model does not know: a miss, not an error
+
+
+def test_bad_input_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        Interactions(["a"], ["v", "w"], np.ones(1))
+    with pytest.raises(InvalidInput):
+        OnlineConfig(lr=0)
+    with pytest.raises(InvalidInput):
+        OnlineLearner.from_vectors(
+            user_ids=["a"],
+            user_vectors=np.ones((2, 4)),
+            item_ids=["v"],
+            item_vectors=np.ones((1, 4)),
+        )
+
+
+def test_tables_grow_and_keep_their_vectors_and_optimizer_state() -> None:
+    learner, _, _ = _world(optimizer="adam")
+    learner.update(Interactions(["a0", "b0"], ["va0", "vb0"], np.ones(2)))  # Adam state exists
+    before = learner.snapshot()
+    learner.describe_items([f"x{i}" for i in range(3000)])  # untagged: no vectors, many rows
+    learner.update(Interactions([f"n{i}" for i in range(3000)], ["vb0"] * 3000, np.zeros(3000)))
+    after = learner.snapshot()
+    assert len(after.item_ids) == 3060 and len(after.user_ids) == 3040
+    np.testing.assert_array_equal(after.items[:60], before.items)
+    np.testing.assert_array_equal(after.users[:40], before.users)
+    assert after.item_ready[:60].all() and not after.item_ready[60:].any()
+    state = learner.items.opt.state[learner.items.weight]
+    assert state["exp_avg"].shape[0] >= 3060  # the moments grew with the table
+    learner.update(Interactions(["a1"], ["x5"], np.ones(1)))  # still learns after growing
+    assert learner.snapshot().item_ready[learner.items.index["x5"]]
+
+
+def test_freshness_queue_model() -> None:
+    # 2 events/s, batches of 2 taking 1 s each: batch 1 closes at 1.0 s, done at 2.0;
+    # batch 2 closes at 2.0 s, done at 3.0 s.
+    assert freshness([2, 2], [1.0, 1.0], rate=2.0) == pytest.approx([2.0, 1.5, 2.0, 1.5])
+    # A slow learner: the second batch waits for the first.
+    assert freshness([1, 1], [5.0, 1.0], rate=1.0) == pytest.approx([6.0, 6.0])
+
+
+def _movielens(folder: Path, seed: int = 0) -> Path:
+    """A MovieLens-shaped folder: 60 users in 2 taste groups, 40 movies, ratings over time."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["userId,movieId,rating,timestamp"]
+    t = 1_000_000
+    for _ in range(3):  # users come back in three sessions
+        for u in rng.permutation(60):
+            base = 0 if u < 30 else 20
+            for m in rng.choice(20, size=4, replace=False):
+                t += int(rng.integers(1, 50))
+                lines.append(f"{u + 1},{base + m + 1},4.0,{t}")
+    (folder / "ratings.csv").write_text("\n".join(lines) + "\n")
+    movies = ["movieId,title,genres"] + [
+        f'{m + 1},"Film {m}, the",{"Drama" if m < 20 else "Comedy|Romance"}' for m in range(40)
+    ]
+    (folder / "movies.csv").write_text("\n".join(movies) + "\n")
+    return folder
+
+
+def test_movielens_loader_sorts_by_time_and_reads_genres(tmp_path: Path) -> None:
+    r = load_movielens(_movielens(tmp_path / "ml"))
+    assert (np.diff(r.times) >= 0).all()
+    assert r.genres["m21"] == ["Comedy", "Romance"] and r.genres["m1"] == ["Drama"]
+    with pytest.raises(NotFound):
+        load_movielens(tmp_path / "nowhere")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,2,3,x\n")
+    with pytest.raises(InvalidInput, match="timestamp"):
+        load_movielens(tmp_path / "bad")
+
+
+def test_bench_online_cli_writes_the_figures(tmp_path: Path) -> None:
+    data = _movielens(tmp_path / "ml")
+    out = tmp_path / "online.json"
+    res = CliRunner().invoke(
+        app,
+        ["bench", "online", "--data", str(data), "--periods", "3", "--batch-events", "50",
+         "--epochs", "3", "--out", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    figures = json.loads(out.read_text())
+    for key in ("online_recall_at_20", "batch_recall_at_20", "online_ndcg_at_20",
+                "batch_ndcg_at_20", "event_to_model_p99_s", "events_per_s",
+                "online_cpu_s", "batch_cpu_s"):  # fmt: skip
+        assert isinstance(figures[key], float), key
+    assert [p["period"] for p in figures["periods"]] == [1, 2]
+    assert figures["evaluated_users"] > 0 and figures["events_per_s"] > 0
+    assert 0 <= figures["online_recall_at_20"] <= 1
+    bad = CliRunner().invoke(app, ["bench", "online", "--data", str(tmp_path / "x")])
+    assert bad.exit_code != 0 and "missing" in bad.output
+
+
+def test_bench_online_refuses_too_few_periods(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput):
+        bench_online(_movielens(tmp_path / "ml"), periods=1)
