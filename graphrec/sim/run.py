@@ -403,8 +403,8 @@ class Simulation:
             for k, v in tally.items():
                 day.totals[k] += v
             session_watch += tally.get("watch_ms", 0.0)
-            if events:
-                platform.send(events, at)
+            if events:  # sent once the page is watched: its last event is not in the future
+                platform.send(events, max(at, *(int(e["at"]) for e in events)))
             at += int(tally.get("watch_ms", 0.0)) + 1_000
         day.sessions_done += 1
         day.totals["session_watch_ms"] += session_watch
