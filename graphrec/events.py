@@ -39,7 +39,7 @@ from graphrec.db import Graph, run_in
 from graphrec.domain import INTERACTIONS, KIND_WEIGHTS, MAX_WEIGHT, MIN_WEIGHT, EventKind
 from graphrec.errors import Conflict, InvalidInput
 from graphrec.ids import Id
-from graphrec.jsontypes import JsonInt
+from graphrec.jsontypes import json_int
 
 # kind -> (relationship type, video counter it moves)
 KIND_TYPES: dict[EventKind, tuple[str, str | None]] = {
@@ -65,10 +65,9 @@ class Event(BaseModel):
     kind: EventKind
     video_id: Id | None = Field(default=None, description="every kind but follow")
     creator_id: Id | None = Field(default=None, description="follow only")
-    watch_ms: JsonInt | None = Field(default=None, ge=0, le=MAX_WATCH_MS)
-    at: JsonInt | None = Field(
+    watch_ms: json_int(ge=0, le=MAX_WATCH_MS) | None = None  # type: ignore[valid-type]
+    at: json_int(ge=0) | None = Field(  # type: ignore[valid-type]
         default=None,
-        ge=0,
         description="epoch ms; server time if absent; at most Settings.events_max_future_ms "
         "(default 5 minutes) ahead of the server's clock",
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 
 
 def _whole(value: Any) -> Any:
@@ -23,4 +23,15 @@ def _whole(value: Any) -> Any:
 
 JsonInt = Annotated[int, BeforeValidator(_whole)]
 
-__all__ = ["JsonInt"]
+
+def json_int(*, ge: int | None = None, le: int | None = None) -> Any:
+    """A :data:`JsonInt` with bounds that the OpenAPI spec shows as ``minimum``/``maximum``.
+
+    Bounds given to ``Field`` beside an optional ``JsonInt`` are enforced but published as
+    unknown keywords (the before-validator hides the integer from pydantic's schema), so a
+    client reading the spec would not see them: declare them inside the type instead.
+    """
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_whole)]
+
+
+__all__ = ["JsonInt", "json_int"]

@@ -20,7 +20,7 @@ from api.errors import BODY_ERRORS, KEY_ERRORS, UNAVAILABLE, ErrorPublic
 from graphrec.config import Settings
 from graphrec.events import MAX_WATCH_MS, EventKind
 from graphrec.ids import Id
-from graphrec.jsontypes import JsonInt
+from graphrec.jsontypes import json_int
 from graphrec.spine.append import append_events
 
 router = APIRouter(tags=["events"], dependencies=[WriteKey])
@@ -41,8 +41,8 @@ class VideoEvent(BaseModel):
     user_id: Id
     kind: VideoKind
     video_id: Id
-    watch_ms: JsonInt | None = Field(default=None, ge=0, le=MAX_WATCH_MS)
-    at: JsonInt | None = Field(default=None, ge=0, description=AT)
+    watch_ms: json_int(ge=0, le=MAX_WATCH_MS) | None = None  # type: ignore[valid-type]
+    at: json_int(ge=0) | None = Field(default=None, description=AT)  # type: ignore[valid-type]
 
 
 class FollowEvent(BaseModel):
@@ -63,8 +63,8 @@ class FollowEvent(BaseModel):
     kind: Literal["follow"]
     creator_id: Id | None = None
     video_id: Id | None = None
-    watch_ms: JsonInt | None = Field(default=None, ge=0, le=MAX_WATCH_MS)
-    at: JsonInt | None = Field(default=None, ge=0, description=AT)
+    watch_ms: json_int(ge=0, le=MAX_WATCH_MS) | None = None  # type: ignore[valid-type]
+    at: json_int(ge=0) | None = Field(default=None, description=AT)  # type: ignore[valid-type]
 
 
 EVENT_MODELS: dict[str, type[BaseModel]] = {"VideoEvent": VideoEvent, "FollowEvent": FollowEvent}

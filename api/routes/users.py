@@ -11,7 +11,7 @@ from api.deps import GraphDep, ReadKey, SpineDep, WriteKey
 from api.errors import BAD_PARAMS, BODY_ERRORS, KEY_ERRORS, UNAVAILABLE, ErrorPublic
 from graphrec import accounts
 from graphrec.ids import Id
-from graphrec.jsontypes import JsonInt
+from graphrec.jsontypes import json_int
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -22,7 +22,7 @@ class UserCreate(BaseModel):
     id: Id | None = Field(default=None, description="or generated (see the id rule)")
     name: str | None = Field(default=None, max_length=200)
     interests: list[str] = Field(default_factory=list, max_length=50, description="tag ids")
-    active_hour: JsonInt | None = Field(default=None, ge=0, le=23)
+    active_hour: json_int(ge=0, le=23) | None = None  # type: ignore[valid-type]
 
 
 class UserCreated(BaseModel):
