@@ -59,6 +59,9 @@ def test_cold_start_pool_gives_new_creators_their_share(day: SimReport) -> None:
 def test_planted_strong_video_reaches_boost_and_malicious_is_never_shown(day: SimReport) -> None:
     f = day.policies["graphrec"].figures
     assert f["strong_new_video_hours_to_boost"] is not None
+
+
+def test_malicious_upload_is_never_shown(day: SimReport) -> None:
     for r in day.policies.values():
         assert r.figures["malicious_impressions"] == 0
 
