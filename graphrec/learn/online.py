@@ -311,62 +311,86 @@ class OnlineLearner:
 
     # --- cold start -----------------------------------------------------------------------
 
-    def _group_means(self, kind: str, keys: Iterable[str]) -> dict[str, torch.Tensor]:
-        """Mean unit vector of the ready videos of each tag or creator (``kind``)."""
+    def _group_means(self, kind: str, keys: Sequence[str]) -> torch.Tensor:
+        """Mean unit vector of the ready videos of each tag or creator (``kind``), one row per
+        key (zeros where a key has no ready video)."""
         w = self.items.weight.detach()
-        out: dict[str, torch.Tensor] = {}
-        for k in keys:
-            rows = np.asarray(self._members.get((kind, k), ()), dtype=np.int64)
-            rows = rows[self.items.ready[rows]] if len(rows) else rows
-            if len(rows):
-                out[k] = _unit(w[torch.from_numpy(rows)]).mean(0)
-        return out
+        out = torch.zeros(len(keys), self.dim)
+        lists = [np.asarray(self._members.get((kind, k), ()), dtype=np.int64) for k in keys]
+        lists = [x[self.items.ready[x]] if len(x) else x for x in lists]
+        lengths = np.asarray([len(x) for x in lists], dtype=np.int64)
+        if lengths.sum() == 0:
+            return out
+        flat = torch.from_numpy(np.concatenate(lists))
+        seg = torch.from_numpy(np.repeat(np.arange(len(keys)), lengths))
+        out.index_add_(0, seg, _unit(w[flat]))
+        return out / torch.from_numpy(np.maximum(lengths, 1)).float().unsqueeze(1)
+
+    def _mean_of(
+        self, n: int, pairs: Sequence[tuple[int, int]], vectors: torch.Tensor
+    ) -> tuple[torch.Tensor, np.ndarray]:
+        """Per target ``0..n-1``, the mean of ``unit(vectors[source])`` over its
+        ``(target, source)`` pairs; and which targets had any."""
+        out = torch.zeros(n, self.dim)
+        has = np.zeros(n, dtype=bool)
+        if pairs:
+            tgt, src = (np.asarray(x, dtype=np.int64) for x in zip(*pairs, strict=True))
+            cnt = np.bincount(tgt, minlength=n)
+            out.index_add_(0, torch.from_numpy(tgt), _unit(vectors[torch.from_numpy(src)]))
+            out /= torch.from_numpy(np.maximum(cnt, 1)).float().unsqueeze(1)
+            has = cnt > 0
+        return out, has
 
     def _cold_start(
-        self, rows: np.ndarray, engaged: Mapping[int, list[torch.Tensor]] | None = None
+        self, rows: np.ndarray, engaged: Sequence[tuple[int, int]] | None = None
     ) -> np.ndarray:
         """Vectors for videos without one, or whose vector is still only a guess: before any
         engagement, a guess from its tags (0.5) and creator (0.3) means, as
-        ``embed_new_video.cypher``; with its first audience (``engaged``), that audience's mean
-        weighs ``first_engaged`` and the guess the rest. Returns the rows that got one."""
-        tag_mean = self._group_means(
-            "tag", {t for r in rows for t in self.item_tags.get(int(r), [])}
+        ``embed_new_video.cypher``; with its first audience (``engaged``: ``(video row, user
+        row)`` pairs), that audience's mean weighs ``first_engaged`` and the guess the rest.
+        Returns the rows that got one."""
+        rows = np.asarray(rows, dtype=np.int64)
+        n = len(rows)
+        pos = {int(r): k for k, r in enumerate(rows.tolist())}
+        tags = sorted({t for r in pos for t in self.item_tags.get(r, [])})
+        tag_at = {t: j for j, t in enumerate(tags)}
+        tag_mean = self._group_means("tag", tags)
+        tag_ok = tag_mean.abs().sum(1) > 0
+        tag_pairs = [
+            (k, tag_at[t])
+            for r, k in pos.items()
+            for t in self.item_tags.get(r, [])
+            if tag_ok[tag_at[t]]
+        ]
+        by_tags, has_tags = self._mean_of(n, tag_pairs, tag_mean)
+        creators = sorted({self.item_creator[r] for r in pos if r in self.item_creator})
+        c_at = {c: j for j, c in enumerate(creators)}
+        c_mean = self._group_means("creator", creators)
+        c_ok = c_mean.abs().sum(1) > 0
+        c_pairs = [
+            (k, c_at[self.item_creator[r]])
+            for r, k in pos.items()
+            if r in self.item_creator and c_ok[c_at[self.item_creator[r]]]
+        ]
+        by_creator, has_creator = self._mean_of(n, c_pairs, c_mean)
+        wt = torch.from_numpy(has_tags * TAG_WEIGHT + has_creator * CREATOR_WEIGHT).float()
+        prior = _unit(TAG_WEIGHT * _unit(by_tags) + CREATOR_WEIGHT * _unit(by_creator))
+        has_prior = (wt > 0).numpy()
+        aud_pairs = [(pos[i], u) for i, u in (engaged or ()) if i in pos]
+        seen, has_seen = self._mean_of(n, aud_pairs, self.users.weight.detach())
+        a = self.config.first_engaged
+        vec = torch.where(
+            torch.from_numpy(has_seen & has_prior).unsqueeze(1),
+            a * _unit(seen) + (1 - a) * prior,
+            torch.where(torch.from_numpy(has_seen).unsqueeze(1), seen, prior),
         )
-        creator_mean = self._group_means(
-            "creator", {self.item_creator[int(r)] for r in rows if int(r) in self.item_creator}
-        )
-        done_rows, vecs = [], []
-        for r in rows.tolist():
-            parts: list[tuple[float, torch.Tensor]] = []
-            tv = [tag_mean[t] for t in self.item_tags.get(r, []) if t in tag_mean]
-            if tv:
-                parts.append((TAG_WEIGHT, _unit(torch.stack(tv).mean(0))))
-            c = self.item_creator.get(r)
-            if c is not None and c in creator_mean:
-                parts.append((CREATOR_WEIGHT, _unit(creator_mean[c])))
-            prior = (
-                _unit(torch.stack([w * v for w, v in parts]).sum(0) / sum(w for w, _ in parts))
-                if parts
-                else None
-            )
-            audience = engaged.get(r) if engaged else None
-            if audience:  # its first audience outweighs the guess from tags and creator
-                seen = _unit(torch.stack(audience).mean(0))
-                a = self.config.first_engaged
-                vecs.append(seen if prior is None else a * seen + (1 - a) * prior)
-                self._prior_only.discard(r)
-            elif prior is not None:
-                vecs.append(prior)
-                self._prior_only.add(r)
-            else:
-                continue
-            done_rows.append(r)
-        if done_rows:
-            arr = np.asarray(done_rows, dtype=np.int64)
-            self.items.set_rows(arr, torch.stack(vecs))
-            self.dirty_items.update(done_rows)
-            return arr
-        return np.zeros(0, dtype=np.int64)
+        done = has_seen | has_prior
+        self._prior_only.difference_update(rows[has_seen].tolist())
+        self._prior_only.update(rows[has_prior & ~has_seen].tolist())
+        if done.any():
+            self.items.set_rows(rows[done], vec[torch.from_numpy(done)])
+            self.dirty_items.update(rows[done].tolist())
+        return rows[done]
 
     # --- bookkeeping ----------------------------------------------------------------------
 
@@ -526,24 +550,22 @@ class OnlineLearner:
             self._cold_start(new_items)
         new_users = np.unique(pu[~ready_u[pu]])
         if len(new_users):
-            w = self.items.weight.detach()
-            vec: dict[int, list[torch.Tensor]] = {}
-            for u, i in zip(pu.tolist(), pi.tolist(), strict=True):
-                if not ready_u[u] and ready_i[i]:
-                    vec.setdefault(u, []).append(w[i])
-            rows = [u for u in new_users.tolist() if u in vec]
-            if rows:
-                self.users.set_rows(
-                    np.asarray(rows, dtype=np.int64),
-                    torch.stack([_unit(torch.stack(vec[u])).mean(0) for u in rows]),
-                )
+            at = {u: k for k, u in enumerate(new_users.tolist())}
+            pairs = [
+                (at[u], i)
+                for u, i in zip(pu.tolist(), pi.tolist(), strict=True)
+                if u in at and ready_i[i]
+            ]
+            mean, has = self._mean_of(len(new_users), pairs, self.items.weight.detach())
+            if has.any():
+                self.users.set_rows(new_users[has], mean[torch.from_numpy(has)])
         first = {i for i in np.unique(pi).tolist() if not ready_i[i] or i in self._prior_only}
         if first:  # first engagements: the engaging users' vectors
-            w = self.users.weight.detach()
-            eng: dict[int, list[torch.Tensor]] = {}
-            for u, i in zip(pu.tolist(), pi.tolist(), strict=True):
-                if i in first and ready_u[u]:
-                    eng.setdefault(i, []).append(w[u])
+            eng = [
+                (i, u)
+                for u, i in zip(pu.tolist(), pi.tolist(), strict=True)
+                if i in first and ready_u[u]
+            ]
             self._cold_start(np.asarray(sorted(first), dtype=np.int64), engaged=eng)
         # Whatever is left (a new user engaging only new, untagged videos): a random start.
         for table, idx in ((self.items, pi), (self.users, pu)):
