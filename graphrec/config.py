@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     api_key: SecretStr = SecretStr(PLACEHOLDER_API_KEY)
     api_read_requires_key: bool = False
     api_workers: int = 2
+    # Threads per worker for the plain-def routes (a feed's Python work holds the GIL; Redis
+    # round trips are short): fewer threads than anyio's 40 switch less under load.
+    api_threads: int = Field(default=8, ge=1, le=200)
     feed_default_n: int = 10
     feed_max_n: int = 50
     feed_cold_start_share: float = 0.2
