@@ -212,6 +212,7 @@ async def _events_run(
     batch: int,
     seconds: float,
     run_id: str,
+    redis_url: str,
 ) -> dict[str, Any]:
     kinds = ["view"] * 50 + ["complete"] * 20 + ["like"] * 15 + ["skip"] * 10 + ["share"] * 3
     kinds += ["comment"] * 2
@@ -221,16 +222,22 @@ async def _events_run(
     stop = time.perf_counter() + seconds
 
     async def sample_lag() -> None:
-        # How far the graph lags the stream (the oldest entry not yet applied), every 0.5 s.
-        http = Http("127.0.0.1", port, key)
+        # How far the graph lags the stream (the oldest entry not yet applied), every 0.5 s,
+        # read from Redis itself (``graphrec stream status``): through /health the samples
+        # would queue behind the batches for the API's threads.
+        from graphrec.spine import Spine
+        from graphrec.spine.stream import group_status
+        from graphrec.spine.writer import GROUP
+
+        spine = Spine.connect(redis_url)
         try:
             while time.perf_counter() < stop:
-                status, data = await http.request("GET", "/health")
-                if status == 200:
-                    lags.append(float(json.loads(data)["stream"]["oldest_unapplied_age_ms"]))
+                with suppress(Exception):  # a slow answer under load: skip that sample
+                    st = await asyncio.to_thread(group_status, spine, GROUP)
+                    lags.append(float(st["oldest_unapplied_age_ms"]))
                 await asyncio.sleep(0.5)
         finally:
-            http.close()
+            spine.close()
 
     async def client(ci: int) -> None:
         nonlocal sent, accepted, resent, duplicates
@@ -331,6 +338,7 @@ def _events_worker(args: dict[str, Any], out: Any) -> None:
             args["batch"],
             args["seconds"],
             args["run_id"],
+            args["redis_url"],
         )
     )
     lag = asyncio.run(
@@ -563,7 +571,8 @@ def bench_events(
         writer_pid,
     ):
         args = {"port": port, "key": key, "users": users, "videos": videos, "clients": clients,
-                "batch": batch, "seconds": seconds, "samples": samples, "run_id": run_id}  # fmt: skip
+                "batch": batch, "seconds": seconds, "samples": samples, "run_id": run_id,
+                "redis_url": redis_url}  # fmt: skip
         meter = {"api": pid, "writer": writer_pid, "neo4j": neo4j_pid, "redis": redis_pid}
         result = in_process(_events_worker, args, seconds + samples + 180, meter)
         # Let the graph writer finish, then count what the graph holds of this run.
