@@ -24,6 +24,7 @@ from graphrec.cli.common import (
     progress_bar,
 )
 from graphrec.config import get_settings
+from graphrec.demo import DEMO_HOURS
 from graphrec.world.generate import world_size
 
 
@@ -31,7 +32,7 @@ from graphrec.world.generate import world_size
 def demo(
     size: str = typer.Option("S", help="World size: S (a few minutes), M (much longer)."),
     seed: int = typer.Option(0, help="Seed of the world and the simulation."),
-    hours: int = typer.Option(12, min=1, help="Simulated hours of the day."),
+    hours: int = typer.Option(DEMO_HOURS, min=1, help="Simulated hours, from 21:00."),
     report: Path = typer.Option(Path("out/report"), help="Where the day's report goes."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the API at the end."),
     port: int = typer.Option(8000, min=1, max=65535),
