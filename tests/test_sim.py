@@ -51,14 +51,14 @@ def test_cold_start_pool_gives_new_creators_their_share(day: SimReport) -> None:
     assert full > ablated
 
 
-@pytest.mark.xfail(
-    reason="known regression, tracked in issue 14: since the small-cohort rule (cohorts under "
-    "promote_min_cohort=3 wait) the planted strong video waits in cold start on this 10-hour day",
-    strict=False,
-)
-def test_planted_strong_video_reaches_boost_and_malicious_is_never_shown(day: SimReport) -> None:
+def test_planted_strong_video_reaches_boost_within_two_cycles(day: SimReport) -> None:
+    """The newcomer's strong video (no followers) clears the promotion bar in its first
+    cycles, however few of its cohort-mates the day has decided (docs/lifecycle.md)."""
     f = day.policies["graphrec"].figures
-    assert f["strong_new_video_hours_to_boost"] is not None
+    hours = f["strong_new_video_hours_to_boost"]
+    assert hours is not None, f["pool_moves"]
+    assert 0 < hours <= 2 * day.config["cycle_every_hours"]
+    assert f["reached_boost"] >= 1 and f["pool_moves"]["cold_start->boost"] >= 1
 
 
 def test_malicious_upload_is_never_shown(day: SimReport) -> None:
