@@ -32,6 +32,9 @@ DEMO_HOURS = 8
 # The planted change of taste comes once a fifth of the sessions are over, so the users it
 # changes still open the app afterwards (at 40 %, the default, 8 of their sessions were left).
 DEMO_SHIFT_AFTER = 0.2
+# A pool cycle every 2 simulated hours: the newcomer's video, uploaded at hour 1, is decided
+# at the end of that hour and has the busy hours left to spend its boost budget.
+DEMO_CYCLE_EVERY_HOURS = 2
 
 
 @dataclass

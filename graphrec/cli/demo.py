@@ -24,7 +24,7 @@ from graphrec.cli.common import (
     progress_bar,
 )
 from graphrec.config import get_settings
-from graphrec.demo import DEMO_HOURS
+from graphrec.demo import DEMO_CYCLE_EVERY_HOURS, DEMO_HOURS
 from graphrec.world.generate import world_size
 
 
@@ -73,8 +73,9 @@ def demo(
 
         policies = " and ".join(DEMO_POLICIES)
         console.print(
-            f"4/5 a simulated day ({hours} h) for {policies}, with a pool cycle every 3 h "
-            "(world reloaded before each policy)"
+            f"4/5 a simulated day ({hours} h from 21:00) for {policies}, with a pool cycle "
+            f"every {DEMO_CYCLE_EVERY_HOURS} h "
+            "(the world reloaded for each policy after the first)"
         )
         with progress_bar() as bar:
             day, paths = simulate_demo_day(

@@ -102,6 +102,7 @@ class PolicyResult:
     adaptation_curve: list[float] = field(default_factory=list)
     creator_impressions: dict[str, int] = field(default_factory=dict)
     pool_counts: dict[str, int] = field(default_factory=dict)
+    cycles: list[dict[str, Any]] = field(default_factory=list)  # hour of the day, moves, counts
     seconds: float = 0.0
 
 
@@ -345,7 +346,11 @@ class Simulation:
             )
             if (h + 1) % cfg.cycle_every_hours == 0 or h == cfg.hours - 1:
                 self.tick(f"{name}: pool cycle", h + 1, cfg.hours)
-                day.add_cycle(cycle(hour_start + HOUR_MS - 1))
+                done = cycle(hour_start + HOUR_MS - 1)
+                day.add_cycle(done)
+                res.cycles.append(
+                    {"hour": h + 1, **{k: (done or {}).get(k, {}) for k in ("moves", "counts")}}
+                )
                 res.pool_counts = self._track_pools(pool_of(list(day.uploaded)), hour_start, day)
         res.seconds = time.perf_counter() - started
         res.hourly_watch_s = day.per_hour_watch
