@@ -76,7 +76,16 @@ def learn_demo_world(
 
     # No item-to-item neighbours: the day reloads the world before graphrec's policy and
     # writes back only the checkpoint's embeddings and communities, so they would be lost.
-    run = learn(graph, settings=settings, checkpoint=checkpoint, progress=progress, item_item=False)
+    tick = progress or (lambda stage, done, total: None)
+    run = learn(
+        graph,
+        settings=settings,
+        checkpoint=checkpoint,
+        progress=progress,
+        item_item=False,
+        # early stopping may end it before learn_epochs
+        on_epoch=lambda log: tick("train (epochs)", log.epoch, settings.learn_epochs),
+    )
     assert run.communities is not None
     comm = run.communities
     return Learned(run, compare_with_truth(world, run.export.user_ids, comm.labels, comm.count))
