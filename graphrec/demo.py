@@ -109,7 +109,13 @@ def simulate_demo_day(
     from graphrec.sim import SimConfig, simulate
     from graphrec.sim.report import write_report
 
-    cfg = SimConfig(seed=seed, hours=hours, policies=DEMO_POLICIES, shift_after=DEMO_SHIFT_AFTER)
+    cfg = SimConfig(
+        seed=seed,
+        hours=hours,
+        policies=DEMO_POLICIES,
+        shift_after=DEMO_SHIFT_AFTER,
+        cycle_every_hours=DEMO_CYCLE_EVERY_HOURS,
+    )
     day = simulate(
         graph,
         world,

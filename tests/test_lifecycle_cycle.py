@@ -81,7 +81,7 @@ def test_small_cohorts_promote_the_videos_clearing_the_bar(
 
 
 def test_a_lone_strong_video_moves_up_from_a_small_cohort(graph: Graph) -> None:
-    """A video whose score clears GRAPHREC_PROMOTE_MIN_SCORE (2.0) moves up at once, even
+    """A video whose score clears GRAPHREC_PROMOTE_MIN_SCORE (1.5) moves up at once, even
     alone in its cohort, in cold start and in boost; its weaker cohort-mates still wait."""
     sb = Sandbox(graph)
     sb.creators("c1")

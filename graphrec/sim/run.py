@@ -328,9 +328,15 @@ class Simulation:
         res = PolicyResult(policy=name)
         started = time.perf_counter()
         day = _Day(total_sessions=sum(len(s) for s in self.sessions))
-        # The platform was running before the day: settle what the world's history left
-        # decided (spent cold-start budgets), so the day's uploads form their own cohorts.
-        cycle(self.start - 1)
+        # The platform was running before the day: the day opens with a pool cycle that
+        # settles what the world's history left decided (spent budgets, old videos for
+        # look-back), so the day's uploads form their own cohorts. It counts as the day's
+        # (hour 0 in ``cycles``).
+        opening = cycle(self.start - 1)
+        day.add_cycle(opening)
+        res.cycles.append(
+            {"hour": 0, **{k: (opening or {}).get(k, {}) for k in ("moves", "counts")}}
+        )
         for h in range(cfg.hours):
             hour_start = self.start + h * HOUR_MS
             self._upload_hour(h, hour_start, upload, day)
