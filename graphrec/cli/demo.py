@@ -91,10 +91,10 @@ def demo(
         print_table(f"a day on the platform ({day.wall_s:.0f} s)", day.headline(), key="policy")
         out.print("   the story of the day:")
         for row in story(day):
-            out.print(f"   [{row['policy']}]")
+            out.print(f"   {row['policy']}:", highlight=False)
             for what, told in row.items():
                 if what != "policy":
-                    out.print(f"     {what}: {told}")
+                    out.print(f"     {what}: {told}", markup=False, highlight=False)
         out.print(f"   report: {paths['html'].resolve()}")
 
     key = settings.api_key.get_secret_value()
