@@ -2,6 +2,8 @@
 
 ``WriteKey`` guards write and admin routes (header ``X-API-Key`` must equal
 ``Settings.api_key``); ``ReadKey`` guards reads only when ``Settings.api_read_requires_key``.
+Each is ``async`` (no I/O): FastAPI runs a plain ``def`` dependency in its thread pool, one
+hop per dependency per request, which costs more than the lookup itself.
 """
 
 from __future__ import annotations
@@ -22,23 +24,23 @@ from graphrec.spine.writer import GraphWriter
 api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def get_graph(request: Request) -> Graph:
+async def get_graph(request: Request) -> Graph:
     return request.app.state.graph
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_recommender(request: Request) -> Recommender | StreamRecommender:
+async def get_recommender(request: Request) -> Recommender | StreamRecommender:
     return request.app.state.recommender
 
 
-def get_spine(request: Request) -> Spine:
+async def get_spine(request: Request) -> Spine:
     return request.app.state.spine
 
 
-def get_writer(request: Request) -> GraphWriter:
+async def get_writer(request: Request) -> GraphWriter:
     return request.app.state.writer
 
 
@@ -49,18 +51,18 @@ def _check(key: str | None, settings: Settings) -> None:
         raise HTTPException(status_code=403, detail="X-API-Key: wrong key")
 
 
-def require_write_key(
+async def require_write_key(
     request: Request, key: Annotated[str | None, Security(api_key_header)] = None
 ) -> None:
     """Write and admin routes: the API key is always required."""
-    _check(key, get_app_settings(request))
+    _check(key, request.app.state.settings)
 
 
-def require_read_key(
+async def require_read_key(
     request: Request, key: Annotated[str | None, Security(api_key_header)] = None
 ) -> None:
     """Read routes: the API key is required only when the settings say so."""
-    settings = get_app_settings(request)
+    settings: Settings = request.app.state.settings
     if settings.api_read_requires_key:
         _check(key, settings)
 

@@ -18,6 +18,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -63,6 +64,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         s = settings or get_settings()
         s.check_serving()
+        anyio.to_thread.current_default_thread_limiter().total_tokens = s.api_threads
         owned = writer_graph = None
         if graph is None:
             from graphrec.services.provide import provide_server

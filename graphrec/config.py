@@ -84,7 +84,8 @@ class Settings(BaseSettings):
     stream_claim_idle_ms: int = 30_000  # entries pending this long on a dead consumer move on
     stream_maxlen: int = 5_000_000  # per partition, approximate; only acked entries are trimmed
     stream_writer: bool = True  # run a graph-writer consumer thread in each API worker
-    state_lists_ttl_s: float = 2.0  # how long a worker keeps the shared lists it read
+    state_lists_ttl_s: float = 30.0  # at most this long a worker keeps a parsed list (it drops it
+    # at once when the sync bumps the lists' version)
     state_refresh_s: float = 60.0  # shared candidate lists recomputed from Neo4j this often
     seen_bloom_bits: int = 1 << 15  # per user seen filter (Bloom, k=4): 4 KiB, ~1% at 3,400
     nearline_limit: int = 120  # per-user nearline candidates kept (embedding neighbours)
@@ -130,6 +131,9 @@ class Settings(BaseSettings):
     api_key: SecretStr = SecretStr(PLACEHOLDER_API_KEY)
     api_read_requires_key: bool = False
     api_workers: int = 2
+    # Threads per worker for the plain-def routes (a feed's Python work holds the GIL; Redis
+    # round trips are short): fewer threads than anyio's 40 switch less under load.
+    api_threads: int = Field(default=8, ge=1, le=200)
     feed_default_n: int = 10
     feed_max_n: int = 50
     feed_cold_start_share: float = 0.2

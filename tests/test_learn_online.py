@@ -100,6 +100,26 @@ def test_new_video_starts_from_its_tags_then_from_its_first_engagements() -> Non
     assert snap.users[snap.user_index()["newcomer"]] @ axis_b > 0.7
 
 
+def test_a_videos_first_audience_outweighs_the_guess_from_its_tags() -> None:
+    learner, axis_a, axis_b = _world()
+    learner.describe_items(["mislabelled"], tags={"mislabelled": ["tag_b"]})
+    assert _vec(learner, "mislabelled") @ axis_b > 0.7  # the guess: where tag_b's videos are
+    # Its first audience is group a: its vector follows them, not the tag (no optimizer
+    # steps here, so what moves it is the first-audience rule alone).
+    learner.config.steps = 0
+    learner.update(Interactions([f"a{i}" for i in range(10)], ["mislabelled"] * 10, np.ones(10)))
+    v = _vec(learner, "mislabelled")
+    assert v @ axis_a > v @ axis_b
+    assert v @ axis_a > 0.5
+    # With optimizer steps, sampled negatives are not stepped (default): only the positive
+    # video is marked for publishing, not the catalogue it was contrasted with.
+    learner.take_dirty()
+    learner.config.steps = 3
+    learner.update(Interactions([f"a{i}" for i in range(10)], ["va0"] * 10, np.ones(10)))
+    _, dirty_items = learner.take_dirty()
+    assert set(dirty_items) == {"va0"}
+
+
 def test_impressions_are_negatives_not_positives() -> None:
     learner, _, _ = _world()
     stats = learner.update(Interactions(["a0", "a1"], ["vb0", "vb1"], np.zeros(2)))

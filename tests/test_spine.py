@@ -160,3 +160,28 @@ def test_events_on_a_rejected_video_are_refused_with_the_reason(
     )
     assert got.accepted == 0 and got.rejected[0][1].startswith("video_id:")
     assert "rejected" in got.rejected[0][1]
+
+
+def test_workers_reuse_parsed_lists_until_the_sync_bumps_their_version(
+    spine: Spine, loaded_graph: Graph, world_s: World
+) -> None:
+    from graphrec.spine.state import sync_lists
+
+    rec = StreamRecommender(spine)
+    uid = world_s.users[0]["id"]
+    key = spine.keys.list("catalogue")
+    rec.feed(uid, 5, record=False)
+    kept = rec.lists.get(key, [])
+    assert kept, "the catalogue list is cached after a feed"
+    # A list rewritten without a version bump: the worker keeps its parsed copy (no re-read).
+    spine.r.set(key, b"[]")
+    rec.feed(uid, 5, record=False)
+    assert rec.lists.get(key, []) is kept
+    # The sync bumps the version with the lists: the next feed drops the old copy at once.
+    before = int(spine.r.hget(spine.keys.meta, "lists_v") or 0)
+    sync_lists(loaded_graph, spine)
+    assert int(spine.r.hget(spine.keys.meta, "lists_v")) == before + 1
+    spine.r.set(key, b"[]")  # what the sync wrote, replaced: the fresh read must see this
+    rec.feed(uid, 5, record=False)
+    assert rec.lists.get(key, ["stale"]) == []
+    assert rec.feed(uid, 5, record=False).candidates.get("catalogue", 0) == 0

@@ -212,6 +212,7 @@ async def _events_run(
     batch: int,
     seconds: float,
     run_id: str,
+    redis_url: str,
 ) -> dict[str, Any]:
     kinds = ["view"] * 50 + ["complete"] * 20 + ["like"] * 15 + ["skip"] * 10 + ["share"] * 3
     kinds += ["comment"] * 2
@@ -221,16 +222,22 @@ async def _events_run(
     stop = time.perf_counter() + seconds
 
     async def sample_lag() -> None:
-        # How far the graph lags the stream (the oldest entry not yet applied), every 0.5 s.
-        http = Http("127.0.0.1", port, key)
+        # How far the graph lags the stream (the oldest entry not yet applied), every 0.5 s,
+        # read from Redis itself (``graphrec stream status``): through /health the samples
+        # would queue behind the batches for the API's threads.
+        from graphrec.spine import Spine
+        from graphrec.spine.stream import group_status
+        from graphrec.spine.writer import GROUP
+
+        spine = Spine.connect(redis_url)
         try:
             while time.perf_counter() < stop:
-                status, data = await http.request("GET", "/health")
-                if status == 200:
-                    lags.append(float(json.loads(data)["stream"]["oldest_unapplied_age_ms"]))
+                with suppress(Exception):  # a slow answer under load: skip that sample
+                    st = await asyncio.to_thread(group_status, spine, GROUP)
+                    lags.append(float(st["oldest_unapplied_age_ms"]))
                 await asyncio.sleep(0.5)
         finally:
-            http.close()
+            spine.close()
 
     async def client(ci: int) -> None:
         nonlocal sent, accepted, resent, duplicates
@@ -331,6 +338,7 @@ def _events_worker(args: dict[str, Any], out: Any) -> None:
             args["batch"],
             args["seconds"],
             args["run_id"],
+            args["redis_url"],
         )
     )
     lag = asyncio.run(
@@ -373,15 +381,22 @@ def api_server(
     workers: int,
     redis_url: str | None = None,
     start_timeout_s: float = 90.0,
-) -> Iterator[tuple[int, int]]:
-    """``graphrec serve`` on a free port, in its own processes; yields (port, pid)."""
+) -> Iterator[tuple[int, int, int]]:
+    """``graphrec serve`` on a free port, in its own processes, and the graph writer in
+    another (``graphrec stream writer``; the API workers run none): as a deployment runs
+    them, so the writer's batches take no CPU from requests. Yields (port, api pid, writer
+    pid)."""
     port = free_port("127.0.0.1")
     env = {**os.environ, "NEO4J_URI": uri, "NEO4J_USER": user, "NEO4J_PASSWORD": password}
+    env["GRAPHREC_STREAM_WRITER"] = "false"
     if redis_url is not None:
         env["GRAPHREC_REDIS_URL"] = redis_url
-    cmd = [sys.executable, "-c", "from graphrec.cli import app; app()", "serve"]
-    cmd += ["--port", str(port), "--workers", str(workers)]
+    cli = [sys.executable, "-c", "from graphrec.cli import app; app()"]
+    cmd = [*cli, "serve", "--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    writer = subprocess.Popen(
+        [*cli, "stream", "writer"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.time() + start_timeout_s
         while time.time() < deadline:
@@ -399,13 +414,15 @@ def api_server(
             raise DatabaseUnavailable(
                 f"graphrec serve did not answer /health within {start_timeout_s:.0f} s"
             )
-        yield port, proc.pid
+        yield port, proc.pid, writer.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for p in (proc, writer):
+            p.terminate()
+        for p in (proc, writer):
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
 
 
 async def _get(port: int, path: str) -> tuple[int, bytes]:
@@ -505,8 +522,9 @@ def bench_serve(
     with api_server(conn.uri, conn.user, conn.password, workers=workers, redis_url=redis_url) as (
         port,
         pid,
+        writer_pid,
     ):
-        meter = {"api": pid, "neo4j": neo4j_pid, "redis": redis_pid}
+        meter = {"api": pid, "writer": writer_pid, "neo4j": neo4j_pid, "redis": redis_pid}
         for c in clients:
             args = {"port": port, "key": key, "users": users, "c": c, "seconds": seconds,
                     "warmup": warmup}  # fmt: skip
@@ -550,10 +568,12 @@ def bench_events(
     with api_server(conn.uri, conn.user, conn.password, workers=workers, redis_url=redis_url) as (
         port,
         pid,
+        writer_pid,
     ):
         args = {"port": port, "key": key, "users": users, "videos": videos, "clients": clients,
-                "batch": batch, "seconds": seconds, "samples": samples, "run_id": run_id}  # fmt: skip
-        meter = {"api": pid, "neo4j": neo4j_pid, "redis": redis_pid}
+                "batch": batch, "seconds": seconds, "samples": samples, "run_id": run_id,
+                "redis_url": redis_url}  # fmt: skip
+        meter = {"api": pid, "writer": writer_pid, "neo4j": neo4j_pid, "redis": redis_pid}
         result = in_process(_events_worker, args, seconds + samples + 180, meter)
         # Let the graph writer finish, then count what the graph holds of this run.
         t = time.perf_counter()

@@ -69,6 +69,9 @@ class UserContext:
     seen: set[str]
     realtime: bool
     now: int
+    # What the spine's first pipelined read fetched for a source (``graphrec.spine.feed``),
+    # by source name: saves that source a round trip of its own.
+    prefetched: dict[str, Any] = field(default_factory=dict)
 
     @property
     def top_tags(self) -> list[tuple[str, float]]:
@@ -202,9 +205,20 @@ class CandidateSource(Protocol):
     def candidates(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[Candidate]: ...
 
 
+@functools.lru_cache(maxsize=4_096)
+def _user_crc(user_id: str) -> int:
+    return zlib.crc32(f"{user_id}:".encode())
+
+
+@functools.lru_cache(maxsize=262_144)
+def _video_bytes(video_id: str) -> bytes:
+    return video_id.encode()
+
+
 def jitter(user_id: str, video_id: str) -> float:
-    """A number in [0, 1) fixed for one user and one video (spreads shared lists)."""
-    return zlib.crc32(f"{user_id}:{video_id}".encode()) / 2**32
+    """A number in [0, 1) fixed for one user and one video (spreads shared lists):
+    CRC32 of ``"<user>:<video>"``, continued from the user's prefix (the same value)."""
+    return zlib.crc32(_video_bytes(video_id), _user_crc(user_id)) / 2**32
 
 
 def _rank_relevance(n: int) -> list[float]:
@@ -325,15 +339,23 @@ class SimilarSource(QuerySource):
     def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
         return f"you watched {row['via']} -> similar (co-engagement) -> video"
 
+    def prefetch(self, pipe: Any, spine: Any, user_id: str) -> int:
+        """Queue the reads :meth:`store_rows` needs on a Redis pipeline; how many."""
+        pipe.lrange(spine.keys.user(user_id, "recent"), 0, self.history - 1)
+        pipe.hget(spine.keys.meta, "similar_tau")
+        return 2
+
     def store_rows(self, rec: Any, ctx: UserContext, limit: int) -> list[dict[str, Any]]:
         """The same walk on the spine's Redis state (``graphrec.spine.feed``): the user's
         latest engagements (kept at append time), each video's neighbours (synced after
         training, cached in the worker), the recency scale training chose."""
         spine = rec.spine
-        pipe = spine.r.pipeline(transaction=False)
-        pipe.lrange(spine.keys.user(ctx.user_id, "recent"), 0, self.history - 1)
-        pipe.hget(spine.keys.meta, "similar_tau")
-        recent_raw, tau_raw = pipe.execute()
+        if self.name in ctx.prefetched:
+            recent_raw, tau_raw = ctx.prefetched[self.name]
+        else:
+            pipe = spine.r.pipeline(transaction=False)
+            self.prefetch(pipe, spine, ctx.user_id)
+            recent_raw, tau_raw = pipe.execute()
         recent = [x.decode() if isinstance(x, bytes) else str(x) for x in recent_raw]
         if not recent:
             return []

@@ -15,8 +15,9 @@ of negatives), so the next retrieval reflects it without a retrain:
 - **Replay**: a reservoir sample of past positives (seeded with the batch model's training
   pairs) is mixed into each mini-batch, so a burst of one taste does not erase the others.
 - **New videos** get a vector before anyone engages (their tags' and creator's mean vectors,
-  weighted 0.5 / 0.3 as ``cypher/learn/embed_new_video.cypher`` does), then from their first
-  engagements (the engaging users' mean, 0.2), then by the optimizer steps. New users start at
+  weighted 0.5 / 0.3 as ``cypher/learn/embed_new_video.cypher`` does); their first audience
+  then outweighs that guess (``first_engaged``, 0.8 of the engaging users' mean), then the
+  optimizer steps move them. New users start at
   the mean of what they engaged with.
 - **Safety gate** (:func:`gate`): the online vectors and the last batch model's are both
   ranked against a held-out tail of the stream (events the learner has not trained on yet);
@@ -60,6 +61,8 @@ class OnlineConfig:
     audience: int = 200  # recent engaging users kept per video (fold-in)
     fold_users: float = 1.0  # how far a touched user moves to the mean of its videos
     fold_items: float = 0.0  # how far a touched video moves to the mean of its audience
+    move_negatives: bool = False  # step the sampled negatives' vectors too
+    first_engaged: float = 0.8  # weight of a video's first audience over its tags/creator prior
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -69,6 +72,8 @@ class OnlineConfig:
             raise InvalidInput(f"optimizer must be 'sgd' or 'adam', not {self.optimizer!r}")
         if not (0.0 <= self.fold_users <= 1.0 and 0.0 <= self.fold_items <= 1.0):
             raise InvalidInput("fold_users and fold_items must be in [0, 1]")
+        if not 0.0 <= self.first_engaged <= 1.0:
+            raise InvalidInput("first_engaged must be in [0, 1]")
         if not 0.0 <= self.impression_share <= 1.0 or self.replay_ratio < 0:
             raise InvalidInput("impression_share must be in [0, 1] and replay_ratio >= 0")
 
@@ -220,6 +225,8 @@ class OnlineLearner:
         self.gen = torch.Generator().manual_seed(self.config.seed)
         self.item_tags: dict[int, list[str]] = {}
         self.item_creator: dict[int, str] = {}
+        self._members: dict[tuple[str, str], list[int]] = {}  # ("tag"|"creator", key) -> rows
+        self._prior_only: set[int] = set()  # videos whose vector is a tags/creator guess
         self.history: dict[int, dict[int, None]] = {}
         self.audience: dict[int, dict[int, None]] = {}
         cap = self.config.replay_capacity
@@ -285,67 +292,105 @@ class OnlineLearner:
         rows = self.items.add(item_ids)
         for vid, row in zip(item_ids, rows, strict=True):
             if tags and vid in tags:
+                self._file(row, "tag", self.item_tags.get(row, []), [str(t) for t in tags[vid]])
                 self.item_tags[row] = [str(t) for t in tags[vid]]
             if creators and creators.get(vid) is not None:
+                was = [self.item_creator[row]] if row in self.item_creator else []
+                self._file(row, "creator", was, [str(creators[vid])])
                 self.item_creator[row] = str(creators[vid])
         cold = np.asarray([r for r in rows if not self.items.ready[r]], dtype=np.int64)
         if len(cold):
             self._cold_start(cold)
 
+    def _file(self, row: int, kind: str, old: Sequence[str], new: Sequence[str]) -> None:
+        """Keep the tag / creator -> videos index in step with a video's description."""
+        for k in set(old) - set(new):
+            self._members[(kind, k)].remove(row)
+        for k in set(new) - set(old):
+            self._members.setdefault((kind, k), []).append(row)
+
     # --- cold start -----------------------------------------------------------------------
 
-    def _group_means(self, groups: Mapping[int, Sequence[str]]) -> dict[str, torch.Tensor]:
-        """Mean unit vector of the ready videos in each group (tag or creator)."""
-        members: dict[str, list[int]] = {}
-        for row, keys in groups.items():
-            if self.items.ready[row]:
-                for k in keys:
-                    members.setdefault(k, []).append(row)
-        if not members:
-            return {}
+    def _group_means(self, kind: str, keys: Sequence[str]) -> torch.Tensor:
+        """Mean unit vector of the ready videos of each tag or creator (``kind``), one row per
+        key (zeros where a key has no ready video)."""
         w = self.items.weight.detach()
-        return {k: _unit(w[torch.tensor(v)]).mean(0) for k, v in members.items()}
+        out = torch.zeros(len(keys), self.dim)
+        lists = [np.asarray(self._members.get((kind, k), ()), dtype=np.int64) for k in keys]
+        lists = [x[self.items.ready[x]] if len(x) else x for x in lists]
+        lengths = np.asarray([len(x) for x in lists], dtype=np.int64)
+        if lengths.sum() == 0:
+            return out
+        flat = torch.from_numpy(np.concatenate(lists))
+        seg = torch.from_numpy(np.repeat(np.arange(len(keys)), lengths))
+        out.index_add_(0, seg, _unit(w[flat]))
+        return out / torch.from_numpy(np.maximum(lengths, 1)).float().unsqueeze(1)
+
+    def _mean_of(
+        self, n: int, pairs: Sequence[tuple[int, int]], vectors: torch.Tensor
+    ) -> tuple[torch.Tensor, np.ndarray]:
+        """Per target ``0..n-1``, the mean of ``unit(vectors[source])`` over its
+        ``(target, source)`` pairs; and which targets had any."""
+        out = torch.zeros(n, self.dim)
+        has = np.zeros(n, dtype=bool)
+        if pairs:
+            tgt, src = (np.asarray(x, dtype=np.int64) for x in zip(*pairs, strict=True))
+            cnt = np.bincount(tgt, minlength=n)
+            out.index_add_(0, torch.from_numpy(tgt), _unit(vectors[torch.from_numpy(src)]))
+            out /= torch.from_numpy(np.maximum(cnt, 1)).float().unsqueeze(1)
+            has = cnt > 0
+        return out, has
 
     def _cold_start(
-        self, rows: np.ndarray, engaged: Mapping[int, list[torch.Tensor]] | None = None
+        self, rows: np.ndarray, engaged: Sequence[tuple[int, int]] | None = None
     ) -> np.ndarray:
-        """Vectors for videos without one: tags 0.5, creator 0.3, engaging users 0.2 (over
-        the sources that exist). Returns the rows that got one."""
-        wanted_tags = {t for r in rows for t in self.item_tags.get(int(r), [])}
-        wanted_creators = {self.item_creator[int(r)] for r in rows if int(r) in self.item_creator}
-        tag_mean = (
-            self._group_means({r: ts for r, ts in self.item_tags.items() if wanted_tags & set(ts)})
-            if wanted_tags
-            else {}
+        """Vectors for videos without one, or whose vector is still only a guess: before any
+        engagement, a guess from its tags (0.5) and creator (0.3) means, as
+        ``embed_new_video.cypher``; with its first audience (``engaged``: ``(video row, user
+        row)`` pairs), that audience's mean weighs ``first_engaged`` and the guess the rest.
+        Returns the rows that got one."""
+        rows = np.asarray(rows, dtype=np.int64)
+        n = len(rows)
+        pos = {int(r): k for k, r in enumerate(rows.tolist())}
+        tags = sorted({t for r in pos for t in self.item_tags.get(r, [])})
+        tag_at = {t: j for j, t in enumerate(tags)}
+        tag_mean = self._group_means("tag", tags)
+        tag_ok = tag_mean.abs().sum(1) > 0
+        tag_pairs = [
+            (k, tag_at[t])
+            for r, k in pos.items()
+            for t in self.item_tags.get(r, [])
+            if tag_ok[tag_at[t]]
+        ]
+        by_tags, has_tags = self._mean_of(n, tag_pairs, tag_mean)
+        creators = sorted({self.item_creator[r] for r in pos if r in self.item_creator})
+        c_at = {c: j for j, c in enumerate(creators)}
+        c_mean = self._group_means("creator", creators)
+        c_ok = c_mean.abs().sum(1) > 0
+        c_pairs = [
+            (k, c_at[self.item_creator[r]])
+            for r, k in pos.items()
+            if r in self.item_creator and c_ok[c_at[self.item_creator[r]]]
+        ]
+        by_creator, has_creator = self._mean_of(n, c_pairs, c_mean)
+        wt = torch.from_numpy(has_tags * TAG_WEIGHT + has_creator * CREATOR_WEIGHT).float()
+        prior = _unit(TAG_WEIGHT * _unit(by_tags) + CREATOR_WEIGHT * _unit(by_creator))
+        has_prior = (wt > 0).numpy()
+        aud_pairs = [(pos[i], u) for i, u in (engaged or ()) if i in pos]
+        seen, has_seen = self._mean_of(n, aud_pairs, self.users.weight.detach())
+        a = self.config.first_engaged
+        vec = torch.where(
+            torch.from_numpy(has_seen & has_prior).unsqueeze(1),
+            a * _unit(seen) + (1 - a) * prior,
+            torch.where(torch.from_numpy(has_seen).unsqueeze(1), seen, prior),
         )
-        creator_mean = (
-            self._group_means(
-                {r: [c] for r, c in self.item_creator.items() if c in wanted_creators}
-            )
-            if wanted_creators
-            else {}
-        )
-        done_rows, vecs = [], []
-        for r in rows.tolist():
-            parts: list[tuple[float, torch.Tensor]] = []
-            tv = [tag_mean[t] for t in self.item_tags.get(r, []) if t in tag_mean]
-            if tv:
-                parts.append((TAG_WEIGHT, _unit(torch.stack(tv).mean(0))))
-            c = self.item_creator.get(r)
-            if c is not None and c in creator_mean:
-                parts.append((CREATOR_WEIGHT, _unit(creator_mean[c])))
-            if engaged and engaged.get(r):
-                parts.append((USERS_WEIGHT, _unit(torch.stack(engaged[r]).mean(0))))
-            if parts:
-                total = sum(w for w, _ in parts)
-                vecs.append(torch.stack([w * v for w, v in parts]).sum(0) / total)
-                done_rows.append(r)
-        if done_rows:
-            arr = np.asarray(done_rows, dtype=np.int64)
-            self.items.set_rows(arr, torch.stack(vecs))
-            self.dirty_items.update(done_rows)
-            return arr
-        return np.zeros(0, dtype=np.int64)
+        done = has_seen | has_prior
+        self._prior_only.difference_update(rows[has_seen].tolist())
+        self._prior_only.update(rows[has_prior & ~has_seen].tolist())
+        if done.any():
+            self.items.set_rows(rows[done], vec[torch.from_numpy(done)])
+            self.dirty_items.update(rows[done].tolist())
+        return rows[done]
 
     # --- bookkeeping ----------------------------------------------------------------------
 
@@ -471,6 +516,8 @@ class OnlineLearner:
             u = _unit(self.users.emb(users))
             p = _unit(self.items.emb(items))
             n = _unit(self.items.emb(neg))
+            if not cfg.move_negatives:
+                n = n.detach()
             logits = torch.cat([(u * p).sum(-1, keepdim=True), u @ n.T], dim=1) / cfg.temperature
             loss = (
                 F.cross_entropy(logits, torch.zeros(len(u), dtype=torch.long), reduction="none") * w
@@ -481,7 +528,8 @@ class OnlineLearner:
             self.users.opt.step()
             self.items.opt.step()
             loss_total += float(loss.detach())
-            self.dirty_items.update(neg.unique().tolist())  # negatives moved too
+            if cfg.move_negatives:
+                self.dirty_items.update(neg.unique().tolist())
         stats.loss = loss_total / max(1, cfg.steps)
         touched_u, touched_i = np.unique(pu), np.unique(pi)
         self._remember(pu, pi)
@@ -494,32 +542,31 @@ class OnlineLearner:
         return stats
 
     def _init_new(self, pu: np.ndarray, pi: np.ndarray) -> None:
-        """Vectors for the users and videos of this batch that have none yet."""
+        """Vectors for the users and videos of this batch that have none yet, and a first
+        audience for videos whose vector was only a guess from their tags and creator."""
         ready_u, ready_i = self.users.ready, self.items.ready
         new_items = np.unique(pi[~ready_i[pi]])
-        if len(new_items):  # tags / creator first (engagements follow below)
+        if len(new_items):  # a guess from tags / creator first, so new users can use it
             self._cold_start(new_items)
         new_users = np.unique(pu[~ready_u[pu]])
         if len(new_users):
-            w = self.items.weight.detach()
-            vec: dict[int, list[torch.Tensor]] = {}
-            for u, i in zip(pu.tolist(), pi.tolist(), strict=True):
-                if not ready_u[u] and ready_i[i]:
-                    vec.setdefault(u, []).append(w[i])
-            rows = [u for u in new_users.tolist() if u in vec]
-            if rows:
-                self.users.set_rows(
-                    np.asarray(rows, dtype=np.int64),
-                    torch.stack([_unit(torch.stack(vec[u])).mean(0) for u in rows]),
-                )
-        still = np.unique(pi[~ready_i[pi]])
-        if len(still):  # first engagements: the engaging users' vectors
-            w = self.users.weight.detach()
-            eng: dict[int, list[torch.Tensor]] = {}
-            for u, i in zip(pu.tolist(), pi.tolist(), strict=True):
-                if not ready_i[i] and ready_u[u]:
-                    eng.setdefault(i, []).append(w[u])
-            self._cold_start(still, engaged=eng)
+            at = {u: k for k, u in enumerate(new_users.tolist())}
+            pairs = [
+                (at[u], i)
+                for u, i in zip(pu.tolist(), pi.tolist(), strict=True)
+                if u in at and ready_i[i]
+            ]
+            mean, has = self._mean_of(len(new_users), pairs, self.items.weight.detach())
+            if has.any():
+                self.users.set_rows(new_users[has], mean[torch.from_numpy(has)])
+        first = {i for i in np.unique(pi).tolist() if not ready_i[i] or i in self._prior_only}
+        if first:  # first engagements: the engaging users' vectors
+            eng = [
+                (i, u)
+                for u, i in zip(pu.tolist(), pi.tolist(), strict=True)
+                if i in first and ready_u[u]
+            ]
+            self._cold_start(np.asarray(sorted(first), dtype=np.int64), engaged=eng)
         # Whatever is left (a new user engaging only new, untagged videos): a random start.
         for table, idx in ((self.items, pi), (self.users, pu)):
             left = np.unique(idx[~table.ready[idx]])

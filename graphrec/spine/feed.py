@@ -23,9 +23,9 @@ from Redis.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -57,33 +57,51 @@ MAX_CACHED = 20_000
 
 
 class ListCache:
-    """Shared lists read from Redis, kept ``ttl_s`` seconds in this process (bounded).
+    """Lists read from Redis and parsed once, kept in this process while their version holds.
 
-    An expired list is refreshed by one thread while the others keep the previous one (no
-    thundering herd of requests fetching the same large list at once)."""
+    The sync bumps ``lists_v`` in ``gr:{c}:meta`` each time it rewrites the lists (shared
+    lists, creators' newest videos, item-to-item neighbours); every feed reads that version
+    in its first pipelined read (no extra round trip) and hands it to :meth:`observe`. A list
+    is reused while its version is current and it is younger than ``ttl_s`` (a bound for
+    lists written without a version bump); parsing large lists once per version rather than
+    every few seconds is most of what a feed saves here. An outdated list is refreshed by one
+    thread while the others keep the previous one (no thundering herd on a large list).
+    Per-video and per-creator lists (``sim:``, ``cv:``: as many as there are videos) live in
+    a bounded part of the cache, emptied when full, so they never push the shared lists out.
+    """
 
     def __init__(self, spine: Spine, ttl_s: float) -> None:
         self.spine = spine
         self.ttl_s = ttl_s
-        self._values: dict[str, tuple[float, Any]] = {}
+        self.version: bytes | None = None
+        self._values: dict[str, tuple[float, bytes | None, Any]] = {}
+        self._items: dict[str, tuple[float, bytes | None, Any]] = {}
         self._lock = threading.Lock()
         self._refreshing: set[str] = set()
 
+    def observe(self, version: bytes | None) -> None:
+        """The lists' version as Redis holds it now (read with the user's state)."""
+        self.version = version
+
+    def _store(self, key: str) -> dict[str, tuple[float, bytes | None, Any]]:
+        return self._items if ":cv:" in key or ":list:sim:" in key else self._values
+
     def get_many(self, keys: Sequence[str], default: Any) -> list[Any]:
         now = time.monotonic()
+        version = self.version
         out: list[Any] = [None] * len(keys)
         missing: list[int] = []
         for i, key in enumerate(keys):
-            hit = self._values.get(key)
-            if hit is not None and hit[0] > now:
-                out[i] = hit[1]
+            hit = self._store(key).get(key)
+            if hit is not None and hit[0] > now and hit[1] == version:
+                out[i] = hit[2]
                 continue
             if hit is not None:
                 with self._lock:
                     mine = key not in self._refreshing
                     self._refreshing.add(key)
                 if not mine:  # another thread refreshes it: the previous list will do
-                    out[i] = hit[1]
+                    out[i] = hit[2]
                     continue
             missing.append(i)
         if missing:
@@ -93,11 +111,12 @@ class ListCache:
                 with self._lock:
                     self._refreshing.difference_update(keys[i] for i in missing)
             with self._lock:
-                if len(self._values) > MAX_CACHED:
-                    self._values.clear()
+                for store in (self._values, self._items):
+                    if len(store) > MAX_CACHED:
+                        store.clear()
                 for i, x in zip(missing, raw, strict=True):
                     value = orjson.loads(x) if x is not None else default
-                    self._values[keys[i]] = (now + self.ttl_s, value)
+                    self._store(keys[i])[keys[i]] = (now + self.ttl_s, version, value)
                     out[i] = value
         return out
 
@@ -156,11 +175,21 @@ class StreamRecommender:
         for what in ("comm", "near", "seen"):
             pipe.get(k.user(user_id, what))
         pipe.exists(k.user(user_id, "emb"))
+        pipe.hget(k.meta, "lists_v")
         if cold:
             pipe.hmget(k.budget, [r["video_id"] for r in cold])
+        # Sources that read Redis themselves queue their first reads here (one round trip).
+        early = [s for s in self.active_sources() if hasattr(s, "prefetch")]
+        queued = [src.prefetch(pipe, self.spine, user_id) for src in early]
         got = pipe.execute()
-        known, tags, liked, skips, declared, follows, comm, near, seen, has_emb = got[:10]
-        left = got[10] if cold else []
+        known, tags, liked, skips, declared, follows, comm, near, seen, has_emb, lv = got[:11]
+        self.lists.observe(lv)
+        left = got[11] if cold else []
+        at = 12 if cold else 11
+        prefetched: dict[str, Any] = {}
+        for src, n in zip(early, queued, strict=True):
+            prefetched[src.name] = got[at : at + n]
+            at += n
         if not known:
             raise NotFound(f"user_id: unknown user {user_id!r}")
         weights: dict[str, float] = {}
@@ -184,6 +213,7 @@ class StreamRecommender:
             seen=cast(set[str], SeenFilter(seen, self.settings.seen_bloom_bits)),
             realtime=True,
             now=now,
+            prefetched=prefetched,
         )
         return ctx, orjson.loads(near) if near else [], left
 
@@ -306,7 +336,7 @@ class StreamRecommender:
             granted: set[str] = set()
             denied: set[str] = set()
             pending = [c.video_id for c in chosen]
-            feed_id = uuid.uuid4().hex[:16]
+            feed_id = f"{random.getrandbits(64):016x}"  # uuid4 reads os.urandom: slower
             for _ in range(3):  # budgets spent meanwhile: drop those and refill, 3 tries
                 got = self.spine.grant_and_record(user_id, pending, at=now, feed_id=feed_id)
                 granted |= got

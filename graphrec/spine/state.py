@@ -150,6 +150,7 @@ def sync_similar(graph: Graph, spine: Spine) -> dict[str, int]:
             pipe.set(spine.keys.list(f"sim:{x['video_id']}"), orjson.dumps(x["neighbours"]))
         pipe.execute()
         videos += len(rows)
+    r.hincrby(spine.keys.meta, "lists_v", 1)  # workers drop their parsed copies
     info = graph.read("state/model_info", id="similar")
     tau = info[0]["props"].get("tau") if info else None
     if tau is not None:
@@ -233,6 +234,7 @@ def sync_lists(
     for x in graph.read("state/creator_videos", per_creator=CREATOR_VIDEOS):
         pipe.set(spine.keys.creator_videos(x["creator_id"]), orjson.dumps(x["videos"]))
     pipe.hset(spine.keys.meta, "lists_at", now)
+    pipe.hincrby(spine.keys.meta, "lists_v", 1)  # workers drop their parsed copies
     pipe.execute()
     return out
 

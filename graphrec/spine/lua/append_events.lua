@@ -3,7 +3,9 @@
 -- before the reply) and the user's online state (tag weights clamped, liked tags, net skips
 -- per creator, follows, seen filter bits, the videos engaged with last); then each user's online embedding steps once
 -- towards (or away from) the batch's videos, as cypher/serving/update_profiles does.
--- Every key shares the partition's hash tag: one Redis Cluster slot per call.
+-- Every key shares the partition's hash tag: one Redis Cluster slot per call. Inside Redis
+-- each redis.call costs a few microseconds: per user once what need not be per event (the
+-- user check, active_at), an event's k seen bits in one BITFIELD.
 -- KEYS[1] partition stream, KEYS[2] the partition's set of known user ids
 -- ARGV[1] key prefix of the partition ("gr:{p3}:"), ARGV[2] JSON request
 --   {ttl, maxlen, rate, minw, maxw, dim, recent, events: [{id, u, k, at, v?, c?, wm?, w, tags, bits}]}
@@ -15,9 +17,14 @@ local vec = {}
 for i = 3, #ARGV, 2 do vec[ARGV[i]] = ARGV[i + 1] end
 local dim = req.dim
 local fmt = '<' .. string.rep('f', dim)
-local out, deltas = {}, {}
+local out, deltas, known, active = {}, {}, {}, {}
 for i, e in ipairs(req.events) do
-  if redis.call('SISMEMBER', users, e.u) == 0 then
+  local k = known[e.u]
+  if k == nil then
+    k = redis.call('SISMEMBER', users, e.u) == 1
+    known[e.u] = k
+  end
+  if not k then
     out[i] = 'unknown user'
   elseif not redis.call('SET', prefix .. 'ev:' .. e.id, '1', 'NX', 'EX', req.ttl) then
     out[i] = 'duplicate'
@@ -45,13 +52,19 @@ for i, e in ipairs(req.events) do
     if e.c and e.k == 'skip' then redis.call('HINCRBY', up .. 'skips', e.c, 1) end
     if e.c and e.k == 'view' then redis.call('HINCRBY', up .. 'skips', e.c, -2) end
     if e.c and e.k == 'follow' then redis.call('SADD', up .. 'follows', e.c) end
-    for _, b in ipairs(e.bits) do redis.call('SETBIT', up .. 'seen', b, 1) end
+    if #e.bits > 0 then  -- the k seen bits in one command
+      local bf = {}
+      for _, b in ipairs(e.bits) do
+        bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u1'; bf[#bf + 1] = b; bf[#bf + 1] = 1
+      end
+      redis.call('BITFIELD', up .. 'seen', unpack(bf))
+    end
     if e.v and e.w > 0 and e.k ~= 'follow' then  -- engaged with: the item-to-item history
       redis.call('LREM', up .. 'recent', 0, e.v)
       redis.call('LPUSH', up .. 'recent', e.v)
       redis.call('LTRIM', up .. 'recent', 0, req.recent - 1)
     end
-    redis.call('HSET', up .. 'meta', 'active_at', e.at)
+    active[e.u] = e.at  -- written once per user below
     if e.w ~= 0 and e.v and vec[e.v] then
       local d = deltas[e.u]
       if not d then
@@ -63,6 +76,9 @@ for i, e in ipairs(req.events) do
       for j = 1, dim do d[j] = d[j] + e.w * x[j] end
     end
   end
+end
+for uid, at in pairs(active) do
+  redis.call('HSET', prefix .. 'u:' .. uid .. ':meta', 'active_at', at)
 end
 for uid, d in pairs(deltas) do
   local key = prefix .. 'u:' .. uid .. ':emb'
