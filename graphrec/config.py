@@ -174,6 +174,9 @@ class Settings(BaseSettings):
     # A cohort of fewer decided videos waits for more (up to the pool's max age); one of at
     # least this many promotes at least its best video (docs/lifecycle.md).
     promote_min_cohort: int = 3
+    # A video scoring at least this moves up even from a cohort too small to be decided (a
+    # lone strong video in a small world does not wait for cohort-mates).
+    promote_min_score: float = 1.5  # look-back's bar for a creator drawing traffic
     cold_start_max_age_ms: int = 3 * 86_400_000  # unspent budget after this: evaluated anyway
     boost_max_age_ms: int = 14 * 86_400_000
     trending_max_age_ms: int = 7 * 86_400_000  # then settled in the long tail

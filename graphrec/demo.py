@@ -25,6 +25,16 @@ Progress = Callable[[str, int, int], None]
 # ``graphrec simulate``'s: they would triple the demo's time). graphrec last: the graph that
 # is served afterwards holds graphrec's own simulated day.
 DEMO_POLICIES = ("popular", "graphrec")
+# The simulated day starts at 21:00 (an hour after the world's clock): eight hours hold the
+# evening and the night, nearly all of the day's sessions (the hours after 05:00 held 5 of
+# 217 sessions on world S), and the newcomer's climb to trending (docs/simulation.md).
+DEMO_HOURS = 8
+# The planted change of taste comes once a fifth of the sessions are over, so the users it
+# changes still open the app afterwards (at 40 %, the default, 8 of their sessions were left).
+DEMO_SHIFT_AFTER = 0.2
+# A pool cycle every 2 simulated hours: the newcomer's video, uploaded at hour 1, is decided
+# at the end of that hour and has the busy hours left to spend its boost budget.
+DEMO_CYCLE_EVERY_HOURS = 2
 
 
 @dataclass
@@ -64,7 +74,18 @@ def learn_demo_world(
     from graphrec.learn.pipeline import learn
     from graphrec.sim.learning import compare_with_truth
 
-    run = learn(graph, settings=settings, checkpoint=checkpoint, progress=progress)
+    # No item-to-item neighbours: the day reloads the world before graphrec's policy and
+    # writes back only the checkpoint's embeddings and communities, so they would be lost.
+    tick = progress or (lambda stage, done, total: None)
+    run = learn(
+        graph,
+        settings=settings,
+        checkpoint=checkpoint,
+        progress=progress,
+        item_item=False,
+        # early stopping may end it before learn_epochs
+        on_epoch=lambda log: tick("train (epochs)", log.epoch, settings.learn_epochs),
+    )
     assert run.communities is not None
     comm = run.communities
     return Learned(run, compare_with_truth(world, run.export.user_ids, comm.labels, comm.count))
@@ -81,17 +102,27 @@ def simulate_demo_day(
     settings: Settings,
     progress: Progress | None = None,
 ) -> tuple[SimReport, dict[str, Path]]:
-    """A simulated day for every demo policy on the trained model; the report written."""
+    """A simulated day for every demo policy on the trained model; the report written.
+
+    The graph holds the world as :func:`learn_demo_world` left it: the first policy starts
+    on it, the next on the world reloaded with the same embeddings and communities."""
     from graphrec.sim import SimConfig, simulate
     from graphrec.sim.report import write_report
 
-    cfg = SimConfig(seed=seed, hours=hours, policies=DEMO_POLICIES)
+    cfg = SimConfig(
+        seed=seed,
+        hours=hours,
+        policies=DEMO_POLICIES,
+        shift_after=DEMO_SHIFT_AFTER,
+        cycle_every_hours=DEMO_CYCLE_EVERY_HOURS,
+    )
     day = simulate(
         graph,
         world,
         cfg,
         settings=settings,
         checkpoint=learned.run.checkpoint,
+        loaded=True,
         progress=progress,
     )
     day.communities = learned.versus

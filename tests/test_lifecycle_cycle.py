@@ -71,6 +71,34 @@ def test_small_cohorts_wait_for_more_then_promote_their_best(graph: Graph) -> No
     assert second.moves == {"cold_start->boost": 1, "cold_start->long_tail": 2}
 
 
+@pytest.mark.parametrize(
+    ("size", "clearing", "k"), [(1, 1, 1), (2, 1, 1), (2, 2, 2), (1, 0, 0), (0, 0, 0), (25, 5, 2)]
+)
+def test_small_cohorts_promote_the_videos_clearing_the_bar(
+    size: int, clearing: int, k: int
+) -> None:
+    assert promoted_count(size, 0.10, min_cohort=3, clearing_bar=clearing) == k
+
+
+def test_a_lone_strong_video_moves_up_from_a_small_cohort(graph: Graph) -> None:
+    """A video whose score clears GRAPHREC_PROMOTE_MIN_SCORE (1.5) moves up at once, even
+    alone in its cohort, in cold start and in boost; its weaker cohort-mates still wait."""
+    sb = Sandbox(graph)
+    sb.creators("c1")
+    strong = {"views": 100, "completions": 90, "likes": 40}  # (100+180+160)/110 + 0.25 = 4.25
+    rows = [spent("star", "c1", **strong), spent("plain", "c1", views=90)]  # day 0: two
+    rows += [spent("hit", "c1", day=1, **strong), spent("meh", "c1", views=60, day=1)]
+    rows += [spent("boosted", "c1", pool="boost", **strong)]  # alone in its boost cohort
+    sb.videos(rows)
+    assert score({"impressions": 100, **strong}, 0.5, Weights()) > S.promote_min_score
+    report = run_cycle(graph, settings=S, now=sb.now)
+    where = pool_of(graph)
+    assert (where["star"], where["hit"], where["boosted"]) == ("boost", "boost", "trending")
+    # under the bar (0.82 + 0.25 and 0.55 + 0.25): still waiting for their cohorts to grow
+    assert where["meh"] == where["plain"] == "cold_start"
+    assert report.moves == {"cold_start->boost": 2, "boost->trending": 1}
+
+
 def test_score_formula() -> None:
     w = Weights()
     counters = {"impressions": 90, "views": 50, "completions": 20, "likes": 10, "shares": 1}

@@ -17,7 +17,9 @@ from graphrec.sim import metrics as M
 from graphrec.sim.report import story, write_report
 from graphrec.world.generate import SIZES, generate
 
-pytestmark = pytest.mark.slow  # simulated days with training
+# simulated days with training; the first test builds the day (4 policies): a hang guard
+# wider than the suite's 300 s, which a busy 2-core machine can reach
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 POLICIES = ("graphrec", "no_cold_start", "random", "popular")
 
@@ -33,7 +35,11 @@ def day(shared_graph: SharedGraph) -> SimReport:
     """Ten simulated hours on the planted world, four policies, the model trained first
     (simulated once while no other test changes the graph)."""
     world = generate(PLANTED, seed=11)
-    cfg = SimConfig(seed=11, hours=10, users=160, policies=POLICIES, session_rate=0.5)
+    # No planted change of taste here (tests/test_demo_story.py follows one): its users'
+    # long sessions would cost four policies' time.
+    cfg = SimConfig(
+        seed=11, hours=10, users=160, policies=POLICIES, session_rate=0.5, shift_share=0.0
+    )
     return shared_graph.holding("sim: planted day", lambda g: simulate(g, world, cfg, train=True))
 
 
@@ -51,14 +57,14 @@ def test_cold_start_pool_gives_new_creators_their_share(day: SimReport) -> None:
     assert full > ablated
 
 
-@pytest.mark.xfail(
-    reason="known regression, tracked in issue 14: since the small-cohort rule (cohorts under "
-    "promote_min_cohort=3 wait) the planted strong video waits in cold start on this 10-hour day",
-    strict=False,
-)
-def test_planted_strong_video_reaches_boost_and_malicious_is_never_shown(day: SimReport) -> None:
+def test_planted_strong_video_reaches_boost_within_two_cycles(day: SimReport) -> None:
+    """The newcomer's strong video (no followers) clears the promotion bar in its first
+    cycles, however few of its cohort-mates the day has decided (docs/lifecycle.md)."""
     f = day.policies["graphrec"].figures
-    assert f["strong_new_video_hours_to_boost"] is not None
+    hours = f["strong_new_video_hours_to_boost"]
+    assert hours is not None, f["pool_moves"]
+    assert 0 < hours <= 2 * day.config["cycle_every_hours"]
+    assert f["reached_boost"] >= 1 and f["pool_moves"]["cold_start->boost"] >= 1
 
 
 def test_malicious_upload_is_never_shown(day: SimReport) -> None:

@@ -24,6 +24,7 @@ from graphrec.cli.common import (
     progress_bar,
 )
 from graphrec.config import get_settings
+from graphrec.demo import DEMO_CYCLE_EVERY_HOURS, DEMO_HOURS
 from graphrec.world.generate import world_size
 
 
@@ -31,7 +32,7 @@ from graphrec.world.generate import world_size
 def demo(
     size: str = typer.Option("S", help="World size: S (a few minutes), M (much longer)."),
     seed: int = typer.Option(0, help="Seed of the world and the simulation."),
-    hours: int = typer.Option(12, min=1, help="Simulated hours of the day."),
+    hours: int = typer.Option(DEMO_HOURS, min=1, help="Simulated hours, from 21:00."),
     report: Path = typer.Option(Path("out/report"), help="Where the day's report goes."),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the API at the end."),
     port: int = typer.Option(8000, min=1, max=65535),
@@ -72,8 +73,9 @@ def demo(
 
         policies = " and ".join(DEMO_POLICIES)
         console.print(
-            f"4/5 a simulated day ({hours} h) for {policies}, with a pool cycle every 3 h "
-            "(world reloaded before each policy)"
+            f"4/5 a simulated day ({hours} h from 21:00) for {policies}, with a pool cycle "
+            f"every {DEMO_CYCLE_EVERY_HOURS} h "
+            "(the world reloaded for each policy after the first)"
         )
         with progress_bar() as bar:
             day, paths = simulate_demo_day(
@@ -89,10 +91,10 @@ def demo(
         print_table(f"a day on the platform ({day.wall_s:.0f} s)", day.headline(), key="policy")
         out.print("   the story of the day:")
         for row in story(day):
-            out.print(f"   [{row['policy']}]")
+            out.print(f"   {row['policy']}:", highlight=False)
             for what, told in row.items():
                 if what != "policy":
-                    out.print(f"     {what}: {told}")
+                    out.print(f"     {what}: {told}", markup=False, highlight=False)
         out.print(f"   report: {paths['html'].resolve()}")
 
     key = settings.api_key.get_secret_value()

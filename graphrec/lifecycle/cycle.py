@@ -209,6 +209,7 @@ def _promote(
         window_ms=s.cohort_window_ms,
         share=s.promote_share,
         min_cohort=s.promote_min_cohort,
+        min_score=s.promote_min_score,
         weights=weights,
     )
     report.seconds[f"{st.pool}.decide"] = time.perf_counter() - t0

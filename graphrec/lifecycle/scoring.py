@@ -73,11 +73,20 @@ def score(counters: Mapping[str, float], account_score: float, weights: Weights)
     return engagement + weights.account * account_score
 
 
-def promoted_count(cohort_size: int, share: float, min_cohort: int = 0) -> int:
+def promoted_count(
+    cohort_size: int,
+    share: float,
+    min_cohort: int = 0,
+    *,
+    clearing_bar: int = 0,
+) -> int:
     """How many of a cohort move up: floor(size * share), and at least one when the cohort
     has ``min_cohort`` videos or more (0: no such floor; a cohort under 1/share promotes none).
-    """
+    A smaller cohort waits, except its ``clearing_bar`` videos (score at least
+    GRAPHREC_PROMOTE_MIN_SCORE), which all move up at once."""
     if not 0 <= share <= 1:
         raise ConfigError(f"promote share must be in 0..1, not {share}")
+    if min_cohort and cohort_size < min_cohort:
+        return min(clearing_bar, cohort_size)
     k = int(cohort_size * share + 1e-9)
     return max(k, 1) if min_cohort and cohort_size >= min_cohort else k

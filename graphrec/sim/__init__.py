@@ -46,6 +46,7 @@ class SimReport:
             "intra_feed_diversity",
             "adaptation_pages",
             "strong_new_video_hours_to_boost",
+            "strong_new_video_hours_to_trending",
             "malicious_impressions",
         )
         return [
@@ -79,22 +80,26 @@ class _StartState:
         *,
         train: bool,
         checkpoint: Path | None,
+        loaded: bool = False,
     ) -> None:
         self.graph, self.world, self.settings, self.train = graph, world, settings, train
+        self.loaded = loaded  # the graph holds the world (and the checkpoint's model) already
         self.scale = 1.0  # the pool budget scale factor (see pool_budget_scale)
         self.trained: Any = checkpoint
         self.info: dict[str, Any] = {}
         self.communities: dict[str, Any] = {}
 
     def reset(self) -> None:
-        self.graph.wipe()
-        load_world(self.graph, self.world)
+        fresh, self.loaded = not self.loaded, False
+        if fresh:
+            self.graph.wipe()
+            load_world(self.graph, self.world)
         self.graph.write(
             "sim/scale_pool_budgets",
             scale=self.scale,
             floors={p: lo for p, (lo, _hi) in BUDGET_FLOORS.items()},
         )
-        if not self.train:
+        if not self.train or not fresh:
             return
         from graphrec.sim import learning
 
@@ -116,12 +121,15 @@ def simulate(
     api_key: str | None = None,
     train: bool = True,
     checkpoint: Path | None = None,
+    loaded: bool = False,
     progress: Progress | None = None,
 ) -> SimReport:
     """Run every policy in ``config`` over the same simulated hours; returns the figures.
 
     With ``train`` the model is trained once on the loaded world (or ``checkpoint``, trained
-    on this world already, is reused) and written back before every policy's day.
+    on this world already, is reused) and written back before every policy's day. With
+    ``loaded`` the graph already holds the world just loaded, with ``checkpoint`` written
+    back (the demo's state after learning): the first policy starts on it as it is.
     """
     from graphrec.lifecycle.upload import upload_video
 
@@ -129,12 +137,20 @@ def simulate(
     started = time.perf_counter()
     sim = Simulation(world, config, settings=s, progress=progress)
     state = _StartState(
-        graph, world, s, train=train or checkpoint is not None, checkpoint=checkpoint
+        graph,
+        world,
+        s,
+        train=train or checkpoint is not None,
+        checkpoint=checkpoint,
+        loaded=loaded and checkpoint is not None,
     )
     state.scale = pool_budget_scale(_population(world, config))
     results: dict[str, PolicyResult] = {}
+    tick = progress or (lambda stage, done, total: None)
     for policy in config.policies:
+        tick(f"{policy}: start state", 0, 1)  # the world reloaded, the model written back
         state.reset()
+        tick(f"{policy}: start state", 1, 1)
         if policy in BASELINES:
             platform: Any = BaselinePlatform(graph, s, policy, config.seed)
         elif http and policy == "graphrec":

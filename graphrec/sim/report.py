@@ -80,7 +80,7 @@ def plots(report: SimReport) -> dict[str, str]:
             ax.plot(
                 range(1, len(r.adaptation_curve) + 1), r.adaptation_curve, marker="o", label=name
             )
-    ax.set_xlabel("session after the planted change of taste")
+    ax.set_xlabel("feed page after the planted change of taste")
     ax.set_ylabel("share of the new favourite in the feed")
     ax.set_title("Adaptation to a change of taste")
     ax.legend(fontsize=7)
@@ -97,6 +97,14 @@ def _table(rows: list[dict[str, Any]]) -> str:
         for r in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _by_figure(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Records transposed: one row per figure, one column per record (named by ``key``), so a
+    page of many figures for a few policies stays narrow (readable at any width)."""
+    if not rows:
+        return []
+    return [{"figure": f, **{str(r[key]): r.get(f) for r in rows}} for f in rows[0] if f != key]
 
 
 def _fmt(v: Any) -> str:
@@ -186,6 +194,7 @@ def write_report(report: SimReport, folder: Path) -> dict[str, Path]:
 <style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}
 .wide{{overflow-x:auto}}table{{border-collapse:collapse;font-size:13px}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}th{{background:#f3f3f3}}
+td:first-child{{text-align:left;overflow-wrap:anywhere}}
 .cards{{display:flex;flex-wrap:wrap;gap:1em}}.card{{flex:1 1 18em;border:1px solid #ccc;
 border-radius:6px;padding:0 1em}}dt{{font-weight:600;margin-top:.5em}}dd{{margin:0}}
 figure{{display:inline-block;margin:1em;max-width:100%}}img{{max-width:100%;width:520px}}
@@ -194,7 +203,7 @@ pre{{white-space:pre-wrap;word-break:break-all}}</style></head>
 <p>World {html.escape(str(data["world"].get("size")))} (seed {data["world"].get("seed")}),
 {len(report.policies)} policies, same users and seed; wall time {data["wall_s"]} s.</p>
 <h2>The story of the day</h2>{_cards(data["story"])}
-<h2>Headline</h2><div class="wide">{_table(data["headline"])}</div>
+<h2>Headline</h2><div class="wide">{_table(_by_figure(data["headline"], "policy"))}</div>
 <h2>Communities vs the latent truth</h2>
 <div class="wide">{_table([data["communities"]] if data["communities"] else [])}</div>
 <h2>Plots</h2>{imgs}

@@ -52,7 +52,8 @@ class SimConfig:
     session_rate: float = 0.35  # chance to open the app at one's active hour
     uploads_per_hour: int = 6  # on average: the hours with more sessions get more
     cycle_every_hours: int = 3
-    shift_share: float = 0.15  # share of users whose taste changes half-way
+    shift_share: float = 0.15  # share of users whose taste changes during the day
+    shift_after: float = 0.4  # ... once this share of the day's sessions is over
     policies: tuple[str, ...] = ALL_POLICIES
     # Cold-start budget for the day's uploads; None scales 200-300 to the population
     # (a 240-user world cannot give a video 200 impressions in a day).
@@ -66,6 +67,8 @@ class SimConfig:
             raise InvalidInput("hours, page_size and pages_per_session must be at least 1")
         if not 0 <= self.shift_share <= 1 or not 0 < self.session_rate <= 1:
             raise InvalidInput("shift_share must be in [0, 1] and session_rate in (0, 1]")
+        if not 0 <= self.shift_after < 1:
+            raise InvalidInput("shift_after must be in [0, 1)")
 
 
 class Platform(Protocol):
@@ -99,6 +102,7 @@ class PolicyResult:
     adaptation_curve: list[float] = field(default_factory=list)
     creator_impressions: dict[str, int] = field(default_factory=dict)
     pool_counts: dict[str, int] = field(default_factory=dict)
+    cycles: list[dict[str, Any]] = field(default_factory=list)  # hour of the day, moves, counts
     seconds: float = 0.0
 
 
@@ -170,10 +174,11 @@ class Simulation:
             opened = np.flatnonzero(rng.random(n) < p)
             minutes = rng.integers(0, 50, size=len(opened))
             self.sessions.append(sorted(zip(minutes.tolist(), opened.tolist(), strict=True)))
-        # The planted change of taste happens once 40 % of the day's sessions are over, so
-        # the shifted users still have sessions (and pages) left to adapt in.
+        # The planted change of taste happens once a share (shift_after) of the day's
+        # sessions are over, so the shifted users still have sessions (and pages) to adapt in.
         cum = np.cumsum([len(x) for x in self.sessions])
-        self.shift_at = int(np.searchsorted(cum, 0.4 * cum[-1])) + 1 if cum[-1] else cfg.hours
+        at = cfg.shift_after * cum[-1]
+        self.shift_at = int(np.searchsorted(cum, at)) + 1 if cum[-1] else cfg.hours
         # Uploads: creators keep posting; planted ones at hour 1.
         tags = category_tags(max(4, len(self.world.tags) // max(self.n_cat, 1)))
         lat = self.world.latent
@@ -323,9 +328,15 @@ class Simulation:
         res = PolicyResult(policy=name)
         started = time.perf_counter()
         day = _Day(total_sessions=sum(len(s) for s in self.sessions))
-        # The platform was running before the day: settle what the world's history left
-        # decided (spent cold-start budgets), so the day's uploads form their own cohorts.
-        cycle(self.start - 1)
+        # The platform was running before the day: the day opens with a pool cycle that
+        # settles what the world's history left decided (spent budgets, old videos for
+        # look-back), so the day's uploads form their own cohorts. It counts as the day's
+        # (hour 0 in ``cycles``).
+        opening = cycle(self.start - 1)
+        day.add_cycle(opening)
+        res.cycles.append(
+            {"hour": 0, **{k: (opening or {}).get(k, {}) for k in ("moves", "counts")}}
+        )
         for h in range(cfg.hours):
             hour_start = self.start + h * HOUR_MS
             self._upload_hour(h, hour_start, upload, day)
@@ -341,7 +352,11 @@ class Simulation:
             )
             if (h + 1) % cfg.cycle_every_hours == 0 or h == cfg.hours - 1:
                 self.tick(f"{name}: pool cycle", h + 1, cfg.hours)
-                day.add_cycle(cycle(hour_start + HOUR_MS - 1))
+                done = cycle(hour_start + HOUR_MS - 1)
+                day.add_cycle(done)
+                res.cycles.append(
+                    {"hour": h + 1, **{k: (done or {}).get(k, {}) for k in ("moves", "counts")}}
+                )
                 res.pool_counts = self._track_pools(pool_of(list(day.uploaded)), hour_start, day)
         res.seconds = time.perf_counter() - started
         res.hourly_watch_s = day.per_hour_watch
@@ -383,7 +398,12 @@ class Simulation:
         uid = self.users[user]["id"]
         target = self.shift_target[user]
         session_watch = 0.0
-        for _page in range(cfg.pages_per_session):
+        pages = cfg.pages_per_session
+        if target >= 0 and h >= self.shift_at and user not in day.shift_curves:
+            # A user whose taste has just changed scrolls on, looking for the new favourite:
+            # their first session after the change is followed for ADAPTATION_PAGES pages.
+            pages = max(pages, ADAPTATION_PAGES)
+        for _page in range(pages):
             items = platform.feed(uid, cfg.page_size, at)
             if not items:
                 break
