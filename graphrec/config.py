@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     learn_objective: Literal["bpr", "softmax"] = "softmax"
     learn_seed: int = 0
     learn_checkpoint: Path = Path("out/model/lightgcn.pt")
+    # The learned feed ranker (graphrec/learn/ranker.py): written by training when it beats
+    # the hand weights on validation, read by both feed paths; absent: the hand weights.
+    # None: ``ranker.npz`` beside the checkpoint (Settings.ranker_path).
+    learn_ranker: Path | None = None
     communities_neighbours: int = 10
     communities_resolution: float = 1.0
     communities_seed: int = 0
@@ -237,6 +241,10 @@ class Settings(BaseSettings):
     def local_dir(self) -> Path:
         """State of the locally launched server: jars, data, logs, pid."""
         return self.home / "neo4j"
+
+    def ranker_path(self, checkpoint: Path | None = None) -> Path:
+        """Where the learned feed ranker is (``learn_ranker``, else beside the checkpoint)."""
+        return self.learn_ranker or (checkpoint or self.learn_checkpoint).with_name("ranker.npz")
 
 
 @lru_cache

@@ -49,8 +49,11 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisHand
 
 
 @pytest.fixture(scope="session")
-def settings(redis_server: RedisHandle) -> Settings:
-    return Settings(environment="test", redis_url=redis_server.url)
+def settings(redis_server: RedisHandle, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    # Models (the LightGCN checkpoint, the learned feed ranker beside it) go to a temporary
+    # folder, never the repository's out/.
+    model = tmp_path_factory.mktemp("model") / "lightgcn.pt"
+    return Settings(environment="test", redis_url=redis_server.url, learn_checkpoint=model)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ spec cannot know which ids exist (nor which videos the audit rejected, nor the s
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,8 +48,11 @@ def world_graph(session_graph: Graph, world_s: World, settings: Settings) -> Gra
 
 
 @pytest.fixture
-def live_app(world_graph: Graph, settings: Settings) -> Iterator[Any]:
-    app = create_app(settings, graph=world_graph)
+def live_app(world_graph: Graph, settings: Settings, tmp_path: Path) -> Iterator[Any]:
+    # POST /admin/train publishes a feed ranker beside its checkpoint: this app's own folder,
+    # so the other tests' feeds keep the hand weights.
+    s = settings.model_copy(update={"learn_checkpoint": tmp_path / "lightgcn.pt"})
+    app = create_app(s, graph=world_graph)
     with TestClient(app):  # the lifespan runs: the app's state is ready
         yield app
 

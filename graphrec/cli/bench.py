@@ -202,7 +202,7 @@ def replay_cmd(
     data: Path = typer.Option(..., "--data", help="A MovieLens folder (ratings.csv, movies.csv)."),
     threads: int = typer.Option(2, min=1, help="torch threads (the benchmark's CPU budget)."),
     like_at: float = typer.Option(4.0, help="A held-out rating >= this is a hit."),
-    train_seconds: float = typer.Option(120.0, help="Time box for LightGCN training."),
+    train_seconds: float = typer.Option(60.0, help="Time box for LightGCN training."),
     workers: int = typer.Option(4, min=1, help="Concurrent feed requests."),
     out_path: Path = typer.Option(Path("out/bench/replay.json"), "--out"),
 ) -> None:

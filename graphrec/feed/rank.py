@@ -38,6 +38,10 @@ def merge(candidates: Iterable[Candidate]) -> list[Candidate]:
         first.sources = list(dict.fromkeys(c.source for c in group))
         out.append(first)
         for other in group[1:]:
+            for name, rel in other.ranks.items():
+                first.ranks[name] = max(rel, first.ranks.get(name, 0.0))
+            for name, raw in other.scores.items():
+                first.scores[name] = max(raw, first.scores.get(name, 0.0))
             if other.relevance > first.relevance:  # keep the strongest reason
                 first.source, first.relevance, first.reason = (
                     other.source,

@@ -9,6 +9,7 @@ was spent meanwhile is not granted; the feed drops it and refills from the next 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ from graphrec.config import Settings, get_settings
 from graphrec.db import Graph, run_in
 from graphrec.errors import InvalidInput, NotFound
 from graphrec.feed.policy import FeedPolicy, Mix, mix, scenario
-from graphrec.feed.rank import merge, rerank, score
+from graphrec.feed.rank import merge, rerank
 from graphrec.feed.sources import (
     Candidate,
     QuerySource,
@@ -29,6 +30,7 @@ from graphrec.feed.sources import (
 )
 
 MAX_LIKES = 50
+Ranker = Callable[[Sequence[Candidate], UserContext, FeedPolicy, Mix], None]
 TOP_TAGS = 3  # the tags exploration slots stay outside of
 
 
@@ -70,6 +72,14 @@ class Feed:
     timings_ms: dict[str, float] = field(default_factory=dict)  # gather, rank, record
 
 
+def default_ranker(settings: Settings) -> Ranker:
+    """The rank step both feed paths use: the learned ranker (``graphrec train`` publishes it
+    at ``settings.ranker_path()``), falling back to the hand-set weights while none exists."""
+    from graphrec.learn.ranker import feed_ranker
+
+    return feed_ranker(settings.ranker_path())
+
+
 class Recommender:
     """Builds feeds from the graph under one policy; stateless between calls (state is Neo4j)."""
 
@@ -81,11 +91,13 @@ class Recommender:
         sources: list[QuerySource] | None = None,
         *,
         shared_ttl_s: float | None = None,
+        ranker: Ranker | None = None,
     ) -> None:
         self.graph = graph
         self.settings = settings or get_settings()
         self.policy = policy or FeedPolicy()
         self.sources = sources if sources is not None else default_sources()
+        self.rank = ranker or default_ranker(self.settings)
         s = self.settings
         # Shared candidate lists (not user state) live this long in this process; 0: re-read
         # them for every feed (simulations whose clock runs faster than the wall clock).
@@ -183,7 +195,7 @@ class Recommender:
         candidates = [
             c for c in merge(c for cs in found.values() for c in cs) if self._wanted(c, ctx)
         ]
-        score(candidates, ctx, self.policy, m)
+        self.rank(candidates, ctx, self.policy, m)
         top = {t for t, _ in ctx.top_tags[:TOP_TAGS]}
         kw = {
             "m": m,

@@ -53,6 +53,10 @@ class Candidate:
     sources: list[str] = field(default_factory=list)
     score: float = 0.0
     exploration: bool = False
+    # Per proposing source: its rank relevance (1 best .. 0.5) and raw score (the row's
+    # ``score`` column, 0 where none): the learned ranker's features (graphrec.learn.ranker).
+    ranks: dict[str, float] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -265,6 +269,8 @@ class QuerySource:
         for rel, row in zip(_rank_relevance(len(kept)), kept, strict=True):
             c = self.candidate(row, ctx)
             c.relevance = rel
+            c.ranks[self.name] = rel
+            c.scores[self.name] = float(row.get("score") or 0.0)
             out.append(c)
         return out
 

@@ -3,6 +3,7 @@ the API, the CLI, the demo and the simulation all run it."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
 from graphrec.errors import CheckpointError
 from graphrec.learn.communities import Communities, find_communities, write_communities
 from graphrec.learn.export import GraphExport, export_graph, split_holdout
-from graphrec.learn.similar import export_last_at, fit_item_item, write_similar
+from graphrec.learn.similar import ItemItem, export_last_at, fit_item_item, write_similar
 from graphrec.learn.train import (
     Checkpoint,
     EpochLog,
@@ -65,6 +67,7 @@ class TrainingRun:
     communities: Communities | None = None
     communities_written: dict[str, int] = field(default_factory=dict)
     similar: dict[str, Any] = field(default_factory=dict)
+    ranker: dict[str, Any] = field(default_factory=dict)
 
 
 def learn(
@@ -75,6 +78,7 @@ def learn(
     write_back: bool = True,
     communities: bool = True,
     item_item: bool = True,
+    ranker: bool = True,
     on_epoch: Callable[[EpochLog], None] | None = None,
     progress: Progress | None = None,
     **overrides: Any,
@@ -113,14 +117,20 @@ def learn(
         # Item-to-item from co-engagement: the feed's "similar" source walks these.
         t0 = time.perf_counter()
         types = [t for t, w in s.learn_weights.items() if w > 0]
-        model = fit_item_item(
-            export.matrix, last_at=export_last_at(graph, export, types=types), seed=s.learn_seed
-        )
+        last_at = export_last_at(graph, export, types=types)
+        model = fit_item_item(export.matrix, last_at=last_at, seed=s.learn_seed)
         run.similar = {"method": model.method, "lambda": model.lam, "tau": model.tau,
                        "validation": model.validation}  # fmt: skip
         if write_back:
             run.similar["written"] = write_similar(graph, export, model, progress=progress)
         run.seconds["item_item"] = time.perf_counter() - t0
+        if ranker:
+            t0 = time.perf_counter()
+            run.ranker = train_ranker(
+                graph, export, model, last_at, settings=s, publish=write_back,
+                path=s.ranker_path(path),
+            )  # fmt: skip
+            run.seconds["ranker"] = time.perf_counter() - t0
     if not (write_back or communities):
         return run
     t0 = time.perf_counter()
@@ -133,6 +143,55 @@ def learn(
         run.communities, run.communities_written = _communities(graph, export, vectors, s)
         run.seconds["communities"] = run.communities.seconds
     return run
+
+
+def train_ranker(
+    graph: Graph,
+    export: GraphExport,
+    model: ItemItem,
+    last_at: sp.csr_matrix,
+    *,
+    settings: Settings,
+    publish: bool = True,
+    path: Path | None = None,
+) -> dict[str, Any]:
+    """Train the learned feed ranker on the validation lists (:mod:`graphrec.learn.ranker`)
+    and, when it beats the hand weights there, publish it at ``settings.learn_ranker`` (and on
+    ``(:Model {id: 'ranker'})``); otherwise the file is removed and the hand weights serve."""
+    from graphrec.learn.ranker import GRADED, VideoTable, fit_ranker, training_lists
+
+    if model.inner is None or model.inner_ranks is None or model.held is None or model.tau is None:
+        return {"published": False, "why": "no time-ordered validation split (item-kNN)"}
+    by_type = {t: export_last_at(graph, export, types=[t]) for t, _ in GRADED}
+    lists, table = training_lists(
+        video_ids=export.video_ids, video_creator=export.video_creator,
+        video_tags=export.video_tags, inner_ranks=model.inner_ranks, held=model.held,
+        neighbours=model.inner, tau=model.tau, at=last_at, by_type=by_type,
+    )  # fmt: skip
+    # One thread: LightGBM's OpenMP threads spin-wait, and on a busy machine two of them run
+    # ten times slower than one (the lists are small: seconds either way).
+    fit = fit_ranker(lists, table, threads=1, seed=settings.learn_seed)
+    info = fit.as_dict()
+    path = path or settings.ranker_path()
+    if not publish:
+        return info
+    if fit.model is not None:
+        x = sp.csr_matrix(export.matrix)
+        fit.model.table = VideoTable.build(
+            export.video_ids, x, by_type.get("LIKED", x * 0), last_at
+        )
+        fit.model.meta = {"trained_at": int(time.time() * 1000), **info}
+        fit.model.save(path)
+        info["path"] = str(path)
+    else:
+        path.unlink(missing_ok=True)
+    graph.write(
+        "learn/write_model_info", id="ranker",
+        props={"published": fit.model is not None, "path": str(path) if fit.model else None,
+               "params": json.dumps(fit.params), "validation": json.dumps(fit.validation),
+               "trained_at": int(time.time() * 1000)},
+    )  # fmt: skip
+    return info
 
 
 def user_vectors(

@@ -41,6 +41,12 @@ class ItemItem:
     tau: float | None = None  # recency scale of the user's history, chosen on validation
     validation: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: float = 0.0
+    # The validation split's view (with ``last_at``): neighbours fitted on the inner part
+    # only, each user's inner history positions (1 = latest) and held-out items. The learned
+    # ranker (graphrec.learn.ranker) builds its training lists from them.
+    inner: sp.csr_matrix | None = None
+    inner_ranks: sp.csr_matrix | None = None
+    held: list[np.ndarray] | None = None
 
     def score(self, history: sp.csr_matrix) -> sp.csr_matrix:
         """Scores of every item for users with these (weighted) history rows."""
@@ -96,7 +102,7 @@ def fit_item_item(
     matrix: sp.spmatrix,
     *,
     last_at: sp.spmatrix | None = None,
-    neighbours: int = 100,
+    neighbours: int = 50,
     lambdas: Sequence[float] = LAMBDAS,
     taus: Sequence[float] = TAUS,
     max_items: int = EASE_MAX_ITEMS,
@@ -147,12 +153,18 @@ def fit_item_item(
             figures[f"tau={t:g}"] = {"recall": round(recall, 5), "ndcg": round(ndcg, 5)}
             if ndcg > tau_ndcg:
                 tau, tau_ndcg = float(t), ndcg
+    inner_kept: sp.csr_matrix | None = None
+    if ranks is not None and best_b is not None:
+        inner_kept = top_k_rows(sp.csr_matrix(np.maximum(best_b, 0.0)), neighbours)
+    del best_b
     b = ease_weights(x, best)
     b[b < 0] = 0.0  # a negative weight never proposes a candidate
     kept = top_k_rows(sp.csr_matrix(b), neighbours)
     return ItemItem(
         kept, "ease", lam=best, tau=tau, validation=figures,
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - started, inner=inner_kept,
+        inner_ranks=inner_ranks if ranks is not None else None,
+        held=valid if ranks is not None else None,
     )  # fmt: skip
 
 

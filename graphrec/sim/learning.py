@@ -21,7 +21,9 @@ def train_once(
     from graphrec.learn.pipeline import learn
 
     folder = Path(tempfile.mkdtemp(prefix="graphrec-sim-model-"))
-    run = learn(graph, settings=settings, checkpoint=folder / "model.pt")
+    # No learned feed ranker: the simulation's recommenders read the settings' ranker path,
+    # not this temporary folder, so training one here would only cost time.
+    run = learn(graph, settings=settings, checkpoint=folder / "model.pt", ranker=False)
     best = run.result.best.as_dict() if run.result.best else {}
     info = {
         "epochs": len(run.result.history),

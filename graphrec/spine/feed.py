@@ -8,7 +8,8 @@ A request (``GET /users/{id}/feed``):
    (``state_lists_ttl_s``) of the lists the sync and the graph writer keep in Redis; a second
    pipelined read fetches what depends on the user (followed creators' newest videos, the
    remaining budgets of the cold-start list);
-3. ranking: one call (:attr:`StreamRecommender.rank`, the policy's scoring by default) and the
+3. ranking: one call (:attr:`StreamRecommender.rank`: the learned ranker when one is published,
+   else the policy's hand-weighted scoring; the same step as the Neo4j path) and the
    existing diversity re-rank (:mod:`graphrec.feed.rank`);
 4. the chosen videos' budgets granted in one atomic script (never past a budget, whatever the
    concurrency; refused ones are replaced from the next candidates), then one script marks
@@ -36,8 +37,8 @@ from graphrec.config import Settings
 from graphrec.errors import InvalidInput, NotFound
 from graphrec.feed.policy import FeedPolicy, Mix, mix
 from graphrec.feed.policy import scenario as find_scenario
-from graphrec.feed.rank import merge, rerank, score
-from graphrec.feed.recommender import TOP_TAGS, Feed, FeedItem
+from graphrec.feed.rank import merge, rerank
+from graphrec.feed.recommender import TOP_TAGS, Feed, FeedItem, default_ranker
 from graphrec.feed.sources import (
     Candidate,
     ColdStartSource,
@@ -144,7 +145,7 @@ class StreamRecommender:
         self.settings = settings or spine.settings
         self.policy = policy or FeedPolicy()
         self.sources = sources if sources is not None else default_sources()
-        self.rank: Ranker = ranker or score
+        self.rank: Ranker = ranker or default_ranker(self.settings)
         self.lists = ListCache(spine, self.settings.state_lists_ttl_s)
         s = self.settings
         self._defaults = Mix(

@@ -1,0 +1,536 @@
+"""The learned feed ranker: LightGBM learning to rank (lambdarank) over the candidates the
+sources propose, instead of hand-set source weights.
+
+**Features** (:data:`FEATURES`, one function for training and serving: :func:`feature_matrix`):
+the item-to-item source's rank and raw score (and the score over the user's best), the tag
+affinity from the user's online state (summed and the best tag relative to the user's
+strongest), the creator's net skips and whether the user follows the creator, the video's
+counters (log engaged users, like rate) and recency (days since its first and its latest
+engagement). The counters come from a per-video table stored with the model (a snapshot at
+training); affinity, skips, follows and the item-to-item walk come from the user's online
+state, so the next feed still reflects each event.
+
+**Training lists** (:func:`training_lists`): an imported history has few served impressions,
+so lists are built the standard way from a validation split carved from the graph: each
+user's latest 20 % of engagements (by time) are held out; at that point the item-to-item
+source (neighbours fitted on the inner part only, the recency scale chosen on validation)
+proposes its top candidates and the most engaged videos fill the rest; each candidate is
+labelled by the held-out engagement with it, graded by the product's event weights
+(:data:`graphrec.domain.KIND_WEIGHTS`: a like counts 1, a view 0.1). Nothing of the test
+data is seen; the features use only the inner part.
+
+**Choice**: the hyper-parameters are chosen on 30 % of the validation users (the rest
+train), against the hand-weighted score on the same lists; the model is published only when
+it beats it, then refitted on every validation user. It is stored as one file
+(``settings.learn_ranker``, an ``.npz``: the LightGBM model text, the feature names, the
+per-video table) written atomically, and recorded on ``(:Model {id: 'ranker'})``.
+:func:`feed_ranker` gives the rank step both feed paths call (``Recommender`` on Neo4j,
+``StreamRecommender`` on the spine): the model when the file exists, else the hand weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from graphrec.domain import INTERACTIONS, KIND_WEIGHTS, EventKind
+from graphrec.feed.policy import FeedPolicy, Mix
+from graphrec.feed.sources import Candidate, UserContext
+
+DAY_MS = 86_400_000
+FEATURES: tuple[str, ...] = (
+    "similar_rank",  # 1 (the source's best) .. 0.5; 0: not proposed by it
+    "similar_score",  # the source's raw score (recency-weighted co-engagement)
+    "similar_norm",  # raw score / the user's best raw score among the candidates
+    "affinity",  # squashed sum of the user's weights on the video's tags
+    "affinity_top",  # the video's best tag weight / the user's strongest tag weight
+    "creator_skips",  # the user's net skips of the creator's videos
+    "follows_creator",  # 1 when the user follows the creator
+    "popularity",  # log(1 + users who engaged with the video)
+    "like_rate",  # likes / users who engaged
+    "age_days",  # days from the video's first engagement to now (log1p, signed)
+    "idle_days",  # days from its latest engagement to now (log1p, signed)
+)
+MIN_KNOWN = 0.5  # under this share of candidates in the model's table: the hand weights
+HISTORY = 200  # the item-to-item walk's history (SimilarSource.history, spine RECENT)
+PER_SOURCE = 40  # candidates per source offline, as the feed asks (candidates_per_source)
+GRID: tuple[dict[str, Any], ...] = (
+    {"n_estimators": 150, "num_leaves": 15, "learning_rate": 0.05, "min_child_samples": 20},
+    {"n_estimators": 300, "num_leaves": 31, "learning_rate": 0.05, "min_child_samples": 20},
+    {"n_estimators": 400, "num_leaves": 7, "learning_rate": 0.05, "min_child_samples": 50},
+)
+Ranker = Callable[[Sequence[Candidate], UserContext, FeedPolicy, Mix], None]
+
+
+def _slog(x: float) -> float:
+    return math.copysign(math.log1p(abs(x)), x)
+
+
+@dataclass
+class VideoTable:
+    """Per-video counters the ranker reads: engaged users, like rate, first/latest engagement
+    time (ms; NaN unknown)."""
+
+    index: dict[str, int]
+    engaged: np.ndarray
+    like_rate: np.ndarray
+    first_at: np.ndarray
+    last_at: np.ndarray
+
+    @classmethod
+    def build(
+        cls,
+        video_ids: Sequence[str],
+        engaged: sp.csr_matrix,
+        liked: sp.csr_matrix,
+        at: sp.csr_matrix,
+    ) -> VideoTable:
+        """From binary users x videos matrices (engaged, liked) and engagement times."""
+        n = np.asarray((engaged > 0).sum(axis=0), dtype=np.float64).ravel()
+        likes = np.asarray((liked > 0).sum(axis=0), dtype=np.float64).ravel()
+        t = sp.csc_matrix(at)
+        first = np.full(t.shape[1], np.nan)
+        last = np.full(t.shape[1], np.nan)
+        for j in range(t.shape[1]):
+            d = t.data[t.indptr[j] : t.indptr[j + 1]]
+            d = d[d > 0]
+            if len(d):
+                first[j], last[j] = d.min(), d.max()
+        return cls(
+            {v: i for i, v in enumerate(video_ids)},
+            n,
+            np.where(n > 0, likes / np.maximum(n, 1.0), 0.0),
+            first,
+            last,
+        )
+
+
+def feature_matrix(
+    candidates: Sequence[Candidate], ctx: UserContext, table: VideoTable
+) -> np.ndarray:
+    """One row of :data:`FEATURES` per candidate (the same code trains and serves)."""
+    x = np.zeros((len(candidates), len(FEATURES)), dtype=np.float32)
+    if not candidates:
+        return x
+    weights = ctx.tag_weights
+    strongest = max((w for w in weights.values() if w > 0), default=0.0)
+    best_sim = max((c.scores.get("similar", 0.0) for c in candidates), default=0.0)
+    follows = set(ctx.follows)
+    for i, c in enumerate(candidates):
+        sim = c.scores.get("similar", 0.0)
+        tw = [weights.get(t, 0.0) for t in c.tags]
+        aff = sum(tw)
+        j = table.index.get(c.video_id)
+        x[i, 0] = c.ranks.get("similar", 0.0)
+        x[i, 1] = sim
+        x[i, 2] = sim / best_sim if best_sim > 0 else 0.0
+        x[i, 3] = aff / (1.0 + abs(aff))
+        x[i, 4] = max(tw, default=0.0) / strongest if strongest > 0 else 0.0
+        x[i, 5] = ctx.skipped_creators.get(c.creator_id, 0)
+        x[i, 6] = 1.0 if c.creator_id in follows else 0.0
+        if j is None:
+            x[i, 7:] = np.nan  # a video newer than the model: unknown counters
+            continue
+        x[i, 7] = math.log1p(table.engaged[j])
+        x[i, 8] = table.like_rate[j]
+        first, last = table.first_at[j], table.last_at[j]
+        x[i, 9] = _slog((ctx.now - first) / DAY_MS) if not math.isnan(first) else np.nan
+        x[i, 10] = _slog((ctx.now - last) / DAY_MS) if not math.isnan(last) else np.nan
+    return x
+
+
+# --- the model file ------------------------------------------------------------------------
+
+
+@dataclass
+class RankerModel:
+    """A trained ranker: the LightGBM booster, its features and the video table."""
+
+    booster: Any  # lightgbm.Booster
+    table: VideoTable
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.booster.predict(x, num_threads=1), dtype=np.float64)
+
+    def save(self, path: Path) -> Path:
+        """Write the model as one ``.npz`` file, atomically (a reader never sees half)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ids = sorted(self.table.index, key=self.table.index.__getitem__)
+        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+        with open(tmp, "wb") as f:
+            np.savez(
+                f,
+                model=np.array(self.booster.model_to_string()),
+                features=np.array(FEATURES),
+                meta=np.array(json.dumps(self.meta)),
+                video_ids=np.array(ids),
+                engaged=self.table.engaged,
+                like_rate=self.table.like_rate,
+                first_at=self.table.first_at,
+                last_at=self.table.last_at,
+            )
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> RankerModel:
+        import lightgbm as lgb
+
+        with np.load(path, allow_pickle=False) as z:
+            if tuple(str(f) for f in z["features"]) != FEATURES:
+                raise ValueError(f"{path}: trained on other features; retrain (graphrec train)")
+            booster = lgb.Booster(model_str=str(z["model"]))
+            ids = [str(v) for v in z["video_ids"]]
+            table = VideoTable(
+                {v: i for i, v in enumerate(ids)},
+                z["engaged"], z["like_rate"], z["first_at"], z["last_at"],
+            )  # fmt: skip
+            meta = json.loads(str(z["meta"]))
+        return cls(booster, table, meta)
+
+    def rank(self, candidates: Sequence[Candidate], ctx: UserContext, policy: FeedPolicy,
+             m: Mix) -> None:  # fmt: skip
+        """Set ``score`` on every candidate (in place): the model's score, plus the
+        scenario's duration preference, minus the policy's penalty per creator skip."""
+        from graphrec.feed.rank import score
+
+        if not candidates:
+            return
+        known = sum(c.video_id in self.table.index for c in candidates)
+        if known < MIN_KNOWN * len(candidates):  # trained on another graph (or long ago)
+            score(candidates, ctx, policy, m)
+            return
+        pred = self.predict(feature_matrix(candidates, ctx, self.table))
+        for c, p in zip(candidates, pred.tolist(), strict=True):
+            penalty = policy.skip_penalty * ctx.skipped_creators.get(c.creator_id, 0)
+            c.score = float(p) + m.scenario.prefers(c.duration_ms) - penalty
+
+
+class FeedRanker:
+    """The rank step both feed paths call: the published model (``path``), re-read when
+    the file changes (checked every ``check_s`` seconds), else the hand-weighted score."""
+
+    def __init__(self, path: Path, *, check_s: float = 5.0) -> None:
+        self.path = path
+        self.check_s = check_s
+        self._model: RankerModel | None = None
+        self._stamp: tuple[float, int] | None = None
+        self._checked = -math.inf
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> RankerModel | None:
+        now = time.monotonic()
+        if now - self._checked >= self.check_s:
+            with self._lock:
+                self._checked = now
+                try:
+                    st = self.path.stat()
+                    stamp: tuple[float, int] | None = (st.st_mtime, st.st_size)
+                except OSError:
+                    stamp = None
+                if stamp != self._stamp:
+                    self._stamp = stamp
+                    self._model = RankerModel.load(self.path) if stamp else None
+        return self._model
+
+    def __call__(self, candidates: Sequence[Candidate], ctx: UserContext, policy: FeedPolicy,
+                 m: Mix) -> None:  # fmt: skip
+        from graphrec.feed.rank import score
+
+        model = self.model
+        if model is None:
+            score(candidates, ctx, policy, m)
+        else:
+            model.rank(candidates, ctx, policy, m)
+
+
+_RANKERS: dict[Path, FeedRanker] = {}
+
+
+def feed_ranker(path: Path) -> FeedRanker:
+    """One shared :class:`FeedRanker` per model path in this process."""
+    key = path.resolve()
+    if key not in _RANKERS:
+        _RANKERS[key] = FeedRanker(key)
+    return _RANKERS[key]
+
+
+# --- training ------------------------------------------------------------------------------
+
+# Relevance grades of a held-out engagement: the product's event weights (a follow goes to the
+# creator, a skip is a "no": neither grades a video).
+GRADED: tuple[tuple[str, float], ...] = tuple(
+    sorted(
+        ((INTERACTIONS[k.value][0], w) for k, w in KIND_WEIGHTS.items()
+         if w > 0 and k is not EventKind.follow),
+        key=lambda x: x[1],
+    )
+)  # fmt: skip
+GAINS: tuple[float, ...] = (0.0, *sorted({w for _, w in GRADED}))
+
+
+@dataclass
+class TrainingLists:
+    """Candidate lists of the validation users: features, grades, group sizes, and the
+    candidates and contexts (to score the hand weights on the same lists)."""
+
+    x: np.ndarray
+    grade: np.ndarray  # int index into GAINS
+    groups: list[int]
+    users: list[int]
+    candidates: list[list[Candidate]]
+    contexts: list[UserContext]
+    ideal: list[float]  # each user's ideal DCG@20 over every held-out engagement
+
+
+def _liked_tags(
+    video_tags: Sequence[Sequence[str]], liked_order: Sequence[int]
+) -> dict[str, float]:
+    """Tag weights as the online state reads imported history: 0.25 per like of the tag,
+    over the latest 50 likes."""
+    out: dict[str, float] = {}
+    for j in liked_order[:50]:
+        for t in video_tags[j]:
+            out[t] = out.get(t, 0.0) + 0.25
+    return out
+
+
+def training_lists(
+    *,
+    video_ids: Sequence[str],
+    video_creator: Sequence[str | None],
+    video_tags: Sequence[Sequence[str]],
+    inner_ranks: sp.csr_matrix,
+    held: Sequence[np.ndarray],
+    neighbours: sp.csr_matrix,
+    tau: float,
+    at: sp.csr_matrix,
+    by_type: dict[str, sp.csr_matrix],
+    k: int = 20,
+) -> tuple[TrainingLists, VideoTable]:
+    """The validation users' candidate lists at their split time (see the module docstring).
+
+    ``inner_ranks``: each user's inner engagements by position (1 latest); ``held``: their
+    held-out items; ``neighbours``: item-to-item fitted on the inner part; ``at``: the latest
+    engagement time per (user, video); ``by_type``: the same per relationship type."""
+    from graphrec.learn.similar import recency_weights
+
+    inner = sp.csr_matrix(inner_ranks)
+    inner_bin = (inner > 0).astype(np.float32).tocsr()
+    at_inner = sp.csr_matrix(sp.csr_matrix(at).multiply(inner_bin))
+    liked = by_type.get("LIKED")
+    liked_inner = (
+        sp.csr_matrix(liked.multiply(inner_bin))
+        if liked is not None
+        else sp.csr_matrix(inner.shape)
+    )
+    table = VideoTable.build(video_ids, inner_bin, liked_inner, at_inner)
+    hist = sp.csr_matrix(inner, copy=True)
+    hist.data[hist.data > HISTORY] = 0.0
+    hist.eliminate_zeros()
+    sim = (recency_weights(hist, tau) @ neighbours).tocsr()
+    popular = np.argsort(-table.engaged, kind="stable")
+    grades = {t: GAINS.index(w) for t, w in GRADED}
+    disc = 1.0 / np.log2(np.arange(2, k + 2))
+    xs, gs, groups, users, cands, ctxs, ideals = [], [], [], [], [], [], []
+    for u, items in enumerate(held):
+        lo, hi = inner.indptr[u], inner.indptr[u + 1]
+        if not len(items) or hi == lo:
+            continue
+        seen = set(inner.indices[lo:hi].tolist())
+        grade: dict[int, int] = {}
+        for t, m in by_type.items():
+            g = grades.get(t)
+            if g is None:
+                continue
+            row = m[u]
+            for j in np.intersect1d(row.indices[row.data > 0], items).tolist():
+                grade[j] = max(grade.get(j, 0), g)
+        if not any(grade.values()):
+            continue
+        at_row = at.getrow(u)
+        held_set = set(items.tolist())
+        held_at = [float(t) for j, t in zip(at_row.indices, at_row.data, strict=True)
+                   if j in held_set and t > 0]  # fmt: skip
+        now = min(held_at) if held_at else float(at_row.data.max(initial=0.0))
+        order = inner.indices[lo:hi][np.argsort(inner.data[lo:hi])]
+        liked_set = set(liked.getrow(u).indices.tolist()) if liked is not None else set()
+        liked_order = [j for j in order.tolist() if j in liked_set]
+        ctx = UserContext(
+            user_id=str(u), tag_weights=_liked_tags(video_tags, liked_order), tag_origin={},
+            follows=[], skipped_creators={}, communities=[], has_embedding=False,
+            seen=set(), realtime=True, now=int(now),
+        )  # fmt: skip
+        row = sim.getrow(u)
+        value = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
+        top = [j for j in sorted(value, key=lambda j: (-value[j], j))
+               if j not in seen and value[j] > 0][:PER_SOURCE]  # fmt: skip
+        found: dict[int, Candidate] = {}
+        n = max(len(top) - 1, 1)
+        for r, j in enumerate(top):
+            c = _candidate(j, video_ids, video_creator, video_tags, "similar")
+            c.ranks["similar"] = 1.0 - 0.5 * r / n
+            c.scores["similar"] = float(value[j])
+            c.relevance = c.ranks["similar"]
+            found[j] = c
+        filled = 0
+        for j in popular.tolist():
+            if filled >= PER_SOURCE:
+                break
+            if j in seen:
+                continue
+            filled += 1
+            if j not in found:
+                c = _candidate(j, video_ids, video_creator, video_tags, "catalogue")
+                c.relevance = 1.0 - 0.5 * (filled - 1) / (PER_SOURCE - 1)
+                c.ranks["catalogue"] = c.relevance
+                found[j] = c
+        listed = list(found.values())
+        js = list(found)
+        xs.append(feature_matrix(listed, ctx, table))
+        gs.append(np.array([grade.get(j, 0) for j in js], dtype=np.int32))
+        groups.append(len(listed))
+        users.append(u)
+        cands.append(listed)
+        ctxs.append(ctx)
+        best = sorted((GAINS[g] for g in grade.values()), reverse=True)[:k]
+        ideals.append(float(np.dot(best, disc[: len(best)])))
+    x = np.concatenate(xs) if xs else np.zeros((0, len(FEATURES)), np.float32)
+    labels = np.concatenate(gs) if gs else np.zeros(0, np.int32)
+    return TrainingLists(x, labels, groups, users, cands, ctxs, ideals), table
+
+
+def _candidate(j: int, ids: Sequence[str], creator: Sequence[str | None],
+               tags: Sequence[Sequence[str]], source: str) -> Candidate:  # fmt: skip
+    return Candidate(
+        video_id=ids[j], creator_id=creator[j] or "", tags=list(tags[j]), source=source,
+        relevance=0.0, reason="", sources=[source],
+    )  # fmt: skip
+
+
+def list_ndcg(scores: Sequence[np.ndarray], grades: Sequence[np.ndarray],
+              ideal: Sequence[float], k: int = 20) -> float:  # fmt: skip
+    """Mean graded NDCG@k of lists ordered by ``scores`` (ideal over every held-out item)."""
+    disc = 1.0 / np.log2(np.arange(2, k + 2))
+    gains = np.array(GAINS)
+    out = []
+    for s, g, i in zip(scores, grades, ideal, strict=True):
+        top = np.lexsort((np.arange(len(s)), -s))[:k]
+        out.append(float(np.dot(gains[g[top]], disc[: len(top)])) / i if i > 0 else 0.0)
+    return float(np.mean(out)) if out else 0.0
+
+
+def _split(arr: np.ndarray, groups: Sequence[int], pick: Sequence[int]) -> np.ndarray:
+    bounds = np.r_[0, np.cumsum(groups)]
+    return np.concatenate([arr[bounds[i] : bounds[i + 1]] for i in pick]) if pick else arr[:0]
+
+
+def _fit(lists: TrainingLists, pick: Sequence[int], params: dict[str, Any], threads: int) -> Any:
+    import lightgbm as lgb
+
+    data = lgb.Dataset(
+        _split(lists.x, lists.groups, pick),
+        label=_split(lists.grade, lists.groups, pick),
+        group=[lists.groups[i] for i in pick],
+        feature_name=list(FEATURES),
+        free_raw_data=True,
+    )
+    cfg = {
+        "objective": "lambdarank",
+        "label_gain": list(GAINS),
+        "lambdarank_truncation_level": 40,
+        "eval_at": [20],
+        "learning_rate": params["learning_rate"],
+        "num_leaves": params["num_leaves"],
+        "min_data_in_leaf": params["min_child_samples"],
+        "feature_fraction": 0.9,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "seed": 0,
+        "deterministic": True,
+        "num_threads": threads,
+        "verbosity": -1,
+    }
+    return lgb.train(cfg, data, num_boost_round=params["n_estimators"])
+
+
+@dataclass
+class RankerFit:
+    """What training the ranker chose and measured (on validation users only)."""
+
+    model: RankerModel | None
+    published: bool
+    params: dict[str, Any]
+    validation: dict[str, float]
+    lists: int
+    rows: int
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "published": self.published, "params": self.params,
+            "validation_ndcg_at_20": self.validation, "lists": self.lists, "rows": self.rows,
+            "seconds": round(self.seconds, 1),
+        }  # fmt: skip
+
+
+def fit_ranker(lists: TrainingLists, table: VideoTable, *, threads: int = 1,
+               seed: int = 0) -> RankerFit:  # fmt: skip
+    """Choose the hyper-parameters on 30 % of the validation users, compare with the hand
+    weights on the same users, refit on all of them (see the module docstring)."""
+    from graphrec.feed.policy import FeedPolicy, mix, scenario
+    from graphrec.feed.rank import score
+
+    started = time.perf_counter()
+    n = len(lists.groups)
+    if n < 10 or not (lists.grade > 0).any():
+        return RankerFit(None, False, {}, {}, n, len(lists.grade), time.perf_counter() - started)
+    order = np.random.default_rng(seed).permutation(n)
+    cut = max(1, int(0.3 * n))
+    check, fit_on = sorted(order[:cut].tolist()), sorted(order[cut:].tolist())
+    bounds = np.r_[0, np.cumsum(lists.groups)]
+
+    def parts(arr: np.ndarray, pick: Sequence[int]) -> list[np.ndarray]:
+        return [arr[bounds[i] : bounds[i + 1]] for i in pick]
+
+    grades = parts(lists.grade, check)
+    ideal = [lists.ideal[i] for i in check]
+    policy = FeedPolicy()
+    m = mix(policy, defaults=Mix({}, 0.0, 0.0, 10**6, 1.0, scenario(None)), sc=scenario(None))
+    hand = []
+    for i in check:
+        score(lists.candidates[i], lists.contexts[i], policy, m)
+        hand.append(np.array([c.score for c in lists.candidates[i]]))
+    figures = {"hand_weights": round(list_ndcg(hand, grades, ideal), 5)}
+    best, best_ndcg = GRID[0], -1.0
+    for k, params in enumerate(GRID):
+        booster = _fit(lists, fit_on, params, threads)
+        pred = booster.predict(_split(lists.x, lists.groups, check), num_threads=threads)
+        nd = list_ndcg(_groups(np.asarray(pred), [lists.groups[i] for i in check]), grades, ideal)
+        figures[f"grid_{k}"] = round(nd, 5)
+        if nd > best_ndcg:
+            best, best_ndcg = params, nd
+    published = best_ndcg > figures["hand_weights"]
+    model = None
+    if published:
+        booster = _fit(lists, list(range(n)), best, threads)
+        model = RankerModel(booster, table)
+    return RankerFit(model, published, dict(best), figures, n, len(lists.grade),
+                     time.perf_counter() - started)  # fmt: skip
+
+
+def _groups(arr: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
+    bounds = np.r_[0, np.cumsum(sizes)]
+    return [arr[bounds[i] : bounds[i + 1]] for i in range(len(sizes))]
