@@ -269,7 +269,7 @@ class LocalRedis:
                 self.port = int(json.loads(self.info_file.read_text())["port"])
             self._wait_ready(pid, None)
             return self.url
-        if port_in_use(self.host, self.port):
+        if port_in_use(self.host, self.port) and not self._port_freed_by_last_server():
             raise ServerStartError(
                 f"port {self.host}:{self.port} is already in use by another process; "
                 "stop it or set GRAPHREC_REDIS_PORT to a free port"
@@ -302,6 +302,20 @@ class LocalRedis:
         )
         self._wait_ready(proc.pid, proc)
         return self.url
+
+    def _port_freed_by_last_server(self, wait_s: float = 10.0) -> bool:
+        """When this state dir's last server (now dead) listened on our port, a child it
+        forked (an AOF rewrite) may hold the socket a moment longer: wait for it to go."""
+        from graphrec.services.processes import port_in_use
+
+        with contextlib.suppress(OSError, ValueError, KeyError):
+            if int(json.loads(self.info_file.read_text())["port"]) == self.port:
+                deadline = time.monotonic() + wait_s
+                while time.monotonic() < deadline:
+                    if not port_in_use(self.host, self.port):
+                        return True
+                    time.sleep(0.1)
+        return False
 
     def _wait_ready(self, pid: int, proc: subprocess.Popen[bytes] | None) -> None:
         from graphrec.services.processes import pid_alive

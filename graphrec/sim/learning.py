@@ -21,8 +21,8 @@ def train_once(
     from graphrec.learn.pipeline import learn
 
     folder = Path(tempfile.mkdtemp(prefix="graphrec-sim-model-"))
-    # No learned feed ranker: the simulation's recommenders read the settings' ranker path,
-    # not this temporary folder, so training one here would only cost time.
+    # No learned feed ranker: the simulation's recommenders rank with the hand-set weights
+    # (graphrec.sim.platforms), so training one here would only cost time.
     run = learn(graph, settings=settings, checkpoint=folder / "model.pt", ranker=False)
     best = run.result.best.as_dict() if run.result.best else {}
     info = {

@@ -31,9 +31,15 @@ class LibraryPlatform:
         from graphrec.feed import Recommender
 
         self.graph, self.settings = graph, settings
+        from graphrec.feed.rank import score
+
         # No cached shared lists: every feed reads the graph as it is at that simulated moment,
-        # so a seeded run repeats itself exactly.
-        self.recommender = Recommender(graph, settings, policy=feed_policy(policy), shared_ttl_s=0)
+        # so a seeded run repeats itself exactly. The hand-set weights rank: the simulation
+        # trains no feed ranker (graphrec.sim.learning), and a ranker file left at the
+        # settings' path by another run (another graph) must not decide this day's feeds.
+        self.recommender = Recommender(
+            graph, settings, policy=feed_policy(policy), shared_ttl_s=0, ranker=score
+        )
 
     def feed(self, user_id: str, n: int, at: int) -> list[dict[str, Any]]:
         return [i.as_dict() for i in self.recommender.feed(user_id, n, at=at).items]
