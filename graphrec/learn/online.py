@@ -135,6 +135,19 @@ def _unit(x: torch.Tensor) -> torch.Tensor:
     return F.normalize(x, dim=-1)
 
 
+def _segments(lists: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """``(target, source)`` index arrays of lists of sources, target ``k`` for ``lists[k]``."""
+    lengths = np.asarray([len(x) for x in lists], dtype=np.int64)
+    sources = np.concatenate(lists) if lists else np.zeros(0, dtype=np.int64)
+    return np.repeat(np.arange(len(lists)), lengths), sources.astype(np.int64)
+
+
+def _pairs(pairs: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """``(target, source)`` index arrays of a list of pairs."""
+    arr = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    return arr[:, 0], arr[:, 1]
+
+
 class _Table:
     """A growable sparse embedding table with its SparseAdam state and an id map."""
 
@@ -314,32 +327,23 @@ class OnlineLearner:
     def _group_means(self, kind: str, keys: Sequence[str]) -> torch.Tensor:
         """Mean unit vector of the ready videos of each tag or creator (``kind``), one row per
         key (zeros where a key has no ready video)."""
-        w = self.items.weight.detach()
-        out = torch.zeros(len(keys), self.dim)
         lists = [np.asarray(self._members.get((kind, k), ()), dtype=np.int64) for k in keys]
         lists = [x[self.items.ready[x]] if len(x) else x for x in lists]
-        lengths = np.asarray([len(x) for x in lists], dtype=np.int64)
-        if lengths.sum() == 0:
-            return out
-        flat = torch.from_numpy(np.concatenate(lists))
-        seg = torch.from_numpy(np.repeat(np.arange(len(keys)), lengths))
-        out.index_add_(0, seg, _unit(w[flat]))
-        return out / torch.from_numpy(np.maximum(lengths, 1)).float().unsqueeze(1)
+        return self._mean_of(len(keys), *_segments(lists), self.items.weight.detach())[0]
 
     def _mean_of(
-        self, n: int, pairs: Sequence[tuple[int, int]], vectors: torch.Tensor
+        self, n: int, targets: np.ndarray, sources: np.ndarray, vectors: torch.Tensor
     ) -> tuple[torch.Tensor, np.ndarray]:
-        """Per target ``0..n-1``, the mean of ``unit(vectors[source])`` over its
-        ``(target, source)`` pairs; and which targets had any."""
+        """Per target ``0..n-1``, the mean of ``unit(vectors[source])`` over the
+        ``(targets[k], sources[k])`` pairs; and which targets had any."""
         out = torch.zeros(n, self.dim)
-        has = np.zeros(n, dtype=bool)
-        if pairs:
-            tgt, src = (np.asarray(x, dtype=np.int64) for x in zip(*pairs, strict=True))
-            cnt = np.bincount(tgt, minlength=n)
-            out.index_add_(0, torch.from_numpy(tgt), _unit(vectors[torch.from_numpy(src)]))
+        cnt = np.bincount(targets, minlength=n)
+        if len(targets):
+            with torch.no_grad():
+                vecs = _unit(vectors[torch.from_numpy(sources)])
+                out.index_add_(0, torch.from_numpy(targets), vecs)
             out /= torch.from_numpy(np.maximum(cnt, 1)).float().unsqueeze(1)
-            has = cnt > 0
-        return out, has
+        return out, cnt > 0
 
     def _cold_start(
         self, rows: np.ndarray, engaged: Sequence[tuple[int, int]] | None = None
@@ -362,7 +366,7 @@ class OnlineLearner:
             for t in self.item_tags.get(r, [])
             if tag_ok[tag_at[t]]
         ]
-        by_tags, has_tags = self._mean_of(n, tag_pairs, tag_mean)
+        by_tags, has_tags = self._mean_of(n, *_pairs(tag_pairs), tag_mean)
         creators = sorted({self.item_creator[r] for r in pos if r in self.item_creator})
         c_at = {c: j for j, c in enumerate(creators)}
         c_mean = self._group_means("creator", creators)
@@ -372,12 +376,12 @@ class OnlineLearner:
             for r, k in pos.items()
             if r in self.item_creator and c_ok[c_at[self.item_creator[r]]]
         ]
-        by_creator, has_creator = self._mean_of(n, c_pairs, c_mean)
+        by_creator, has_creator = self._mean_of(n, *_pairs(c_pairs), c_mean)
         wt = torch.from_numpy(has_tags * TAG_WEIGHT + has_creator * CREATOR_WEIGHT).float()
         prior = _unit(TAG_WEIGHT * _unit(by_tags) + CREATOR_WEIGHT * _unit(by_creator))
         has_prior = (wt > 0).numpy()
         aud_pairs = [(pos[i], u) for i, u in (engaged or ()) if i in pos]
-        seen, has_seen = self._mean_of(n, aud_pairs, self.users.weight.detach())
+        seen, has_seen = self._mean_of(n, *_pairs(aud_pairs), self.users.weight.detach())
         a = self.config.first_engaged
         vec = torch.where(
             torch.from_numpy(has_seen & has_prior).unsqueeze(1),
@@ -418,21 +422,17 @@ class OnlineLearner:
         own, other = (self.users, self.items) if users else (self.items, self.users)
         links = self.history if users else self.audience
         ready = other.ready
-        lists = [[j for j in links.get(r, ()) if ready[j]] for r in rows.tolist()]
-        keep = np.asarray([bool(x) for x in lists])
+        lists = [
+            np.asarray([j for j in links.get(r, ()) if ready[j]], dtype=np.int64)
+            for r in rows.tolist()
+        ]
+        mean, keep = self._mean_of(len(rows), *_segments(lists), other.weight.detach())
         if not keep.any():
             return
-        rows = rows[keep]
-        lists = [x for x in lists if x]
-        lengths = np.asarray([len(x) for x in lists])
-        flat = torch.from_numpy(np.fromiter((j for x in lists for j in x), dtype=np.int64))
-        seg = torch.from_numpy(np.repeat(np.arange(len(lists)), lengths))
         with torch.no_grad():
-            vecs = _unit(other.weight[flat])
-            mean = torch.zeros(len(lists), self.dim).index_add_(0, seg, vecs)
-            idx = torch.from_numpy(rows)
+            idx = torch.from_numpy(rows[keep])
             cur = _unit(own.weight[idx])
-            own.weight[idx] = _unit((1 - beta) * cur + beta * _unit(mean))
+            own.weight[idx] = _unit((1 - beta) * cur + beta * _unit(mean[torch.from_numpy(keep)]))
 
     def _offer_replay(self, users: np.ndarray, items: np.ndarray) -> None:
         """Reservoir sampling (algorithm R, vectorised per batch) of positives."""
@@ -556,7 +556,7 @@ class OnlineLearner:
                 for u, i in zip(pu.tolist(), pi.tolist(), strict=True)
                 if u in at and ready_i[i]
             ]
-            mean, has = self._mean_of(len(new_users), pairs, self.items.weight.detach())
+            mean, has = self._mean_of(len(new_users), *_pairs(pairs), self.items.weight.detach())
             if has.any():
                 self.users.set_rows(new_users[has], mean[torch.from_numpy(has)])
         first = {i for i in np.unique(pi).tolist() if not ready_i[i] or i in self._prior_only}

@@ -15,8 +15,10 @@ served feeds. Entry ids start with the append time in ms: lag is measured from t
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ from typing import Any
 import redis
 
 from graphrec.spine.store import Spine
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -125,6 +129,47 @@ class StreamReader:
         return trim_acked(self.spine)
 
 
+class ConsumerLoop:
+    """A stream consumer run in a daemon thread: :meth:`tick` until :meth:`stop`, backing off
+    (0.5 s doubling to 5 s) while Neo4j or Redis is down; :meth:`on_stop` after the join."""
+
+    label = "stream consumer"
+    reader: StreamReader
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> None:
+        raise NotImplementedError
+
+    def on_stop(self) -> None:
+        """What a consumer does once its thread has stopped (nothing by default)."""
+
+    def run(self) -> None:
+        """Loop until :meth:`stop`; a failing tick is logged and retried after a backoff."""
+        backoff = 0.5
+        while not self._stop.is_set():
+            try:
+                self.tick()
+                backoff = 0.5
+            except Exception as e:  # Neo4j or Redis down: keep what is held, retry later
+                log.warning("%s: %s; retrying in %.1fs", self.label, e, backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def start(self) -> threading.Thread:
+        self._thread = threading.Thread(target=self.run, name=self.reader.consumer, daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        self.on_stop()
+
+
 def _oldest_unacked(r: Any, stream: str, group: dict[str, Any]) -> str | None:
     """The id of the oldest entry this group has not acknowledged, or None."""
     name = group["name"]
@@ -199,4 +244,4 @@ def trim_acked(spine: Spine) -> int:
     return trimmed
 
 
-__all__ = ["Entry", "StreamReader", "consumer_name", "group_status", "trim_acked"]
+__all__ = ["ConsumerLoop", "Entry", "StreamReader", "consumer_name", "group_status", "trim_acked"]

@@ -27,7 +27,6 @@ vectors twice, which the next batch reset absorbs.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -50,7 +49,7 @@ from graphrec.learn.online import (
     VectorSnapshot,
 )
 from graphrec.spine.store import Spine
-from graphrec.spine.stream import Entry, StreamReader, consumer_name
+from graphrec.spine.stream import ConsumerLoop, Entry, StreamReader, consumer_name
 
 GROUP = "online-trainer"
 SKIP_WEIGHT = -1.0
@@ -158,8 +157,10 @@ class TrainerStats:
         }
 
 
-class OnlineTrainer:
+class OnlineTrainer(ConsumerLoop):
     """One consumer of the ``online-trainer`` group: learn, gate, publish, write back."""
+
+    label = "online trainer"
 
     def __init__(
         self,
@@ -174,6 +175,7 @@ class OnlineTrainer:
         consumer: str | None = None,
         reset_check: Callable[[OnlineTrainer], None] | None = None,
     ) -> None:
+        super().__init__()
         self.spine = spine
         self.graph = graph
         self.learner = learner
@@ -187,8 +189,6 @@ class OnlineTrainer:
         self.pending_videos: dict[str, np.ndarray] = {}
         self._last_graph = time.monotonic()
         self._reset_check = reset_check
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def new_gate(self, batch_model: VectorSnapshot) -> PrequentialGate:
         return PrequentialGate(batch_model, margin=self.margin, min_users=self.min_users)
@@ -314,29 +314,14 @@ class OnlineTrainer:
         self.write_graph()
         return self.summary()
 
-    def run(self) -> None:
-        """Loop until :meth:`stop`; back off while Redis or Neo4j is down."""
-        backoff = 0.5
-        while not self._stop.is_set():
-            try:
-                if self._reset_check is not None:
-                    self._reset_check(self)
-                self.step(block=True)
-                backoff = 0.5
-            except Exception as e:
-                log.warning("online trainer: %s; retrying in %.1fs", e, backoff)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+    def tick(self) -> None:
+        """Restart from a new batch model when one has settled, then learn one read."""
+        if self._reset_check is not None:
+            self._reset_check(self)
+        self.step(block=True)
 
-    def start(self) -> threading.Thread:
-        self._thread = threading.Thread(target=self.run, name=self.reader.consumer, daemon=True)
-        self._thread.start()
-        return self._thread
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
+    def on_stop(self) -> None:
+        """Write the last published vectors to the graph."""
         if self.graph is not None:
             try:
                 self.write_graph()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 from typing import Any
 
@@ -32,7 +31,14 @@ from graphrec.db import Graph, run_in
 from graphrec.errors import GraphrecError
 from graphrec.events import KIND_TYPES, MAX_WEIGHT, MIN_WEIGHT, Event, EventKind, profile_rows
 from graphrec.spine.store import Spine
-from graphrec.spine.stream import Entry, StreamReader, consumer_name, group_status, trim_acked
+from graphrec.spine.stream import (
+    ConsumerLoop,
+    Entry,
+    StreamReader,
+    consumer_name,
+    group_status,
+    trim_acked,
+)
 
 GROUP = "graph-writer"
 LEASE_MS = 15_000
@@ -87,10 +93,13 @@ def _rows(entries: list[Entry]) -> tuple[list[dict[str, Any]], list[dict[str, An
     return served, events, models
 
 
-class GraphWriter:
+class GraphWriter(ConsumerLoop):
     """One consumer of the ``graph-writer`` group (several share the work through a lease)."""
 
+    label = "graph writer"
+
     def __init__(self, graph: Graph, spine: Spine, consumer: str | None = None) -> None:
+        super().__init__()
         self.graph = graph
         self.spine = spine
         self.reader = StreamReader(spine, GROUP, consumer or consumer_name(GROUP))
@@ -98,8 +107,6 @@ class GraphWriter:
         self.applied = 0
         self._held = False
         self._last_trim = 0.0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # --- applying ----------------------------------------------------------------------
     def apply(self, entries: list[Entry]) -> dict[str, int]:
@@ -196,29 +203,14 @@ class GraphWriter:
             trim_acked(self.spine)
             self._last_trim = now
 
-    def run(self) -> None:
-        """Loop until :meth:`stop`: apply, housekeep; back off while Neo4j or Redis is down."""
-        backoff = 0.5
-        while not self._stop.is_set():
-            try:
-                self.step(block=True)
-                if self._held:
-                    self.housekeeping()
-                backoff = 0.5
-            except Exception as e:  # Neo4j or Redis down: keep the batch, retry later
-                log.warning("graph writer: %s; retrying in %.1fs", e, backoff)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 5.0)
+    def tick(self) -> None:
+        """Apply what the stream holds, then housekeep while holding the lease."""
+        self.step(block=True)
+        if self._held:
+            self.housekeeping()
 
-    def start(self) -> threading.Thread:
-        self._thread = threading.Thread(target=self.run, name=self.reader.consumer, daemon=True)
-        self._thread.start()
-        return self._thread
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
+    def on_stop(self) -> None:
+        """Give the lease back (if held) so another writer takes over at once."""
         if self._held:
             r = self.spine.r
             with contextlib.suppress(redis.RedisError):  # Redis gone: the lease expires
