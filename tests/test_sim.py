@@ -86,7 +86,9 @@ def test_online_training_moves_upload_vectors_to_their_audience(day: SimReport) 
     # closer to the audience at every hour both follow, and by a clear margin at the end
     pairs = [
         (a, b)
-        for a, b in zip(online.audience_cosine["uploads"], static.audience_cosine["uploads"])
+        for a, b in zip(
+            online.audience_cosine["uploads"], static.audience_cosine["uploads"], strict=True
+        )
         if a is not None and b is not None
     ]
     assert all(a > b for a, b in pairs), pairs
@@ -113,9 +115,7 @@ def test_report_is_written_with_every_figure(day: SimReport, tmp_path: Path) -> 
     data = json.loads(paths["json"].read_text())
     assert [r["policy"] for r in data["headline"]] == list(POLICIES)
     assert {"creator_gini", "coverage", "adaptation_pages"} <= set(data["headline"][0])
-    assert {"upload_audience_cosine", "trending_upload_audience_cosine"} <= set(
-        data["headline"][0]
-    )
+    assert {"upload_audience_cosine", "trending_upload_audience_cosine"} <= set(data["headline"][0])
     assert data["policies"]["online"]["audience_cosine"]["uploads"]
 
 

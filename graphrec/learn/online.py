@@ -413,10 +413,29 @@ class OnlineLearner:
                 if len(h) > limit:
                     del h[next(iter(h))]
 
-    def _fold_in(self, rows: np.ndarray, *, users: bool) -> None:
+    def fold_all(self, *, users: float = 1.0, items: float = 0.0) -> int:
+        """One propagation over the whole graph kept (not only the rows a batch touched):
+        every user with a history moves ``users`` of the way to the mean unit vector of its
+        latest videos, then every video with an audience ``items`` of the way to its latest
+        audience's mean. Returns the rows moved (marked for publishing)."""
+        moved = 0
+        for table, links, beta, is_users in (
+            (self.users, self.history, users, True),
+            (self.items, self.audience, items, False),
+        ):
+            rows = np.asarray(sorted(r for r in links if table.ready[r]), dtype=np.int64)
+            if beta <= 0 or not len(rows):
+                continue
+            self._fold_in(rows, users=is_users, beta=beta)
+            (self.dirty_users if is_users else self.dirty_items).update(rows.tolist())
+            moved += len(rows)
+        return moved
+
+    def _fold_in(self, rows: np.ndarray, *, users: bool, beta: float | None = None) -> None:
         """Move ``rows`` (users or videos) towards the mean unit vector of what they engaged
         with (a user's videos, a video's audience): one LightGCN-style propagation step."""
-        beta = self.config.fold_users if users else self.config.fold_items
+        if beta is None:
+            beta = self.config.fold_users if users else self.config.fold_items
         if beta <= 0 or len(rows) == 0:
             return
         own, other = (self.users, self.items) if users else (self.items, self.users)

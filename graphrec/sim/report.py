@@ -92,10 +92,15 @@ def plots(report: SimReport) -> dict[str, str]:
         fig, ax = plt.subplots(figsize=(7, 3.5))
         for name, r in followed:
             for series, style in (("planted_strong", "-"), ("uploads", "--")):
-                ys = _cos(r, series)
-                xs = [h + 1 for h, v in enumerate(ys) if v is not None]
-                label = f"{name}: {'trending newcomer' if series == 'planted_strong' else 'uploads (mean)'}"
-                ax.plot(xs, [ys[h - 1] for h in xs], style, marker=".", label=label)
+                points = [(h + 1, v) for h, v in enumerate(_cos(r, series)) if v is not None]
+                what = "trending newcomer" if series == "planted_strong" else "uploads (mean)"
+                ax.plot(
+                    [h for h, _ in points],
+                    [v for _, v in points],
+                    style,
+                    marker=".",
+                    label=f"{name}: {what}",
+                )
         ax.set_xlabel("simulated hour (end of)")
         ax.set_ylabel("cosine(upload, its audience)")
         ax.set_title("How fast an upload's vector moves to where its audience is")
