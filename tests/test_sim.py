@@ -17,9 +17,9 @@ from graphrec.sim import metrics as M
 from graphrec.sim.report import story, write_report
 from graphrec.world.generate import SIZES, generate
 
-# simulated days with training; the first test builds the day (4 policies): a hang guard
+# simulated days with training; the first test builds the day (5 policies): a hang guard
 # wider than the suite's 300 s, which a busy 2-core machine can reach
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 POLICIES = ("graphrec", "online", "no_cold_start", "random", "popular")
 
