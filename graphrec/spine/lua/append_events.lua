@@ -5,7 +5,7 @@
 -- towards (or away from) the batch's videos, as cypher/serving/update_profiles does.
 -- Every key shares the partition's hash tag: one Redis Cluster slot per call. Inside Redis
 -- each redis.call costs a few microseconds: per user once what need not be per event (the
--- user check, active_at), an event's k seen bits in one BITFIELD.
+-- user check, active_at, the feed queue's generation), an event's k seen bits in one BITFIELD.
 -- KEYS[1] partition stream, KEYS[2] the partition's set of known user ids
 -- ARGV[1] key prefix of the partition ("gr:{p3}:"), ARGV[2] JSON request
 --   {ttl, maxlen, rate, minw, maxw, dim, recent, events: [{id, u, k, at, v?, c?, wm?, w, tags, bits}]}
@@ -78,7 +78,12 @@ for i, e in ipairs(req.events) do
   end
 end
 for uid, at in pairs(active) do
-  redis.call('HSET', prefix .. 'u:' .. uid .. ':meta', 'active_at', at)
+  local meta = prefix .. 'u:' .. uid .. ':meta'
+  redis.call('HSET', meta, 'active_at', at)
+  -- The user's feed queue is outdated by the event: the next feed ranks again (and the
+  -- nearline filler may do it first).
+  redis.call('HINCRBY', meta, 'qg', 1)
+  redis.call('SADD', prefix .. 'qdirty', uid)
 end
 for uid, d in pairs(deltas) do
   local key = prefix .. 'u:' .. uid .. ':emb'
