@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     # until an event of the user, a training or pool cycle, or the TTL invalidates it.
     feed_queue: bool = True
     feed_queue_depth: int = Field(default=60, ge=0, le=500)  # entries kept per user
-    feed_queue_ttl_s: int = Field(default=300, ge=1)  # staleness bound vs the shared lists
+    feed_queue_ttl_s: int = Field(default=600, ge=1)  # staleness bound vs the shared lists
     feed_queue_low: int = Field(default=20, ge=0)  # fewer left: the filler tops it up
     # The nearline filler: users whose queue was invalidated or ran low are recomputed in
     # the background, at most this many per second per filler (0: no filler runs).
