@@ -14,8 +14,8 @@ an outdated stamp: a miss, ranked the normal way, which stores a new queue.
 
 What outdates a queue:
 
-- an event of the user (``append_events.lua`` bumps ``qg`` in ``u:<id>:meta``): the next feed
-  reflects it at once, as without a queue; a new nearline neighbour list of the user
+- an event of the user (``append_events.lua`` sets ``qg`` in ``u:<id>:meta`` to the user's
+  last stream entry id): the next feed reflects it at once, as without a queue; a new nearline neighbour list of the user
   (:func:`graphrec.spine.state.sync_nearline`) likewise;
 - the queue epoch (``queue_epoch`` in ``gr:{c}:meta``): every ``state sync`` (API start,
   after a load, after training, after a pool cycle) and every budgets refresh that moved or

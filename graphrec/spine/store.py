@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import secrets
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -225,8 +226,9 @@ class Spine:
             for p in range(k.partitions):  # one slot per partition: Cluster-safe
                 pipe.sunionstore(k.dirty(p), [k.dirty(p), k.users(p)])
         else:
+            token = f"s{secrets.token_hex(8)}"  # a new generation, never one seen before
             for uid in user_ids:
-                pipe.hincrby(k.user(uid, "meta"), "qg", 1)
+                pipe.hset(k.user(uid, "meta"), "qg", token)
                 pipe.sadd(k.dirty(k.part(uid)), uid)
         pipe.execute()
 

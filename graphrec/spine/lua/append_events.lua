@@ -17,7 +17,7 @@ local vec = {}
 for i = 3, #ARGV, 2 do vec[ARGV[i]] = ARGV[i + 1] end
 local dim = req.dim
 local fmt = '<' .. string.rep('f', dim)
-local out, deltas, known, active = {}, {}, {}, {}
+local out, deltas, known, active, last = {}, {}, {}, {}, {}
 for i, e in ipairs(req.events) do
   local k = known[e.u]
   if k == nil then
@@ -34,7 +34,7 @@ for i, e in ipairs(req.events) do
     if e.v then f[#f + 1] = 'v'; f[#f + 1] = e.v end
     if e.c then f[#f + 1] = 'c'; f[#f + 1] = e.c end
     if e.wm then f[#f + 1] = 'wm'; f[#f + 1] = tostring(e.wm) end
-    redis.call('XADD', stream, 'MAXLEN', '~', req.maxlen, '*', unpack(f))
+    last[e.u] = redis.call('XADD', stream, 'MAXLEN', '~', req.maxlen, '*', unpack(f))
     local up = prefix .. 'u:' .. e.u .. ':'
     if e.w ~= 0 then
       for _, t in ipairs(e.tags) do
@@ -78,11 +78,9 @@ for i, e in ipairs(req.events) do
   end
 end
 for uid, at in pairs(active) do
-  local meta = prefix .. 'u:' .. uid .. ':meta'
-  redis.call('HSET', meta, 'active_at', at)
-  -- The user's feed queue is outdated by the event: the next feed ranks again (and the
-  -- nearline filler may do it first).
-  redis.call('HINCRBY', meta, 'qg', 1)
+  -- The user's feed queue generation becomes the user's last entry id (unique): a queue
+  -- ranked before is outdated, the next feed ranks again (the filler may do it first).
+  redis.call('HSET', prefix .. 'u:' .. uid .. ':meta', 'active_at', at, 'qg', last[uid])
   redis.call('SADD', prefix .. 'qdirty', uid)
 end
 for uid, d in pairs(deltas) do
