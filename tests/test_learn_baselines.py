@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -10,7 +12,7 @@ from graphrec.bench.replay import last_share, score_lists
 from graphrec.errors import InvalidInput
 from graphrec.learn.baselines import EASE, ItemKNN, Popularity, choose, top_k_rows
 from graphrec.learn.filters import GraphFilter
-from graphrec.learn.similar import fit_item_item
+from graphrec.learn.similar import fit_item_item, load_lists, save_lists
 
 
 def planted(n_users: int = 60, seed: int = 0) -> sp.csr_matrix:
@@ -134,3 +136,11 @@ def test_score_lists_figures() -> None:
     assert s["hr_at_20"] == 0.5 and s["recall_at_20"] == 0.25
     assert s["ndcg_at_20"] == pytest.approx((1.0 / (1 + 1 / np.log2(3))) / 2, abs=1e-5)
     assert s["coverage"] == 0.75 and s["diversity"] == 1.0
+
+
+def test_saved_lists_load_back_the_same(tmp_path: Path) -> None:
+    model = fit_item_item(planted(), neighbours=4, lambdas=(5.0,))
+    ids = [f"v{i}" for i in range(model.neighbours.shape[0])]
+    got_ids, got = load_lists(save_lists(tmp_path / "similar.npz", ids, model))
+    assert got_ids == ids and got.method == "ease" and got.lam == 5.0 and got.tau is None
+    assert (got.neighbours != model.neighbours).nnz == 0

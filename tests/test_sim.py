@@ -51,6 +51,15 @@ def test_graphrec_beats_random_and_popular_on_watch_time(day: SimReport) -> None
     assert fig["graphrec"]["like_rate"] > fig["random"]["like_rate"]
 
 
+def test_every_policy_starts_with_the_trained_item_to_item_lists(day: SimReport) -> None:
+    """The world is reloaded before each policy: the lists training wrote for the first
+    one are written again for the others (each policy gets the whole learning half)."""
+    written = day.training["similar"]["written"]
+    assert written > 0
+    assert day.training["similar_restored"] == [written] * (len(POLICIES) - 1)
+    assert "published" in day.training["ranker"]
+
+
 def test_cold_start_pool_gives_new_creators_their_share(day: SimReport) -> None:
     full = day.policies["graphrec"].figures["new_creator_share"]
     ablated = day.policies["no_cold_start"].figures["new_creator_share"]

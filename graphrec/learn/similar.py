@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -238,18 +239,46 @@ def export_last_at(
     return sp.csr_matrix((np.asarray(vals), (rows, cols)), shape=shape, dtype=np.float64)
 
 
+def save_lists(path: Path, video_ids: Sequence[str], model: ItemItem) -> Path:
+    """The fitted lists and their video ids in one ``.npz`` (to write them again on a graph
+    reloaded with the same videos: the simulation's policies each start from a fresh load)."""
+    m = model.neighbours.tocsr()
+    np.savez(
+        path, ids=np.asarray(video_ids, dtype=str), data=m.data, indices=m.indices,
+        indptr=m.indptr, method=np.asarray(model.method),
+        lam=np.asarray(np.nan if model.lam is None else model.lam),
+        tau=np.asarray(np.nan if model.tau is None else model.tau),
+    )  # fmt: skip
+    return path
+
+
+def load_lists(path: Path) -> tuple[list[str], ItemItem]:
+    """What :func:`save_lists` wrote."""
+    with np.load(path) as z:
+        ids = [str(i) for i in z["ids"]]
+        n = len(ids)
+        m = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=(n, n))
+        lam, tau = float(z["lam"]), float(z["tau"])
+        model = ItemItem(
+            m, str(z["method"]), lam=None if np.isnan(lam) else lam,
+            tau=None if np.isnan(tau) else tau,
+        )  # fmt: skip
+    return ids, model
+
+
 def write_similar(
     graph: Graph,
-    export: GraphExport,
+    export: GraphExport | Sequence[str],
     model: ItemItem,
     *,
     batch_size: int = 500,
     progress: Progress | None = None,
 ) -> int:
-    """Replace every SIMILAR relationship with the model's; returns how many were written."""
+    """Replace every SIMILAR relationship with the model's (rows in the order of ``export``'s
+    videos, or of the given video ids); returns how many were written."""
     graph.write_autocommit("learn/clear_similar")
     m = model.neighbours.tocsr()
-    ids = export.video_ids
+    ids = export.video_ids if isinstance(export, GraphExport) else list(export)
     rows = []
     for i in range(m.shape[0]):
         lo, hi = m.indptr[i], m.indptr[i + 1]
