@@ -66,13 +66,6 @@ def test_cold_start_pool_gives_new_creators_their_share(day: SimReport) -> None:
     assert full > ablated
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known regression (issue 14): since item-to-item keeps 50 neighbours per video "
-    "(was 100, for the replay's speed) this planted day's video is not proposed widely enough "
-    "to clear boost in two cycles; with 100 it does at hour 2 (measured). The demo's day "
-    "(tests/test_demo_story.py) still shows the climb",
-)
 def test_planted_strong_video_reaches_boost_within_two_cycles(day: SimReport) -> None:
     """The newcomer's strong video (no followers) clears the promotion bar in its first
     cycles, however few of its cohort-mates the day has decided (docs/lifecycle.md)."""
