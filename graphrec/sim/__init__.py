@@ -108,7 +108,8 @@ class _StartState:
                 self.graph, self.world, self.settings
             )
         else:
-            learning.write_back(self.graph, self.trained, self.settings)
+            restored = learning.write_back(self.graph, self.trained, self.settings)
+            self.info.setdefault("similar_restored", []).append(restored)
 
 
 def simulate(
@@ -132,6 +133,7 @@ def simulate(
     back (the demo's state after learning): the first policy starts on it as it is.
     """
     from graphrec.lifecycle.upload import upload_video
+    from graphrec.sim.learning import ranker_path
 
     s = _sim_settings(settings or get_settings(), world, config)
     started = time.perf_counter()
@@ -156,7 +158,7 @@ def simulate(
         elif http and policy == "graphrec":
             platform = HttpPlatform(http, api_key)
         else:
-            platform = LibraryPlatform(graph, s, policy)
+            platform = LibraryPlatform(graph, s, policy, ranker=ranker_path(state.info))
 
         def upload(data: dict[str, Any], at: int) -> dict[str, Any]:
             return upload_video(graph, data, settings=s, now=at).as_dict()
