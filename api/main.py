@@ -39,6 +39,7 @@ from graphrec.errors import DatabaseUnavailable, GraphrecError
 from graphrec.feed import FeedPolicy, Recommender
 from graphrec.spine import Spine
 from graphrec.spine.feed import StreamRecommender
+from graphrec.spine.queue import QueueFiller
 from graphrec.spine.writer import GraphWriter
 
 log = logging.getLogger(__name__)
@@ -92,9 +93,16 @@ def create_app(
             app.state.recommender = Recommender(app.state.graph, s, policy=policy)
         else:
             app.state.recommender = StreamRecommender(spine, s, policy=policy)
+        app.state.filler = None
+        if s.queue_filler and isinstance(app.state.recommender, StreamRecommender):
+            # Feed queues recomputed nearline in this worker (else `graphrec stream filler`).
+            app.state.filler = QueueFiller(app.state.recommender)
+            app.state.filler.start()
         try:
             yield
         finally:
+            if app.state.filler is not None:
+                app.state.filler.stop()
             app.state.writer.stop()
             spine.close()
             for g in (owned, writer_graph):

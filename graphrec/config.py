@@ -89,6 +89,18 @@ class Settings(BaseSettings):
     state_refresh_s: float = 60.0  # shared candidate lists recomputed from Neo4j this often
     seen_bloom_bits: int = 1 << 15  # per user seen filter (Bloom, k=4): 4 KiB, ~1% at 3,400
     nearline_limit: int = 120  # per-user nearline candidates kept (embedding neighbours)
+    # The per-user feed queue (graphrec/spine/queue.py): a feed computed the normal way keeps
+    # the next pages of its ranked, re-ranked list; later feeds pop from it (one script)
+    # until an event of the user, a training or pool cycle, or the TTL invalidates it.
+    feed_queue: bool = True
+    feed_queue_depth: int = Field(default=60, ge=0, le=500)  # entries kept per user
+    feed_queue_ttl_s: int = Field(default=600, ge=1)  # staleness bound vs the shared lists
+    feed_queue_low: int = Field(default=20, ge=0)  # fewer left: the filler tops it up
+    # The nearline filler: users whose queue was invalidated or ran low are recomputed in
+    # the background, at most this many per second per filler (0: no filler runs).
+    queue_fill_per_s: float = Field(default=50.0, ge=0)
+    queue_filler: bool = False  # run a filler thread in each API worker (else standalone:
+    # ``graphrec stream filler``)
 
     # --- world generation and loading ---------------------------------------------------
     load_batch_size: int = 10_000

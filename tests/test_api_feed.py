@@ -182,6 +182,7 @@ def set_tags(client: TestClient, uid: str, weights: dict[str, float]) -> None:
     key = spine.keys.user(uid, "tags")
     spine.r.delete(key)
     spine.r.hset(key, mapping=weights)
+    spine.invalidate_queues([uid])  # as an event does: the next feed ranks again
 
 
 def common_tags(world: World, k: int) -> list[str]:

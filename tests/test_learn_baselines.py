@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -9,7 +11,8 @@ import scipy.sparse as sp
 from graphrec.bench.replay import last_share, score_lists
 from graphrec.errors import InvalidInput
 from graphrec.learn.baselines import EASE, ItemKNN, Popularity, choose, top_k_rows
-from graphrec.learn.similar import fit_item_item
+from graphrec.learn.filters import GraphFilter
+from graphrec.learn.similar import fit_item_item, load_lists, save_lists
 
 
 def planted(n_users: int = 60, seed: int = 0) -> sp.csr_matrix:
@@ -85,9 +88,35 @@ def test_fit_item_item_chooses_lambda_and_keeps_positive_neighbours() -> None:
     assert n[0, :10].sum() > n[0, 10:20].sum()  # item 0's neighbours are block A's
 
 
-def test_fit_item_item_falls_back_to_knn_for_large_catalogues() -> None:
-    model = fit_item_item(planted(), neighbours=3, max_items=5)
-    assert model.method == "item_knn" and model.lam is None
+def test_fit_item_item_chooses_knn_or_filter_for_large_catalogues() -> None:
+    model = fit_item_item(planted(), neighbours=3, max_items=5, filter_rank=4)
+    assert model.method in ("item_knn", "filter") and model.lam is None
+    assert set(model.validation) == {"item_knn", "filter"}
+    best = max(("item_knn", "filter"), key=lambda m: model.validation[m]["ndcg"])
+    assert model.method == best
+    n = model.neighbours.toarray()
+    assert (n >= 0).all() and ((n > 0).sum(axis=1) <= 3).all()
+    assert n[0, 1:10].sum() > n[0, 10:20].sum()  # item 0's neighbours are block A's
+
+
+def test_filter_item_rows_are_the_filters_own_rows() -> None:
+    x = planted()
+    filt = GraphFilter.fit(x, kind="bspm", rank=4)
+    lists = filt.item_rows(x.shape[1] - 1).toarray()
+    eye = sp.identity(x.shape[1], dtype=np.float32, format="csr")
+    for i in (0, 12, 20):
+        row = filt.score_rows(eye[[i]]).numpy()[0]
+        row[i] = 0.0
+        assert lists[i] == pytest.approx(np.maximum(row, 0.0), rel=1e-4, abs=1e-6)
+    # A user's filter score is its history's rows summed: what the feed's lists give.
+    users = np.array([0, 45])
+    full = filt.score(users).numpy()
+    from_lists = (x[users] @ filt.item_rows(x.shape[1] - 1)).toarray()
+    for r in range(2):
+        keep = (x[users[r]].toarray()[0] == 0) & (full[r] > 0.05)
+        assert (
+            np.argsort(-full[r][keep])[:3].tolist() == np.argsort(-from_lists[r][keep])[:3].tolist()
+        )
 
 
 def test_last_share_holds_out_each_users_latest() -> None:
@@ -107,3 +136,11 @@ def test_score_lists_figures() -> None:
     assert s["hr_at_20"] == 0.5 and s["recall_at_20"] == 0.25
     assert s["ndcg_at_20"] == pytest.approx((1.0 / (1 + 1 / np.log2(3))) / 2, abs=1e-5)
     assert s["coverage"] == 0.75 and s["diversity"] == 1.0
+
+
+def test_saved_lists_load_back_the_same(tmp_path: Path) -> None:
+    model = fit_item_item(planted(), neighbours=4, lambdas=(5.0,))
+    ids = [f"v{i}" for i in range(model.neighbours.shape[0])]
+    got_ids, got = load_lists(save_lists(tmp_path / "similar.npz", ids, model))
+    assert got_ids == ids and got.method == "ease" and got.lam == 5.0 and got.tau is None
+    assert (got.neighbours != model.neighbours).nnz == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, BeforeValidator
@@ -12,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator
 from api.deps import ReadKey, RecommenderDep
 from api.errors import UNAVAILABLE, ErrorPublic
 from graphrec.feed import SCENARIOS
+from graphrec.spine.feed import StreamRecommender
 
 router = APIRouter(tags=["feed"], dependencies=[ReadKey])
 
@@ -72,19 +72,12 @@ def read_feed(
     ] = True,
 ) -> Response:
     """The next ``n`` videos; their impressions are recorded (budgets count down)."""
-    feed = recommender.feed(
-        user_id, n or recommender.settings.feed_default_n, scenario=scenario, record=record
-    )
+    size = n or recommender.settings.feed_default_n
     # The body as FeedPublic describes it, serialised once by orjson: returning the model
     # would have FastAPI validate it again and serialise it in Python (the hottest route).
-    body = orjson.dumps(
-        {
-            "user_id": feed.user_id,
-            "scenario": feed.scenario,
-            "items": [it.as_dict() for it in feed.items],
-            "candidates": feed.candidates,
-            "took_ms": round(feed.took_ms, 3),
-            "timings_ms": feed.timings_ms,
-        }
-    )
+    # On the spine a feed from the user's queue is joined from the script's answer.
+    if isinstance(recommender, StreamRecommender):
+        body = recommender.feed_body(user_id, size, scenario=scenario, record=record)
+    else:
+        body = recommender.feed(user_id, size, scenario=scenario, record=record).to_json()
     return Response(content=body, media_type="application/json")

@@ -126,7 +126,7 @@ def bench_faults(
         api = api_server(
             stack.uri, stack.user, stack.password, workers=2, start_timeout_s=600
         )  # a loaded machine starts slowly
-        with api as (port, _, _):
+        with api as (port, _, _, _):
             t0 = time.monotonic()
             with Clients(
                 port, key, users, videos, n=clients, batch=batch, run_id=run_id, rate=rate

@@ -148,6 +148,8 @@ async def _feed_level(
     path: str = "/users/{uid}/feed?n=10",
 ) -> dict[str, Any]:
     lat: list[float] = []
+    hit: list[float] = []  # answered from the user's feed queue
+    miss: list[float] = []  # ranked (no valid queue)
     inside: dict[str, list[float]] = {"feed": [], "gather": [], "rank": [], "record": []}
     errors: dict[int, int] = {}
     start = time.perf_counter()
@@ -166,18 +168,20 @@ async def _feed_level(
                 if now >= measure_from:
                     if status == 200:
                         lat.append((t1 - t0) * 1000)
+                        if "feed" in path:  # ranked feeds report where their time went
+                            (miss if b'"gather"' in body else hit).append(lat[-1])
                         if len(lat) % 5 == 0 and "feed" in path:  # where the time goes
                             data = json.loads(body)
                             inside["feed"].append(data["took_ms"])
                             for k, v in data["timings_ms"].items():
-                                inside[k].append(v)
+                                inside.setdefault(k, []).append(v)
                     else:
                         errors[status] = errors.get(status, 0) + 1
         finally:
             http.close()
 
     await asyncio.gather(*(client(i) for i in range(clients)))
-    return {
+    out: dict[str, Any] = {
         "clients": clients,
         "requests": len(lat),
         "req_per_s": round(len(lat) / seconds, 1),
@@ -185,6 +189,13 @@ async def _feed_level(
         "errors": sum(errors.values()),
         "server_ms_p50": {k: percentiles(v)["p50_ms"] for k, v in inside.items()},
     }
+    if "feed" in path:
+        out["queue_hit_rate"] = round(len(hit) / len(lat), 4) if lat else None
+        out["hit_p50_ms"] = percentiles(hit)["p50_ms"]
+        out["misses"] = len(miss)
+        out["miss_p50_ms"] = percentiles(miss)["p50_ms"]
+        out["miss_p99_ms"] = percentiles(miss)["p99_ms"]
+    return out
 
 
 def _feed_worker(args: dict[str, Any], out: Any) -> None:
@@ -347,6 +358,43 @@ def _events_worker(args: dict[str, Any], out: Any) -> None:
     out.put({"ingest": rate, "event_to_next_feed": lag})
 
 
+def _fill_worker(args: dict[str, Any], out: Any) -> None:
+    from graphrec.spine import Spine
+    from graphrec.spine.feed import StreamRecommender
+    from graphrec.spine.queue import fill
+
+    spine = Spine.connect(args["redis_url"])
+    try:
+        out.put(fill(StreamRecommender(spine), args["users"]))
+    finally:
+        spine.close()
+
+
+def fill_queues(redis_url: str, users: Sequence[str], procs: int) -> dict[str, Any]:
+    """Every user's feed queue computed before the load (as the filler does after a sync or
+    training), in ``procs`` processes: counts and seconds."""
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    t = time.perf_counter()
+    ps = [
+        ctx.Process(
+            target=_fill_worker,
+            args=({"redis_url": redis_url, "users": list(users[i::procs])}, q),
+            daemon=True,
+        )
+        for i in range(procs)
+    ]
+    for p in ps:
+        p.start()
+    got = [q.get(timeout=3_600) for _ in ps]
+    for p in ps:
+        p.join(5)
+    out: dict[str, Any] = {k: sum(g[k] for g in got) for k in got[0]}
+    out["seconds"] = round(time.perf_counter() - t, 1)
+    out["processes"] = procs
+    return out
+
+
 def in_process(
     target: Any, args: dict[str, Any], timeout_s: float, meter: dict[str, int | None] | None = None
 ) -> Any:
@@ -381,11 +429,11 @@ def api_server(
     workers: int,
     redis_url: str | None = None,
     start_timeout_s: float = 90.0,
-) -> Iterator[tuple[int, int, int]]:
-    """``graphrec serve`` on a free port, in its own processes, and the graph writer in
-    another (``graphrec stream writer``; the API workers run none): as a deployment runs
-    them, so the writer's batches take no CPU from requests. Yields (port, api pid, writer
-    pid)."""
+) -> Iterator[tuple[int, int, int, int]]:
+    """``graphrec serve`` on a free port, in its own processes, the graph writer in another
+    (``graphrec stream writer``; the API workers run none) and the feed queue filler in a
+    third (``graphrec stream filler``): as a deployment runs them, so neither takes CPU from
+    requests. Yields (port, api pid, writer pid, filler pid)."""
     port = free_port("127.0.0.1")
     env = {**os.environ, "NEO4J_URI": uri, "NEO4J_USER": user, "NEO4J_PASSWORD": password}
     env["GRAPHREC_STREAM_WRITER"] = "false"
@@ -396,6 +444,9 @@ def api_server(
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     writer = subprocess.Popen(
         [*cli, "stream", "writer"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    filler = subprocess.Popen(
+        [*cli, "stream", "filler"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         deadline = time.time() + start_timeout_s
@@ -414,11 +465,11 @@ def api_server(
             raise DatabaseUnavailable(
                 f"graphrec serve did not answer /health within {start_timeout_s:.0f} s"
             )
-        yield port, proc.pid, writer.pid
+        yield port, proc.pid, writer.pid, filler.pid
     finally:
-        for p in (proc, writer):
+        for p in (proc, writer, filler):
             p.terminate()
-        for p in (proc, writer):
+        for p in (proc, writer, filler):
             try:
                 p.wait(15)
             except subprocess.TimeoutExpired:
@@ -482,6 +533,16 @@ def redis_ready(graph: Graph) -> tuple[str, int | None, float]:
     return url, listening_pid(port), round(time.perf_counter() - t, 2)
 
 
+def outdate_queues(redis_url: str) -> None:
+    from graphrec.spine import Spine
+
+    spine = Spine.connect(redis_url)
+    try:
+        spine.r.hincrby(spine.keys.meta, "queue_epoch", 1)
+    finally:
+        spine.close()
+
+
 def headline(levels: list[dict[str, Any]], baseline: dict[str, Any] | None) -> dict[str, Any]:
     """The figures checks read: feed at the most clients, baseline, feed at 1 client."""
     top = max(levels, key=lambda lv: lv["clients"])
@@ -498,7 +559,23 @@ def headline(levels: list[dict[str, Any]], baseline: dict[str, Any] | None) -> d
     }
     if baseline and baseline["req_per_s"]:
         out["feed_to_baseline"] = round(top["req_per_s"] / baseline["req_per_s"], 3)
+    out["queue_hit_rate"] = top.get("queue_hit_rate")
+    out["feed_hit_p50_ms"] = top.get("hit_p50_ms")
     return out
+
+
+def miss_headline(levels: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ranked (miss) path's figures, from the levels run after every queue was outdated."""
+    if not levels:
+        return {}
+    top = max(levels, key=lambda lv: lv["clients"])
+    one = next((lv for lv in levels if lv["clients"] == 1), None)
+    return {
+        "feed_miss_p50_ms": top["miss_p50_ms"],
+        "feed_miss_p99_ms": top["miss_p99_ms"],
+        "feed_rps_all_queues_outdated": top["req_per_s"],
+        "feed_miss_p50_ms_1_client": one["miss_p50_ms"] if one else None,
+    }
 
 
 def bench_serve(
@@ -517,14 +594,19 @@ def bench_serve(
     key = get_settings().api_key.get_secret_value()
     neo4j_pid = listening_pid(int(conn.uri.rsplit(":", 1)[1]))
     redis_url, redis_pid, synced_s = redis_ready(graph)
+    # Every user's queue, as the filler leaves them after a sync or training.
+    filled = fill_queues(redis_url, users, procs=max(1, min(2, os.cpu_count() or 1)))
     levels = []
+    misses = []
     baseline = None
     with api_server(conn.uri, conn.user, conn.password, workers=workers, redis_url=redis_url) as (
         port,
         pid,
         writer_pid,
+        filler_pid,
     ):
-        meter = {"api": pid, "writer": writer_pid, "neo4j": neo4j_pid, "redis": redis_pid}
+        meter = {"api": pid, "writer": writer_pid, "filler": filler_pid, "neo4j": neo4j_pid,
+                 "redis": redis_pid}  # fmt: skip
         for c in clients:
             args = {"port": port, "key": key, "users": users, "c": c, "seconds": seconds,
                     "warmup": warmup}  # fmt: skip
@@ -533,9 +615,19 @@ def bench_serve(
         args = {"port": port, "key": key, "users": users, "c": max(clients), "seconds": seconds,
                 "warmup": warmup, "path": "/ping"}  # fmt: skip
         baseline = in_process(_feed_worker, args, seconds + warmup + 120, meter)
+        # The ranked path: every queue outdated at once (the epoch moves on; the filler is
+        # not told), so a user's first feed ranks (and stores a queue) from here on.
+        outdate_queues(redis_url)
+        for c in (min(clients), max(clients)):
+            args = {"port": port, "key": key, "users": users, "c": c, "seconds": seconds,
+                    "warmup": 0.0}  # fmt: skip
+            misses.append(in_process(_feed_worker, args, seconds + 120, meter))
     return {
         **headline(levels, baseline),
+        **miss_headline(misses),
+        "queue_fill": filled,
         "baseline": baseline,
+        "levels_queues_outdated": misses,
         "state_sync_seconds": synced_s,
         "size": size,
         "graph": counts,
@@ -569,11 +661,13 @@ def bench_events(
         port,
         pid,
         writer_pid,
+        filler_pid,
     ):
         args = {"port": port, "key": key, "users": users, "videos": videos, "clients": clients,
                 "batch": batch, "seconds": seconds, "samples": samples, "run_id": run_id,
                 "redis_url": redis_url}  # fmt: skip
-        meter = {"api": pid, "writer": writer_pid, "neo4j": neo4j_pid, "redis": redis_pid}
+        meter = {"api": pid, "writer": writer_pid, "filler": filler_pid, "neo4j": neo4j_pid,
+                 "redis": redis_pid}  # fmt: skip
         result = in_process(_events_worker, args, seconds + samples + 180, meter)
         # Let the graph writer finish, then count what the graph holds of this run.
         t = time.perf_counter()

@@ -31,8 +31,8 @@ def bench_soak(*, minutes: float, rate: float, batch: int) -> dict[str, Any]:
         api = api_server(
             stack.uri, stack.user, stack.password, workers=2, start_timeout_s=600
         )  # a loaded machine starts slowly
-        with api as (port, api_pid, writer_pid):
-            pids = {"api": api_pid, "writer": writer_pid, **stack.pids()}
+        with api as (port, api_pid, writer_pid, filler_pid):
+            pids = {"api": api_pid, "writer": writer_pid, "filler": filler_pid, **stack.pids()}
             client = httpx.Client(
                 base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": key}, timeout=30,
                 limits=httpx.Limits(max_connections=64),

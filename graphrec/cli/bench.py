@@ -152,9 +152,16 @@ def quality_cmd(
     rank: int = typer.Option(448, min=0, help="Rank of the filter's ideal low-pass term."),
     train_seconds: float = typer.Option(300.0, help="Time box for LightGCN training."),
     init: str = typer.Option("normal", help="LightGCN start: normal or spectral (SVD)."),
+    neighbours: list[int] = typer.Option(
+        [50, 200], "--neighbours", min=1, help="Item-to-item list lengths (the first is served)."
+    ),
+    validation: float = typer.Option(
+        0.2, min=0.05, max=0.5, help="Share of each user's train items held out to choose on."
+    ),
     out_path: Path = typer.Option(Path("out/bench/quality.json"), "--out"),
 ) -> None:
-    """Recall@20/NDCG@20 of graph filter, LightGCN and both, on a public split (Gowalla)."""
+    """Recall@20/NDCG@20 of graph filter, item-to-item lists, LightGCN and their validated
+    combinations, on a public split (Gowalla)."""
     from graphrec.bench.quality import bench_quality
     from graphrec.cli.common import console
 
@@ -166,10 +173,14 @@ def quality_cmd(
         rank=rank,
         train_seconds=train_seconds,
         init=init,
+        neighbours=tuple(neighbours),
+        validation=validation,
         log=lambda m: console.print(m, highlight=False),
     )
     write_json(out_path, result)
+    print_table("validation (weights chosen here)", result["validation_rows"])
     print_table(f"bench quality {data} -> {out_path}", result["rows"])
+    print_table("served (item-to-item lists, validated weight)", [result["served"]])
     print_table("seconds", [result["seconds"]])
 
 

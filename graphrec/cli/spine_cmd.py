@@ -1,4 +1,4 @@
-"""``graphrec state sync`` and ``graphrec stream status|writer``: the serving spine's jobs."""
+"""``graphrec state sync`` and ``graphrec stream status|writer|filler``: the serving spine's jobs."""
 
 from __future__ import annotations
 
@@ -105,3 +105,35 @@ def writer(
             w.run()
         finally:
             w.stop()
+
+
+@stream_app.command("filler")
+@handle_errors
+def filler(
+    per_s: float | None = typer.Option(
+        None, help="Users recomputed per second at most (default: queue_fill_per_s)."
+    ),
+    all_users: bool = typer.Option(
+        False, "--all", help="Fill every known user's queue now (as fast as it goes), then exit."
+    ),
+) -> None:
+    """Recompute feed queues nearline: users whose queue an event, a sync or a pool cycle
+    outdated, or that ran low (see docs/serving.md)."""
+    from graphrec.spine.feed import StreamRecommender
+    from graphrec.spine.queue import QueueFiller, fill
+
+    with open_spine() as spine:
+        rec = StreamRecommender(spine)
+        if all_users:
+            k = spine.keys
+            users = sorted(
+                x.decode() for p in range(k.partitions) for x in spine.r.smembers(k.users(p))
+            )
+            out.print(str(fill(rec, users)))
+            return
+        f = QueueFiller(rec, per_s=per_s)
+        console.print(f"queue filler {f.name} running, {f.per_s:g} users/s at most (Ctrl-C stops)")
+        try:
+            f.run()
+        finally:
+            f.stop()

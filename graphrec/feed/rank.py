@@ -151,3 +151,33 @@ def rerank(
     extra = chosen[len(already) :]
     extra.sort(key=lambda c: (-c.score, c.video_id))
     return list(already) + extra
+
+
+def pages(
+    candidates: Sequence[Candidate],
+    n: int,
+    count: int,
+    *,
+    m: Mix,
+    top_tags: set[str],
+    diversity: bool = True,
+    cold_start: bool = True,
+    exclude: set[str] | None = None,
+) -> list[Candidate]:
+    """The pages that would follow: :func:`rerank` of ``n`` again and again, each without
+    what the earlier ones (and ``exclude``) took, whole pages until ``count`` items are
+    there (fewer when the candidates run out). Page k is what the feed serves after pages 1..k-1 were seen, while
+    nothing else about the user changes (what a precomputed feed queue holds)."""
+    taken = set(exclude or ())
+    pool = sorted(
+        (c for c in candidates if c.video_id not in taken), key=lambda c: (-c.score, c.video_id)
+    )
+    out: list[Candidate] = []
+    while len(out) < count and pool:
+        page = rerank(pool, n, m=m, top_tags=top_tags, diversity=diversity, cold_start=cold_start)
+        if not page:
+            break
+        out += page
+        got = {c.video_id for c in page}
+        pool = [c for c in pool if c.video_id not in got]
+    return out

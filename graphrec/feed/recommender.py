@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from neo4j import ManagedTransaction
 
 from graphrec.config import Settings, get_settings
@@ -69,7 +70,21 @@ class Feed:
     scenario: str
     candidates: dict[str, int]  # candidates per source (after dropping seen/rejected)
     took_ms: float = 0.0
-    timings_ms: dict[str, float] = field(default_factory=dict)  # gather, rank, record
+    # gather, rank, record; queue: popping the user's feed queue (alone when it answered)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> bytes:
+        """The body ``GET /users/{id}/feed`` answers (``FeedPublic``), by orjson."""
+        return orjson.dumps(
+            {
+                "user_id": self.user_id,
+                "scenario": self.scenario,
+                "items": [it.as_dict() for it in self.items],
+                "candidates": self.candidates,
+                "took_ms": round(self.took_ms, 3),
+                "timings_ms": self.timings_ms,
+            }
+        )
 
 
 def default_ranker(settings: Settings) -> Ranker:

@@ -99,7 +99,38 @@ class GraphFilter:
     @torch.no_grad()
     def score(self, users: np.ndarray) -> Tensor:
         """Scores of every item for ``users`` (rows), from their training rows."""
-        x = self.train[users]
+        return self.score_rows(self.train[users])
+
+    @torch.no_grad()
+    def item_rows(self, k: int, *, block: int = 1024) -> sp.csr_matrix:
+        """The filter as item-to-item lists: each item's ``k`` highest positive entries of the
+        (linear) operator ``x -> score``, itself excluded.
+
+        A user's filter score is ``sum over its history of row[i]``; keeping ``k`` entries a
+        row is what a feed can store and read (``SIMILAR`` / Redis lists). Computed in blocks
+        of rows (``block`` x items dense at a time), so memory stays bounded.
+        """
+        n = self.train.shape[1]
+        k = max(1, min(k, n - 1))
+        idx = np.zeros((n, k), dtype=np.int64)
+        val = np.zeros((n, k), dtype=np.float32)
+        eye = sp.identity(n, dtype=np.float32, format="csr")
+        for s in range(0, n, block):
+            rows = np.arange(s, min(n, s + block))
+            m = self.score_rows(eye[rows])
+            m[torch.arange(len(rows)), torch.from_numpy(rows)] = -torch.inf
+            top = m.topk(k, dim=1)
+            idx[rows] = top.indices.numpy()
+            val[rows] = top.values.numpy()
+        out = sp.csr_matrix(
+            (np.maximum(val.ravel(), 0.0), idx.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n)
+        )
+        out.eliminate_zeros()
+        return out
+
+    @torch.no_grad()
+    def score_rows(self, x: sp.csr_matrix) -> Tensor:
+        """Scores of every item for interaction rows ``x`` (users x items, any weights)."""
         out = torch.from_numpy((x @ self.item_item).toarray())
         if self.kind == "linear" or self.v is None or self.s2 is None:
             return out

@@ -68,6 +68,7 @@ class TrainingRun:
     communities_written: dict[str, int] = field(default_factory=dict)
     similar: dict[str, Any] = field(default_factory=dict)
     ranker: dict[str, Any] = field(default_factory=dict)
+    item_item: ItemItem | None = None  # the fitted lists (to write again on a reloaded graph)
 
 
 def learn(
@@ -121,6 +122,7 @@ def learn(
         model = fit_item_item(export.matrix, last_at=last_at, seed=s.learn_seed)
         run.similar = {"method": model.method, "lambda": model.lam, "tau": model.tau,
                        "validation": model.validation}  # fmt: skip
+        run.item_item = model
         if write_back:
             run.similar["written"] = write_similar(graph, export, model, progress=progress)
         run.seconds["item_item"] = time.perf_counter() - t0

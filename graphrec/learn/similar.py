@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -98,6 +99,49 @@ def recency_weights(ranks: sp.csr_matrix, tau: float) -> sp.csr_matrix:
     return w
 
 
+def _dense(m: sp.spmatrix | np.ndarray) -> np.ndarray:
+    return np.asarray(m.toarray()) if isinstance(m, (sp.spmatrix, sp.sparray)) else np.asarray(m)
+
+
+def _positive_top(b: sp.spmatrix | np.ndarray, k: int) -> sp.csr_matrix:
+    """Each row's ``k`` largest positive weights (a negative weight never proposes)."""
+    if isinstance(b, (sp.spmatrix, sp.sparray)):
+        m = sp.csr_matrix(b, copy=True)
+        m.data = np.maximum(m.data, 0.0)
+    else:
+        m = sp.csr_matrix(np.maximum(b, 0.0))
+    m.eliminate_zeros()
+    return top_k_rows(m, k)
+
+
+def _candidates(
+    n_items: int,
+    *,
+    neighbours: int,
+    lambdas: Sequence[float],
+    max_items: int,
+    filter_rank: int,
+    seed: int,
+) -> dict[str, Callable[[sp.csr_matrix], sp.csr_matrix | np.ndarray]]:
+    """The item-to-item fits to choose from on validation: EASE per ``lambda`` when its dense
+    inverse fits; beyond ``max_items``, item-kNN (cosine) and the graph filter's lists
+    (:meth:`~graphrec.learn.filters.GraphFilter.item_rows`, BSPM-style low-rank filter)."""
+    if n_items <= max_items:
+
+        def ease(lam: float) -> Callable[[sp.csr_matrix], np.ndarray]:
+            return lambda m: ease_weights(m, lam)
+
+        return {f"lambda={lam:g}": ease(lam) for lam in lambdas}
+    from graphrec.learn.filters import GraphFilter
+
+    return {
+        "item_knn": lambda m: ItemKNN.fit(m, k=neighbours).sim,
+        "filter": lambda m: GraphFilter.fit(
+            m, kind="bspm", rank=min(filter_rank, min(m.shape) - 1), seed=seed
+        ).item_rows(neighbours),
+    }  # fmt: skip
+
+
 def fit_item_item(
     matrix: sp.spmatrix,
     *,
@@ -106,10 +150,12 @@ def fit_item_item(
     lambdas: Sequence[float] = LAMBDAS,
     taus: Sequence[float] = TAUS,
     max_items: int = EASE_MAX_ITEMS,
+    filter_rank: int = 256,
     seed: int = 0,
 ) -> ItemItem:
-    """Fit EASE (``lambda`` and the recency scale ``tau`` chosen on validation) or item-kNN
-    on a large catalogue.
+    """Fit item-to-item lists, everything chosen on validation: EASE (``lambda``) where the
+    catalogue allows it, else item-kNN or the graph filter's lists; then the recency scale
+    ``tau``.
 
     With ``last_at`` (the latest engagement time per user and item) validation is each
     user's latest 20 % (the future, as the feed meets it) and ``tau`` is chosen there;
@@ -117,7 +163,7 @@ def fit_item_item(
     """
     started = time.perf_counter()
     x = binary(matrix)
-    if x.shape[1] > max_items or x.nnz == 0:
+    if x.nnz == 0:
         knn = ItemKNN.fit(x, k=neighbours)
         return ItemItem(knn.sim, "item_knn", seconds=time.perf_counter() - started)
     ranks: sp.csr_matrix | None = None
@@ -130,38 +176,42 @@ def fit_item_item(
         inner = binary(inner_raw)
     figures: dict[str, dict[str, float]] = {}
 
-    def measure(history: sp.csr_matrix, b: np.ndarray) -> tuple[float, float]:
+    def measure(history: sp.csr_matrix, b: sp.csr_matrix | np.ndarray) -> tuple[float, float]:
         def score(u: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(np.asarray(history[u] @ b, dtype=np.float32))
+            return torch.from_numpy(_dense(history[u] @ b).astype(np.float32))
 
         m = evaluate_ranking(score, inner, valid)
         return m.recall, m.ndcg
 
-    best, best_ndcg, best_b = float(lambdas[0]), -1.0, None
-    for lam in lambdas:
-        b = ease_weights(inner, lam)
-        recall, ndcg = measure(inner, b) if len(lambdas) > 1 or ranks is not None else (0.0, 0.0)
-        figures[f"lambda={lam:g}"] = {"recall": round(recall, 5), "ndcg": round(ndcg, 5)}
+    fits = _candidates(
+        x.shape[1], neighbours=neighbours, lambdas=lambdas, max_items=max_items,
+        filter_rank=filter_rank, seed=seed,
+    )  # fmt: skip
+    best, best_ndcg, best_b = next(iter(fits)), -1.0, None
+    for name, fit in fits.items():
+        b = fit(inner)
+        recall, ndcg = measure(inner, b) if len(fits) > 1 or ranks is not None else (0.0, 0.0)
+        figures[name] = {"recall": round(recall, 5), "ndcg": round(ndcg, 5)}
         if ndcg > best_ndcg:
-            best, best_ndcg, best_b = float(lam), ndcg, b
+            best, best_ndcg, best_b = name, ndcg, b
     tau: float | None = None
+    inner_kept: sp.csr_matrix | None = None
     if ranks is not None and best_b is not None:
-        b_pos = np.maximum(best_b, 0.0)  # as served: negative weights are not stored
+        # As served: negative weights are not stored, each item keeps ``neighbours``.
+        b_pos = _positive_top(best_b, neighbours)
         tau_ndcg = -1.0
         for t in taus:
             recall, ndcg = measure(recency_weights(inner_ranks, t), b_pos)
             figures[f"tau={t:g}"] = {"recall": round(recall, 5), "ndcg": round(ndcg, 5)}
             if ndcg > tau_ndcg:
                 tau, tau_ndcg = float(t), ndcg
-    inner_kept: sp.csr_matrix | None = None
-    if ranks is not None and best_b is not None:
-        inner_kept = top_k_rows(sp.csr_matrix(np.maximum(best_b, 0.0)), neighbours)
+        inner_kept = b_pos
     del best_b
-    b = ease_weights(x, best)
-    b[b < 0] = 0.0  # a negative weight never proposes a candidate
-    kept = top_k_rows(sp.csr_matrix(b), neighbours)
+    kept = _positive_top(fits[best](x), neighbours)
+    method = "ease" if best.startswith("lambda=") else best
+    lam = float(best.split("=", 1)[1]) if method == "ease" else None
     return ItemItem(
-        kept, "ease", lam=best, tau=tau, validation=figures,
+        kept, method, lam=lam, tau=tau, validation=figures,
         seconds=time.perf_counter() - started, inner=inner_kept,
         inner_ranks=inner_ranks if ranks is not None else None,
         held=valid if ranks is not None else None,
@@ -189,18 +239,46 @@ def export_last_at(
     return sp.csr_matrix((np.asarray(vals), (rows, cols)), shape=shape, dtype=np.float64)
 
 
+def save_lists(path: Path, video_ids: Sequence[str], model: ItemItem) -> Path:
+    """The fitted lists and their video ids in one ``.npz`` (to write them again on a graph
+    reloaded with the same videos: the simulation's policies each start from a fresh load)."""
+    m = model.neighbours.tocsr()
+    np.savez(
+        path, ids=np.asarray(video_ids, dtype=str), data=m.data, indices=m.indices,
+        indptr=m.indptr, method=np.asarray(model.method),
+        lam=np.asarray(np.nan if model.lam is None else model.lam),
+        tau=np.asarray(np.nan if model.tau is None else model.tau),
+    )  # fmt: skip
+    return path
+
+
+def load_lists(path: Path) -> tuple[list[str], ItemItem]:
+    """What :func:`save_lists` wrote."""
+    with np.load(path) as z:
+        ids = [str(i) for i in z["ids"]]
+        n = len(ids)
+        m = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=(n, n))
+        lam, tau = float(z["lam"]), float(z["tau"])
+        model = ItemItem(
+            m, str(z["method"]), lam=None if np.isnan(lam) else lam,
+            tau=None if np.isnan(tau) else tau,
+        )  # fmt: skip
+    return ids, model
+
+
 def write_similar(
     graph: Graph,
-    export: GraphExport,
+    export: GraphExport | Sequence[str],
     model: ItemItem,
     *,
     batch_size: int = 500,
     progress: Progress | None = None,
 ) -> int:
-    """Replace every SIMILAR relationship with the model's; returns how many were written."""
+    """Replace every SIMILAR relationship with the model's (rows in the order of ``export``'s
+    videos, or of the given video ids); returns how many were written."""
     graph.write_autocommit("learn/clear_similar")
     m = model.neighbours.tocsr()
-    ids = export.video_ids
+    ids = export.video_ids if isinstance(export, GraphExport) else list(export)
     rows = []
     for i in range(m.shape[0]):
         lo, hi = m.indptr[i], m.indptr[i + 1]

@@ -125,7 +125,8 @@ class _StartState:
                 self.graph, self.world, self.settings
             )
         else:
-            learning.write_back(self.graph, self.trained, self.settings)
+            restored = learning.write_back(self.graph, self.trained, self.settings)
+            self.info.setdefault("similar_restored", []).append(restored)
 
 
 def simulate(
@@ -149,6 +150,7 @@ def simulate(
     back (the demo's state after learning): the first policy starts on it as it is.
     """
     from graphrec.lifecycle.upload import upload_video
+    from graphrec.sim.learning import ranker_path
 
     if ONLINE in config.policies and not (train or checkpoint is not None):
         raise InvalidInput(
@@ -179,7 +181,7 @@ def simulate(
         elif policy == ONLINE:
             platform = OnlinePlatform(graph, s)
         else:
-            platform = LibraryPlatform(graph, s, policy)
+            platform = LibraryPlatform(graph, s, policy, ranker=ranker_path(state.info))
 
         def upload(data: dict[str, Any], at: int) -> dict[str, Any]:
             return upload_video(graph, data, settings=s, now=at).as_dict()

@@ -12,6 +12,8 @@ from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.world.generate import World
 
+SIMILAR_FILE = "similar.npz"  # the item-to-item lists, beside the simulation's checkpoint
+
 
 def train_once(
     graph: Graph, world: World, settings: Settings
@@ -19,17 +21,26 @@ def train_once(
     """Train on the loaded world, write embeddings and communities back; returns the
     checkpoint, training figures and how the communities compare with the latent truth."""
     from graphrec.learn.pipeline import learn
+    from graphrec.learn.similar import save_lists
 
     folder = Path(tempfile.mkdtemp(prefix="graphrec-sim-model-"))
-    # No learned feed ranker: the simulation's recommenders rank with the hand-set weights
-    # (graphrec.sim.platforms), so training one here would only cost time.
-    run = learn(graph, settings=settings, checkpoint=folder / "model.pt", ranker=False)
+    # The whole learning half, as `graphrec train` runs it: embeddings, communities, the
+    # item-to-item lists and the feed ranker (published beside the checkpoint when it beats
+    # the hand weights on validation). The lists are saved too: every later policy starts
+    # from a reloaded world and gets them written again (write_back).
+    run = learn(graph, settings=settings, checkpoint=folder / "model.pt")
+    if run.item_item is not None:
+        save_lists(folder / SIMILAR_FILE, run.export.video_ids, run.item_item)
     best = run.result.best.as_dict() if run.result.best else {}
     info = {
         "epochs": len(run.result.history),
         "seconds": {k: round(v, 2) for k, v in run.seconds.items()},
         "holdout": best,
         "checkpoint": str(run.checkpoint),
+        "similar": {k: v for k, v in run.similar.items() if k != "validation"},
+        "ranker": {
+            k: run.ranker.get(k) for k in ("published", "validation_ndcg_at_20", "path", "why")
+        },
     }
     comm = run.communities
     assert comm is not None
@@ -65,8 +76,22 @@ def compare_with_truth(
     }
 
 
-def write_back(graph: Graph, checkpoint: Path, settings: Settings) -> None:
-    """The trained embeddings and communities again, on a freshly reloaded world."""
+def write_back(graph: Graph, checkpoint: Path, settings: Settings) -> int:
+    """The trained embeddings and communities again, on a freshly reloaded world, and the
+    item-to-item lists when :func:`train_once` saved them beside the checkpoint (returns how
+    many SIMILAR relationships were written again)."""
     from graphrec.learn.pipeline import write_back_checkpoint
+    from graphrec.learn.similar import load_lists, write_similar
 
     write_back_checkpoint(graph, checkpoint, settings=settings, communities=True)
+    lists = checkpoint.with_name(SIMILAR_FILE)
+    if not lists.is_file():
+        return 0
+    ids, model = load_lists(lists)
+    return write_similar(graph, ids, model)
+
+
+def ranker_path(info: dict[str, Any]) -> Path | None:
+    """The feed ranker :func:`train_once` published (None: the hand weights rank)."""
+    path = (info.get("ranker") or {}).get("path")
+    return Path(path) if path else None

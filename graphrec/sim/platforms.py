@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from graphrec.config import Settings
@@ -28,19 +29,22 @@ def feed_policy(name: str) -> Any:
 class LibraryPlatform:
     """graphrec's own feed, called in-process, and its event ingestion."""
 
-    def __init__(self, graph: Graph, settings: Settings, policy: str) -> None:
+    def __init__(
+        self, graph: Graph, settings: Settings, policy: str, ranker: Path | None = None
+    ) -> None:
         from graphrec.feed import Recommender
+        from graphrec.feed.rank import score
+        from graphrec.learn.ranker import feed_ranker
 
         self.graph, self.settings = graph, settings
-        from graphrec.feed.rank import score
-
         # No cached shared lists: every feed reads the graph as it is at that simulated moment,
-        # so a seeded run repeats itself exactly. The hand-set weights rank: the simulation
-        # trains no feed ranker (graphrec.sim.learning), and a ranker file left at the
-        # settings' path by another run (another graph) must not decide this day's feeds.
+        # so a seeded run repeats itself exactly. The ranker is the one this run trained
+        # (``ranker``), else the hand-set weights: a ranker file left at the settings' path by
+        # another run (another graph) must not decide this day's feeds.
         self.recommender = Recommender(
-            graph, settings, policy=feed_policy(policy), shared_ttl_s=0, ranker=score
-        )
+            graph, settings, policy=feed_policy(policy), shared_ttl_s=0,
+            ranker=feed_ranker(ranker) if ranker else score,
+        )  # fmt: skip
 
     def feed(self, user_id: str, n: int, at: int) -> list[dict[str, Any]]:
         return [i.as_dict() for i in self.recommender.feed(user_id, n, at=at).items]

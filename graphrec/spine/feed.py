@@ -16,6 +16,11 @@ A request (``GET /users/{id}/feed``):
    them seen and appends a "served" entry to the stream (the graph writer records the
    impressions in Neo4j later).
 
+Before all that, a feed tries the user's precomputed queue (:mod:`graphrec.spine.queue`):
+one script that pops the next n entries the seen filter and budgets let through, grants and
+records them. Only on a miss does it rank as above, and it then stores the pages that would
+follow as the new queue.
+
 No Neo4j transaction runs per request. Sources are pluggable: any object with ``name``,
 ``shared`` and ``candidates(rows, ctx)`` (as :mod:`graphrec.feed.sources`) plus, for a source
 this module does not know, a ``store_rows(recommender, ctx, limit)`` method giving its rows
@@ -37,7 +42,7 @@ from graphrec.config import Settings
 from graphrec.errors import InvalidInput, NotFound
 from graphrec.feed.policy import FeedPolicy, Mix, mix
 from graphrec.feed.policy import scenario as find_scenario
-from graphrec.feed.rank import merge, rerank
+from graphrec.feed.rank import merge, pages, rerank
 from graphrec.feed.recommender import TOP_TAGS, Feed, FeedItem, default_ranker
 from graphrec.feed.sources import (
     Candidate,
@@ -50,6 +55,7 @@ from graphrec.feed.sources import (
     UserContext,
     default_sources,
 )
+from graphrec.spine.queue import FeedQueue, Popped
 from graphrec.spine.state import list_name
 from graphrec.spine.store import SeenFilter, Spine, StoreUnavailable
 
@@ -147,6 +153,7 @@ class StreamRecommender:
         self.sources = sources if sources is not None else default_sources()
         self.rank: Ranker = ranker or default_ranker(self.settings)
         self.lists = ListCache(spine, self.settings.state_lists_ttl_s)
+        self.queue = FeedQueue(spine)
         s = self.settings
         self._defaults = Mix(
             source_weights={},
@@ -163,9 +170,9 @@ class StreamRecommender:
     # --- reading ---------------------------------------------------------------------------
     def context(
         self, user_id: str, now: int, cold: Sequence[dict[str, Any]] = ()
-    ) -> tuple[UserContext, list[dict[str, Any]], list[Any]]:
-        """The user's context, nearline neighbours and the live budgets of ``cold`` (the
-        cold-start list): one pipelined round trip."""
+    ) -> tuple[UserContext, list[dict[str, Any]], list[Any], tuple[Any, Any]]:
+        """The user's context, nearline neighbours, the live budgets of ``cold`` (the
+        cold-start list) and the feed queue's (generation, epoch): one pipelined round trip."""
         k = self.spine.keys
         pipe = self.spine.r.pipeline(transaction=False)
         pipe.sismember(k.users(k.part(user_id)), user_id)
@@ -177,6 +184,8 @@ class StreamRecommender:
             pipe.get(k.user(user_id, what))
         pipe.exists(k.user(user_id, "emb"))
         pipe.hget(k.meta, "lists_v")
+        pipe.hget(k.user(user_id, "meta"), "qg")
+        pipe.hget(k.meta, "queue_epoch")
         if cold:
             pipe.hmget(k.budget, [r["video_id"] for r in cold])
         # Sources that read Redis themselves queue their first reads here (one round trip).
@@ -184,9 +193,10 @@ class StreamRecommender:
         queued = [src.prefetch(pipe, self.spine, user_id) for src in early]
         got = pipe.execute()
         known, tags, liked, skips, declared, follows, comm, near, seen, has_emb, lv = got[:11]
+        versions = (got[11], got[12])
         self.lists.observe(lv)
-        left = got[11] if cold else []
-        at = 12 if cold else 11
+        left = got[13] if cold else []
+        at = 14 if cold else 13
         prefetched: dict[str, Any] = {}
         for src, n in zip(early, queued, strict=True):
             prefetched[src.name] = got[at : at + n]
@@ -216,7 +226,7 @@ class StreamRecommender:
             now=now,
             prefetched=prefetched,
         )
-        return ctx, orjson.loads(near) if near else [], left
+        return ctx, orjson.loads(near) if near else [], left, versions
 
     def cold_list(self) -> list[dict[str, Any]]:
         """The shared cold-start list when the cold-start source is on (else empty)."""
@@ -297,23 +307,101 @@ class StreamRecommender:
         at: int | None = None,
         record: bool = True,
     ) -> Feed:
-        """The next ``n`` videos for ``user_id``; served ones are granted and recorded."""
+        """The next ``n`` videos for ``user_id``; served ones are granted and recorded.
+
+        From the user's queue when it holds a valid one; ``at`` (a feed at a given time:
+        simulations, replays) always ranks, and neither reads nor stores a queue."""
         try:
-            return self._feed(user_id, n, scenario, at=at, record=record)
+            started = time.perf_counter()
+            sc = self._check(n, scenario)
+            popped = None
+            if self.queue.enabled and at is None:
+                popped = self._pop(user_id, n, sc, record)
+                if popped is not None:
+                    return Feed(
+                        user_id=user_id,
+                        items=[FeedItem(**orjson.loads(x)) for x in popped.items],
+                        scenario=sc,
+                        candidates=orjson.loads(popped.candidates),
+                        took_ms=(time.perf_counter() - started) * 1000,
+                        timings_ms={"queue": round((time.perf_counter() - started) * 1000, 3)},
+                    )
+            return self._feed(user_id, n, sc, at=at, record=record, started=started)
         except redis.RedisError as e:
             raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
 
-    def _feed(
-        self, user_id: str, n: int, scenario: str | None, *, at: int | None, record: bool
-    ) -> Feed:
-        started = time.perf_counter()
+    def feed_body(
+        self, user_id: str, n: int = 10, scenario: str | None = None, *, record: bool = True
+    ) -> bytes:
+        """:meth:`feed` as the route answers it (``FeedPublic`` JSON); a queued feed is
+        joined from the script's answer without parsing its items."""
+        try:
+            started = time.perf_counter()
+            sc = self._check(n, scenario)
+            if self.queue.enabled:
+                popped = self._pop(user_id, n, sc, record)
+                if popped is not None:
+                    ms = round((time.perf_counter() - started) * 1000, 3)
+                    return b"".join(
+                        (
+                            b'{"user_id":', orjson.dumps(user_id), b',"scenario":',
+                            orjson.dumps(sc), b',"items":[', b",".join(popped.items),
+                            b'],"candidates":', popped.candidates, b',"took_ms":',
+                            orjson.dumps(ms), b',"timings_ms":{"queue":', orjson.dumps(ms),
+                            b"}}",
+                        )
+                    )  # fmt: skip
+            feed = self._feed(user_id, n, sc, at=None, record=record, started=started)
+        except redis.RedisError as e:
+            raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
+        return feed.to_json()
+
+    def refill(self, user_id: str, scenario: str | None = None) -> Feed:
+        """Rank the user's next feed (default size) and store it with the pages after it as
+        the user's queue; nothing is granted or recorded (the queue filler)."""
+        try:
+            sc = self._check(self.settings.feed_default_n, scenario)
+            return self._feed(
+                user_id, self.settings.feed_default_n, sc, at=None, record=False,
+                started=time.perf_counter(),
+            )  # fmt: skip
+        except redis.RedisError as e:
+            raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
+
+    def _check(self, n: int, scenario: str | None) -> str:
         if not 1 <= n <= self.settings.feed_max_n:
             raise InvalidInput(f"n: must be between 1 and {self.settings.feed_max_n}, got {n}")
+        return find_scenario(scenario).name
+
+    def _pop(self, user_id: str, n: int, scenario: str, record: bool) -> Popped | None:
+        now = int(time.time() * 1000)
+        feed_id = f"{random.getrandbits(64):016x}"  # uuid4 reads os.urandom: slower
+        return self.queue.pop(user_id, n, scenario, record=record, at=now, feed_id=feed_id)
+
+    @staticmethod
+    def _item(c: Candidate) -> FeedItem:
+        return FeedItem(
+            video_id=c.video_id,
+            creator_id=c.creator_id,
+            tags=c.tags,
+            source=c.source,
+            reason=("exploration, outside your usual tags: " + c.reason)
+            if c.exploration
+            else c.reason,
+            score=c.score,
+            sources=c.sources,
+            exploration=c.exploration,
+        )
+
+    def _feed(
+        self, user_id: str, n: int, scenario: str, *, at: int | None, record: bool, started: float
+    ) -> Feed:
+        queue_ms = (time.perf_counter() - started) * 1000  # a queue miss (or no queue)
         sc = find_scenario(scenario)
         now = at if at is not None else int(time.time() * 1000)
         limit = max(self.policy.candidates_per_source, 2 * n)
         cold = self.cold_list()
-        ctx, near, left = self.context(user_id, now, cold)
+        ctx, near, left, versions = self.context(user_id, now, cold)
         found = self.gather(ctx, near, limit, cold, left)
         gathered = time.perf_counter()
         m = mix(self.policy, defaults=self._defaults, sc=sc)
@@ -333,9 +421,9 @@ class StreamRecommender:
         }
         chosen = rerank(candidates, n, **kw)
         ranked = time.perf_counter()
+        denied: set[str] = set()
         if record:
             granted: set[str] = set()
-            denied: set[str] = set()
             pending = [c.video_id for c in chosen]
             feed_id = f"{random.getrandbits(64):016x}"  # uuid4 reads os.urandom: slower
             for _ in range(3):  # budgets spent meanwhile: drop those and refill, 3 tries
@@ -350,32 +438,33 @@ class StreamRecommender:
                 if not pending:
                     break
             chosen = [c for c in chosen if c.video_id in granted]
-        items = [
-            FeedItem(
-                video_id=c.video_id,
-                creator_id=c.creator_id,
-                tags=c.tags,
-                source=c.source,
-                reason=("exploration, outside your usual tags: " + c.reason)
-                if c.exploration
-                else c.reason,
-                score=c.score,
-                sources=c.sources,
-                exploration=c.exploration,
-            )
-            for c in chosen
-        ]
+        recorded = time.perf_counter()
+        items = [self._item(c) for c in chosen]
+        counts = {k: len(v) for k, v in found.items()}
+        timings = {
+            "gather": round((gathered - started) * 1000 - queue_ms, 3),
+            "rank": round((ranked - gathered) * 1000, 3),
+            "record": round((recorded - ranked) * 1000, 3),
+        }
+        if self.queue.enabled and at is None:
+            # The pages after this one, as the user's queue (a preview's page stays in it:
+            # nothing was consumed).
+            taken = {c.video_id for c in chosen} | denied
+            more = pages(candidates, n, self.queue.depth - (0 if record else len(chosen)),
+                         exclude=taken, **kw)  # fmt: skip
+            queued = ([] if record else items) + [self._item(c) for c in more]
+            self.queue.store(
+                user_id, queued, n=n, scenario=sc.name, candidates=counts, versions=versions,
+                at=now,
+            )  # fmt: skip
+            timings["queue"] = round(queue_ms + (time.perf_counter() - recorded) * 1000, 3)
         return Feed(
             user_id=user_id,
             items=items,
             scenario=sc.name,
-            candidates={k: len(v) for k, v in found.items()},
+            candidates=counts,
             took_ms=(time.perf_counter() - started) * 1000,
-            timings_ms={
-                "gather": round((gathered - started) * 1000, 3),
-                "rank": round((ranked - gathered) * 1000, 3),
-                "record": round((time.perf_counter() - ranked) * 1000, 3),
-            },
+            timings_ms=timings,
         )
 
 

@@ -14,7 +14,9 @@ Parts (each can run alone):
 It runs at API start when Redis is empty, after ``graphrec world load``, after training
 (``embeddings``: users' vectors and communities, catalogue vectors, nearline) and after each
 pool cycle (``budgets`` and ``lists``); the graph writer refreshes ``lists`` every
-``state_refresh_s`` and the nearline lists of users whose online embedding moved.
+``state_refresh_s`` and the nearline lists of users whose online embedding moved. Each sync
+outdates every user's feed queue (:mod:`graphrec.spine.queue`; the filler recomputes them);
+the periodic refresh does not (queued feeds follow it within ``feed_queue_ttl_s``).
 """
 
 from __future__ import annotations
@@ -169,6 +171,7 @@ def sync_budgets(graph: Graph, spine: Spine) -> dict[str, int]:
     ids = [x["video_id"] for x in rows]
     held = r.hmget(k.entry, ids)
     fresh = [x for x, h in zip(rows, held, strict=True) if h is None or h.decode() != x["entry"]]
+    moved = sum(h is not None and h.decode() != x["entry"] for x, h in zip(rows, held, strict=True))
     if fresh:
         pipe = r.pipeline(transaction=False)
         for i in range(0, len(fresh), 5_000):
@@ -181,6 +184,8 @@ def sync_budgets(graph: Graph, spine: Spine) -> dict[str, int]:
     if gone:
         r.hdel(k.entry, *gone)
         r.hdel(k.budget, *gone)
+    if moved or gone:  # queued entries may name a pool they left: every queue is outdated
+        spine.invalidate_queues()
     return {"budgets": len(rows), "new": len(fresh)}
 
 
@@ -213,8 +218,11 @@ def sync_lists(
     sources: Sequence[QuerySource] | None = None,
     *,
     now: int | None = None,
+    queues: bool = True,
 ) -> dict[str, int]:
-    """Each shared source's lists and each creator's newest videos, one SET each."""
+    """Each shared source's lists and each creator's newest videos, one SET each; with
+    ``queues`` every feed queue is outdated too (the writer's periodic refresh passes False:
+    queued feeds then follow the lists within ``feed_queue_ttl_s``)."""
     now = now if now is not None else int(time.time() * 1000)
     ctx = shared_context(spine, now)
     out: dict[str, int] = {}
@@ -236,6 +244,8 @@ def sync_lists(
     pipe.hset(spine.keys.meta, "lists_at", now)
     pipe.hincrby(spine.keys.meta, "lists_v", 1)  # workers drop their parsed copies
     pipe.execute()
+    if queues:
+        spine.invalidate_queues()
     return out
 
 
@@ -272,6 +282,7 @@ def sync_nearline(
         for x in found:
             pipe.set(k.user(x["user_id"], "near"), orjson.dumps(x["videos"]))
         pipe.execute()
+        spine.invalidate_queues([x["user_id"] for x in found])  # new neighbours: rank again
         done += len(found)
     return done
 
@@ -315,6 +326,8 @@ def sync_state(
         report[name] = {"wrote": got, "seconds": round(time.perf_counter() - t, 3)}
         if progress is not None:
             progress("state sync", n + 1, len(steps))
+    if steps:  # the user state or lists queued feeds were ranked from may have changed
+        spine.invalidate_queues()
     if set(PARTS) <= set(parts):
         spine.r.hset(spine.keys.meta, "synced_at", int(time.time() * 1000))
     return report

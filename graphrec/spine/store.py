@@ -5,8 +5,10 @@ Key layout (every key starts ``gr:``; the part in braces is the Redis Cluster ha
 - ``gr:{pN}:...`` one of ``stream_partitions`` partitions, chosen by the user id (CRC32):
   the partition's event stream ``events``, its known users ``users``, dedup keys
   ``ev:<event_id>`` and each user's online state ``u:<user>:tags|liked|declared|skips|
-  follows|emb|seen|meta|comm|near``. An event batch's per-partition script touches only its
-  partition's slot, so the dedup key, the stream entry and the state move together.
+  follows|emb|seen|meta|comm|near``, the user's feed queue ``u:<user>:q`` and its stamp
+  ``u:<user>:qs`` (:mod:`graphrec.spine.queue`), and ``qdirty`` (users the queue filler
+  recomputes). An event batch's per-partition script touches only its partition's slot, so
+  the dedup key, the stream entry and the state move together.
 - ``gr:{c}:...`` the catalogue: ``videos`` (id -> JSON facts), ``vemb`` (id -> float32),
   ``creators`` (set), ``list:<name>`` shared candidate lists (JSON), ``cv:<creator>`` each
   creator's newest videos, ``meta``.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import secrets
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -73,6 +76,10 @@ class Keys:
     def moved(self, p: int) -> str:
         """Users whose online embedding moved since their nearline list was refreshed."""
         return self.prefix(p) + "moved"
+
+    def dirty(self, p: int) -> str:
+        """Users whose feed queue the filler should recompute (invalidated or running low)."""
+        return self.prefix(p) + "qdirty"
 
     def user(self, user_id: str, what: str) -> str:
         return f"{self.prefix(self.part(user_id))}u:{user_id}:{what}"
@@ -167,6 +174,8 @@ class Spine:
         self.grant_script = client.register_script(_lua("grant"))
         self.serve_script = client.register_script(_lua("serve"))
         self.grant_serve_script = client.register_script(_lua("grant_serve"))
+        self.queue_pop_script = client.register_script(_lua("queue_pop"))
+        self.queue_store_script = client.register_script(_lua("queue_store"))
 
     @classmethod
     def connect(cls, url: str, settings: Settings | None = None) -> Spine:
@@ -205,6 +214,22 @@ class Spine:
         if budget is not None and entry is not None:
             pipe.hset(k.budget, facts["video_id"], budget)
             pipe.hset(k.entry, facts["video_id"], entry)
+        pipe.execute()
+
+    def invalidate_queues(self, user_ids: Iterable[str] | None = None) -> None:
+        """Outdate feed queues: of ``user_ids`` (their queue generation moves on), else of
+        everyone (the queue epoch moves on). Either way the users go to the filler's sets."""
+        k = self.keys
+        pipe = self.r.pipeline(transaction=False)
+        if user_ids is None:
+            pipe.hincrby(k.meta, "queue_epoch", 1)
+            for p in range(k.partitions):  # one slot per partition: Cluster-safe
+                pipe.sunionstore(k.dirty(p), [k.dirty(p), k.users(p)])
+        else:
+            token = f"s{secrets.token_hex(8)}"  # a new generation, never one seen before
+            for uid in user_ids:
+                pipe.hset(k.user(uid, "meta"), "qg", token)
+                pipe.sadd(k.dirty(k.part(uid)), uid)
         pipe.execute()
 
     def lists_stale(self) -> None:

@@ -158,8 +158,12 @@ class ConsumerLoop:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
 
+    @property
+    def thread_name(self) -> str:
+        return self.reader.consumer
+
     def start(self) -> threading.Thread:
-        self._thread = threading.Thread(target=self.run, name=self.reader.consumer, daemon=True)
+        self._thread = threading.Thread(target=self.run, name=self.thread_name, daemon=True)
         self._thread.start()
         return self._thread
 

@@ -192,8 +192,8 @@ class GraphWriter(ConsumerLoop):
         now = time.time()
         lists_at = r.hget(k.meta, "lists_at")
         if lists_at is None or now * 1000 - int(lists_at) > s.state_refresh_s * 1000:
-            sync_budgets(self.graph, self.spine)
-            sync_lists(self.graph, self.spine)
+            sync_budgets(self.graph, self.spine)  # outdates feed queues if an entry moved
+            sync_lists(self.graph, self.spine, queues=False)  # queues follow within their TTL
         moved: list[str] = []
         for p in range(k.partitions):
             moved += [x.decode() for x in r.spop(k.moved(p), 100) or []]

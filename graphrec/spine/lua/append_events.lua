@@ -5,7 +5,7 @@
 -- towards (or away from) the batch's videos, as cypher/serving/update_profiles does.
 -- Every key shares the partition's hash tag: one Redis Cluster slot per call. Inside Redis
 -- each redis.call costs a few microseconds: per user once what need not be per event (the
--- user check, active_at), an event's k seen bits in one BITFIELD.
+-- user check, active_at, the feed queue's generation), an event's k seen bits in one BITFIELD.
 -- KEYS[1] partition stream, KEYS[2] the partition's set of known user ids
 -- ARGV[1] key prefix of the partition ("gr:{p3}:"), ARGV[2] JSON request
 --   {ttl, maxlen, rate, minw, maxw, dim, recent, events: [{id, u, k, at, v?, c?, wm?, w, tags, bits}]}
@@ -17,7 +17,7 @@ local vec = {}
 for i = 3, #ARGV, 2 do vec[ARGV[i]] = ARGV[i + 1] end
 local dim = req.dim
 local fmt = '<' .. string.rep('f', dim)
-local out, deltas, known, active = {}, {}, {}, {}
+local out, deltas, known, active, last = {}, {}, {}, {}, {}
 for i, e in ipairs(req.events) do
   local k = known[e.u]
   if k == nil then
@@ -34,7 +34,7 @@ for i, e in ipairs(req.events) do
     if e.v then f[#f + 1] = 'v'; f[#f + 1] = e.v end
     if e.c then f[#f + 1] = 'c'; f[#f + 1] = e.c end
     if e.wm then f[#f + 1] = 'wm'; f[#f + 1] = tostring(e.wm) end
-    redis.call('XADD', stream, 'MAXLEN', '~', req.maxlen, '*', unpack(f))
+    last[e.u] = redis.call('XADD', stream, 'MAXLEN', '~', req.maxlen, '*', unpack(f))
     local up = prefix .. 'u:' .. e.u .. ':'
     if e.w ~= 0 then
       for _, t in ipairs(e.tags) do
@@ -78,7 +78,10 @@ for i, e in ipairs(req.events) do
   end
 end
 for uid, at in pairs(active) do
-  redis.call('HSET', prefix .. 'u:' .. uid .. ':meta', 'active_at', at)
+  -- The user's feed queue generation becomes the user's last entry id (unique): a queue
+  -- ranked before is outdated, the next feed ranks again (the filler may do it first).
+  redis.call('HSET', prefix .. 'u:' .. uid .. ':meta', 'active_at', at, 'qg', last[uid])
+  redis.call('SADD', prefix .. 'qdirty', uid)
 end
 for uid, d in pairs(deltas) do
   local key = prefix .. 'u:' .. uid .. ':emb'

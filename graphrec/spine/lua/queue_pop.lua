@@ -1,0 +1,68 @@
+-- Serves a feed from the user's precomputed queue, atomically (a Redis where every key lives
+-- on one node): when the queue is valid (its stamp matches the user's queue generation, the
+-- queue epoch, the scenario and the page size), takes the next entries not in the seen
+-- filter and within their pool budget (a refused or seen entry is passed over) until n are
+-- found. With record = 1 it then counts the budgets down, marks the videos seen, appends one
+-- "served" entry and drops the entries it went through (below `low` left: the user goes to
+-- the filler's set). With record = 0 nothing is written. Fewer than n found: a miss, nothing
+-- written either (the caller ranks the normal way and stores a new queue).
+-- KEYS[1] queue (list of "video\tbit,bit,..\titem JSON"), KEYS[2] its stamp (hash),
+-- KEYS[3] the user's meta (qg), KEYS[4] the catalogue meta (queue_epoch), KEYS[5] budgets,
+-- KEYS[6] the user's partition stream, KEYS[7] the user's seen filter, KEYS[8] the
+-- partition's set of users to refill
+-- ARGV[1] n, ARGV[2] record (1|0), ARGV[3] scenario, ARGV[4] stream maxlen, ARGV[5] user id,
+-- ARGV[6] at (epoch ms), ARGV[7] feed id, ARGV[8] low-water mark
+-- returns: {0} on a miss; else {1, candidates JSON, item JSON, ...}
+local st = redis.call('HMGET', KEYS[2], 'g', 'e', 'sc', 'n', 'c')
+if not st[1] then return {0} end
+local g = redis.call('HGET', KEYS[3], 'qg') or '0'
+local e = redis.call('HGET', KEYS[4], 'queue_epoch') or '0'
+if st[1] ~= g or st[2] ~= e or st[3] ~= ARGV[3] or st[4] ~= ARGV[1] then return {0} end
+local n = tonumber(ARGV[1])
+local seen = redis.call('GET', KEYS[7]) or ''
+local out = {1, st[5]}
+local vids, budgeted, bits = {}, {}, {}
+local pos, len, chunk = 0, redis.call('LLEN', KEYS[1]), 2 * n
+while #vids < n and pos < len do
+  local entries = redis.call('LRANGE', KEYS[1], pos, pos + chunk - 1)
+  for _, x in ipairs(entries) do
+    pos = pos + 1
+    local t1 = string.find(x, '\t', 1, true)
+    local t2 = string.find(x, '\t', t1 + 1, true)
+    local vid = string.sub(x, 1, t1 - 1)
+    local mine, all = {}, true
+    for b in string.gmatch(string.sub(x, t1 + 1, t2 - 1), '%d+') do
+      local p = tonumber(b)
+      mine[#mine + 1] = p
+      local byte = string.byte(seen, math.floor(p / 8) + 1)
+      if all and (not byte or bit.band(byte, bit.rshift(128, p % 8)) == 0) then all = false end
+    end
+    if not all then  -- not seen: within budget?
+      local left = redis.call('HGET', KEYS[5], vid)
+      if not left or tonumber(left) > 0 then
+        vids[#vids + 1] = vid
+        budgeted[#vids] = left and true or false
+        for _, p in ipairs(mine) do bits[#bits + 1] = p end
+        out[#out + 1] = string.sub(x, t2 + 1)
+        if #vids >= n then break end
+      end
+    end
+  end
+  chunk = 4 * n
+end
+if #vids < n then return {0} end
+if ARGV[2] == '1' then
+  for i, v in ipairs(vids) do
+    if budgeted[i] then redis.call('HINCRBY', KEYS[5], v, -1) end
+  end
+  local bf = {}
+  for _, p in ipairs(bits) do
+    bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u1'; bf[#bf + 1] = p; bf[#bf + 1] = 1
+  end
+  redis.call('BITFIELD', KEYS[7], unpack(bf))
+  redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[4], '*', 'k', 'served', 'u', ARGV[5],
+    'at', ARGV[6], 'f', ARGV[7], 'v', table.concat(vids, ','))
+  redis.call('LTRIM', KEYS[1], pos, -1)
+  if len - pos < tonumber(ARGV[8]) then redis.call('SADD', KEYS[8], ARGV[5]) end
+end
+return out

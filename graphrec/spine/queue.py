@@ -1,0 +1,249 @@
+"""The per-user feed queue: ranked nearline, popped per request.
+
+A feed ranked the normal way (:class:`~graphrec.spine.feed.StreamRecommender`: the user's
+state, every source, the ranker, the diversity re-rank) also ranks the pages that would
+follow it (:func:`graphrec.feed.rank.pages`: the re-rank again without what earlier pages
+took) and keeps them in Redis as the user's queue (``gr:{pN}:u:<id>:q``, one entry per video:
+its id, its seen-filter bits and its item as the feed answers it, JSON), stamped
+(``...:qs``) with the user's queue generation, the queue epoch, the scenario and the page size,
+for ``feed_queue_ttl_s``. The next feed is one script (``lua/queue_pop``): while the stamp
+holds it takes the next entries the seen filter and the pool budgets let through (a seen or
+refused entry is passed over), grants them, marks them seen and appends the ``served`` entry,
+exactly as a ranked feed is recorded; ``record=false`` writes nothing. Fewer than n left, or
+an outdated stamp: a miss, ranked the normal way, which stores a new queue.
+
+What outdates a queue:
+
+- an event of the user (``append_events.lua`` sets ``qg`` in ``u:<id>:meta`` to the user's
+  last stream entry id): the next feed reflects it at once, as without a queue; a new nearline neighbour list of the user
+  (:func:`graphrec.spine.state.sync_nearline`) likewise;
+- the queue epoch (``queue_epoch`` in ``gr:{c}:meta``): every ``state sync`` (API start,
+  after a load, after training, after a pool cycle) and every budgets refresh that moved or
+  removed a pool entry bumps it;
+- the TTL: the periodic refresh of the shared lists (every ``state_refresh_s``: new
+  uploads in the cold-start list, engagement counts) reaches queued feeds within
+  ``feed_queue_ttl_s``.
+
+Storing checks the generation and epoch the feed read before ranking (``lua/queue_store``), so
+an event that arrives while a feed ranks is never hidden behind a queue ranked without it.
+Budgets and the seen filter are checked when an entry is popped, never trusted from the fill.
+
+The :class:`QueueFiller` recomputes, in the background, the queues of users in the
+partitions' ``qdirty`` sets (invalidated by an event or an epoch bump, or running low),
+at most ``queue_fill_per_s`` users a second: ``graphrec stream filler``, or a thread per API
+worker with ``queue_filler``. A Redis Cluster keeps budgets and users on different slots:
+there the queue is off (feeds rank every time).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from graphrec.errors import NotFound
+from graphrec.feed.recommender import FeedItem
+from graphrec.spine.store import Spine, seen_bits
+from graphrec.spine.stream import ConsumerLoop, consumer_name
+
+if TYPE_CHECKING:
+    from graphrec.spine.feed import StreamRecommender
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Popped:
+    """A feed served from the queue: the candidates count of its fill, each item's JSON."""
+
+    candidates: bytes
+    items: list[bytes]
+
+
+def _version(x: bytes | str | None) -> str:
+    if x is None:
+        return "0"
+    return x.decode() if isinstance(x, bytes) else x
+
+
+class FeedQueue:
+    """Pops from and stores users' feed queues (keys and scripts in :class:`Spine`)."""
+
+    def __init__(self, spine: Spine) -> None:
+        self.spine = spine
+        s = spine.settings
+        self.enabled = s.feed_queue and s.feed_queue_depth > 0 and not s.redis_cluster
+        self.depth = s.feed_queue_depth
+
+    def _keys(self, user_id: str) -> list[str]:
+        k = self.spine.keys
+        prefix = f"{k.prefix(k.part(user_id))}u:{user_id}:"
+        return [prefix + "q", prefix + "qs", prefix + "meta", k.meta]
+
+    def entry(self, item: FeedItem) -> bytes:
+        bits = ",".join(map(str, seen_bits(item.video_id, self.spine.settings.seen_bloom_bits)))
+        return f"{item.video_id}\t{bits}\t".encode() + orjson.dumps(item.as_dict())
+
+    def pop(
+        self, user_id: str, n: int, scenario: str, *, record: bool, at: int, feed_id: str
+    ) -> Popped | None:
+        """The next ``n`` items of a valid queue (granted and recorded when ``record``), or
+        None (a miss: nothing written)."""
+        k, s = self.spine.keys, self.spine.settings
+        p = k.part(user_id)
+        keys = self._keys(user_id)
+        keys += [k.budget, k.stream(p), k.user(user_id, "seen"), k.dirty(p)]
+        got = self.spine.queue_pop_script(
+            keys=keys,
+            args=[n, 1 if record else 0, scenario, s.stream_maxlen, user_id, at, feed_id,
+                  s.feed_queue_low],
+        )  # fmt: skip
+        if not got or int(got[0]) != 1:
+            return None
+        return Popped(candidates=got[1], items=list(got[2:]))
+
+    def store(
+        self,
+        user_id: str,
+        items: Sequence[FeedItem],
+        *,
+        n: int,
+        scenario: str,
+        candidates: dict[str, int],
+        versions: tuple[Any, Any],
+        at: int,
+    ) -> bool:
+        """Keep ``items`` as the user's queue unless an event or epoch bump came after
+        ``versions`` (the queue generation and epoch read before ranking)."""
+        s = self.spine.settings
+        args: list[Any] = [
+            _version(versions[0]), _version(versions[1]), s.feed_queue_ttl_s, scenario, n,
+            orjson.dumps(candidates), at,
+        ]  # fmt: skip
+        args += [self.entry(it) for it in items]
+        return bool(self.spine.queue_store_script(keys=self._keys(user_id), args=args))
+
+    def valid(self, user_ids: Sequence[str], *, n: int, scenario: str) -> list[bool]:
+        """Whether each user's queue holds a valid stamp for (n, scenario) and at least
+        ``feed_queue_low`` entries (the filler leaves those alone)."""
+        if not user_ids:
+            return []
+        k, low = self.spine.keys, self.spine.settings.feed_queue_low
+        pipe = self.spine.r.pipeline(transaction=False)
+        pipe.hget(k.meta, "queue_epoch")
+        for uid in user_ids:
+            q, qs, meta, _ = self._keys(uid)
+            pipe.hmget(qs, ["g", "e", "sc", "n"])
+            pipe.hget(meta, "qg")
+            pipe.llen(q)
+        got = pipe.execute()
+        epoch = _version(got[0])
+        out = []
+        for i in range(len(user_ids)):
+            (g, e, sc, qn), qg, length = got[1 + 3 * i : 4 + 3 * i]
+            out.append(
+                g is not None
+                and _version(g) == _version(qg)
+                and _version(e) == epoch
+                and _version(sc) == scenario
+                and _version(qn) == str(n)
+                and int(length) >= max(low, n)
+            )
+        return out
+
+
+def fill(
+    recommender: StreamRecommender,
+    user_ids: Iterable[str],
+    *,
+    skip_valid: bool = True,
+    chunk: int = 50,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Compute and store the queues of ``user_ids`` (the default page size and scenario);
+    with ``skip_valid``, users whose queue is valid and long enough are left alone."""
+    from graphrec.feed.policy import scenario as find_scenario
+
+    n = recommender.settings.feed_default_n
+    sc = find_scenario(None).name
+    done = skipped = unknown = 0
+    ids = list(user_ids)
+    for i in range(0, len(ids), chunk):
+        part = ids[i : i + chunk]
+        ok = recommender.queue.valid(part, n=n, scenario=sc) if skip_valid else [False] * len(part)
+        for uid, good in zip(part, ok, strict=True):
+            if good:
+                skipped += 1
+                continue
+            try:
+                recommender.refill(uid)
+                done += 1
+            except NotFound:
+                unknown += 1
+        if progress is not None:
+            progress(len(part))
+    return {"filled": done, "valid": skipped, "unknown": unknown}
+
+
+class QueueFiller(ConsumerLoop):
+    """Recomputes the queues of users in the ``qdirty`` sets, ``per_s`` users a second at
+    most (the bound on the CPU it takes), in a thread or standalone (:meth:`run`)."""
+
+    label = "queue filler"
+
+    def __init__(
+        self, recommender: StreamRecommender, *, per_s: float | None = None, batch: int = 20
+    ) -> None:
+        super().__init__()
+        self.recommender = recommender
+        self.spine = recommender.spine
+        s = self.spine.settings
+        self.per_s = s.queue_fill_per_s if per_s is None else per_s
+        self.batch = batch
+        self.name = consumer_name("queue-filler")
+        self.filled = 0
+        self._next_part = 0
+
+    @property
+    def thread_name(self) -> str:
+        return self.name
+
+    def take(self, count: int) -> list[str]:
+        """Up to ``count`` users from the partitions' sets, round robin."""
+        k = self.spine.keys
+        out: list[str] = []
+        for _ in range(k.partitions):
+            if len(out) >= count:
+                break
+            p = self._next_part
+            self._next_part = (p + 1) % k.partitions
+            got = self.spine.r.spop(k.dirty(p), count - len(out)) or []
+            out += [x.decode() if isinstance(x, bytes) else x for x in got]
+        return out
+
+    def step(self) -> int:
+        """Fill one batch; returns how many users were taken."""
+        users = self.take(self.batch)
+        if users:
+            got = fill(self.recommender, users)
+            self.filled += got["filled"]
+        return len(users)
+
+    def tick(self) -> None:
+        if self.per_s <= 0:
+            self._stop.wait(1.0)
+            return
+        t = time.monotonic()
+        taken = self.step()
+        if taken == 0:
+            self._stop.wait(0.2)
+            return
+        # At most per_s users a second: wait out what this batch is owed.
+        self._stop.wait(max(0.0, taken / self.per_s - (time.monotonic() - t)))
+
+
+__all__ = ["FeedQueue", "Popped", "QueueFiller", "fill"]
