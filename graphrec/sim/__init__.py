@@ -179,7 +179,7 @@ def simulate(
         elif http and policy == "graphrec":
             platform = HttpPlatform(http, api_key)
         elif policy == ONLINE:
-            platform = OnlinePlatform(graph, s)
+            platform = OnlinePlatform(graph, s, ranker=ranker_path(state.info))
         else:
             platform = LibraryPlatform(graph, s, policy, ranker=ranker_path(state.info))
 

@@ -70,10 +70,10 @@ class OnlinePlatform(LibraryPlatform):
     as the trainer does well within its 60 s.
     """
 
-    def __init__(self, graph: Graph, settings: Settings) -> None:
+    def __init__(self, graph: Graph, settings: Settings, ranker: Path | None = None) -> None:
         from graphrec.spine.trainer import OnlineModel, kind_weights, learner_from_graph
 
-        super().__init__(graph, settings, "graphrec")
+        super().__init__(graph, settings, "graphrec", ranker=ranker)
         learner, batch_model = learner_from_graph(graph, settings=settings)
         self.model = OnlineModel(learner, batch_model)
         self.weights = kind_weights(settings)
