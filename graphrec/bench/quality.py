@@ -55,7 +55,7 @@ def bench_quality(
     rank: int = 448,
     train_seconds: float = 360.0,
     config: TrainConfig | None = None,
-    weights: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0),
+    weights: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
     neighbours: tuple[int, ...] = (50, 200),
     validation: float = 0.2,
     init: str = "normal",

@@ -38,7 +38,9 @@ def train_once(
         "holdout": best,
         "checkpoint": str(run.checkpoint),
         "similar": {k: v for k, v in run.similar.items() if k != "validation"},
-        "ranker": {k: run.ranker.get(k) for k in ("published", "validation", "path", "why")},
+        "ranker": {
+            k: run.ranker.get(k) for k in ("published", "validation_ndcg_at_20", "path", "why")
+        },
     }
     comm = run.communities
     assert comm is not None
