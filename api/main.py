@@ -103,6 +103,8 @@ def create_app(
         finally:
             if app.state.filler is not None:
                 app.state.filler.stop()
+            if isinstance(app.state.recommender, StreamRecommender):
+                await app.state.recommender.queue.aclose()
             app.state.writer.stop()
             spine.close()
             for g in (owned, writer_graph):

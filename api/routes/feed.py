@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, BeforeValidator
 
@@ -52,7 +53,7 @@ class FeedPublic(BaseModel):
         422: {"model": ErrorPublic, "description": "bad n or scenario"},
     },
 )
-def read_feed(
+async def read_feed(
     user_id: str,
     recommender: RecommenderDep,
     n: Annotated[
@@ -76,8 +77,13 @@ def read_feed(
     # The body as FeedPublic describes it, serialised once by orjson: returning the model
     # would have FastAPI validate it again and serialise it in Python (the hottest route).
     # On the spine a feed from the user's queue is joined from the script's answer.
+    # The route is async: a queued feed is one awaited Redis script on the event loop (no
+    # hop to a thread); ranking (a miss, or the graph's feed) runs in the thread pool.
     if isinstance(recommender, StreamRecommender):
-        body = recommender.feed_body(user_id, size, scenario=scenario, record=record)
+        body = await recommender.feed_body_async(user_id, size, scenario=scenario, record=record)
     else:
-        body = recommender.feed(user_id, size, scenario=scenario, record=record).to_json()
+        feed = await run_in_threadpool(
+            recommender.feed, user_id, size, scenario=scenario, record=record
+        )
+        body = feed.to_json()
     return Response(content=body, media_type="application/json")

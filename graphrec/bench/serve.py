@@ -365,7 +365,8 @@ def _fill_worker(args: dict[str, Any], out: Any) -> None:
 
     spine = Spine.connect(args["redis_url"])
     try:
-        out.put(fill(StreamRecommender(spine), args["users"]))
+        # Every queue recomputed (a queue left valid by an earlier run may expire mid-run).
+        out.put(fill(StreamRecommender(spine), args["users"], skip_valid=False))
     finally:
         spine.close()
 

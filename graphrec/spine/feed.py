@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
+import anyio.to_thread
 import orjson
 import redis
 
@@ -341,20 +342,50 @@ class StreamRecommender:
             if self.queue.enabled:
                 popped = self._pop(user_id, n, sc, record)
                 if popped is not None:
-                    ms = round((time.perf_counter() - started) * 1000, 3)
-                    return b"".join(
-                        (
-                            b'{"user_id":', orjson.dumps(user_id), b',"scenario":',
-                            orjson.dumps(sc), b',"items":[', b",".join(popped.items),
-                            b'],"candidates":', popped.candidates, b',"took_ms":',
-                            orjson.dumps(ms), b',"timings_ms":{"queue":', orjson.dumps(ms),
-                            b"}}",
-                        )
-                    )  # fmt: skip
+                    return self._joined(user_id, sc, popped, started)
             feed = self._feed(user_id, n, sc, at=None, record=record, started=started)
         except redis.RedisError as e:
             raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
         return feed.to_json()
+
+    async def feed_body_async(
+        self, user_id: str, n: int = 10, scenario: str | None = None, *, record: bool = True
+    ) -> bytes:
+        """:meth:`feed_body` for an ``async`` route: the queue's pop is awaited on the
+        event loop (no hop to a thread for the common case); a miss ranks in a thread."""
+        started = time.perf_counter()
+        sc = self._check(n, scenario)
+        if self.queue.enabled:
+            feed_id = f"{random.getrandbits(64):016x}"
+            try:
+                popped = await self.queue.pop_async(
+                    user_id, n, sc, record=record, at=int(time.time() * 1000), feed_id=feed_id
+                )
+            except redis.RedisError as e:
+                raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
+            if popped is not None:
+                return self._joined(user_id, sc, popped, started)
+
+        def ranked() -> bytes:
+            try:
+                feed = self._feed(user_id, n, sc, at=None, record=record, started=started)
+            except redis.RedisError as e:
+                raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
+            return feed.to_json()
+
+        return await anyio.to_thread.run_sync(ranked)
+
+    @staticmethod
+    def _joined(user_id: str, scenario: str, popped: Popped, started: float) -> bytes:
+        ms = round((time.perf_counter() - started) * 1000, 3)
+        return b"".join(
+            (
+                b'{"user_id":', orjson.dumps(user_id), b',"scenario":', orjson.dumps(scenario),
+                b',"items":[', b",".join(popped.items), b'],"candidates":', popped.candidates,
+                b',"took_ms":', orjson.dumps(ms), b',"timings_ms":{"queue":', orjson.dumps(ms),
+                b"}}",
+            )
+        )  # fmt: skip
 
     def refill(self, user_id: str, scenario: str | None = None) -> Feed:
         """Rank the user's next feed (default size) and store it with the pages after it as

@@ -37,17 +37,20 @@ there the queue is off (feeds rank every time).
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
 import orjson
 
 from graphrec.errors import NotFound
 from graphrec.feed.recommender import FeedItem
-from graphrec.spine.store import Spine, seen_bits
+from graphrec.spine.store import Spine, _lua, seen_bits
 from graphrec.spine.stream import ConsumerLoop, consumer_name
 
 if TYPE_CHECKING:
@@ -78,6 +81,9 @@ class FeedQueue:
         s = spine.settings
         self.enabled = s.feed_queue and s.feed_queue_depth > 0 and not s.redis_cluster
         self.depth = s.feed_queue_depth
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._aclient: Any = None
+        self._ascript: Any = None
 
     def _keys(self, user_id: str) -> list[str]:
         k = self.spine.keys
@@ -88,23 +94,65 @@ class FeedQueue:
         bits = ",".join(map(str, seen_bits(item.video_id, self.spine.settings.seen_bloom_bits)))
         return f"{item.video_id}\t{bits}\t".encode() + orjson.dumps(item.as_dict())
 
+    def _pop_call(
+        self, user_id: str, n: int, scenario: str, *, record: bool, at: int, feed_id: str
+    ) -> tuple[list[str], list[Any]]:
+        k, s = self.spine.keys, self.spine.settings
+        p = k.part(user_id)
+        keys = self._keys(user_id)
+        keys += [k.budget, k.stream(p), k.user(user_id, "seen"), k.dirty(p)]
+        args = [n, 1 if record else 0, scenario, s.stream_maxlen, user_id, at, feed_id,
+                s.feed_queue_low]  # fmt: skip
+        return keys, args
+
+    @staticmethod
+    def _popped(got: Any) -> Popped | None:
+        if not got or int(got[0]) != 1:
+            return None
+        return Popped(candidates=got[1], items=list(got[2:]))
+
     def pop(
         self, user_id: str, n: int, scenario: str, *, record: bool, at: int, feed_id: str
     ) -> Popped | None:
         """The next ``n`` items of a valid queue (granted and recorded when ``record``), or
         None (a miss: nothing written)."""
-        k, s = self.spine.keys, self.spine.settings
-        p = k.part(user_id)
-        keys = self._keys(user_id)
-        keys += [k.budget, k.stream(p), k.user(user_id, "seen"), k.dirty(p)]
-        got = self.spine.queue_pop_script(
-            keys=keys,
-            args=[n, 1 if record else 0, scenario, s.stream_maxlen, user_id, at, feed_id,
-                  s.feed_queue_low],
-        )  # fmt: skip
-        if not got or int(got[0]) != 1:
-            return None
-        return Popped(candidates=got[1], items=list(got[2:]))
+        keys, args = self._pop_call(user_id, n, scenario, record=record, at=at, feed_id=feed_id)
+        return self._popped(self.spine.queue_pop_script(keys=keys, args=args))
+
+    async def pop_async(
+        self, user_id: str, n: int, scenario: str, *, record: bool, at: int, feed_id: str
+    ) -> Popped | None:
+        """:meth:`pop` on an asyncio client of this event loop (an async route awaits it
+        instead of hopping to a thread); the same script, the same timeouts."""
+        if self.spine.url is None:  # a Spine built around a client: no URL to connect with
+            return await anyio.to_thread.run_sync(
+                functools.partial(
+                    self.pop, user_id, n, scenario, record=record, at=at, feed_id=feed_id
+                )
+            )
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            import redis.asyncio as aredis
+
+            s = self.spine.settings
+            pool = aredis.BlockingConnectionPool.from_url(
+                self.spine.url,
+                max_connections=s.redis_max_connections,
+                timeout=s.redis_timeout_s,
+                socket_timeout=s.redis_timeout_s,
+                socket_connect_timeout=s.redis_timeout_s,
+            )
+            self._aclient = aredis.Redis(connection_pool=pool)
+            self._ascript = self._aclient.register_script(_lua("queue_pop"))
+            self._loop = loop
+        keys, args = self._pop_call(user_id, n, scenario, record=record, at=at, feed_id=feed_id)
+        return self._popped(await self._ascript(keys=keys, args=args))
+
+    async def aclose(self) -> None:
+        """Close the asyncio client (the app's shutdown)."""
+        if self._aclient is not None and self._loop is asyncio.get_running_loop():
+            await self._aclient.aclose()
+        self._aclient = self._loop = None
 
     def store(
         self,

@@ -168,6 +168,7 @@ class Spine:
         # redis-py's annotations union every reply type (bytes | str | int | Awaitable ...);
         # replies here are bytes (no decode_responses), so the client is typed loosely.
         self.r: Any = client
+        self.url: str | None = None  # set by connect (an asyncio client can then be made)
         self.settings = settings or get_settings()
         self.keys = Keys(self.settings.stream_partitions)
         self.append_script = client.register_script(_lua("append_events"))
@@ -181,7 +182,9 @@ class Spine:
     def connect(cls, url: str, settings: Settings | None = None) -> Spine:
         from graphrec.services.redis import redis_client
 
-        return cls(redis_client(url, settings), settings)
+        spine = cls(redis_client(url, settings), settings)
+        spine.url = url
+        return spine
 
     def close(self) -> None:
         self.r.close()
