@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from typer.testing import CliRunner
 
 from graphrec.bench.online import bench_online, freshness, load_movielens
@@ -76,6 +77,38 @@ def test_engagements_move_a_video_towards_its_audience() -> None:
     assert "va3" in dirty_items
     np.testing.assert_allclose(dirty_items["va3"], after, atol=1e-6)
     assert learner.take_dirty() == ({}, {})
+
+
+def test_rehearsal_pulls_every_user_back_to_its_history() -> None:
+    """A rehearsal (one pass over the replay reservoir, then every user folded into its
+    history) repairs users whose vectors a burst pushed away, without their events."""
+    learner, _, _ = _world()
+    rng = np.random.default_rng(1)
+    scrambled = _unit(rng.normal(size=(40, DIM))).astype(np.float32)
+    learner.users.set_rows(np.arange(40), torch.from_numpy(scrambled))
+
+    def fit() -> float:
+        snap = learner.snapshot()
+        return float(
+            np.mean(
+                [snap.users[u] @ snap.items[list(learner.history[u])].mean(0) for u in range(40)]
+            )
+        )
+
+    before = fit()
+    assert learner.rehearse() == learner._replay_n > 0
+    assert fit() > before + 0.3
+    dirty_users, _ = learner.take_dirty()
+    assert len(dirty_users) == 40
+
+
+def test_rehearsal_runs_every_rehearse_every_events() -> None:
+    learner, _, _ = _world()
+    learner.config.rehearse_every = 50
+    users = [f"a{i}" for i in range(20)]
+    for k in range(3):  # 60 events: one rehearsal, at the 50th
+        learner.update(Interactions(users, [f"va{k}"] * 20, np.ones(20)))
+        assert learner.rehearsals == (1 if k == 2 else 0)
 
 
 def test_new_video_starts_from_its_tags_then_from_its_first_engagements() -> None:

@@ -17,11 +17,11 @@ from graphrec.sim import metrics as M
 from graphrec.sim.report import story, write_report
 from graphrec.world.generate import SIZES, generate
 
-# simulated days with training; the first test builds the day (4 policies): a hang guard
-# wider than the suite's 300 s, which a busy 2-core machine can reach
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+# simulated days with training; the first test builds the day (5 policies): a hang guard
+# wider than the suite's 300 s, which a busy 2-core machine can reach (898 s measured at load 8)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
-POLICIES = ("graphrec", "no_cold_start", "random", "popular")
+POLICIES = ("graphrec", "online", "no_cold_start", "random", "popular")
 
 
 # The planted world: world S's population with eight distinct taste communities, so that
@@ -76,6 +76,33 @@ def test_planted_strong_video_reaches_boost_within_two_cycles(day: SimReport) ->
     assert f["reached_boost"] >= 1 and f["pool_moves"]["cold_start->boost"] >= 1
 
 
+def test_online_training_moves_upload_vectors_to_their_audience(day: SimReport) -> None:
+    """With the model learning online, the day's uploads' vectors (as the graph serves them)
+    move to where the users who watch them are; without it they stay at their tags' and
+    creator's guess (docs/online-training.md, "In the simulated day")."""
+    online = day.policies["online"]
+    static = day.policies["graphrec"]
+    up_on = [v for v in online.audience_cosine["uploads"] if v is not None]
+    up_off = [v for v in static.audience_cosine["uploads"] if v is not None]
+    assert up_on and up_off, (online.audience_cosine, static.audience_cosine)
+    # closer to the audience at every hour both follow, and by a clear margin at the end
+    pairs = [
+        (a, b)
+        for a, b in zip(
+            online.audience_cosine["uploads"], static.audience_cosine["uploads"], strict=True
+        )
+        if a is not None and b is not None
+    ]
+    assert all(a > b for a, b in pairs), pairs
+    assert up_on[-1] > up_off[-1] + 0.1, (up_on, up_off)
+    planted = [v for v in online.audience_cosine["planted_strong"] if v is not None]
+    assert planted and planted[-1] > 0.8, online.audience_cosine["planted_strong"]
+    training = online.figures["online_training"]
+    assert training["updates"] > 0 and training["vectors_written"] > 0, training
+    assert training["gate"]["publish"], training["gate"]
+    assert "online_training" not in static.figures
+
+
 def test_malicious_upload_is_never_shown(day: SimReport) -> None:
     for r in day.policies.values():
         assert r.figures["malicious_impressions"] == 0
@@ -84,12 +111,14 @@ def test_malicious_upload_is_never_shown(day: SimReport) -> None:
 def test_report_is_written_with_every_figure(day: SimReport, tmp_path: Path) -> None:
     paths = write_report(day, tmp_path / "report")
     html = paths["html"].read_text()
-    assert "A day on the platform" in html and html.count("data:image/png;base64,") == 4
+    assert "A day on the platform" in html and html.count("data:image/png;base64,") == 5
     import json
 
     data = json.loads(paths["json"].read_text())
     assert [r["policy"] for r in data["headline"]] == list(POLICIES)
     assert {"creator_gini", "coverage", "adaptation_pages"} <= set(data["headline"][0])
+    assert {"upload_audience_cosine", "trending_upload_audience_cosine"} <= set(data["headline"][0])
+    assert data["policies"]["online"]["audience_cosine"]["uploads"]
 
 
 def test_same_seed_same_figures(graph: Graph) -> None:
@@ -120,6 +149,12 @@ def test_bad_configs_are_refused() -> None:
         SimConfig(policies=("graphrec", "magic"))
     with pytest.raises(InvalidInput, match="at least 1"):
         SimConfig(hours=0)
+
+
+def test_online_policy_needs_the_trained_model(graph: Graph) -> None:
+    cfg = SimConfig(hours=1, users=5, policies=("online",))
+    with pytest.raises(InvalidInput, match="simulate it with training"):
+        simulate(graph, generate("S", seed=0), cfg, train=False)
 
 
 @pytest.mark.parametrize(

@@ -63,6 +63,11 @@ class OnlineConfig:
     fold_items: float = 0.0  # how far a touched video moves to the mean of its audience
     move_negatives: bool = False  # step the sampled negatives' vectors too
     first_engaged: float = 0.8  # weight of a video's first audience over its tags/creator prior
+    # Every this many events (0: never), one pass over the replay reservoir in mini-batches
+    # of rehearse_batch positives, then every user folded into its history (fold_all): the
+    # cheap stand-in for a retrain's passes over the whole graph.
+    rehearse_every: int = 10_000
+    rehearse_batch: int = 2_000
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -74,6 +79,8 @@ class OnlineConfig:
             raise InvalidInput("fold_users and fold_items must be in [0, 1]")
         if not 0.0 <= self.first_engaged <= 1.0:
             raise InvalidInput("first_engaged must be in [0, 1]")
+        if self.rehearse_every < 0 or self.rehearse_batch < 1:
+            raise InvalidInput("rehearse_every must be >= 0 and rehearse_batch >= 1")
         if not 0.0 <= self.impression_share <= 1.0 or self.replay_ratio < 0:
             raise InvalidInput("impression_share must be in [0, 1] and replay_ratio >= 0")
 
@@ -252,6 +259,7 @@ class OnlineLearner:
         self.dirty_users: set[int] = set()
         self.dirty_items: set[int] = set()
         self.events_seen = 0
+        self.rehearsals = 0
 
     # --- building -------------------------------------------------------------------------
 
@@ -413,10 +421,29 @@ class OnlineLearner:
                 if len(h) > limit:
                     del h[next(iter(h))]
 
-    def _fold_in(self, rows: np.ndarray, *, users: bool) -> None:
+    def fold_all(self, *, users: float = 1.0, items: float = 0.0) -> int:
+        """One propagation over the whole graph kept (not only the rows a batch touched):
+        every user with a history moves ``users`` of the way to the mean unit vector of its
+        latest videos, then every video with an audience ``items`` of the way to its latest
+        audience's mean. Returns the rows moved (marked for publishing)."""
+        moved = 0
+        for table, links, beta, is_users in (
+            (self.users, self.history, users, True),
+            (self.items, self.audience, items, False),
+        ):
+            rows = np.asarray(sorted(r for r in links if table.ready[r]), dtype=np.int64)
+            if beta <= 0 or not len(rows):
+                continue
+            self._fold_in(rows, users=is_users, beta=beta)
+            (self.dirty_users if is_users else self.dirty_items).update(rows.tolist())
+            moved += len(rows)
+        return moved
+
+    def _fold_in(self, rows: np.ndarray, *, users: bool, beta: float | None = None) -> None:
         """Move ``rows`` (users or videos) towards the mean unit vector of what they engaged
         with (a user's videos, a video's audience): one LightGCN-style propagation step."""
-        beta = self.config.fold_users if users else self.config.fold_items
+        if beta is None:
+            beta = self.config.fold_users if users else self.config.fold_items
         if beta <= 0 or len(rows) == 0:
             return
         own, other = (self.users, self.items) if users else (self.items, self.users)
@@ -510,27 +537,7 @@ class OnlineLearner:
         items = torch.from_numpy(np.concatenate([pi, ri]))
         w = torch.from_numpy(np.concatenate([pw / max(1e-9, float(pw.mean())), np.ones(len(ru))]))
         w = w.float()  # per pair, mean 1: a plain SGD step moves each row by its own gradient
-        loss_total = 0.0
-        for _ in range(cfg.steps):
-            neg = self._negatives()
-            u = _unit(self.users.emb(users))
-            p = _unit(self.items.emb(items))
-            n = _unit(self.items.emb(neg))
-            if not cfg.move_negatives:
-                n = n.detach()
-            logits = torch.cat([(u * p).sum(-1, keepdim=True), u @ n.T], dim=1) / cfg.temperature
-            loss = (
-                F.cross_entropy(logits, torch.zeros(len(u), dtype=torch.long), reduction="none") * w
-            ).sum()
-            self.users.opt.zero_grad()
-            self.items.opt.zero_grad()
-            loss.backward()
-            self.users.opt.step()
-            self.items.opt.step()
-            loss_total += float(loss.detach())
-            if cfg.move_negatives:
-                self.dirty_items.update(neg.unique().tolist())
-        stats.loss = loss_total / max(1, cfg.steps)
+        stats.loss = sum(self._step(users, items, w) for _ in range(cfg.steps)) / max(1, cfg.steps)
         touched_u, touched_i = np.unique(pu), np.unique(pi)
         self._remember(pu, pi)
         self._fold_in(touched_u, users=True)
@@ -538,8 +545,53 @@ class OnlineLearner:
         self.dirty_users.update(touched_u.tolist())
         self.dirty_items.update(touched_i.tolist())
         self._offer_replay(pu, pi)
+        if cfg.rehearse_every and self.events_seen // cfg.rehearse_every > self.rehearsals:
+            self.rehearse()
+            self.rehearsals = self.events_seen // cfg.rehearse_every
         stats.seconds = time.perf_counter() - started
         return stats
+
+    def _step(self, users: torch.Tensor, items: torch.Tensor, w: torch.Tensor) -> float:
+        """One optimizer step of the sampled softmax on ``(users, items)`` pairs (weights
+        ``w``) against a fresh pool of negatives; returns the loss."""
+        cfg = self.config
+        neg = self._negatives()
+        u = _unit(self.users.emb(users))
+        p = _unit(self.items.emb(items))
+        n = _unit(self.items.emb(neg))
+        if not cfg.move_negatives:
+            n = n.detach()
+        logits = torch.cat([(u * p).sum(-1, keepdim=True), u @ n.T], dim=1) / cfg.temperature
+        loss = (
+            F.cross_entropy(logits, torch.zeros(len(u), dtype=torch.long), reduction="none") * w
+        ).sum()
+        self.users.opt.zero_grad()
+        self.items.opt.zero_grad()
+        loss.backward()
+        self.users.opt.step()
+        self.items.opt.step()
+        if cfg.move_negatives:
+            self.dirty_items.update(neg.unique().tolist())
+        return float(loss.detach())
+
+    def rehearse(self) -> int:
+        """One pass over the replay reservoir (shuffled, ``rehearse_batch`` positives a step),
+        then every user folded into its latest videos (:meth:`fold_all`): what a retrain's
+        epochs and propagation do for the whole graph, at the cost of one epoch. Returns the
+        pairs stepped."""
+        n = self._replay_n
+        if n == 0:
+            return 0
+        order = self.rng.permutation(n)
+        size = self.config.rehearse_batch
+        for s in range(0, n, size):
+            pick = order[s : s + size]
+            u, i = self._replay_u[pick], self._replay_i[pick]
+            self._step(torch.from_numpy(u), torch.from_numpy(i), torch.ones(len(pick)))
+            self.dirty_users.update(np.unique(u).tolist())
+            self.dirty_items.update(np.unique(i).tolist())
+        self.fold_all(users=1.0)
+        return n
 
     def _init_new(self, pu: np.ndarray, pi: np.ndarray) -> None:
         """Vectors for the users and videos of this batch that have none yet, and a first

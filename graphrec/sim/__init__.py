@@ -12,10 +12,25 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
-from graphrec.sim.platforms import BaselinePlatform, HttpPlatform, LibraryPlatform
-from graphrec.sim.run import ALL_POLICIES, BASELINES, PolicyResult, SimConfig, Simulation
+from graphrec.errors import InvalidInput
+from graphrec.sim.platforms import (
+    BaselinePlatform,
+    HttpPlatform,
+    LibraryPlatform,
+    OnlinePlatform,
+)
+from graphrec.sim.run import (
+    ALL_POLICIES,
+    BASELINES,
+    ONLINE,
+    PolicyResult,
+    SimConfig,
+    Simulation,
+)
 from graphrec.world.generate import World
 from graphrec.world.load import load_world
 
@@ -48,6 +63,8 @@ class SimReport:
             "strong_new_video_hours_to_boost",
             "strong_new_video_hours_to_trending",
             "malicious_impressions",
+            "trending_upload_audience_cosine",
+            "upload_audience_cosine",
         )
         return [
             {"policy": p, **{k: r.figures.get(k) for k in keys}} for p, r in self.policies.items()
@@ -135,6 +152,10 @@ def simulate(
     from graphrec.lifecycle.upload import upload_video
     from graphrec.sim.learning import ranker_path
 
+    if ONLINE in config.policies and not (train or checkpoint is not None):
+        raise InvalidInput(
+            f"the {ONLINE!r} policy learns from the trained model: simulate it with training"
+        )
     s = _sim_settings(settings or get_settings(), world, config)
     started = time.perf_counter()
     sim = Simulation(world, config, settings=s, progress=progress)
@@ -157,6 +178,8 @@ def simulate(
             platform: Any = BaselinePlatform(graph, s, policy, config.seed)
         elif http and policy == "graphrec":
             platform = HttpPlatform(http, api_key)
+        elif policy == ONLINE:
+            platform = OnlinePlatform(graph, s, ranker=ranker_path(state.info))
         else:
             platform = LibraryPlatform(graph, s, policy, ranker=ranker_path(state.info))
 
@@ -171,7 +194,10 @@ def simulate(
             pool_of=lambda ids: {
                 r["video_id"]: r["pool"] for r in graph.read("sim/video_pools", video_ids=ids)
             },
+            vectors=(lambda kind, ids: _vectors(graph, kind, ids)) if state.train else None,
         )
+        if isinstance(platform, OnlinePlatform):
+            results[policy].figures["online_training"] = platform.summary()
     return SimReport(
         config=asdict(config),
         world={"size": world.size, "seed": world.seed, **world.counts()},
@@ -216,6 +242,13 @@ def _sim_settings(s: Settings, world: World, config: SimConfig) -> Settings:
             "pool_budget_seed": config.seed,  # budgets drawn alike in every policy and run
         }
     )
+
+
+def _vectors(graph: Graph, kind: str, ids: list[str]) -> dict[str, np.ndarray]:
+    """The embeddings the graph holds now for some users or videos (``kind``), by id."""
+    key = f"{kind}_id"
+    rows = graph.read(f"learn/{kind}_embeddings", **{f"{kind}_ids": ids})
+    return {r[key]: np.asarray(r["embedding"], dtype=float) for r in rows if r["embedding"]}
 
 
 def _cycle(graph: Graph, settings: Settings, at: int) -> dict[str, Any]:

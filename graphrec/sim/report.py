@@ -29,7 +29,8 @@ def _png(fig: Any) -> str:
 
 
 def plots(report: SimReport) -> dict[str, str]:
-    """The four plots as base64 PNGs: pool funnel, Lorenz, watch time, adaptation."""
+    """The plots as base64 PNGs: pool funnel, Lorenz, watch time, adaptation, and (when the
+    day followed the uploads' vectors) how fast they move to their audience."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -85,7 +86,31 @@ def plots(report: SimReport) -> dict[str, str]:
     ax.set_title("Adaptation to a change of taste")
     ax.legend(fontsize=7)
     out["adaptation"] = _png(fig)
+
+    followed = [(n, r) for n, r in pols if any(v is not None for v in _cos(r, "uploads"))]
+    if followed:
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        for name, r in followed:
+            for series, style in (("planted_strong", "-"), ("uploads", "--")):
+                points = [(h + 1, v) for h, v in enumerate(_cos(r, series)) if v is not None]
+                what = "trending newcomer" if series == "planted_strong" else "uploads (mean)"
+                ax.plot(
+                    [h for h, _ in points],
+                    [v for _, v in points],
+                    style,
+                    marker=".",
+                    label=f"{name}: {what}",
+                )
+        ax.set_xlabel("simulated hour (end of)")
+        ax.set_ylabel("cosine(upload, its audience)")
+        ax.set_title("How fast an upload's vector moves to where its audience is")
+        ax.legend(fontsize=7)
+        out["upload_vectors"] = _png(fig)
     return out
+
+
+def _cos(r: Any, series: str) -> list[float | None]:
+    return list(r.audience_cosine.get(series, []))
 
 
 def _table(rows: list[dict[str, Any]]) -> str:
@@ -148,6 +173,11 @@ def story(report: SimReport) -> list[dict[str, str]]:
                     f"new favourite fills a quarter of the feed by page {pages}"
                     if pages
                     else "not within the pages followed"
+                ),
+                "upload vectors": (
+                    f"end of day: cosine with their audience {_fmt(f.get('upload_audience_cosine'))} "
+                    f"(uploads), {_fmt(f.get('trending_upload_audience_cosine'))} (the trending "
+                    "newcomer)"
                 ),
                 "funnel": (
                     f"{f.get('reached_boost', 0)} uploads reached boost, "

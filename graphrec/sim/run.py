@@ -37,7 +37,11 @@ ADAPTATION_PAGES = 8  # feed pages followed after the planted change of taste
 ADAPTED_SHARE = 0.25  # adapted: a quarter of the page is the new favourite category
 BASELINES = ("random", "popular")
 ABLATIONS = ("no_realtime", "no_cold_start", "no_diversity", "no_communities")
-ALL_POLICIES = ("graphrec", *ABLATIONS, *BASELINES)
+# graphrec's feed with the model also learning online from the day's events (docs/online-training.md)
+ONLINE = "online"
+ALL_POLICIES = ("graphrec", ONLINE, *ABLATIONS, *BASELINES)
+ENGAGED_KINDS = frozenset({"view", "complete", "like", "comment", "share"})
+MIN_AUDIENCE = 3  # engaged users an upload needs before its vector is followed in the mean
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,10 @@ class PolicyResult:
     creator_impressions: dict[str, int] = field(default_factory=dict)
     pool_counts: dict[str, int] = field(default_factory=dict)
     cycles: list[dict[str, Any]] = field(default_factory=list)  # hour of the day, moves, counts
+    # Per simulated hour: cosine between an upload's vector (as the graph serves it) and the
+    # mean start-of-day vector of the users who engaged with it so far ("planted_strong": the
+    # trending newcomer's upload; "uploads": the mean over the uploads with MIN_AUDIENCE).
+    audience_cosine: dict[str, list[float | None]] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -322,12 +330,18 @@ class Simulation:
         upload: Callable[[dict[str, Any], int], dict[str, Any]],
         cycle: Callable[[int], dict[str, Any] | None],
         pool_of: Callable[[list[str]], dict[str, str | None]],
+        vectors: Callable[[str, list[str]], dict[str, np.ndarray]] | None = None,
     ) -> PolicyResult:
-        """Run the simulated hours for one policy on a graph prepared for it."""
+        """Run the simulated hours for one policy on a graph prepared for it. ``vectors``
+        (``"user"`` or ``"video"``, ids: their embeddings in the graph) lets the day follow
+        how each upload's vector moves to its audience (``audience_cosine``)."""
         cfg = self.cfg
         res = PolicyResult(policy=name)
         started = time.perf_counter()
         day = _Day(total_sessions=sum(len(s) for s in self.sessions))
+        # Where the audience is: every user's vector at the start of the day (the same
+        # starting graph, so the same yardstick, for every policy).
+        start_users = vectors("user", [u["id"] for u in self.users]) if vectors else {}
         # The platform was running before the day: the day opens with a pool cycle that
         # settles what the world's history left decided (spent budgets, old videos for
         # look-back), so the day's uploads form their own cohorts. It counts as the day's
@@ -350,6 +364,8 @@ class Simulation:
             day.per_hour_watch.append(
                 hour_watch / 1000 / hour_sessions if hour_sessions else float("nan")
             )
+            if vectors and start_users:
+                self._follow_vectors(res, day, vectors, start_users)
             if (h + 1) % cfg.cycle_every_hours == 0 or h == cfg.hours - 1:
                 self.tick(f"{name}: pool cycle", h + 1, cfg.hours)
                 done = cycle(hour_start + HOUR_MS - 1)
@@ -422,6 +438,9 @@ class Simulation:
             events, tally = self.react(user, h, items, at)
             for k, v in tally.items():
                 day.totals[k] += v
+            for e in events:  # the day's uploads' audiences (audience_cosine)
+                if e["kind"] in ENGAGED_KINDS and e.get("video_id") in day.uploaded:
+                    day.audience[e["video_id"]][user] = None
             session_watch += tally.get("watch_ms", 0.0)
             if events:  # sent once the page is watched: its last event is not in the future
                 platform.send(events, max(at, *(int(e["at"]) for e in events)))
@@ -430,6 +449,37 @@ class Simulation:
         day.totals["session_watch_ms"] += session_watch
         self.tick(name, day.sessions_done, day.total_sessions)
         return session_watch
+
+    def _follow_vectors(
+        self,
+        res: PolicyResult,
+        day: _Day,
+        vectors: Callable[[str, list[str]], dict[str, np.ndarray]],
+        start_users: dict[str, np.ndarray],
+    ) -> None:
+        """At the end of an hour: how close each upload's vector (as the graph serves it
+        now) is to the mean start-of-day vector of the users who engaged with it so far."""
+        uids = [u["id"] for u in self.users]
+        watched = [v for v, aud in day.audience.items() if aud]
+        now = vectors("video", watched) if watched else {}
+        cos: dict[str, tuple[float, int]] = {}
+        for vid in watched:
+            users = [start_users[uids[u]] for u in day.audience[vid] if uids[u] in start_users]
+            if vid not in now or not users:
+                continue
+            mean = np.mean([x / (np.linalg.norm(x) or 1.0) for x in users], axis=0)
+            v = now[vid]
+            denom = float(np.linalg.norm(v) * np.linalg.norm(mean)) or 1.0
+            cos[vid] = (float(v @ mean) / denom, len(users))
+        planted = next((v for v, f in day.uploaded.items() if f.kind == "planted_strong"), None)
+        wide = [c for c, n in cos.values() if n >= MIN_AUDIENCE]
+        res.audience_cosine.setdefault("planted_strong", []).append(
+            round(cos[planted][0], 4) if planted in cos else None
+        )
+        res.audience_cosine.setdefault("uploads", []).append(
+            round(float(np.mean(wide)), 4) if wide else None
+        )
+        res.audience_cosine.setdefault("uploads_followed", []).append(float(len(wide)))
 
     def _track_pools(
         self, pools: dict[str, str | None], hour_start: int, day: _Day
@@ -518,8 +568,16 @@ class Simulation:
             "reached_boost": sum(1 for r in reached.values() if "boost" in r),
             "pool_moves": dict(sorted(day.cycle_moves.items())),
             "adaptation_pages": M.adaptation_time(res.adaptation_curve, ADAPTED_SHARE),
+            # how close the uploads' vectors are to their audience at the end of the day
+            "trending_upload_audience_cosine": _last(res.audience_cosine.get("planted_strong")),
+            "upload_audience_cosine": _last(res.audience_cosine.get("uploads")),
             "wall_s": round(res.seconds, 1),
         }
+
+
+def _last(values: list[float | None] | None) -> float | None:
+    """The last figure of an hourly series that has one (None when none has)."""
+    return next((v for v in reversed(values or []) if v is not None), None)
 
 
 @dataclass
@@ -537,6 +595,8 @@ class _Day:
     uploaded: dict[str, VideoFacts] = field(default_factory=dict)
     reached: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
     malicious_impressions: int = 0
+    # the users (indices) who engaged with each of the day's uploads, in order
+    audience: dict[str, dict[int, None]] = field(default_factory=lambda: defaultdict(dict))
     rejected: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # kind, reasons
     cycle_moves: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     cycle_counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
@@ -549,4 +609,12 @@ class _Day:
             self.cycle_counts[k] += int(v)
 
 
-__all__ = ["ALL_POLICIES", "Platform", "PolicyResult", "SimConfig", "Simulation", "VideoFacts"]
+__all__ = [
+    "ALL_POLICIES",
+    "ONLINE",
+    "Platform",
+    "PolicyResult",
+    "SimConfig",
+    "Simulation",
+    "VideoFacts",
+]

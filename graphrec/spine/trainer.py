@@ -157,6 +157,74 @@ class TrainerStats:
         }
 
 
+class OnlineModel:
+    """What the trainer does with each batch, apart from the transport: hold it out (the
+    gate), learn from it, hand over the vectors that moved while the gate allows, and keep
+    them for the graph. The stream consumer (:class:`OnlineTrainer`) and the simulated day's
+    ``online`` policy (:mod:`graphrec.sim`) both run this."""
+
+    def __init__(
+        self,
+        learner: OnlineLearner,
+        batch_model: VectorSnapshot,
+        *,
+        margin: float = 0.02,
+        min_users: int = 200,
+    ) -> None:
+        self.learner = learner
+        self.margin, self.min_users = margin, min_users
+        self.gate = PrequentialGate(batch_model, margin=margin, min_users=min_users)
+        self.report: GateReport | None = None
+        self.refused = 0
+        self.pending_users: dict[str, np.ndarray] = {}
+        self.pending_videos: dict[str, np.ndarray] = {}
+
+    def learn(self, batch: Interactions) -> GateReport:
+        """Hold ``batch`` out (ranked by the online and the batch vectors), then learn it."""
+        self.gate.observe(self.learner, batch)
+        self.learner.update(batch)
+        self.report = self.gate.report()
+        return self.report
+
+    def moved(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+        """The vectors moved since the last call (users, videos), also kept for the graph;
+        None while the gate refuses (they stay marked, for when it allows again)."""
+        if self.report is not None and not self.report.publish:
+            self.refused += 1
+            if self.refused == 1 or self.refused % 100 == 0:
+                log.warning("online trainer: not publishing: %s", self.report.reason)
+            return None
+        users, videos = self.learner.take_dirty()
+        self.pending_users.update(users)
+        self.pending_videos.update(videos)
+        return users, videos
+
+    def write_graph(self, graph: Graph, *, at: int | None = None) -> int:
+        """The vectors handed over since the last write into Neo4j, in batches
+        (``learn/write_*_embeddings``, source ``online``; the vector indexes follow); on
+        failure they are kept and written next time. Returns the vectors written."""
+        if not (self.pending_users or self.pending_videos):
+            return 0
+        at = at if at is not None else int(time.time() * 1000)
+        users, videos = self.pending_users, self.pending_videos
+        self.pending_users, self.pending_videos = {}, {}
+        try:
+            for name, rows in (("learn/write_video_embeddings", videos),
+                               ("learn/write_user_embeddings", users)):  # fmt: skip
+                payload = [
+                    {"id": i, "embedding": v.astype(float).tolist(), "source": "online"}
+                    for i, v in rows.items()
+                ]
+                graph.write_rows(name, payload, batch_size=2_000, extra={"at": at})
+        except Exception:
+            for mine, kept in ((users, self.pending_users), (videos, self.pending_videos)):
+                mine.update(kept)  # newer vectors (handed over meanwhile) win
+                kept.clear()
+                kept.update(mine)
+            raise
+        return len(users) + len(videos)
+
+
 class OnlineTrainer(ConsumerLoop):
     """One consumer of the ``online-trainer`` group: learn, gate, publish, write back."""
 
@@ -178,20 +246,23 @@ class OnlineTrainer(ConsumerLoop):
         super().__init__()
         self.spine = spine
         self.graph = graph
-        self.learner = learner
         self.margin, self.min_users = margin, min_users
-        self.gate = self.new_gate(batch_model)
+        self.model = OnlineModel(learner, batch_model, margin=margin, min_users=min_users)
         self.graph_every_s = graph_every_s
         self.reader = StreamReader(spine, GROUP, consumer or consumer_name(GROUP))
         self.weights = kind_weights(spine.settings)
         self.stats = TrainerStats()
-        self.pending_users: dict[str, np.ndarray] = {}
-        self.pending_videos: dict[str, np.ndarray] = {}
         self._last_graph = time.monotonic()
         self._reset_check = reset_check
 
-    def new_gate(self, batch_model: VectorSnapshot) -> PrequentialGate:
-        return PrequentialGate(batch_model, margin=self.margin, min_users=self.min_users)
+    @property
+    def learner(self) -> OnlineLearner:
+        return self.model.learner
+
+    def restart(self, learner: OnlineLearner, batch_model: VectorSnapshot) -> None:
+        """Start again from a new batch model (the periodic reset); unwritten vectors of the
+        old one are dropped."""
+        self.model = OnlineModel(learner, batch_model, margin=self.margin, min_users=self.min_users)
 
     # --- one round ------------------------------------------------------------------------
     def step(self, *, block: bool = True) -> int:
@@ -200,10 +271,8 @@ class OnlineTrainer(ConsumerLoop):
         if entries:
             batch = interactions_from(entries, self.weights)
             t0 = time.perf_counter()
-            self.gate.observe(self.learner, batch)
-            self.learner.update(batch)
+            self.stats.gate = self.model.learn(batch)
             self.stats.update_seconds += time.perf_counter() - t0
-            self.stats.gate = self.gate.report()
             self.publish()
             self.reader.ack(entries)
             now = time.time()
@@ -218,13 +287,11 @@ class OnlineTrainer(ConsumerLoop):
 
     def publish(self) -> bool:
         """Moved vectors to Redis when the gate allows; kept for later when it refuses."""
-        report = self.stats.gate
-        if report is not None and not report.publish:
-            self.stats.refused += 1
-            if self.stats.refused == 1 or self.stats.refused % 100 == 0:
-                log.warning("online trainer: not publishing: %s", report.reason)
+        moved = self.model.moved()
+        self.stats.refused = self.model.refused
+        if moved is None:
             return False
-        users, videos = self.learner.take_dirty()
+        users, videos = moved
         if not users and not videos:
             return True
         k, r = self.spine.keys, self.spine.r
@@ -238,36 +305,17 @@ class OnlineTrainer(ConsumerLoop):
         pipe.execute()
         self.stats.published_users += len(users)
         self.stats.published_videos += len(videos)
-        self.pending_users.update(users)
-        self.pending_videos.update(videos)
         return True
 
     def write_graph(self) -> int:
         """Published vectors into Neo4j in batches (the vector indexes follow); on failure
         they are kept and written on a later round."""
         self._last_graph = time.monotonic()
-        if self.graph is None or not (self.pending_users or self.pending_videos):
+        if self.graph is None:
             return 0
-        at = int(time.time() * 1000)
-        users, videos = self.pending_users, self.pending_videos
-        self.pending_users, self.pending_videos = {}, {}
-        try:
-            n = 0
-            for name, rows in (("learn/write_video_embeddings", videos),
-                               ("learn/write_user_embeddings", users)):  # fmt: skip
-                payload = [
-                    {"id": i, "embedding": v.astype(float).tolist(), "source": "online"}
-                    for i, v in rows.items()
-                ]
-                n += self.graph.write_rows(name, payload, batch_size=2_000, extra={"at": at})
-        except Exception:
-            for mine, kept in ((users, self.pending_users), (videos, self.pending_videos)):
-                mine.update(kept)  # newer vectors (published meanwhile) win
-                kept.clear()
-                kept.update(mine)
-            raise
-        self.stats.graph_writes += len(users) + len(videos)
-        return n
+        written = self.model.write_graph(self.graph)
+        self.stats.graph_writes += written
+        return written
 
     def _progress(self) -> None:
         st = self.stats
@@ -354,11 +402,7 @@ def checkpoint_watch(
         if m is None or m == seen["mtime"] or time.time() - m < settle_s:
             return
         seen["mtime"] = m
-        learner, batch = learner_from_graph(graph, settings=settings, config=config)
-        trainer.learner = learner
-        trainer.gate = trainer.new_gate(batch)
-        trainer.pending_users.clear()
-        trainer.pending_videos.clear()
+        trainer.restart(*learner_from_graph(graph, settings=settings, config=config))
         log.info("online trainer: restarted from the new batch model (%s)", path)
 
     return check
@@ -366,6 +410,7 @@ def checkpoint_watch(
 
 __all__ = [
     "GROUP",
+    "OnlineModel",
     "OnlineTrainer",
     "checkpoint_watch",
     "interactions_from",

@@ -1,4 +1,4 @@
-// The stored embeddings of some users (round-trip checks, offline analysis).
+// The stored embeddings of some users (the online trainer starts from them; round-trip checks).
 // params: $user_ids (list of string)
 // returns: user_id, embedding, source
 UNWIND $user_ids AS id

@@ -1,4 +1,5 @@
-// The stored embeddings of some videos (round-trip checks, offline analysis).
+// The stored embeddings of some videos (the online trainer starts from them; the simulated
+// day follows uploads' vectors with it; round-trip checks).
 // params: $video_ids (list of string)
 // returns: video_id, embedding, source
 UNWIND $video_ids AS id
