@@ -49,6 +49,9 @@ def simulate(
     The database is wiped and the world reloaded for each policy: use a dedicated Neo4j.
     """
     chosen = tuple(p.strip() for p in policies.split(",") if p.strip())
+    if not train and policies == ",".join(ALL_POLICIES):
+        # every policy by default; the online one learns from the trained model
+        chosen = tuple(p for p in chosen if p != "online")
     if not chosen:
         raise InvalidInput("--policies: name at least one policy")
     cfg = SimConfig(
