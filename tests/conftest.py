@@ -34,6 +34,7 @@ from graphrec.db import Graph, migrate
 from graphrec.lifecycle.cycle import CycleReport
 from graphrec.services.provide import ServerHandle, provide_server
 from graphrec.services.redis import RedisHandle, provide_redis, redis_client
+from graphrec.spine import Spine
 from graphrec.world.generate import World, generate
 
 TEST_QUERIES = Path(__file__).resolve().parent / "cypher"
@@ -108,6 +109,18 @@ def loaded_graph(graph: Graph, world_s: World) -> Graph:
 
     load_world(graph, world_s)
     return graph
+
+
+@pytest.fixture
+def spine(loaded_graph: Graph, settings: Settings, redis_db: redis.Redis) -> Iterator[Spine]:
+    """The serving spine on a clean Redis, its state synced from world S's graph."""
+    from graphrec.spine.state import sync_state
+
+    assert settings.redis_url is not None
+    sp = Spine.connect(settings.redis_url, settings)
+    sync_state(loaded_graph, sp)
+    yield sp
+    sp.close()
 
 
 @pytest.fixture

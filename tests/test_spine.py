@@ -3,30 +3,15 @@ idempotent replays, a killed consumer, the next feed reflecting an event before 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-import redis
-
-from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.spine import Spine
 from graphrec.spine.append import append_events
 from graphrec.spine.feed import StreamRecommender
-from graphrec.spine.state import sync_state
 from graphrec.spine.stream import StreamReader
 from graphrec.spine.writer import GROUP, GraphWriter
 from graphrec.world.generate import World
-
-
-@pytest.fixture
-def spine(loaded_graph: Graph, settings: Settings, redis_db: redis.Redis) -> Iterator[Spine]:
-    assert settings.redis_url is not None
-    sp = Spine.connect(settings.redis_url, settings)
-    sync_state(loaded_graph, sp)
-    yield sp
-    sp.close()
 
 
 def approved(world: World, k: int, tag: str | None = None) -> list[str]:

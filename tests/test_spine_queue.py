@@ -5,12 +5,10 @@ videos never come back, a preview consumes nothing, the filler recomputes what w
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
-import pytest
 import redis
 from fastapi.testclient import TestClient
 
@@ -22,17 +20,8 @@ from graphrec.spine import Spine
 from graphrec.spine.append import append_events
 from graphrec.spine.feed import StreamRecommender
 from graphrec.spine.queue import QueueFiller, fill
-from graphrec.spine.state import sync_budgets, sync_lists, sync_state
+from graphrec.spine.state import sync_budgets, sync_lists
 from graphrec.world.generate import World
-
-
-@pytest.fixture
-def spine(loaded_graph: Graph, settings: Settings, redis_db: redis.Redis) -> Iterator[Spine]:
-    assert settings.redis_url is not None
-    sp = Spine.connect(settings.redis_url, settings)
-    sync_state(loaded_graph, sp)
-    yield sp
-    sp.close()
 
 
 def ranked(spine: Spine) -> StreamRecommender:

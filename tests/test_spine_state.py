@@ -10,19 +10,15 @@ graph writer has drained the stream. Expected weights are the documented figures
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 
 from graphrec.accounts import sign_up
-from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.spine import Spine
 from graphrec.spine.append import append_events
 from graphrec.spine.feed import StreamRecommender
-from graphrec.spine.state import sync_state
 from graphrec.spine.writer import GraphWriter
 from graphrec.world.generate import World
 
@@ -39,15 +35,6 @@ DOCUMENTED = {
     "impression": 0.0,
 }
 LOW, HIGH = -5.0, 10.0
-
-
-@pytest.fixture
-def spine(loaded_graph: Graph, settings: Settings, redis_db: redis.Redis) -> Iterator[Spine]:
-    assert settings.redis_url is not None
-    sp = Spine.connect(settings.redis_url, settings)
-    sync_state(loaded_graph, sp)
-    yield sp
-    sp.close()
 
 
 def new_user(graph: Graph, spine: Spine, uid: str) -> None:

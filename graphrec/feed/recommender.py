@@ -48,6 +48,22 @@ class FeedItem:
     sources: list[str] = field(default_factory=list)
     exploration: bool = False
 
+    @classmethod
+    def of(cls, c: Candidate) -> FeedItem:
+        """The served item of a ranked candidate (an exploration slot says so in its reason)."""
+        return cls(
+            video_id=c.video_id,
+            creator_id=c.creator_id,
+            tags=c.tags,
+            source=c.source,
+            reason=("exploration, outside your usual tags: " + c.reason)
+            if c.exploration
+            else c.reason,
+            score=c.score,
+            sources=c.sources,
+            exploration=c.exploration,
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "video_id": self.video_id,
@@ -236,21 +252,7 @@ class Recommender:
                 if not pending:
                     break
             chosen = [c for c in chosen if c.video_id in granted]
-        items = [
-            FeedItem(
-                video_id=c.video_id,
-                creator_id=c.creator_id,
-                tags=c.tags,
-                source=c.source,
-                reason=("exploration, outside your usual tags: " + c.reason)
-                if c.exploration
-                else c.reason,
-                score=c.score,
-                sources=c.sources,
-                exploration=c.exploration,
-            )
-            for c in chosen
-        ]
+        items = [FeedItem.of(c) for c in chosen]
         return Feed(
             user_id=user_id,
             items=items,

@@ -409,21 +409,6 @@ class StreamRecommender:
         feed_id = f"{random.getrandbits(64):016x}"  # uuid4 reads os.urandom: slower
         return self.queue.pop(user_id, n, scenario, record=record, at=now, feed_id=feed_id)
 
-    @staticmethod
-    def _item(c: Candidate) -> FeedItem:
-        return FeedItem(
-            video_id=c.video_id,
-            creator_id=c.creator_id,
-            tags=c.tags,
-            source=c.source,
-            reason=("exploration, outside your usual tags: " + c.reason)
-            if c.exploration
-            else c.reason,
-            score=c.score,
-            sources=c.sources,
-            exploration=c.exploration,
-        )
-
     def _feed(
         self, user_id: str, n: int, scenario: str, *, at: int | None, record: bool, started: float
     ) -> Feed:
@@ -470,7 +455,7 @@ class StreamRecommender:
                     break
             chosen = [c for c in chosen if c.video_id in granted]
         recorded = time.perf_counter()
-        items = [self._item(c) for c in chosen]
+        items = [FeedItem.of(c) for c in chosen]
         counts = {k: len(v) for k, v in found.items()}
         timings = {
             "gather": round((gathered - started) * 1000 - queue_ms, 3),
@@ -483,7 +468,7 @@ class StreamRecommender:
             taken = {c.video_id for c in chosen} | denied
             more = pages(candidates, n, self.queue.depth - (0 if record else len(chosen)),
                          exclude=taken, **kw)  # fmt: skip
-            queued = ([] if record else items) + [self._item(c) for c in more]
+            queued = ([] if record else items) + [FeedItem.of(c) for c in more]
             self.queue.store(
                 user_id, queued, n=n, scenario=sc.name, candidates=counts, versions=versions,
                 at=now,
