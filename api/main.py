@@ -85,27 +85,34 @@ def create_app(
         spine = Spine.connect(redis_url, s)
         _prepare(app.state.graph, spine)
         app.state.spine = spine
-        app.state.writer = GraphWriter(writer_graph or app.state.graph, spine)
+        # What this lifespan starts it stops itself: a second lifespan on the same app (a test
+        # harness may run one) must not leave the first one's threads running.
+        writer = GraphWriter(writer_graph or app.state.graph, spine)
+        app.state.writer = writer
         if s.stream_writer:
-            app.state.writer.start()
+            writer.start()
         if policy is not None and not policy.realtime:
             # Frozen profiles (an ablation): the graph's own feed, without online state.
-            app.state.recommender = Recommender(app.state.graph, s, policy=policy)
+            recommender: Recommender | StreamRecommender = Recommender(
+                app.state.graph, s, policy=policy
+            )
         else:
-            app.state.recommender = StreamRecommender(spine, s, policy=policy)
-        app.state.filler = None
-        if s.queue_filler and isinstance(app.state.recommender, StreamRecommender):
+            recommender = StreamRecommender(spine, s, policy=policy)
+        app.state.recommender = recommender
+        filler = None
+        if s.queue_filler and isinstance(recommender, StreamRecommender):
             # Feed queues recomputed nearline in this worker (else `graphrec stream filler`).
-            app.state.filler = QueueFiller(app.state.recommender)
-            app.state.filler.start()
+            filler = QueueFiller(recommender)
+            filler.start()
+        app.state.filler = filler
         try:
             yield
         finally:
-            if app.state.filler is not None:
-                app.state.filler.stop()
-            if isinstance(app.state.recommender, StreamRecommender):
-                await app.state.recommender.queue.aclose()
-            app.state.writer.stop()
+            if filler is not None:
+                filler.stop()
+            if isinstance(recommender, StreamRecommender):
+                await recommender.queue.aclose()
+            writer.stop()
             spine.close()
             for g in (owned, writer_graph):
                 if g is not None:

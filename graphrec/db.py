@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -206,10 +207,20 @@ class Graph:
                 raise QueryTimedOut(f"{stopped}: {e}") from e
             raise
 
-    def wipe(self) -> None:
-        """Delete every node and relationship, in batches; the schema stays."""
-        self.write_autocommit("admin/wipe_relationships")
-        self.write_autocommit("admin/wipe")
+    def wipe(self, attempts: int = 5) -> None:
+        """Delete every node and relationship, in batches; the schema stays. A batch that
+        meets a concurrent writer (a deadlock, a transient error) is run again: the batches
+        already committed stay deleted."""
+        for name in ("admin/wipe_relationships", "admin/wipe"):
+            for attempt in range(attempts):
+                try:
+                    self.write_autocommit(name)
+                    break
+                except DatabaseError as e:
+                    if attempt == attempts - 1 or not isinstance(e.__cause__, nx.TransientError):
+                        raise
+                    log.info("%s met a concurrent writer (%s); running it again", name, e)
+                    time.sleep(0.2 * (attempt + 1))
 
     def write_rows(
         self,

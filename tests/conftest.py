@@ -20,6 +20,7 @@ such as ``world/check_counters``) live in ``tests/cypher/``, registered here bes
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,23 @@ from graphrec.world.generate import World, generate
 
 TEST_QUERIES = Path(__file__).resolve().parent / "cypher"
 cypher.add_root(TEST_QUERIES)
+
+
+@pytest.fixture(autouse=True)
+def no_consumer_outlives_its_test() -> Iterator[None]:
+    """A stream consumer (graph writer, filler, online trainer) a test or its app started
+    must be stopped by the end of the test: one left running writes into the next test's
+    graph (a wipe then meets its transactions)."""
+    yield
+    from graphrec.spine.stream import running_loops
+
+    deadline = time.monotonic() + 30  # a stopped loop ends after its current tick
+    while running_loops() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = running_loops()
+    for loop in left:
+        loop.stop()
+    assert not left, f"stream consumers left running: {[x.thread_name for x in left]}"
 
 
 @pytest.fixture(scope="session")

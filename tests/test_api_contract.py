@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 import schemathesis
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from schemathesis.python.asgi import shutdown_lifespans
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api.main import create_app
@@ -31,8 +31,19 @@ KEY = {"X-API-Key": "graphrec-dev-api-key"}
 SLOW = {"POST /admin/train"}  # trains a model per example: covered, with one example each
 
 
-# The spec as a client reads it (writing it needs no database); requests go to ``live_app``.
-schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(Settings(environment="test")))
+_spec_app = create_app(Settings(environment="test"))
+
+
+async def _spec_only(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The app for reading /openapi.json only: it refuses the lifespan (as an app without one
+    does), so loading the spec neither connects to nor launches a database."""
+    if scope["type"] == "lifespan":
+        raise RuntimeError("the spec app has no lifespan")
+    await _spec_app(scope, receive, send)
+
+
+# The spec as a client reads it; requests go to ``live_app``.
+schema = schemathesis.openapi.from_asgi("/openapi.json", _spec_only)
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +64,13 @@ def live_app(world_graph: Graph, settings: Settings, tmp_path: Path) -> Iterator
     # so the other tests' feeds keep the hand weights.
     s = settings.model_copy(update={"learn_checkpoint": tmp_path / "lightgcn.pt"})
     app = create_app(s, graph=world_graph)
-    with TestClient(app):  # the lifespan runs: the app's state is ready
+    # schemathesis runs the app's lifespan itself on the first call and keeps it until the
+    # process exits: stopped here, so this app's graph writer does not outlive the test and
+    # write into the next test's graph.
+    try:
         yield app
+    finally:
+        shutdown_lifespans()
 
 
 def _names_missing_things(response: Any) -> bool:
@@ -86,5 +102,8 @@ def test_every_operation_keeps_its_contract(case: Any, live_app: Any) -> None:
     ):
         excluded.append(positive_data_acceptance)
     case.validate_response(
-        response, headers=KEY, excluded_checks=excluded, transport_kwargs={"app": live_app}
+        response,
+        headers=KEY,
+        excluded_checks=excluded,
+        transport_kwargs={"app": live_app},
     )

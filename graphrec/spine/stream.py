@@ -21,6 +21,7 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,9 @@ import redis
 from graphrec.spine.store import Spine
 
 log = logging.getLogger(__name__)
+
+# Every consumer loop started in this process (weakly held): what still runs can be listed.
+_STARTED: weakref.WeakSet[ConsumerLoop] = weakref.WeakSet()
 
 
 @dataclass
@@ -165,13 +169,26 @@ class ConsumerLoop:
     def start(self) -> threading.Thread:
         self._thread = threading.Thread(target=self.run, name=self.thread_name, daemon=True)
         self._thread.start()
+        _STARTED.add(self)
         return self._thread
 
-    def stop(self, timeout_s: float = 10.0) -> None:
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop the loop after its current tick; waits ``timeout_s`` for the thread."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
+            if self._thread.is_alive():
+                log.warning("%s: still in its last tick after %.0fs", self.label, timeout_s)
         self.on_stop()
+
+
+def running_loops() -> list[ConsumerLoop]:
+    """The consumer loops of this process whose thread still runs."""
+    return [loop for loop in list(_STARTED) if loop.alive]
 
 
 def _oldest_unacked(r: Any, stream: str, group: dict[str, Any]) -> str | None:
