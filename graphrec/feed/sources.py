@@ -382,6 +382,30 @@ class SimilarSource(QuerySource):
         return out
 
 
+class SpectralSource(QuerySource):
+    """The graph filter's low-rank part: videos whose key vectors score highest against the
+    sum of the query vectors of the user's latest engagements (``video_spectral`` index;
+    :mod:`graphrec.learn.spectral`). With the ``similar`` lists it serves the filter that
+    tops the Gowalla benchmark; the history is read per request, so each event counts."""
+
+    history = 200  # most recent engaged videos summed
+
+    def __init__(self) -> None:
+        super().__init__("spectral", "serving/source_spectral")
+
+    def params(self, ctx: UserContext, limit: int) -> dict[str, Any] | None:
+        return {
+            "user_id": ctx.user_id,
+            "realtime": ctx.realtime,
+            "history": self.history,
+            "k": limit * 3 + self.history,  # the history's own videos come back too
+            "limit": limit,
+        }
+
+    def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
+        return f"your history (latest: {row['via']}) ~ video (graph filter, spectral)"
+
+
 def similar_rows(
     recent: Sequence[str],
     neighbours: Sequence[Sequence[Sequence[Any]]],
@@ -602,6 +626,7 @@ def default_sources() -> list[QuerySource]:
     """Every source, in the order they run."""
     return [
         SimilarSource(),
+        SpectralSource(),
         EmbeddingSource(),
         FollowingSource(),
         InterestSource(),
