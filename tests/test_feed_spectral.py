@@ -78,3 +78,46 @@ def test_spectral_source_serves_the_filter_order_and_follows_events(
     assert ingest(graph, events, settings=settings).accepted == 2
     after = [it.video_id for it in rec.feed("new", 4, record=False).items]
     assert after[0].startswith("m") and not {"m3", "m4"} & set(after)
+
+
+def test_spectral_on_the_spine_matches_the_graph_and_reflects_the_next_event(
+    graph: Graph, settings: Settings
+) -> None:
+    """The same source served from Redis: vectors synced after training, the history kept at
+    append time, so an appended event changes the next feed before the graph sees it."""
+    from graphrec.spine import Spine
+    from graphrec.spine.append import append_events
+    from graphrec.spine.feed import StreamRecommender
+    from graphrec.spine.state import sync_state
+
+    import_dataset(graph, two_tastes(), settings=settings)
+    export = export_graph(graph, settings=settings)
+    write_spectral(
+        graph, export.video_ids, fit_spectral(export.matrix, rank=settings.spectral_rank)
+    )
+    on_graph = graph.read("serving/source_spectral", user_id="new", realtime=True, history=200,
+                          k=12, limit=4)  # fmt: skip
+    assert settings.redis_url is not None
+    spine = Spine.connect(settings.redis_url, settings)
+    try:
+        assert sync_state(graph, spine)["spectral"]["wrote"] == {"videos": 12}
+        rec = StreamRecommender(spine, settings, policy=ONLY_SPECTRAL)
+        source = next(s for s in rec.active_sources() if s.name == "spectral")
+        ctx = rec.context("new", T0 + 10**7)[0]
+        rows = source.store_rows(rec, ctx, 4)  # type: ignore[attr-defined]
+        assert [r["video_id"] for r in rows] == [r["video_id"] for r in on_graph]
+        assert [r["score"] for r in rows] == pytest.approx([r["score"] for r in on_graph])
+        before = rec.feed("new", 4, record=False)
+        assert before.items and all(
+            it.source == "spectral" and it.video_id[0] == "c" for it in before.items
+        )
+        events = [
+            {"event_id": f"s{i}", "user_id": "new", "kind": "like", "video_id": v,
+             "at": T0 + 10**7 + i}
+            for i, v in enumerate(("m3", "m4"))
+        ]  # fmt: skip
+        assert append_events(spine, events).accepted == 2
+        after = [it.video_id for it in rec.feed("new", 4, record=False).items]
+        assert after[0].startswith("m") and not {"m3", "m4"} & set(after)
+    finally:
+        spine.close()
