@@ -424,7 +424,8 @@ class SpectralSource(QuerySource):
             raw = spine.r.hgetall(spine.keys.vspec)
             ids = sorted(x.decode() if isinstance(x, bytes) else str(x) for x in raw)
             packed = [raw[i.encode()] for i in ids]
-            both = np.frombuffer(b"".join(packed), dtype="<f4").reshape(len(ids), -1)
+            flat = np.frombuffer(b"".join(packed), dtype="<f4")
+            both = flat.reshape(len(ids), -1) if ids else flat.reshape(0, 0)
             half = both.shape[1] // 2 if ids else 0
             table = (version, {v: i for i, v in enumerate(ids)}, ids, both[:, :half],
                      both[:, half:])  # fmt: skip
