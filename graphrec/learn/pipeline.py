@@ -19,7 +19,7 @@ from graphrec.errors import CheckpointError
 from graphrec.learn.communities import Communities, find_communities, write_communities
 from graphrec.learn.export import GraphExport, export_graph, split_holdout
 from graphrec.learn.similar import ItemItem, export_last_at, fit_item_item, write_similar
-from graphrec.learn.spectral import fit_spectral, write_spectral
+from graphrec.learn.spectral import SpectralVectors, fit_spectral, write_spectral
 from graphrec.learn.train import (
     Checkpoint,
     EpochLog,
@@ -69,6 +69,7 @@ class TrainingRun:
     communities_written: dict[str, int] = field(default_factory=dict)
     similar: dict[str, Any] = field(default_factory=dict)
     spectral: dict[str, Any] = field(default_factory=dict)
+    spectral_vectors: SpectralVectors | None = None  # (to write again on a reloaded graph)
     ranker: dict[str, Any] = field(default_factory=dict)
     item_item: ItemItem | None = None  # the fitted lists (to write again on a reloaded graph)
 
@@ -130,6 +131,7 @@ def learn(
         run.seconds["item_item"] = time.perf_counter() - t0
         # The graph filter's low-rank part as vectors: the feed's "spectral" source.
         spectral = fit_spectral(export.matrix, rank=s.spectral_rank, seed=s.learn_seed)
+        run.spectral_vectors = spectral
         run.spectral = {"rank": spectral.rank, "scale": spectral.scale,
                         "seconds": round(spectral.seconds, 2)}  # fmt: skip
         if write_back:
