@@ -114,7 +114,8 @@ class CpuMeter:
                 pass
             out[name] = total
         t = psutil.cpu_times()
-        out["machine"] = t.user + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0)
+        busy = ("user", "nice", "system", "irq", "softirq")  # niced jobs are busy time too
+        out["machine"] = sum(getattr(t, f, 0.0) for f in busy)
         out["wall"] = time.perf_counter()
         return out
 
