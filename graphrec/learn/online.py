@@ -48,19 +48,20 @@ TAG_WEIGHT, CREATOR_WEIGHT, USERS_WEIGHT = 0.5, 0.3, 0.2  # as embed_new_video.c
 class OnlineConfig:
     """How the online learner steps (defaults chosen on MovieLens, ``graphrec bench online``)."""
 
-    lr: float = 0.05
+    lr: float = 0.01
     optimizer: str = "sgd"  # or "adam" (SparseAdam)
     steps: int = 2  # optimizer steps per mini-batch
     negatives: int = 256  # shared negative pool per step
     impression_share: float = 0.5  # of the negatives, taken from recent impressions when any
     recent_impressions: int = 4_096  # ring buffer of recently shown videos
+    popular_share: float = 0.0  # of the negatives, drawn from past positives (by popularity)
     temperature: float = 0.1
     replay_ratio: float = 1.0  # replayed past positives per fresh positive
     replay_capacity: int = 200_000
     history: int = 500  # positives kept per user (fold-in, masking in the gate)
     audience: int = 200  # recent engaging users kept per video (fold-in)
     fold_users: float = 1.0  # how far a touched user moves to the mean of its videos
-    fold_items: float = 0.0  # how far a touched video moves to the mean of its audience
+    fold_items: float = 0.1  # how far a touched video moves to the mean of its audience
     move_negatives: bool = False  # step the sampled negatives' vectors too
     first_engaged: float = 0.8  # weight of a video's first audience over its tags/creator prior
     # Every this many events (0: never) a rehearsal pass becomes due: one pass over the replay
@@ -85,6 +86,8 @@ class OnlineConfig:
             raise InvalidInput(
                 "rehearse_every must be >= 0, rehearse_batch and rehearse_fold_rows >= 1"
             )
+        if not 0.0 <= self.popular_share <= 1.0 - self.impression_share:
+            raise InvalidInput("popular_share must be in [0, 1 - impression_share]")
         if not 0.0 <= self.impression_share <= 1.0 or self.replay_ratio < 0:
             raise InvalidInput("impression_share must be in [0, 1] and replay_ratio >= 0")
 
@@ -505,11 +508,14 @@ class OnlineLearner:
         ready = np.flatnonzero(self.items.ready[: len(self.items)])
         recent = self._recent[self._recent >= 0]
         n_imp = round(cfg.negatives * cfg.impression_share) if len(recent) else 0
+        n_pop = round(cfg.negatives * cfg.popular_share) if self._replay_n else 0
         parts = []
         if n_imp:
             parts.append(recent[self.rng.integers(0, len(recent), n_imp)])
-        if cfg.negatives - n_imp > 0 and len(ready):
-            parts.append(ready[self.rng.integers(0, len(ready), cfg.negatives - n_imp)])
+        if n_pop:
+            parts.append(self._replay_i[self.rng.integers(0, self._replay_n, n_pop)])
+        if cfg.negatives - n_imp - n_pop > 0 and len(ready):
+            parts.append(ready[self.rng.integers(0, len(ready), cfg.negatives - n_imp - n_pop)])
         return torch.from_numpy(np.concatenate(parts) if parts else ready[:1])
 
     # --- learning -------------------------------------------------------------------------
