@@ -157,7 +157,7 @@ class Graph:
             translated_errors(f"running {query.name}"),
             self.driver.session(database=self.database) as session,
         ):
-            return [r.data() for r in session.run(query.text, params)]  # type: ignore[arg-type]
+            return [r.data() for r in session.run(query.text, params)]
 
     def explain(self, query: cypher.Query, params: Mapping[str, Any]) -> str:
         """The query type Neo4j plans for ``query`` (``r``, ``rw``, ``w`` or ``s``): EXPLAIN

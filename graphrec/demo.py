@@ -72,20 +72,24 @@ def learn_demo_world(
 ) -> Learned:
     """The learning pipeline (train, write back, communities), compared with the truth."""
     from graphrec.learn.pipeline import learn
-    from graphrec.sim.learning import compare_with_truth
+    from graphrec.learn.similar import save_lists
+    from graphrec.sim.learning import SIMILAR_FILE, compare_with_truth
 
-    # No item-to-item neighbours: the day reloads the world before graphrec's policy and
-    # writes back only the checkpoint's embeddings and communities, so they would be lost.
+    # The whole learning half, as `graphrec train` runs it: embeddings, communities, the
+    # item-to-item lists and the feed ranker (published beside the checkpoint when it beats
+    # the hand weights on validation). The lists are saved beside the checkpoint too: the
+    # day reloads the world before graphrec's policy and writes them back from there.
     tick = progress or (lambda stage, done, total: None)
     run = learn(
         graph,
         settings=settings,
         checkpoint=checkpoint,
         progress=progress,
-        item_item=False,
         # early stopping may end it before learn_epochs
         on_epoch=lambda log: tick("train (epochs)", log.epoch, settings.learn_epochs),
     )
+    if run.item_item is not None:
+        save_lists(checkpoint.with_name(SIMILAR_FILE), run.export.video_ids, run.item_item)
     assert run.communities is not None
     comm = run.communities
     return Learned(run, compare_with_truth(world, run.export.user_ids, comm.labels, comm.count))
@@ -126,8 +130,12 @@ def simulate_demo_day(
         progress=progress,
     )
     day.communities = learned.versus
+    run = learned.run
     day.training = {
+        **day.training,  # the ranker the day used, the SIMILAR lists written back per policy
         "holdout": learned.holdout,
-        "seconds": {k: round(v, 2) for k, v in learned.run.seconds.items()},
+        "seconds": {k: round(v, 2) for k, v in run.seconds.items()},
+        "similar": {k: v for k, v in run.similar.items() if k != "validation"},
+        "ranker_published": bool(run.ranker.get("published")),
     }
     return day, write_report(day, report)

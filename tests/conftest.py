@@ -50,13 +50,16 @@ def no_consumer_outlives_its_test() -> Iterator[None]:
     yield
     from graphrec.spine.stream import running_loops
 
-    deadline = time.monotonic() + 30  # a stopped loop ends after its current tick
+    leaked = [x for x in running_loops() if not x.stopping]
+    for loop in leaked:
+        loop.stop()
+    assert not leaked, f"stream consumers never stopped: {[x.thread_name for x in leaked]}"
+    # A stopped loop ends after its current tick (a large batch on a busy machine: seconds).
+    deadline = time.monotonic() + 120
     while running_loops() and time.monotonic() < deadline:
         time.sleep(0.05)
-    left = running_loops()
-    for loop in left:
-        loop.stop()
-    assert not left, f"stream consumers left running: {[x.thread_name for x in left]}"
+    left = [x.thread_name for x in running_loops()]
+    assert not left, f"stream consumers still running 120 s after their stop: {left}"
 
 
 @pytest.fixture(scope="session")

@@ -57,6 +57,18 @@ def test_the_report_covers_each_demo_policy(report: dict[str, Any]) -> None:
     assert "The story of the day" in report["html"]
 
 
+def test_the_day_runs_on_the_whole_learning_half(report: dict[str, Any]) -> None:
+    """Learning is `graphrec train`'s: item-to-item lists (written again for the policy that
+    starts on a reloaded world) and, when published, the feed ranker the day ranks with."""
+    t = report["training"]
+    assert t["similar"].get("method"), t["similar"]
+    assert t["similar_restored"] and min(t["similar_restored"]) > 0, t
+    if t["ranker_published"]:
+        assert Path(t["ranker"]["path"]).name == "ranker.npz", t
+    else:
+        assert "ranker" not in t, t
+
+
 def test_the_strong_newcomer_climbs_to_boost_then_trending(report: dict[str, Any]) -> None:
     f = graphrec(report)
     boost, trending = f["strong_new_video_hours_to_boost"], f["strong_new_video_hours_to_trending"]

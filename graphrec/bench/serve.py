@@ -114,15 +114,22 @@ class CpuMeter:
                 pass
             out[name] = total
         t = psutil.cpu_times()
-        out["machine"] = t.user + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0)
+        busy = ("user", "nice", "system", "irq", "softirq")  # niced jobs are busy time too
+        out["machine"] = sum(getattr(t, f, 0.0) for f in busy)
         out["wall"] = time.perf_counter()
         return out
 
-    def stop(self) -> dict[str, float]:
+    def used(self) -> tuple[dict[str, float], float]:
+        """CPU seconds each tree used since the start (``others``: the rest of the machine),
+        and the wall seconds."""
         end = self._sample()
         wall = end["wall"] - self._start["wall"]
         used = {k: end[k] - self._start[k] for k in end if k != "wall"}
         used["others"] = used["machine"] - sum(v for k, v in used.items() if k != "machine")
+        return used, wall
+
+    def stop(self) -> dict[str, float]:
+        used, wall = self.used()
         return {f"{k}_cores": round(v / wall, 2) for k, v in used.items()}
 
 
@@ -669,6 +676,7 @@ def bench_events(
                 "redis_url": redis_url}  # fmt: skip
         meter = {"api": pid, "writer": writer_pid, "filler": filler_pid, "neo4j": neo4j_pid,
                  "redis": redis_pid}  # fmt: skip
+        whole = CpuMeter(meter)  # the load and the graph writer catching up after it
         result = in_process(_events_worker, args, seconds + samples + 180, meter)
         # Let the graph writer finish, then count what the graph holds of this run.
         t = time.perf_counter()
@@ -681,10 +689,27 @@ def bench_events(
                 break
             time.sleep(1.0)
         drain_s = round(time.perf_counter() - t, 1)
+        used, _wall = whole.used()
     stored = graph.read("state/count_stored_events", prefix=f"{run_id}-")[0]
     ingest = result["ingest"]
     lag = result["event_to_next_feed"]
     acknowledged = ingest["events_accepted"] + lag["samples"]
+    # What each event cost, from its POST to its relationship in the graph: the rate these
+    # cores could sustain with the graph keeping up is the machine's cores over the sum.
+    per_event = {
+        k: round(used[k] / max(ingest["events_sent"], 1) * 1e6, 1)
+        for k in ("api", "redis", "writer", "neo4j", "filler")
+        if k in used
+    }
+    cores = os.cpu_count() or 1
+    cost = {
+        "cpu_us_per_event": per_event,
+        "cpu_us_per_event_total": round(sum(per_event.values()), 1),
+        "cpu_bound_events_per_s": round(cores * 1e6 / max(sum(per_event.values()), 1e-9)),
+        "cpu_bound_ingest_only_events_per_s": round(
+            cores * 1e6 / max(per_event.get("api", 0) + per_event.get("redis", 0), 1e-9)
+        ),
+    }
     return {
         "events_per_s": ingest["events_per_s"],
         "acknowledged": acknowledged,
@@ -697,6 +722,7 @@ def bench_events(
         "graph_drained": drained,
         "graph_drain_seconds_after_load": drain_s,
         "state_sync_seconds": synced_s,
+        **cost,
         "size": size,
         "graph": counts,
         "workers": workers,

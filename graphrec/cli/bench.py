@@ -139,6 +139,17 @@ def events_cmd(
     print_table(f"bench events {size} -> {out_path}", [result["ingest"]])
     print_table("event -> next feed", [result["event_to_next_feed"]])
     print_table("where the CPU went (cores busy on average)", [result.get("cpu", {})])
+    print_table(
+        "CPU per event, POST to graph (us), and the rate these cores could sustain",
+        [
+            {
+                **result.get("cpu_us_per_event", {}),
+                "total": result.get("cpu_us_per_event_total"),
+                "events_per_s_cpu_bound": result.get("cpu_bound_events_per_s"),
+                "ingest_only": result.get("cpu_bound_ingest_only_events_per_s"),
+            }
+        ],
+    )
 
 
 @app.command("quality")

@@ -10,6 +10,7 @@ communities, run a short simulated day with pool cycles for graphrec and the pop
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -48,6 +49,7 @@ def demo(
 
     world_size(size)
     settings = get_settings()
+    checkpoint = report / "model" / "model.pt"
     console.rule("[bold]graphrec demo")
     with open_graph() as graph:
         address = graph.driver.get_server_info().address
@@ -65,7 +67,7 @@ def demo(
                 graph,
                 world,
                 settings=settings,
-                checkpoint=report / "model" / "model.pt",
+                checkpoint=checkpoint,
                 progress=StageProgress(bar),
             )
         out.print(f"   held-out {learned.holdout}; curve: {learned.run.curve_png}")
@@ -115,6 +117,12 @@ def demo(
     )
     if serve:
         from graphrec.cli.serve import serve as serve_api
+
+        # The API serves the demo's model: its feed ranker (beside the checkpoint) ranks.
+        os.environ["GRAPHREC_LEARN_CHECKPOINT"] = str(checkpoint.resolve())
+        get_settings.cache_clear()
+        ranker = get_settings().ranker_path()
+        out.print(f"   feed ranker: {ranker if ranker.is_file() else 'the hand-set weights'}")
 
         serve_api(host="127.0.0.1", port=port, workers=1, log_level="warning", access_log=False)
     else:

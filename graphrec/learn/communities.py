@@ -9,7 +9,6 @@ score is the share of their neighbourhood weight that stays inside the community
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -167,17 +166,17 @@ def describe(export: GraphExport, labels: np.ndarray, *, top: int = 5) -> list[d
     for c in range(int(labels.max()) + 1 if len(labels) and labels.max() >= 0 else 0):
         members = np.flatnonzero(labels == c)
         engaged = np.asarray(m[members].sum(axis=0)).ravel()
-        tags: Counter[str] = Counter()
+        tags: dict[str, float] = {}  # weighted by engagement
         for v in np.flatnonzero(engaged):
             for t in export.video_tags[v]:
-                tags[t] += float(engaged[v])
-        top_tags = [t for t, _ in tags.most_common(top)]
-        cats: Counter[str] = Counter()
+                tags[t] = tags.get(t, 0.0) + float(engaged[v])
+        top_tags = sorted(tags, key=lambda t: -tags[t])[:top]
+        cats: dict[str, float] = {}
         for t, w in tags.items():
             cat = export.tag_category.get(t)
             if cat:
-                cats[cat] += w
-        top_cats = [c for c, _ in cats.most_common(2)]
+                cats[cat] = cats.get(cat, 0.0) + w
+        top_cats = sorted(cats, key=lambda c: -cats[c])[:2]
         label = " & ".join(top_cats) if top_cats else "mixed"
         if top_tags:
             label += " · " + " ".join(f"#{t}" for t in top_tags[:3])
@@ -206,7 +205,7 @@ def write_communities(graph: Graph, export: GraphExport, comm: Communities) -> d
 
 
 # --- agreement with a known partition -----------------------------------------------------
-def _contingency(a: Sequence[int], b: Sequence[int]) -> np.ndarray:
+def _contingency(a: Sequence[int] | np.ndarray, b: Sequence[int] | np.ndarray) -> np.ndarray:
     _, ai = np.unique(np.asarray(a), return_inverse=True)
     _, bi = np.unique(np.asarray(b), return_inverse=True)
     table = np.zeros((ai.max() + 1, bi.max() + 1), dtype=np.int64)
@@ -219,7 +218,9 @@ def _entropy(counts: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-def adjusted_mutual_info(truth: Sequence[int], pred: Sequence[int]) -> float:
+def adjusted_mutual_info(
+    truth: Sequence[int] | np.ndarray, pred: Sequence[int] | np.ndarray
+) -> float:
     """AMI (Vinh et al. 2010; arithmetic-mean normalisation, as scikit-learn's default)."""
     table = _contingency(truth, pred)
     n = int(table.sum())
@@ -253,7 +254,7 @@ def adjusted_mutual_info(truth: Sequence[int], pred: Sequence[int]) -> float:
     return float((mi - emi) / denom) if abs(denom) > 1e-12 else 0.0
 
 
-def purity(truth: Sequence[int], pred: Sequence[int]) -> float:
+def purity(truth: Sequence[int] | np.ndarray, pred: Sequence[int] | np.ndarray) -> float:
     """Share of users whose community's majority true group is their own."""
     table = _contingency(truth, pred)
     return float(table.max(axis=0).sum() / table.sum())

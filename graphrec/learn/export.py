@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -124,7 +125,7 @@ def export_graph(
         video_ids=video_ids,
         video_status=[None if x["status"] is None else str(x["status"]) for x in videos],
         video_creator=[None if x["creator_id"] is None else str(x["creator_id"]) for x in videos],
-        video_tags=[[str(t) for t in (x["tags"] or [])] for x in videos],
+        video_tags=[[str(t) for t in cast(list[Any], x["tags"] or [])] for x in videos],
         tag_category={k: None if v is None else str(v) for k, v in tags.items()},
         matrix=matrix,
         seconds=time.perf_counter() - started,

@@ -62,7 +62,11 @@ def spectral_factors(train: sp.csr_matrix, dim: int, seed: int = 0) -> tuple[tor
     torch.manual_seed(seed)
     with warnings.catch_warnings():  # "sparse invariant checks are disabled": they are fine
         warnings.simplefilter("ignore", UserWarning)
-        a = torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]), coo.data, size=coo.shape)
+        a = torch.sparse_coo_tensor(
+            torch.from_numpy(np.vstack([coo.row, coo.col])),
+            torch.from_numpy(coo.data),
+            size=coo.shape,
+        )
     q = min(dim, min(r.shape))
     u, s, v = torch.svd_lowrank(a.coalesce(), q=q, niter=2)
     pad = dim - q
@@ -220,9 +224,9 @@ def plot_curve(history: Sequence[EpochLog], path: Path, *, title: str = "trainin
     ax1.set_xlabel("epoch")
     ax1.set_ylabel("loss")
     ax2 = ax1.twinx()
-    ev = [h for h in history if h.recall is not None]
-    ax2.plot([h.epoch for h in ev], [h.recall for h in ev], "o-", label="Recall@20")
-    ax2.plot([h.epoch for h in ev], [h.ndcg for h in ev], "s-", label="NDCG@20")
+    ev = [h for h in history if h.recall is not None and h.ndcg is not None]
+    ax2.plot([h.epoch for h in ev], [float(h.recall or 0) for h in ev], "o-", label="Recall@20")
+    ax2.plot([h.epoch for h in ev], [float(h.ndcg or 0) for h in ev], "s-", label="NDCG@20")
     ax2.set_ylabel("held-out metric")
     fig.legend(loc="lower right")
     ax1.set_title(title)

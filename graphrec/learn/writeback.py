@@ -48,7 +48,7 @@ def compute_embeddings(
         )
     model = model.cpu()  # trained on a GPU or not, write-back runs on the CPU
     matrix = export.matrix if train_matrix is None else train_matrix
-    adj = normalized_adjacency(matrix)  # type: ignore[arg-type]
+    adj = normalized_adjacency(matrix)
     with torch.no_grad():
         ue, ve = model.get_embedding(adj)
     users, videos = _unit(ue.numpy()), _unit(ve.numpy())

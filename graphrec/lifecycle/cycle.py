@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from graphrec.config import Settings, get_settings
@@ -99,9 +100,7 @@ def run_cycle(
             _timed(report, "trending_exit", lambda: _trending_exit(graph, s, report, at, tick))
             for st in stages(s):
                 _timed(
-                    report,
-                    f"{st.pool}",
-                    lambda st=st: _promote(graph, s, report, st, at, weights, tick),
+                    report, f"{st.pool}", partial(_promote, graph, s, report, st, at, weights, tick)
                 )
             _timed(report, "look_back", lambda: _look_back(graph, s, report, at, weights, tick))
             aside.result()

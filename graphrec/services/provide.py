@@ -41,7 +41,7 @@ def docker_available(timeout_s: float = 3.0) -> bool:
     try:
         import docker  # testcontainers depends on it
 
-        client = docker.from_env(timeout=int(timeout_s))
+        client = docker.from_env(timeout=int(timeout_s))  # type: ignore[attr-defined]
         try:
             return bool(client.ping())
         finally:

@@ -104,6 +104,9 @@ class _StartState:
         self.scale = 1.0  # the pool budget scale factor (see pool_budget_scale)
         self.trained: Any = checkpoint
         self.info: dict[str, Any] = {}
+        if checkpoint is not None and settings.ranker_path(checkpoint).is_file():
+            # The feed ranker trained with that checkpoint (published beside it) ranks.
+            self.info["ranker"] = {"path": str(settings.ranker_path(checkpoint))}
         self.communities: dict[str, Any] = {}
 
     def reset(self) -> None:

@@ -176,6 +176,11 @@ class ConsumerLoop:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def stopping(self) -> bool:
+        """:meth:`stop` was called (the thread may still finish its last tick)."""
+        return self._stop.is_set()
+
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop the loop after its current tick; waits ``timeout_s`` for the thread."""
         self._stop.set()

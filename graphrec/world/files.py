@@ -84,7 +84,7 @@ def write_world(world: World, folder: Path) -> Path:
                 strict=True,
             )
             f.write("".join(f"{k},{u},{v},{a},{m}\n" for k, u, v, a, m in cols))
-    np.savez_compressed(folder / "latent.npz", **world.latent)
+    np.savez_compressed(folder / "latent.npz", **world.latent)  # type: ignore[arg-type]
     manifest = {
         "format": FORMAT_VERSION,
         "size": world.size,
