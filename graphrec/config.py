@@ -107,6 +107,9 @@ class Settings(BaseSettings):
 
     # --- learning -------------------------------------------------------------------------
     embedding_dim: int = 64
+    # Rank of the graph filter whose low-rank part the feed's "spectral" source serves as
+    # vectors (2 * rank + 1 stored per video; the video_spectral index is created with it).
+    spectral_rank: int = Field(default=64, ge=1, le=1024)
     # Positives for training: weight of each interaction kind (relationship type) towards a
     # (user, video) pair; kinds not listed (SAW, SKIPPED) count 0, pairs weighing 0 are dropped.
     learn_weights: dict[str, float] = Field(

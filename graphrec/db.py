@@ -273,7 +273,9 @@ def migrate(graph: Graph, *, settings: Settings | None = None) -> list[str]:
     applied = []
     for q in schema_statements():
         text = q.text.replace("$embedding_dim", str(int(s.embedding_dim)))
-        # Schema commands take no parameters; the embedding size is the one value they need.
+        # graphrec.learn.spectral.spectral_dim: a query and a key half per rank, plus one.
+        text = text.replace("$spectral_dim", str(2 * int(s.spectral_rank) + 1))
+        # Schema commands take no parameters; the vector sizes are the values they need.
         graph._execute(cypher.Query(name=q.name, text=text, path=q.path), {}, read=False)
         applied.append(q.name)
     graph.write("admin/await_indexes")

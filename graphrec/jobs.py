@@ -114,6 +114,7 @@ def training_work(
             "best": best.as_dict() if best is not None else None,
             "written": run.writeback.counts if run.writeback is not None else {},
             "item_item": {k: v for k, v in run.similar.items() if k != "validation"},
+            "spectral": run.spectral,
             "communities": run.communities_written,
             "seconds": run.seconds,
         }

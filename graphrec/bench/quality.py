@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from graphrec.learn.baselines import top_k_rows
 from graphrec.learn.export import split_holdout
 from graphrec.learn.filters import GraphFilter
 from graphrec.learn.gowalla import load_split
@@ -69,9 +70,13 @@ def bench_quality(
     test, the filter is refitted on the whole train split and the learned LightGCN layer is
     propagated over the whole training graph (no retraining).
 
-    Two families are measured: the full graph filter (``filter``), and what a feed can store
-    and serve, the filter cut to each item's ``k`` best neighbours (``similar@k``, the
-    item-to-item lists of :meth:`GraphFilter.item_rows`), each alone and with LightGCN.
+    Three families are measured, each alone and with LightGCN: the full graph filter
+    (``filter``); the whole filter cut to each item's ``k`` best neighbours (``similar@k``,
+    :meth:`GraphFilter.item_rows`); and what the feed serves, ``highpass@k+spectral``: the
+    filter's high-pass part cut to ``k`` neighbours (sparse lists,
+    :meth:`GraphFilter.highpass_rows`) plus its low-rank part exactly, a dot product of the
+    user's summed history vector with each item's vector
+    (:meth:`GraphFilter.spectral_vectors`). The first ``k`` is the served figure.
     """
     torch.set_num_threads(threads)
     started = time.perf_counter()
@@ -110,7 +115,14 @@ def bench_quality(
         extra={"curve": result.curve()},
     )
     curve_png = plot_curve(result.history, ckpt.with_suffix(".png"), title="LightGCN on Gowalla")
-    timings = {"filter_fit": 0.0, "item_rows": 0.0, "filter": 0.0, "embedding": 0.0}
+    dims: dict[str, int] = {}
+    timings = {
+        "filter_fit": 0.0,
+        "item_rows": 0.0,
+        "spectral": 0.0,
+        "filter": 0.0,
+        "embedding": 0.0,
+    }
 
     def phase(
         train: sp.csr_matrix, test: list[np.ndarray], adj: torch.Tensor, picks: dict[str, float]
@@ -121,8 +133,17 @@ def bench_quality(
         filt = GraphFilter.fit(train, kind=filter_kind, rank=rank)
         timings["filter_fit"] += time.perf_counter() - t
         t = time.perf_counter()
-        lists = {k: filt.item_rows(k) for k in neighbours}
+        longest = filt.item_rows(max(neighbours))  # shorter lists are its heads
+        lists = {k: longest if k == max(neighbours) else top_k_rows(longest, k)
+                 for k in neighbours}  # fmt: skip
         timings["item_rows"] += time.perf_counter() - t
+        t = time.perf_counter()
+        widest = filt.highpass_rows(max(neighbours))
+        highpass = {k: widest if k == max(neighbours) else top_k_rows(widest, k)
+                    for k in neighbours}  # fmt: skip
+        query, key = filt.spectral_vectors()
+        dims["spectral"] = int(key.shape[1])
+        timings["spectral"] += time.perf_counter() - t
         emb = embedding_scorer(result.model, adj)
         cache: dict[str, torch.Tensor] = {}
 
@@ -146,9 +167,28 @@ def bench_quality(
         def blend(base: str, w: float) -> Callable[[np.ndarray], torch.Tensor]:
             return lambda _u: cache[base] + w * cache["lightgcn"]
 
+        key_t = torch.from_numpy(key).T.contiguous()
+        low: dict[str, Any] = {}
+
+        def lists_and_vectors(m: sp.csr_matrix) -> Callable[[np.ndarray], torch.Tensor]:
+            def score(u: np.ndarray) -> torch.Tensor:
+                if low.get("users") is not u:  # the vector part is shared by every k
+                    user = torch.from_numpy(np.asarray(train[u] @ query, dtype=np.float32))
+                    low.update(users=u, scores=user @ key_t)
+                return torch.from_numpy((train[u] @ m).toarray()) + low["scores"]
+
+            return score
+
         for k, m in lists.items():
             scorers[f"similar@{k}"] = component(f"similar@{k}", "filter", from_lists(m))
-        bases = ["filter", *(f"similar@{k}" for k in lists)]
+        for k, m in highpass.items():
+            name = f"highpass@{k}+spectral"
+            scorers[name] = component(name, "filter", lists_and_vectors(m))
+        bases = [
+            "filter",
+            *(f"similar@{k}" for k in lists),
+            *(f"highpass@{k}+spectral" for k in highpass),
+        ]
         for base in bases:
             for w in weights if not picks else (picks[base],):
                 if w > 0:
@@ -176,7 +216,8 @@ def bench_quality(
         return base if w == 0 else f"{base}+{w:g}*lightgcn"
 
     served_k = neighbours[0]
-    served = test_metrics[name_of(f"similar@{served_k}")]
+    served_base = f"highpass@{served_k}+spectral"
+    served = test_metrics[name_of(served_base)]
     rows = [{"model": name, **m.as_dict()} for name, m in test_metrics.items()] + [
         {"model": f"published: {k}", "recall@20": r, "ndcg@20": n}
         for k, (r, n) in PUBLISHED.items()
@@ -191,7 +232,8 @@ def bench_quality(
         "chosen_weights": chosen,
         "validation_rows": [{"model": n, **m.as_dict()} for n, m in val_metrics.items()],
         "rows": rows,
-        "served": {"model": name_of(f"similar@{served_k}"), "neighbours": served_k,
+        "served": {"model": name_of(served_base), "neighbours": served_k,
+                   "spectral_dims": dims["spectral"],
                    **served.as_dict()},
         "served_recall_at_20": served.recall,
         "served_ndcg_at_20": served.ndcg,

@@ -74,6 +74,8 @@ def train(
     if run.similar:
         sim = {k: v for k, v in run.similar.items() if k != "validation"}
         print_table("item-to-item (SIMILAR), chosen on validation", [sim])
+    if run.spectral:
+        print_table("graph filter's low-rank vectors (spectral source)", [run.spectral])
 
 
 @handle_errors

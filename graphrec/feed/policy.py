@@ -13,6 +13,7 @@ from graphrec.errors import InvalidInput
 
 SOURCE_NAMES = (
     "similar",
+    "spectral",
     "embedding",
     "interest",
     "community",
@@ -26,6 +27,7 @@ SOURCE_NAMES = (
 
 DEFAULT_SOURCE_WEIGHTS: dict[str, float] = {
     "similar": 1.1,  # item-to-item from co-engagement: the strongest single signal
+    "spectral": 1.0,  # the graph filter's low-rank part (vector index)
     "embedding": 1.0,
     "interest": 0.9,
     "community": 0.8,
@@ -53,6 +55,7 @@ class FeedPolicy:
     diversity: bool = True
     communities: bool = True
     similar: bool = True
+    spectral: bool = True
     embedding: bool = True
     interest: bool = True
     following: bool = True

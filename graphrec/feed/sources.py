@@ -382,6 +382,96 @@ class SimilarSource(QuerySource):
         return out
 
 
+class SpectralSource(QuerySource):
+    """The graph filter's low-rank part: videos whose key vectors score highest against the
+    sum of the query vectors of the user's latest engagements (``video_spectral`` index;
+    :mod:`graphrec.learn.spectral`). With the ``similar`` lists it serves the filter that
+    tops the Gowalla benchmark; the history is read per request, so each event counts."""
+
+    history = 200  # most recent engaged videos summed
+
+    def __init__(self) -> None:
+        super().__init__("spectral", "serving/source_spectral")
+
+    def params(self, ctx: UserContext, limit: int) -> dict[str, Any] | None:
+        return {
+            "user_id": ctx.user_id,
+            "realtime": ctx.realtime,
+            "history": self.history,
+            "k": limit * 3 + self.history,  # the history's own videos come back too
+            "limit": limit,
+        }
+
+    def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
+        return f"your history (latest: {row['via']}) ~ video (graph filter, spectral)"
+
+    _table: tuple[Any, dict[str, int], list[str], Any, Any] | None = None
+    _table_lock = threading.Lock()
+
+    def prefetch(self, pipe: Any, spine: Any, user_id: str) -> int:
+        """Queue the read :meth:`store_rows` needs on a Redis pipeline; how many."""
+        pipe.lrange(spine.keys.user(user_id, "recent"), 0, self.history - 1)
+        return 1
+
+    def _vectors(self, spine: Any, version: Any) -> tuple[dict[str, int], list[str], Any, Any]:
+        """Every video's query and key vectors (``state sync``), loaded once per version."""
+        import numpy as np
+
+        table = self._table
+        if table is not None and table[0] == version:
+            return table[1:]
+        with self._table_lock:
+            raw = spine.r.hgetall(spine.keys.vspec)
+            ids = sorted(x.decode() if isinstance(x, bytes) else str(x) for x in raw)
+            packed = [raw[i.encode()] for i in ids]
+            flat = np.frombuffer(b"".join(packed), dtype="<f4")
+            both = flat.reshape(len(ids), -1) if ids else flat.reshape(0, 0)
+            half = both.shape[1] // 2 if ids else 0
+            table = (version, {v: i for i, v in enumerate(ids)}, ids, both[:, :half],
+                     both[:, half:])  # fmt: skip
+            self._table = table
+        return table[1:]
+
+    def store_rows(self, rec: Any, ctx: UserContext, limit: int) -> list[dict[str, Any]]:
+        """The same source on the spine's Redis state (``graphrec.spine.feed``): the user's
+        latest engagements (kept at append time) summed over the synced query vectors, every
+        video's key scored against it in this worker (exact, no index), best first."""
+        import numpy as np
+
+        spine = rec.spine
+        if self.name in ctx.prefetched:
+            (recent_raw,) = ctx.prefetched[self.name]
+        else:
+            recent_raw = spine.r.lrange(spine.keys.user(ctx.user_id, "recent"), 0, self.history - 1)
+        recent = [x.decode() if isinstance(x, bytes) else str(x) for x in recent_raw]
+        index, ids, query, key = self._vectors(spine, rec.lists.version)
+        rows = [index[v] for v in recent if v in index]
+        if not rows:
+            return []
+        user = query[rows].sum(axis=0)
+        norm = float(np.linalg.norm(user))
+        if norm == 0.0:
+            return []
+        scores = key @ user
+        scores[rows] = -np.inf
+        want = min(len(ids), limit * 3 + len(rows))
+        top = np.argpartition(-scores, want - 1)[:want]
+        top = top[np.lexsort((top, -scores[top]))]
+        picked = [int(i) for i in top if np.isfinite(scores[i]) and ids[i] not in ctx.seen]
+        facts = spine.r.hmget(spine.keys.videos, [ids[i] for i in picked]) if picked else []
+        out: list[dict[str, Any]] = []
+        for i, raw in zip(picked, facts, strict=True):
+            if raw is None or len(out) >= limit:
+                continue
+            f = orjson.loads(raw)
+            if f.get("status") != "approved":
+                continue
+            # The Neo4j path's score: the index's cosine, (1 + cos) / 2.
+            out.append({**f, "score": 0.5 * (1.0 + float(scores[i]) / norm), "quality": 0.0,
+                        "via": recent[0]})  # fmt: skip
+        return out
+
+
 def similar_rows(
     recent: Sequence[str],
     neighbours: Sequence[Sequence[Sequence[Any]]],
@@ -602,6 +692,7 @@ def default_sources() -> list[QuerySource]:
     """Every source, in the order they run."""
     return [
         SimilarSource(),
+        SpectralSource(),
         EmbeddingSource(),
         FollowingSource(),
         InterestSource(),

@@ -129,6 +129,65 @@ class GraphFilter:
         return out
 
     @torch.no_grad()
+    def highpass_rows(self, k: int, *, block: int = 1024) -> sp.csr_matrix:
+        """The filter's high-pass part ``H = A - V diag(s^2) V^T`` as item-to-item lists: each
+        item's ``k`` highest positive entries, itself excluded.
+
+        ``A`` minus its top eigenspace keeps what the low-rank vectors cannot say (specific
+        co-engagement), and its rows have far lighter tails than ``A``'s (whose popular,
+        low-frequency mass the vectors carry exactly), so cutting them costs little. A linear
+        filter has no low-rank part: its lists are ``A``'s rows. Dense ``block`` x items at a
+        time, memory bounded.
+        """
+        n = self.train.shape[1]
+        k = max(1, min(k, n - 1))
+        idx = np.zeros((n, k), dtype=np.int64)
+        val = np.zeros((n, k), dtype=np.float32)
+        for s in range(0, n, block):
+            rows = np.arange(s, min(n, s + block))
+            m = torch.from_numpy(self.item_item[rows].toarray())
+            if self.v is not None and self.s2 is not None and self.kind != "linear":
+                m -= (self.v[rows] * self.s2) @ self.v.T
+            m[torch.arange(len(rows)), torch.from_numpy(rows)] = -torch.inf
+            top = m.topk(k, dim=1)
+            idx[rows] = top.indices.numpy()
+            val[rows] = top.values.numpy()
+        out = sp.csr_matrix(
+            (np.maximum(val.ravel(), 0.0), idx.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n)
+        )
+        out.eliminate_zeros()
+        return out
+
+    @torch.no_grad()
+    def spectral_vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """The low-rank part exactly, as two vectors per item: ``(query, key)``, items x d.
+
+        ``score_rows(x) == x @ H + (x @ query) @ key.T`` with ``H`` the high-pass part of
+        :meth:`highpass_rows`: a user's vector is the sum of its history's query vectors
+        (one addition per event) and its low-rank score of an item a dot product with the
+        item's key vector, which a vector index serves. ``d = 2 * rank``: the low-pass term
+        reads the history through ``D^-1/2 V``, ``A``'s top eigenspace and the sharpening
+        through ``V``. A linear filter: ``d = 0``.
+        """
+        n = self.train.shape[1]
+        if self.kind == "linear" or self.v is None or self.s2 is None:
+            return np.zeros((n, 0), np.float32), np.zeros((n, 0), np.float32)
+        v, dh, s2 = self.v, self.d_half, self.s2
+        q_blur = torch.from_numpy(np.asarray(self.d_inv_half @ v.numpy(), dtype=np.float32))
+        query = torch.cat([q_blur, v], dim=1).contiguous()
+        if self.kind == "gfcf":
+            key = torch.cat([self.alpha * v * dh, v * s2], dim=1).contiguous()
+            return query.numpy(), key.numpy()
+        # BSPM: x A + beta w V^T D^1/2 + ((x V) s2 + beta w gram) diag(c) V^T, w = x D^-1/2 V,
+        # with x A = x H + (x V) s2 V^T.
+        c = rk4_polynomial(s2, self.sharpen_t) - 1
+        gram = (v * dh).T @ v
+        k_blur = self.beta * (v * dh + (v * c) @ gram.T)
+        k_sharp = v * (s2 * (1 + c))
+        key = torch.cat([k_blur, k_sharp], dim=1).contiguous()
+        return query.numpy(), key.numpy()
+
+    @torch.no_grad()
     def score_rows(self, x: sp.csr_matrix) -> Tensor:
         """Scores of every item for interaction rows ``x`` (users x items, any weights)."""
         out = torch.from_numpy((x @ self.item_item).toarray())

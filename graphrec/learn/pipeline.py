@@ -19,6 +19,7 @@ from graphrec.errors import CheckpointError
 from graphrec.learn.communities import Communities, find_communities, write_communities
 from graphrec.learn.export import GraphExport, export_graph, split_holdout
 from graphrec.learn.similar import ItemItem, export_last_at, fit_item_item, write_similar
+from graphrec.learn.spectral import SpectralVectors, fit_spectral, write_spectral
 from graphrec.learn.train import (
     Checkpoint,
     EpochLog,
@@ -67,6 +68,8 @@ class TrainingRun:
     communities: Communities | None = None
     communities_written: dict[str, int] = field(default_factory=dict)
     similar: dict[str, Any] = field(default_factory=dict)
+    spectral: dict[str, Any] = field(default_factory=dict)
+    spectral_vectors: SpectralVectors | None = None  # (to write again on a reloaded graph)
     ranker: dict[str, Any] = field(default_factory=dict)
     item_item: ItemItem | None = None  # the fitted lists (to write again on a reloaded graph)
 
@@ -126,6 +129,16 @@ def learn(
         if write_back:
             run.similar["written"] = write_similar(graph, export, model, progress=progress)
         run.seconds["item_item"] = time.perf_counter() - t0
+        # The graph filter's low-rank part as vectors: the feed's "spectral" source.
+        spectral = fit_spectral(export.matrix, rank=s.spectral_rank, seed=s.learn_seed)
+        run.spectral_vectors = spectral
+        run.spectral = {"rank": spectral.rank, "scale": spectral.scale,
+                        "seconds": round(spectral.seconds, 2)}  # fmt: skip
+        if write_back:
+            run.spectral["written"] = write_spectral(
+                graph, export.video_ids, spectral, progress=progress
+            )
+        run.seconds["spectral"] = time.perf_counter() - t0 - run.seconds["item_item"]
         if ranker:
             t0 = time.perf_counter()
             run.ranker = train_ranker(

@@ -13,6 +13,7 @@ from graphrec.db import Graph
 from graphrec.world.generate import World
 
 SIMILAR_FILE = "similar.npz"  # the item-to-item lists, beside the simulation's checkpoint
+SPECTRAL_FILE = "spectral.npz"  # the filter's low-rank vectors (the spectral source)
 
 
 def train_once(
@@ -31,6 +32,10 @@ def train_once(
     run = learn(graph, settings=settings, checkpoint=folder / "model.pt")
     if run.item_item is not None:
         save_lists(folder / SIMILAR_FILE, run.export.video_ids, run.item_item)
+    if run.spectral_vectors is not None:
+        v = run.spectral_vectors
+        np.savez(folder / SPECTRAL_FILE, ids=np.asarray(run.export.video_ids, dtype=str),
+                 query=v.query, key=v.key, scale=v.scale, rank=v.rank)  # fmt: skip
     best = run.result.best.as_dict() if run.result.best else {}
     info = {
         "epochs": len(run.result.history),
@@ -78,12 +83,18 @@ def compare_with_truth(
 
 def write_back(graph: Graph, checkpoint: Path, settings: Settings) -> int:
     """The trained embeddings and communities again, on a freshly reloaded world, and the
-    item-to-item lists when :func:`train_once` saved them beside the checkpoint (returns how
-    many SIMILAR relationships were written again)."""
+    spectral vectors and item-to-item lists when :func:`train_once` saved them beside the
+    checkpoint (returns how many SIMILAR relationships were written again)."""
     from graphrec.learn.pipeline import write_back_checkpoint
     from graphrec.learn.similar import load_lists, write_similar
+    from graphrec.learn.spectral import SpectralVectors, write_spectral
 
     write_back_checkpoint(graph, checkpoint, settings=settings, communities=True)
+    vectors = checkpoint.with_name(SPECTRAL_FILE)
+    if vectors.is_file():
+        with np.load(vectors) as z:
+            write_spectral(graph, [str(i) for i in z["ids"]], SpectralVectors(
+                z["query"], z["key"], float(z["scale"]), int(z["rank"])))  # fmt: skip
     lists = checkpoint.with_name(SIMILAR_FILE)
     if not lists.is_file():
         return 0

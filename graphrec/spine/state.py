@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import orjson
 
 from graphrec.config import Settings
@@ -159,6 +160,22 @@ def sync_similar(graph: Graph, spine: Spine) -> dict[str, int]:
         r.hset(spine.keys.meta, "similar_tau", float(tau))
     else:
         r.hdel(spine.keys.meta, "similar_tau")
+    return {"videos": videos}
+
+
+def sync_spectral(graph: Graph, spine: Spine) -> dict[str, int]:
+    """Each video's spectral query and key vectors (written at training), packed in one hash
+    that the feed's ``spectral`` source loads once per lists version."""
+    r, key = spine.r, spine.keys.vspec
+    r.delete(key)
+    videos = 0
+    for rows in _pages(graph, "state/spectral", "video_id", page=2_000):
+        r.hset(key, mapping={
+            x["video_id"]: np.asarray([*x["query"], *x["key"]], dtype="<f4").tobytes()
+            for x in rows
+        })  # fmt: skip
+        videos += len(rows)
+    r.hincrby(spine.keys.meta, "lists_v", 1)  # workers drop their loaded matrices
     return {"videos": videos}
 
 
@@ -308,12 +325,14 @@ def sync_state(
     if "catalog" in parts:
         steps.append(("catalog", lambda: sync_catalog(graph, spine)))
         steps.append(("similar", lambda: sync_similar(graph, spine)))
+        steps.append(("spectral", lambda: sync_spectral(graph, spine)))
     if "users" in parts:
         steps.append(("users", lambda: sync_users(graph, spine)))
     if "embeddings" in parts:
         steps.append(("catalog", lambda: sync_catalog(graph, spine)))
         steps.append(("embeddings", lambda: sync_users(graph, spine, vectors_only=True)))
         steps.append(("similar", lambda: sync_similar(graph, spine)))
+        steps.append(("spectral", lambda: sync_spectral(graph, spine)))
     if "budgets" in parts:
         steps.append(("budgets", lambda: sync_budgets(graph, spine)))
     if "lists" in parts or "embeddings" in parts:
@@ -333,4 +352,4 @@ def sync_state(
     return report
 
 
-__all__ = ["PARTS", "sync_lists", "sync_nearline", "sync_similar", "sync_state"]
+__all__ = ["PARTS", "sync_lists", "sync_nearline", "sync_similar", "sync_spectral", "sync_state"]

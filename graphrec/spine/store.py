@@ -86,6 +86,7 @@ class Keys:
 
     videos = "gr:{c}:videos"
     vemb = "gr:{c}:vemb"
+    vspec = "gr:{c}:vspec"  # id -> float32 query vector then key vector (spectral source)
     creators = "gr:{c}:creators"
     meta = "gr:{c}:meta"
     budget = "gr:{b}:budget"
