@@ -124,6 +124,18 @@ def test_a_rehearsal_falls_due_every_rehearse_every_events_and_runs_in_slices() 
     assert learner.rehearse_some() == 0 and not learner.rehearsal_due  # nothing due now
 
 
+def test_replayed_pairs_per_update_are_capped() -> None:
+    """A large batch (a trainer that fell behind) replays at most replay_max past pairs; a
+    small one as many as it has fresh positives."""
+    learner, _, _ = _world()
+    learner.config.replay_max = 30
+    users = [f"a{i % 20}" for i in range(100)]
+    big = learner.update(Interactions(users, [f"va{i % 30}" for i in range(100)], np.ones(100)))
+    assert big.positives == 100 and big.replayed == 30
+    small = learner.update(Interactions(users[:10], ["va1"] * 10, np.ones(10)))
+    assert small.replayed == 10
+
+
 def test_new_video_starts_from_its_tags_then_from_its_first_engagements() -> None:
     learner, axis_a, axis_b = _world()
     learner.describe_items(["new_b"], tags={"new_b": ["tag_b"]})

@@ -58,6 +58,10 @@ class OnlineConfig:
     temperature: float = 0.1
     replay_ratio: float = 1.0  # replayed past positives per fresh positive
     replay_capacity: int = 200_000
+    # At most this many replayed pairs per update: a trainer that fell behind reads large
+    # batches, and replaying as many pairs again would double its cost just when it can least
+    # afford it (rehearsal passes make up for it once it has caught up).
+    replay_max: int = 5_000
     history: int = 500  # positives kept per user (fold-in, masking in the gate)
     audience: int = 200  # recent engaging users kept per video (fold-in)
     fold_users: float = 1.0  # how far a touched user moves to the mean of its videos
@@ -88,6 +92,8 @@ class OnlineConfig:
             )
         if not 0.0 <= self.popular_share <= 1.0 - self.impression_share:
             raise InvalidInput("popular_share must be in [0, 1 - impression_share]")
+        if self.replay_max < 0:
+            raise InvalidInput("replay_max must be >= 0")
         if not 0.0 <= self.impression_share <= 1.0 or self.replay_ratio < 0:
             raise InvalidInput("impression_share must be in [0, 1] and replay_ratio >= 0")
 
@@ -543,7 +549,7 @@ class OnlineLearner:
             return stats
         self._init_new(pu, pi)
         # Replay: past positives drawn from the reservoir, at weight 1.
-        n_replay = min(self._replay_n, round(cfg.replay_ratio * len(pu)))
+        n_replay = min(self._replay_n, round(cfg.replay_ratio * len(pu)), cfg.replay_max)
         if n_replay:
             pick = self.rng.integers(0, self._replay_n, n_replay)
             ru, ri = self._replay_u[pick], self._replay_i[pick]
