@@ -1,5 +1,6 @@
-"""The online learner (no servers): vectors move with fresh interactions, cold start, the gate,
-and the offline benchmark's protocol on a tiny MovieLens-shaped folder."""
+"""The online learner: vectors move with fresh interactions, cold start, the gate, and the
+benchmark's protocol on a tiny MovieLens-shaped folder (its live stream part on a private
+Redis the benchmark starts)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import scipy.sparse as sp
 import torch
 from typer.testing import CliRunner
 
-from graphrec.bench.online import bench_online, freshness, load_movielens
+from graphrec.bench.online import bench_online, load_movielens
 from graphrec.cli import app
 from graphrec.errors import InvalidInput, NotFound
 from graphrec.learn.online import (
@@ -102,13 +103,37 @@ def test_rehearsal_pulls_every_user_back_to_its_history() -> None:
     assert len(dirty_users) == 40
 
 
-def test_rehearsal_runs_every_rehearse_every_events() -> None:
+def test_a_rehearsal_falls_due_every_rehearse_every_events_and_runs_in_slices() -> None:
+    """update() never rehearses: a pass falls due, and rehearse_some advances it slice by
+    slice (at least one per call), so fresh events never wait for a whole pass."""
     learner, _, _ = _world()
     learner.config.rehearse_every = 50
+    learner.config.rehearse_batch = 60  # the reservoir's 260 pairs: 5 slices, then the fold-in
     users = [f"a{i}" for i in range(20)]
-    for k in range(3):  # 60 events: one rehearsal, at the 50th
+    for k in range(3):  # 60 events: a pass falls due at the 50th
         learner.update(Interactions(users, [f"va{k}"] * 20, np.ones(20)))
-        assert learner.rehearsals == (1 if k == 2 else 0)
+        assert learner.rehearsal_due == (k == 2)
+    assert learner.rehearsals == learner.rehearsal_passes == 0  # nothing ran inside update
+    n = learner._replay_n
+    slices = []
+    while learner.rehearsal_due:
+        slices.append(learner.rehearse_some(budget_s=0.0))
+    # Replayed pairs per slice, the whole reservoir once, then the fold-in (no pairs).
+    assert slices[:5] == [60, 60, 60, 60, n - 240] and sum(slices) == n == 260
+    assert learner.rehearsals == learner.rehearsal_passes == 1
+    assert learner.rehearse_some() == 0 and not learner.rehearsal_due  # nothing due now
+
+
+def test_replayed_pairs_per_update_are_capped() -> None:
+    """A large batch (a trainer that fell behind) replays at most replay_max past pairs; a
+    small one as many as it has fresh positives."""
+    learner, _, _ = _world()
+    learner.config.replay_max = 30
+    users = [f"a{i % 20}" for i in range(100)]
+    big = learner.update(Interactions(users, [f"va{i % 30}" for i in range(100)], np.ones(100)))
+    assert big.positives == 100 and big.replayed == 30
+    small = learner.update(Interactions(users[:10], ["va1"] * 10, np.ones(10)))
+    assert small.replayed == 10
 
 
 def test_new_video_starts_from_its_tags_then_from_its_first_engagements() -> None:
@@ -248,14 +273,6 @@ def test_tables_grow_and_keep_their_vectors_and_optimizer_state() -> None:
     assert learner.snapshot().item_ready[learner.items.index["x5"]]
 
 
-def test_freshness_queue_model() -> None:
-    # 2 events/s, batches of 2 taking 1 s each: batch 1 closes at 1.0 s, done at 2.0;
-    # batch 2 closes at 2.0 s, done at 3.0 s.
-    assert freshness([2, 2], [1.0, 1.0], rate=2.0) == pytest.approx([2.0, 1.5, 2.0, 1.5])
-    # A slow learner: the second batch waits for the first.
-    assert freshness([1, 1], [5.0, 1.0], rate=1.0) == pytest.approx([6.0, 6.0])
-
-
 def _movielens(folder: Path, seed: int = 0) -> Path:
     """A MovieLens-shaped folder: 60 users in 2 taste groups, 40 movies, ratings over time."""
     rng = np.random.default_rng(seed)
@@ -294,7 +311,7 @@ def test_bench_online_cli_writes_the_figures(tmp_path: Path) -> None:
     res = CliRunner().invoke(
         app,
         ["bench", "online", "--data", str(data), "--periods", "3", "--batch-events", "50",
-         "--epochs", "3", "--out", str(out)],
+         "--epochs", "3", "--rate", "2000", "--stream-seconds", "2", "--out", str(out)],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     figures = json.loads(out.read_text())
@@ -304,6 +321,12 @@ def test_bench_online_cli_writes_the_figures(tmp_path: Path) -> None:
         assert isinstance(figures[key], float), key
     assert [p["period"] for p in figures["periods"]] == [1, 2]
     assert figures["evaluated_users"] > 0 and figures["events_per_s"] > 0
+    # The live stream (a private Redis, a producer process, the trainer): nothing lost, and
+    # every entry's freshness measured from its append to its publication.
+    live = figures["stream"]
+    assert live["appended"] == live["learned"] == 4_000
+    assert 0 < live["event_to_model_p50_s"] <= figures["event_to_model_p99_s"]
+    assert live["offered_events_per_s"] > 0
     assert 0 <= figures["online_recall_at_20"] <= 1
     bad = CliRunner().invoke(app, ["bench", "online", "--data", str(tmp_path / "x")])
     assert bad.exit_code != 0 and "missing" in bad.output

@@ -170,3 +170,51 @@ def test_stream_entries_become_interactions() -> None:
     assert list(got.item_ids) == ["v1", "v2", "v3", "v4"]
     assert got.weights.tolist() == [w["like"], 0.0, 0.0, w["skip"]]
     assert got.times is not None and got.times[0] == pytest.approx(1.0)
+
+
+def test_a_due_rehearsal_never_holds_up_fresh_events(trained: Setup) -> None:
+    """Fresh entries are learned and published first; a due rehearsal pass then gets one
+    slice per read while the trainer keeps up, none while it is behind, and the rest of it
+    when the stream is idle."""
+    learner, batch = learner_from_graph(trained.graph, settings=trained.settings)
+    learner.config.rehearse_every = 1  # every event makes a pass due
+    learner.config.rehearse_batch = max(1, learner._replay_n // 5)  # a pass: ~6 slices
+    trainer = OnlineTrainer(trained.spine, learner, batch, rehearse_slice_s=0.0)
+    vid = next(v for v in batch.item_ids if v in set(_approved(trained.world)))
+    users = [u for u in batch.user_ids if learner.user_history(u)][:30]
+    before = _vemb(trained.spine, vid)
+    k = trained.spine.keys
+    for u in users:
+        trained.spine.r.delete(k.user(u, "emb"))
+
+    def like(tag: str, who: list[str]) -> None:
+        events = [
+            {"event_id": f"r{tag}-{u}", "user_id": u, "kind": "like", "video_id": vid} for u in who
+        ]
+        assert append_events(trained.spine, events).accepted == len(who)
+
+    like("1", users[:10])
+    assert trainer.step(block=False) == 10
+    # The fresh likes reached Redis in this step, and the pass only began: one slice.
+    assert not np.array_equal(_vemb(trained.spine, vid), before)
+    assert trainer.stats.rehearsal_pairs == learner.config.rehearse_batch
+    assert learner.rehearsal_due and learner.rehearsal_passes == 0
+    in_pass = learner._replay_n  # the pass covers the reservoir as it was when it began
+    # Behind (entries older than rehearse_lag_s when learned): no rehearsal at all.
+    trainer.rehearse_lag_s = -1.0
+    like("2", users[10:20])
+    assert trainer.step(block=False) == 10
+    assert trainer.stats.rehearsal_pairs == learner.config.rehearse_batch
+    # Idle: the rest of the pass, a slice per step; then every user with a history was
+    # folded in and published, also users without a fresh event.
+    trainer.rehearse_lag_s = 1.0
+    steps = 0
+    while learner.rehearsal_passes == 0 and steps < 50:
+        assert trainer.step(block=False) == 0
+        steps += 1
+    assert learner.rehearsal_passes == 1 and steps >= 4
+    assert trainer.stats.rehearsal_pairs == in_pass
+    quiet = users[20:30]  # no event of theirs in the stream
+    assert all(trained.spine.r.get(k.user(u, "emb")) is not None for u in quiet)
+    summary = orjson.loads(trained.spine.r.hget(k.progress, f"{GROUP}:stats"))
+    assert summary["rehearsal_passes"] == 1

@@ -301,7 +301,12 @@ def online_cmd(
     ),
     periods: int = typer.Option(10, min=2, help="Equal-count periods of the time-ordered stream."),
     batch_events: int = typer.Option(1_000, min=1, help="Events per online mini-batch."),
-    rate: float = typer.Option(20_000.0, min=1, help="Arrival rate for the freshness figure."),
+    rate: float = typer.Option(
+        20_000.0, min=1, help="Events/s appended to the live stream for the freshness figures."
+    ),
+    stream_seconds: float = typer.Option(
+        30.0, min=0.1, help="Seconds of the live stream (the trainer then drains it)."
+    ),
     epochs: int = typer.Option(30, min=1, help="Epochs of each batch (re)training."),
     threads: int = typer.Option(2, min=1, help="torch threads (the benchmark's CPU budget)."),
     out_path: Path = typer.Option(Path("out/bench/online.json"), "--out"),
@@ -316,9 +321,12 @@ def online_cmd(
         patience=10**9,
     )  # fmt: skip
     result = bench_online(
-        data, periods=periods, batch_events=batch_events, rate=rate, threads=threads, train=cfg,
+        data, periods=periods, batch_events=batch_events, rate=rate,
+        stream_seconds=stream_seconds, threads=threads, train=cfg,
         log=lambda m: console.print(m, highlight=False),
     )  # fmt: skip
     write_json(out_path, result)
     print_table(f"bench online {data} -> {out_path}", [result["headline"]])
     print_table("per period (evaluated before it is learned)", result["periods"])
+    stream = {k: v for k, v in result["stream"].items() if k != "gate"}
+    print_table("live stream: producer -> Redis -> online trainer", [stream])

@@ -19,6 +19,13 @@ def trainer(
     graph_every: float = typer.Option(
         5.0, min=0.0, help="Seconds between batched writes of vectors into Neo4j."
     ),
+    rehearse_slice: float = typer.Option(
+        0.05, min=0.0, help="Seconds of a due rehearsal pass per read (at least one slice)."
+    ),
+    rehearse_lag: float = typer.Option(
+        1.0, help="Rehearse only while the entries just learned are at most this old (s)."
+    ),
+    threads: int = typer.Option(1, min=1, help="torch threads for learning."),
 ) -> None:
     """Run the online-trainer consumer group: learn from the stream, publish vectors."""
     from graphrec.cli.spine_cmd import open_spine
@@ -30,7 +37,9 @@ def trainer(
         learner, batch = learner_from_graph(graph, settings=settings)
         t = OnlineTrainer(
             spine, learner, batch, graph=graph, margin=margin, min_users=min_users,
-            graph_every_s=graph_every, reset_check=checkpoint_watch(graph, settings),
+            graph_every_s=graph_every, rehearse_slice_s=rehearse_slice,
+            rehearse_lag_s=rehearse_lag, threads=threads,
+            reset_check=checkpoint_watch(graph, settings),
         )  # fmt: skip
         if drain:
             summary = t.drain(timeout_s=3_600)

@@ -30,7 +30,7 @@ benchmark (``graphrec bench online``) feed it the same :class:`Interactions`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,26 +48,33 @@ TAG_WEIGHT, CREATOR_WEIGHT, USERS_WEIGHT = 0.5, 0.3, 0.2  # as embed_new_video.c
 class OnlineConfig:
     """How the online learner steps (defaults chosen on MovieLens, ``graphrec bench online``)."""
 
-    lr: float = 0.05
+    lr: float = 0.01
     optimizer: str = "sgd"  # or "adam" (SparseAdam)
     steps: int = 2  # optimizer steps per mini-batch
     negatives: int = 256  # shared negative pool per step
     impression_share: float = 0.5  # of the negatives, taken from recent impressions when any
     recent_impressions: int = 4_096  # ring buffer of recently shown videos
+    popular_share: float = 0.0  # of the negatives, drawn from past positives (by popularity)
     temperature: float = 0.1
     replay_ratio: float = 1.0  # replayed past positives per fresh positive
     replay_capacity: int = 200_000
+    # At most this many replayed pairs per update: a trainer that fell behind reads large
+    # batches, and replaying as many pairs again would double its cost just when it can least
+    # afford it (rehearsal passes make up for it once it has caught up).
+    replay_max: int = 5_000
     history: int = 500  # positives kept per user (fold-in, masking in the gate)
     audience: int = 200  # recent engaging users kept per video (fold-in)
     fold_users: float = 1.0  # how far a touched user moves to the mean of its videos
-    fold_items: float = 0.0  # how far a touched video moves to the mean of its audience
+    fold_items: float = 0.1  # how far a touched video moves to the mean of its audience
     move_negatives: bool = False  # step the sampled negatives' vectors too
     first_engaged: float = 0.8  # weight of a video's first audience over its tags/creator prior
-    # Every this many events (0: never), one pass over the replay reservoir in mini-batches
-    # of rehearse_batch positives, then every user folded into its history (fold_all): the
-    # cheap stand-in for a retrain's passes over the whole graph.
+    # Every this many events (0: never) a rehearsal pass becomes due: one pass over the replay
+    # reservoir in steps of rehearse_batch positives, then every user folded into its history
+    # (fold_all): the cheap stand-in for a retrain's passes over the whole graph. It never runs
+    # inside update(): the caller advances it in slices (rehearse_some) when it has time.
     rehearse_every: int = 10_000
     rehearse_batch: int = 2_000
+    rehearse_fold_rows: int = 5_000  # users folded per slice of a pass's fold-in
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -79,8 +86,14 @@ class OnlineConfig:
             raise InvalidInput("fold_users and fold_items must be in [0, 1]")
         if not 0.0 <= self.first_engaged <= 1.0:
             raise InvalidInput("first_engaged must be in [0, 1]")
-        if self.rehearse_every < 0 or self.rehearse_batch < 1:
-            raise InvalidInput("rehearse_every must be >= 0 and rehearse_batch >= 1")
+        if self.rehearse_every < 0 or self.rehearse_batch < 1 or self.rehearse_fold_rows < 1:
+            raise InvalidInput(
+                "rehearse_every must be >= 0, rehearse_batch and rehearse_fold_rows >= 1"
+            )
+        if not 0.0 <= self.popular_share <= 1.0 - self.impression_share:
+            raise InvalidInput("popular_share must be in [0, 1 - impression_share]")
+        if self.replay_max < 0:
+            raise InvalidInput("replay_max must be >= 0")
         if not 0.0 <= self.impression_share <= 1.0 or self.replay_ratio < 0:
             raise InvalidInput("impression_share must be in [0, 1] and replay_ratio >= 0")
 
@@ -259,7 +272,9 @@ class OnlineLearner:
         self.dirty_users: set[int] = set()
         self.dirty_items: set[int] = set()
         self.events_seen = 0
-        self.rehearsals = 0
+        self.rehearsals = 0  # passes started (one is due each rehearse_every events)
+        self.rehearsal_passes = 0  # passes finished
+        self._pass: Iterator[int] | None = None  # the pass in progress, slice by slice
 
     # --- building -------------------------------------------------------------------------
 
@@ -354,12 +369,12 @@ class OnlineLearner:
         return out, cnt > 0
 
     def _cold_start(
-        self, rows: np.ndarray, engaged: Sequence[tuple[int, int]] | None = None
+        self, rows: np.ndarray, engaged: tuple[np.ndarray, np.ndarray] | None = None
     ) -> np.ndarray:
         """Vectors for videos without one, or whose vector is still only a guess: before any
         engagement, a guess from its tags (0.5) and creator (0.3) means, as
-        ``embed_new_video.cypher``; with its first audience (``engaged``: ``(video row, user
-        row)`` pairs), that audience's mean weighs ``first_engaged`` and the guess the rest.
+        ``embed_new_video.cypher``; with its first audience (``engaged``: video rows and user
+        rows, pair by pair), that audience's mean weighs ``first_engaged`` and the guess the rest.
         Returns the rows that got one."""
         rows = np.asarray(rows, dtype=np.int64)
         n = len(rows)
@@ -388,8 +403,13 @@ class OnlineLearner:
         wt = torch.from_numpy(has_tags * TAG_WEIGHT + has_creator * CREATOR_WEIGHT).float()
         prior = _unit(TAG_WEIGHT * _unit(by_tags) + CREATOR_WEIGHT * _unit(by_creator))
         has_prior = (wt > 0).numpy()
-        aud_pairs = [(pos[i], u) for i, u in (engaged or ()) if i in pos]
-        seen, has_seen = self._mean_of(n, *_pairs(aud_pairs), self.users.weight.detach())
+        ei, eu = engaged if engaged is not None else (np.zeros(0, np.int64),) * 2
+        order = np.argsort(rows, kind="stable")
+        at = np.searchsorted(rows[order], ei)
+        hit = (at < n) & (rows[order][np.minimum(at, n - 1)] == ei) if n else at < 0
+        seen, has_seen = self._mean_of(
+            n, order[at[hit]], eu[hit].astype(np.int64), self.users.weight.detach()
+        )
         a = self.config.first_engaged
         vec = torch.where(
             torch.from_numpy(has_seen & has_prior).unsqueeze(1),
@@ -494,11 +514,14 @@ class OnlineLearner:
         ready = np.flatnonzero(self.items.ready[: len(self.items)])
         recent = self._recent[self._recent >= 0]
         n_imp = round(cfg.negatives * cfg.impression_share) if len(recent) else 0
+        n_pop = round(cfg.negatives * cfg.popular_share) if self._replay_n else 0
         parts = []
         if n_imp:
             parts.append(recent[self.rng.integers(0, len(recent), n_imp)])
-        if cfg.negatives - n_imp > 0 and len(ready):
-            parts.append(ready[self.rng.integers(0, len(ready), cfg.negatives - n_imp)])
+        if n_pop:
+            parts.append(self._replay_i[self.rng.integers(0, self._replay_n, n_pop)])
+        if cfg.negatives - n_imp - n_pop > 0 and len(ready):
+            parts.append(ready[self.rng.integers(0, len(ready), cfg.negatives - n_imp - n_pop)])
         return torch.from_numpy(np.concatenate(parts) if parts else ready[:1])
 
     # --- learning -------------------------------------------------------------------------
@@ -526,7 +549,7 @@ class OnlineLearner:
             return stats
         self._init_new(pu, pi)
         # Replay: past positives drawn from the reservoir, at weight 1.
-        n_replay = min(self._replay_n, round(cfg.replay_ratio * len(pu)))
+        n_replay = min(self._replay_n, round(cfg.replay_ratio * len(pu)), cfg.replay_max)
         if n_replay:
             pick = self.rng.integers(0, self._replay_n, n_replay)
             ru, ri = self._replay_u[pick], self._replay_i[pick]
@@ -545,9 +568,6 @@ class OnlineLearner:
         self.dirty_users.update(touched_u.tolist())
         self.dirty_items.update(touched_i.tolist())
         self._offer_replay(pu, pi)
-        if cfg.rehearse_every and self.events_seen // cfg.rehearse_every > self.rehearsals:
-            self.rehearse()
-            self.rehearsals = self.events_seen // cfg.rehearse_every
         stats.seconds = time.perf_counter() - started
         return stats
 
@@ -574,14 +594,46 @@ class OnlineLearner:
             self.dirty_items.update(neg.unique().tolist())
         return float(loss.detach())
 
+    @property
+    def rehearsal_due(self) -> bool:
+        """A rehearsal pass is in progress, or one is due (``rehearse_every`` events since the
+        last one started)."""
+        every = self.config.rehearse_every
+        return self._pass is not None or bool(every and self.events_seen // every > self.rehearsals)
+
+    def rehearse_some(self, *, budget_s: float | None = None) -> int:
+        """Advance the due rehearsal pass slice by slice (``rehearse_batch`` replayed pairs or
+        ``rehearse_fold_rows`` users folded per slice) until it ends or ``budget_s`` is
+        spent (at least one slice; ``None``: to its end). Fresh events are never held up by
+        more than one slice. Returns the pairs stepped."""
+        if self._pass is None:
+            if not self.rehearsal_due:
+                return 0
+            every = self.config.rehearse_every
+            self.rehearsals = self.events_seen // every if every else self.rehearsals + 1
+            self._pass = self._rehearsal_pass()
+        deadline = None if budget_s is None else time.perf_counter() + budget_s
+        stepped = 0
+        for n in self._pass:
+            stepped += n
+            if deadline is not None and time.perf_counter() >= deadline:
+                return stepped
+        self._pass = None
+        self.rehearsal_passes += 1
+        return stepped
+
     def rehearse(self) -> int:
+        """One whole rehearsal pass now (:meth:`_rehearsal_pass`); returns the pairs stepped."""
+        return sum(self._rehearsal_pass())
+
+    def _rehearsal_pass(self) -> Iterator[int]:
         """One pass over the replay reservoir (shuffled, ``rehearse_batch`` positives a step),
-        then every user folded into its latest videos (:meth:`fold_all`): what a retrain's
-        epochs and propagation do for the whole graph, at the cost of one epoch. Returns the
-        pairs stepped."""
+        then every user folded into its latest videos (as :meth:`fold_all`): what a retrain's
+        epochs and propagation do for the whole graph, at the cost of one epoch. Yields after
+        each slice the pairs it stepped (0 for a fold-in slice)."""
         n = self._replay_n
         if n == 0:
-            return 0
+            return
         order = self.rng.permutation(n)
         size = self.config.rehearse_batch
         for s in range(0, n, size):
@@ -590,8 +642,14 @@ class OnlineLearner:
             self._step(torch.from_numpy(u), torch.from_numpy(i), torch.ones(len(pick)))
             self.dirty_users.update(np.unique(u).tolist())
             self.dirty_items.update(np.unique(i).tolist())
-        self.fold_all(users=1.0)
-        return n
+            yield len(pick)
+        rows = np.asarray(sorted(r for r in self.history if self.users.ready[r]), dtype=np.int64)
+        size = self.config.rehearse_fold_rows
+        for s in range(0, len(rows), size):
+            chunk = rows[s : s + size]
+            self._fold_in(chunk, users=True, beta=1.0)
+            self.dirty_users.update(chunk.tolist())
+            yield 0
 
     def _init_new(self, pu: np.ndarray, pi: np.ndarray) -> None:
         """Vectors for the users and videos of this batch that have none yet, and a first
@@ -600,25 +658,19 @@ class OnlineLearner:
         new_items = np.unique(pi[~ready_i[pi]])
         if len(new_items):  # a guess from tags / creator first, so new users can use it
             self._cold_start(new_items)
-        new_users = np.unique(pu[~ready_u[pu]])
+        new_users = np.unique(pu[~ready_u[pu]])  # sorted
         if len(new_users):
-            at = {u: k for k, u in enumerate(new_users.tolist())}
-            pairs = [
-                (at[u], i)
-                for u, i in zip(pu.tolist(), pi.tolist(), strict=True)
-                if u in at and ready_i[i]
-            ]
-            mean, has = self._mean_of(len(new_users), *_pairs(pairs), self.items.weight.detach())
+            keep = np.isin(pu, new_users) & ready_i[pi]
+            targets = np.searchsorted(new_users, pu[keep])
+            mean, has = self._mean_of(len(new_users), targets, pi[keep], self.items.weight.detach())
             if has.any():
                 self.users.set_rows(new_users[has], mean[torch.from_numpy(has)])
-        first = {i for i in np.unique(pi).tolist() if not ready_i[i] or i in self._prior_only}
-        if first:  # first engagements: the engaging users' vectors
-            eng = [
-                (i, u)
-                for u, i in zip(pu.tolist(), pi.tolist(), strict=True)
-                if i in first and ready_u[u]
-            ]
-            self._cold_start(np.asarray(sorted(first), dtype=np.int64), engaged=eng)
+        items = np.unique(pi)
+        prior = np.fromiter(self._prior_only, dtype=np.int64, count=len(self._prior_only))
+        first = items[~ready_i[items] | np.isin(items, prior)]
+        if len(first):  # first engagements: the engaging users' vectors
+            keep = np.isin(pi, first) & ready_u[pu]
+            self._cold_start(first, engaged=(pi[keep], pu[keep]))
         # Whatever is left (a new user engaging only new, untagged videos): a random start.
         for table, idx in ((self.items, pi), (self.users, pu)):
             left = np.unique(idx[~table.ready[idx]])

@@ -115,6 +115,7 @@ class OnlinePlatform(LibraryPlatform):
         torch.set_num_threads(1)
         try:
             self.model.learn(batch)
+            self.model.rehearse()  # a due rehearsal pass, whole: the simulated clock waits
         finally:
             torch.set_num_threads(threads)
         self.model.moved()
