@@ -58,6 +58,7 @@ def bench_quality(
     config: TrainConfig | None = None,
     weights: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
     neighbours: tuple[int, ...] = (50, 200),
+    spectral_scales: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0),
     validation: float = 0.2,
     init: str = "normal",
     log: Callable[[str], None] = print,
@@ -76,9 +77,15 @@ def bench_quality(
     filter's high-pass part cut to ``k`` neighbours (sparse lists,
     :meth:`GraphFilter.highpass_rows`) plus its low-rank part exactly, a dot product of the
     user's summed history vector with each item's vector
-    (:meth:`GraphFilter.spectral_vectors`). The first ``k`` is the served figure.
+    (:meth:`GraphFilter.spectral_vectors`), times a scale ``g`` (``spectral_scales``: the cut
+    drops positive high-pass mass, which a larger low-rank share makes up for). The first ``k``
+    is the served figure, at the scale and LightGCN weight chosen on validation.
     """
     torch.set_num_threads(threads)
+
+    def served_name(k: int, g: float) -> str:
+        return f"highpass@{k}+spectral" if g == 1 else f"highpass@{k}+{g:g}*spectral"
+
     started = time.perf_counter()
     split = load_split(data)
     t_load = time.perf_counter() - started
@@ -168,26 +175,30 @@ def bench_quality(
             return lambda _u: cache[base] + w * cache["lightgcn"]
 
         key_t = torch.from_numpy(key).T.contiguous()
-        low: dict[str, Any] = {}
+        low: dict[str | int, Any] = {}
 
-        def lists_and_vectors(m: sp.csr_matrix) -> Callable[[np.ndarray], torch.Tensor]:
+        def lists_and_vectors(k: int, g: float) -> Callable[[np.ndarray], torch.Tensor]:
             def score(u: np.ndarray) -> torch.Tensor:
-                if low.get("users") is not u:  # the vector part is shared by every k
+                if low.get("users") is not u:  # each part once per batch, for every k and g
+                    low.clear()
                     user = torch.from_numpy(np.asarray(train[u] @ query, dtype=np.float32))
                     low.update(users=u, scores=user @ key_t)
-                return torch.from_numpy((train[u] @ m).toarray()) + low["scores"]
+                if k not in low:
+                    low[k] = torch.from_numpy((train[u] @ highpass[k]).toarray())
+                return low[k] + g * low["scores"]
 
             return score
 
         for k, m in lists.items():
             scorers[f"similar@{k}"] = component(f"similar@{k}", "filter", from_lists(m))
-        for k, m in highpass.items():
-            name = f"highpass@{k}+spectral"
-            scorers[name] = component(name, "filter", lists_and_vectors(m))
+        for k in highpass:
+            for g in spectral_scales:
+                name = served_name(k, g)
+                scorers[name] = component(name, "filter", lists_and_vectors(k, g))
         bases = [
             "filter",
             *(f"similar@{k}" for k in lists),
-            *(f"highpass@{k}+spectral" for k in highpass),
+            *(served_name(k, g) for k in highpass for g in spectral_scales),
         ]
         for base in bases:
             for w in weights if not picks else (picks[base],):
@@ -215,8 +226,13 @@ def bench_quality(
         w = chosen[base]
         return base if w == 0 else f"{base}+{w:g}*lightgcn"
 
+    def validated(k: int) -> str:
+        """The spectral scale whose blend did best on validation, for lists of ``k``."""
+        names = [served_name(k, g) for g in spectral_scales]
+        return max(names, key=lambda b: val_metrics[name_of(b)].ndcg)
+
     served_k = neighbours[0]
-    served_base = f"highpass@{served_k}+spectral"
+    served_base = validated(served_k)
     served = test_metrics[name_of(served_base)]
     rows = [{"model": name, **m.as_dict()} for name, m in test_metrics.items()] + [
         {"model": f"published: {k}", "recall@20": r, "ndcg@20": n}
@@ -240,6 +256,10 @@ def bench_quality(
         "best_validated": {
             base: {"model": name_of(base), **test_metrics[name_of(base)].as_dict()}
             for base in chosen
+        },
+        "served_by_neighbours": {
+            k: {"model": name_of(validated(k)), **test_metrics[name_of(validated(k))].as_dict()}
+            for k in neighbours
         },
         "seconds": {
             "load": round(t_load, 1),
