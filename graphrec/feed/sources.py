@@ -421,6 +421,9 @@ class SpectralSource(QuerySource):
         if table is not None and table[0] == version:
             return table[1:]
         with self._table_lock:
+            table = self._table  # another request may have loaded it meanwhile
+            if table is not None and table[0] == version:
+                return table[1:]
             raw = spine.r.hgetall(spine.keys.vspec)
             ids = sorted(x.decode() if isinstance(x, bytes) else str(x) for x in raw)
             packed = [raw[i.encode()] for i in ids]

@@ -17,6 +17,7 @@ sparse-sparse product ``x A``; the ideal low-pass term uses the top singular vec
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,7 +80,9 @@ class GraphFilter:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 a = torch.sparse_coo_tensor(
-                    np.vstack([coo.row, coo.col]), coo.data, size=coo.shape
+                    torch.from_numpy(np.vstack([coo.row, coo.col])),
+                    torch.from_numpy(coo.data),
+                    size=coo.shape,
                 ).coalesce()
             _, s, vv = torch.svd_lowrank(a, q=k, niter=2)
             v, s2 = vv.contiguous(), s**2
@@ -110,23 +113,8 @@ class GraphFilter:
         row is what a feed can store and read (``SIMILAR`` / Redis lists). Computed in blocks
         of rows (``block`` x items dense at a time), so memory stays bounded.
         """
-        n = self.train.shape[1]
-        k = max(1, min(k, n - 1))
-        idx = np.zeros((n, k), dtype=np.int64)
-        val = np.zeros((n, k), dtype=np.float32)
-        eye = sp.identity(n, dtype=np.float32, format="csr")
-        for s in range(0, n, block):
-            rows = np.arange(s, min(n, s + block))
-            m = self.score_rows(eye[rows])
-            m[torch.arange(len(rows)), torch.from_numpy(rows)] = -torch.inf
-            top = m.topk(k, dim=1)
-            idx[rows] = top.indices.numpy()
-            val[rows] = top.values.numpy()
-        out = sp.csr_matrix(
-            (np.maximum(val.ravel(), 0.0), idx.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n)
-        )
-        out.eliminate_zeros()
-        return out
+        eye = sp.identity(self.train.shape[1], dtype=np.float32, format="csr")
+        return self._top_rows(k, block, lambda rows: self.score_rows(eye[rows]))
 
     @torch.no_grad()
     def highpass_rows(self, k: int, *, block: int = 1024) -> sp.csr_matrix:
@@ -139,15 +127,27 @@ class GraphFilter:
         filter has no low-rank part: its lists are ``A``'s rows. Dense ``block`` x items at a
         time, memory bounded.
         """
+
+        def highpass(rows: np.ndarray) -> torch.Tensor:
+            m = torch.from_numpy(self.item_item[rows].toarray())
+            if self.v is not None and self.s2 is not None and self.kind != "linear":
+                m -= (self.v[rows] * self.s2) @ self.v.T
+            return m
+
+        return self._top_rows(k, block, highpass)
+
+    def _top_rows(
+        self, k: int, block: int, dense: Callable[[np.ndarray], torch.Tensor]
+    ) -> sp.csr_matrix:
+        """Each item's ``k`` highest positive entries of the item x item matrix whose rows
+        ``dense(rows)`` gives (``block`` rows at a time), the item itself excluded."""
         n = self.train.shape[1]
         k = max(1, min(k, n - 1))
         idx = np.zeros((n, k), dtype=np.int64)
         val = np.zeros((n, k), dtype=np.float32)
         for s in range(0, n, block):
             rows = np.arange(s, min(n, s + block))
-            m = torch.from_numpy(self.item_item[rows].toarray())
-            if self.v is not None and self.s2 is not None and self.kind != "linear":
-                m -= (self.v[rows] * self.s2) @ self.v.T
+            m = dense(rows)
             m[torch.arange(len(rows)), torch.from_numpy(rows)] = -torch.inf
             top = m.topk(k, dim=1)
             idx[rows] = top.indices.numpy()
