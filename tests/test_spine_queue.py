@@ -48,12 +48,13 @@ def test_a_queued_feed_is_the_ranked_feed(spine: Spine, world_s: World, settings
     rec, plain = StreamRecommender(spine), ranked(spine)
     first = rec.feed(uid, 10, record=False)  # a miss: ranked, and its pages kept
     assert not from_queue(first) and "gather" in first.timings_ms
+    assert first.queue == "none"  # why it missed: no queue yet
     assert items(first) == items(plain.feed(uid, 10, record=False))
     assert len(queued_ids(spine, uid)) >= settings.feed_queue_depth
     ttl = spine.r.ttl(spine.keys.user(uid, "qs"))
     assert 0 < ttl <= settings.feed_queue_ttl_s
     served = rec.feed(uid, 10)  # from the queue: granted and recorded
-    assert from_queue(served)
+    assert from_queue(served) and served.queue == "hit"
     assert items(served) == items(first) and served.candidates == first.candidates
     # The next page holds the videos ranking serves once the first page was seen (their
     # scores are as ranked with the first: a source's relevance counts unseen rows above).
@@ -62,7 +63,7 @@ def test_a_queued_feed_is_the_ranked_feed(spine: Spine, world_s: World, settings
     again = plain.feed(uid, 10, record=False)
     assert {i.video_id for i in nxt.items} == {i.video_id for i in again.items}
     # Another page size or scenario is ranked (and becomes the queue).
-    assert not from_queue(rec.feed(uid, 5, record=False))
+    assert rec.feed(uid, 5, record=False).queue == "shape"
     assert not from_queue(rec.feed(uid, 5, "binge", record=False))
     assert from_queue(rec.feed(uid, 5, "binge", record=False))
 
@@ -75,6 +76,8 @@ def test_the_http_body_of_a_queued_feed_is_the_ranked_body(
         url = f"/users/{uid}/feed?n=10&record=false"
         miss, hit = c.get(url), c.get(url)
         assert miss.status_code == hit.status_code == 200
+        # Where each came from, for load generators and logs (not in the body).
+        assert (miss.headers["X-Feed-Queue"], hit.headers["X-Feed-Queue"]) == ("none", "hit")
         a, b = miss.json(), hit.json()
         assert "gather" in a["timings_ms"] and list(b["timings_ms"]) == ["queue"]
         assert list(a) == list(b)  # the same fields, in the same order
@@ -96,7 +99,7 @@ def test_an_event_outdates_the_queue_and_the_next_feed_reflects_it(
     skips = [{"event_id": f"qs-{v}", "user_id": uid, "kind": "skip", "video_id": v} for v in theirs]
     assert append_events(spine, skips).accepted == 2
     after = rec.feed(uid, 10, record=False)
-    assert not from_queue(after)
+    assert not from_queue(after) and after.queue == "user"
     assert creator not in {i.creator_id for i in after.items}
     assert from_queue(rec.feed(uid, 10, record=False))  # ranked again, queued again
     # A like of a tag the feed does not lead with: the next feed says so.
@@ -222,6 +225,7 @@ def test_the_filler_recomputes_outdated_queues(
     # A sync outdates every queue and hands every user to the filler.
     sync_lists(loaded_graph, spine)
     assert not any(rec.queue.valid(users, n=10, scenario="default"))
+    assert rec.feed(users[0], 10, record=False).queue == "epoch"
     while filler.step():
         pass
     assert all(rec.queue.valid(users, n=10, scenario="default"))
@@ -235,3 +239,13 @@ def test_a_pool_entry_that_moved_outdates_every_queue(spine: Spine, loaded_graph
     spine.r.hset(spine.keys.entry, vid, "an-older-entry")
     sync_budgets(loaded_graph, spine)
     assert int(spine.r.hget(spine.keys.meta, "queue_epoch")) == int(before or 0) + 1
+
+
+def test_a_used_up_queue_misses_as_short(spine: Spine, world_s: World, settings: Settings) -> None:
+    uid = world_s.users[7]["id"]
+    rec = StreamRecommender(spine)
+    assert rec.feed(uid, 10, record=False).queue == "none"
+    pages = settings.feed_queue_depth // 10
+    served = [rec.feed(uid, 10) for _ in range(pages)]  # every entry taken
+    assert [f.queue for f in served] == ["hit"] * pages
+    assert rec.feed(uid, 10).queue == "short"  # fewer than n left: ranked again

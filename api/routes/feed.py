@@ -48,6 +48,17 @@ class FeedPublic(BaseModel):
     "/users/{user_id}/feed",
     response_model=FeedPublic,
     responses={
+        200: {
+            "description": "the feed",
+            "headers": {
+                "X-Feed-Queue": {
+                    "description": "on the serving spine: hit (served from the user's "
+                    "precomputed queue) or why it was ranked instead: none, user, epoch, "
+                    "shape, short (docs/serving.md)",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
         **UNAVAILABLE,
         404: {"model": ErrorPublic, "description": "unknown user"},
         422: {"model": ErrorPublic, "description": "bad n or scenario"},
@@ -79,11 +90,17 @@ async def read_feed(
     # On the spine a feed from the user's queue is joined from the script's answer.
     # The route is async: a queued feed is one awaited Redis script on the event loop (no
     # hop to a thread); ranking (a miss, or the graph's feed) runs in the thread pool.
+    # X-Feed-Queue says where a spine feed came from: "hit" (the user's queue) or why the
+    # queue missed (none, user, epoch, shape, short: graphrec.spine.queue.MISSES).
+    headers: dict[str, str] | None = None
     if isinstance(recommender, StreamRecommender):
-        body = await recommender.feed_body_async(user_id, size, scenario=scenario, record=record)
+        body, queue = await recommender.feed_body_async(
+            user_id, size, scenario=scenario, record=record
+        )
+        headers = {"X-Feed-Queue": queue} if queue else None
     else:
         feed = await run_in_threadpool(
             recommender.feed, user_id, size, scenario=scenario, record=record
         )
         body = feed.to_json()
-    return Response(content=body, media_type="application/json")
+    return Response(content=body, media_type="application/json", headers=headers)

@@ -38,12 +38,14 @@ from graphrec.services.processes import free_port
 
 # --- a minimal keep-alive HTTP/1.1 client --------------------------------------------------
 class Http:
-    """One keep-alive connection; ``request`` returns (status, body)."""
+    """One keep-alive connection; ``request`` returns (status, body); ``queue``: the last
+    answer's ``X-Feed-Queue`` header (a feed's queue hit or miss reason), else ""."""
 
     def __init__(self, host: str, port: int, key: str) -> None:
         self.host, self.port, self.key = host, port, key
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.queue = ""
 
     async def connect(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
@@ -59,13 +61,17 @@ class Http:
         status_line = await self.reader.readline()
         status = int(status_line.split()[1])
         length = 0
+        self.queue = ""
         while True:
             line = await self.reader.readline()
             if line in (b"\r\n", b""):
                 break
             name, _, value = line.partition(b":")
-            if name.lower() == b"content-length":
+            name = name.lower()
+            if name == b"content-length":
                 length = int(value)
+            elif name == b"x-feed-queue":
+                self.queue = value.strip().decode()
         data = await self.reader.readexactly(length) if length else b""
         return status, data
 
@@ -157,6 +163,7 @@ async def _feed_level(
     lat: list[float] = []
     hit: list[float] = []  # answered from the user's feed queue
     miss: list[float] = []  # ranked (no valid queue)
+    why: dict[str, int] = {}  # misses by the queue's reason (X-Feed-Queue)
     inside: dict[str, list[float]] = {"feed": [], "gather": [], "rank": [], "record": []}
     errors: dict[int, int] = {}
     start = time.perf_counter()
@@ -177,6 +184,8 @@ async def _feed_level(
                         lat.append((t1 - t0) * 1000)
                         if "feed" in path:  # ranked feeds report where their time went
                             (miss if b'"gather"' in body else hit).append(lat[-1])
+                            if http.queue and http.queue != "hit":
+                                why[http.queue] = why.get(http.queue, 0) + 1
                         if len(lat) % 5 == 0 and "feed" in path:  # where the time goes
                             data = json.loads(body)
                             inside["feed"].append(data["took_ms"])
@@ -200,6 +209,7 @@ async def _feed_level(
         out["queue_hit_rate"] = round(len(hit) / len(lat), 4) if lat else None
         out["hit_p50_ms"] = percentiles(hit)["p50_ms"]
         out["misses"] = len(miss)
+        out["misses_by_reason"] = dict(sorted(why.items()))
         out["miss_p50_ms"] = percentiles(miss)["p50_ms"]
         out["miss_p99_ms"] = percentiles(miss)["p99_ms"]
     return out
@@ -569,6 +579,7 @@ def headline(levels: list[dict[str, Any]], baseline: dict[str, Any] | None) -> d
         out["feed_to_baseline"] = round(top["req_per_s"] / baseline["req_per_s"], 3)
     out["queue_hit_rate"] = top.get("queue_hit_rate")
     out["feed_hit_p50_ms"] = top.get("hit_p50_ms")
+    out["queue_misses_by_reason"] = top.get("misses_by_reason")
     return out
 
 

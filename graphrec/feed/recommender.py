@@ -88,6 +88,10 @@ class Feed:
     took_ms: float = 0.0
     # gather, rank, record; queue: popping the user's feed queue (alone when it answered)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # On the spine: "hit" (popped from the user's feed queue) or why the queue missed
+    # (graphrec.spine.queue.MISSES); "" where no queue was tried. Not in the body: the route
+    # sends it as the X-Feed-Queue header.
+    queue: str = ""
 
     def to_json(self) -> bytes:
         """The body ``GET /users/{id}/feed`` answers (``FeedPublic``), by orjson."""

@@ -315,10 +315,10 @@ class StreamRecommender:
         try:
             started = time.perf_counter()
             sc = self._check(n, scenario)
-            popped = None
+            why = ""
             if self.queue.enabled and at is None:
                 popped = self._pop(user_id, n, sc, record)
-                if popped is not None:
+                if isinstance(popped, Popped):
                     return Feed(
                         user_id=user_id,
                         items=[FeedItem(**orjson.loads(x)) for x in popped.items],
@@ -326,8 +326,12 @@ class StreamRecommender:
                         candidates=orjson.loads(popped.candidates),
                         took_ms=(time.perf_counter() - started) * 1000,
                         timings_ms={"queue": round((time.perf_counter() - started) * 1000, 3)},
+                        queue="hit",
                     )
-            return self._feed(user_id, n, sc, at=at, record=record, started=started)
+                why = popped
+            feed = self._feed(user_id, n, sc, at=at, record=record, started=started)
+            feed.queue = why
+            return feed
         except redis.RedisError as e:
             raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
 
@@ -341,7 +345,7 @@ class StreamRecommender:
             sc = self._check(n, scenario)
             if self.queue.enabled:
                 popped = self._pop(user_id, n, sc, record)
-                if popped is not None:
+                if isinstance(popped, Popped):
                     return self._joined(user_id, sc, popped, started)
             feed = self._feed(user_id, n, sc, at=None, record=record, started=started)
         except redis.RedisError as e:
@@ -350,11 +354,13 @@ class StreamRecommender:
 
     async def feed_body_async(
         self, user_id: str, n: int = 10, scenario: str | None = None, *, record: bool = True
-    ) -> bytes:
+    ) -> tuple[bytes, str]:
         """:meth:`feed_body` for an ``async`` route: the queue's pop is awaited on the
-        event loop (no hop to a thread for the common case); a miss ranks in a thread."""
+        event loop (no hop to a thread for the common case); a miss ranks in a thread.
+        Also says where the feed came from: "hit" (the queue) or why the queue missed."""
         started = time.perf_counter()
         sc = self._check(n, scenario)
+        why = ""
         if self.queue.enabled:
             feed_id = f"{random.getrandbits(64):016x}"
             try:
@@ -363,8 +369,9 @@ class StreamRecommender:
                 )
             except redis.RedisError as e:
                 raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
-            if popped is not None:
-                return self._joined(user_id, sc, popped, started)
+            if isinstance(popped, Popped):
+                return self._joined(user_id, sc, popped, started), "hit"
+            why = popped
 
         def ranked() -> bytes:
             try:
@@ -373,7 +380,7 @@ class StreamRecommender:
                 raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
             return feed.to_json()
 
-        return await anyio.to_thread.run_sync(ranked)
+        return await anyio.to_thread.run_sync(ranked), why
 
     @staticmethod
     def _joined(user_id: str, scenario: str, popped: Popped, started: float) -> bytes:
@@ -404,7 +411,7 @@ class StreamRecommender:
             raise InvalidInput(f"n: must be between 1 and {self.settings.feed_max_n}, got {n}")
         return find_scenario(scenario).name
 
-    def _pop(self, user_id: str, n: int, scenario: str, record: bool) -> Popped | None:
+    def _pop(self, user_id: str, n: int, scenario: str, record: bool) -> Popped | str:
         now = int(time.time() * 1000)
         feed_id = f"{random.getrandbits(64):016x}"  # uuid4 reads os.urandom: slower
         return self.queue.pop(user_id, n, scenario, record=record, at=now, feed_id=feed_id)

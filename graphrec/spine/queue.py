@@ -59,6 +59,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+# Why a pop missed (the script's answer; the feed route's ``X-Feed-Queue`` header): no queue
+# or expired, the user's generation moved (an event, new nearline neighbours), every queue
+# outdated (the epoch), filled for another n or scenario, fewer than n entries left usable.
+MISSES = ("none", "user", "epoch", "shape", "short")
+
+
 @dataclass
 class Popped:
     """A feed served from the queue: the candidates count of its fill, each item's JSON."""
@@ -106,22 +112,23 @@ class FeedQueue:
         return keys, args
 
     @staticmethod
-    def _popped(got: Any) -> Popped | None:
+    def _popped(got: Any) -> Popped | str:
         if not got or int(got[0]) != 1:
-            return None
+            why = got[1] if got and len(got) > 1 else b"none"
+            return why.decode() if isinstance(why, bytes) else str(why)
         return Popped(candidates=got[1], items=list(got[2:]))
 
     def pop(
         self, user_id: str, n: int, scenario: str, *, record: bool, at: int, feed_id: str
-    ) -> Popped | None:
+    ) -> Popped | str:
         """The next ``n`` items of a valid queue (granted and recorded when ``record``), or
-        None (a miss: nothing written)."""
+        why it missed (:data:`MISSES`; nothing written)."""
         keys, args = self._pop_call(user_id, n, scenario, record=record, at=at, feed_id=feed_id)
         return self._popped(self.spine.queue_pop_script(keys=keys, args=args))
 
     async def pop_async(
         self, user_id: str, n: int, scenario: str, *, record: bool, at: int, feed_id: str
-    ) -> Popped | None:
+    ) -> Popped | str:
         """:meth:`pop` on an asyncio client of this event loop (an async route awaits it
         instead of hopping to a thread); the same script, the same timeouts."""
         if self.spine.url is None:  # a Spine built around a client: no URL to connect with
@@ -294,4 +301,4 @@ class QueueFiller(ConsumerLoop):
         self._stop.wait(max(0.0, taken / self.per_s - (time.monotonic() - t)))
 
 
-__all__ = ["FeedQueue", "Popped", "QueueFiller", "fill"]
+__all__ = ["MISSES", "FeedQueue", "Popped", "QueueFiller", "fill"]

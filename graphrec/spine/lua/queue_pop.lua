@@ -12,12 +12,18 @@
 -- partition's set of users to refill
 -- ARGV[1] n, ARGV[2] record (1|0), ARGV[3] scenario, ARGV[4] stream maxlen, ARGV[5] user id,
 -- ARGV[6] at (epoch ms), ARGV[7] feed id, ARGV[8] low-water mark
--- returns: {0} on a miss; else {1, candidates JSON, item JSON, ...}
+-- returns: {0, why} on a miss (why: 'none' no queue or expired, 'user' the user's queue
+-- generation moved after the fill: an event, new nearline neighbours; 'epoch' every queue
+-- outdated, 'shape' filled for another n or
+-- scenario, 'short' fewer than n entries left unseen and within budget); else
+-- {1, candidates JSON, item JSON, ...}
 local st = redis.call('HMGET', KEYS[2], 'g', 'e', 'sc', 'n', 'c')
-if not st[1] then return {0} end
+if not st[1] then return {0, 'none'} end
 local g = redis.call('HGET', KEYS[3], 'qg') or '0'
 local e = redis.call('HGET', KEYS[4], 'queue_epoch') or '0'
-if st[1] ~= g or st[2] ~= e or st[3] ~= ARGV[3] or st[4] ~= ARGV[1] then return {0} end
+if st[1] ~= g then return {0, 'user'} end
+if st[2] ~= e then return {0, 'epoch'} end
+if st[3] ~= ARGV[3] or st[4] ~= ARGV[1] then return {0, 'shape'} end
 local n = tonumber(ARGV[1])
 local seen = redis.call('GET', KEYS[7]) or ''
 local out = {1, st[5]}
@@ -50,7 +56,7 @@ while #vids < n and pos < len do
   end
   chunk = 4 * n
 end
-if #vids < n then return {0} end
+if #vids < n then return {0, 'short'} end
 if ARGV[2] == '1' then
   for i, v in ipairs(vids) do
     if budgeted[i] then redis.call('HINCRBY', KEYS[5], v, -1) end
