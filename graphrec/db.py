@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from graphrec import cypher
 from graphrec.config import Settings, get_settings
 from graphrec.domain import POOLS
 from graphrec.errors import (
+    ConfigError,
     Conflict,
     DatabaseError,
     DatabaseUnavailable,
@@ -266,15 +268,66 @@ def schema_statements() -> list[cypher.Query]:
     return [q for n, q in sorted(cypher.library().items()) if n.startswith("schema/")]
 
 
-def migrate(graph: Graph, *, settings: Settings | None = None) -> list[str]:
-    """Apply every schema statement (each is ``IF NOT EXISTS``) and create the traffic pools;
-    returns the schema statements applied."""
-    s = settings or get_settings()
-    applied = []
+_VECTOR_INDEX = re.compile(r"CREATE VECTOR INDEX (\w+).*?`vector\.dimensions`:\s*(\d+)", re.S)
+
+
+def _schema_texts(s: Settings) -> list[tuple[cypher.Query, str]]:
+    out = []
     for q in schema_statements():
         text = q.text.replace("$embedding_dim", str(int(s.embedding_dim)))
         # graphrec.learn.spectral.spectral_dim: a query and a key half per rank, plus one.
         text = text.replace("$spectral_dim", str(2 * int(s.spectral_rank) + 1))
+        out.append((q, text))
+    return out
+
+
+def vector_index_mismatches(graph: Graph, settings: Settings | None = None) -> list[str]:
+    """The vector indexes whose size in the graph differs from the configured one (say, the
+    graph was migrated with another GRAPHREC_SPECTRAL_RANK): one line each, or none."""
+    s = settings or get_settings()
+    wanted = {
+        m.group(1): int(m.group(2))
+        for _, text in _schema_texts(s)
+        if (m := _VECTOR_INDEX.search(text))
+    }
+    have = {r["name"]: r["dimensions"] for r in graph.read("admin/vector_indexes")}
+    return [
+        f"vector index {name} holds {have[name]} dimensions, the settings want {size}"
+        for name, size in sorted(wanted.items())
+        if name in have and have[name] is not None and int(have[name]) != size
+    ]
+
+
+def migrate(graph: Graph, *, settings: Settings | None = None, reindex: bool = False) -> list[str]:
+    """Apply every schema statement (each is ``IF NOT EXISTS``) and create the traffic pools;
+    returns the schema statements applied.
+
+    A vector index whose size differs from the settings (GRAPHREC_EMBEDDING_DIM,
+    GRAPHREC_SPECTRAL_RANK changed after a migration) is refused with a
+    :class:`~graphrec.errors.ConfigError` before anything is applied, unless ``reindex``:
+    then it is dropped and created at the new size, and the vectors of the old size are
+    removed (the next training writes new ones)."""
+    s = settings or get_settings()
+    stale = vector_index_mismatches(graph, s)
+    if stale and not reindex:
+        raise ConfigError(
+            "; ".join(stale) + ". Set the sizes back (GRAPHREC_EMBEDDING_DIM, "
+            "GRAPHREC_SPECTRAL_RANK: dimensions = 2 * rank + 1), or run "
+            "`graphrec db migrate --reindex` to recreate the index at the new size (vectors "
+            "of the old size are removed; `graphrec train` writes new ones)."
+        )
+    for line in stale:
+        name = line.split()[2]
+        log.warning("%s: dropping it to create it again", line)
+        graph.write("admin/drop_index", index=name)
+    if stale:
+        graph.write_autocommit(
+            "admin/drop_stale_vectors",
+            embedding_dim=int(s.embedding_dim),
+            spectral_dim=2 * int(s.spectral_rank) + 1,
+        )
+    applied = []
+    for q, text in _schema_texts(s):
         # Schema commands take no parameters; the vector sizes are the values they need.
         graph._execute(cypher.Query(name=q.name, text=text, path=q.path), {}, read=False)
         applied.append(q.name)
