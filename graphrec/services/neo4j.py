@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from pathlib import Path
 from graphrec.config import Settings, get_settings, parse_size
 from graphrec.db import Connection
 from graphrec.errors import ConfigError, ServerStartError
-from graphrec.services.processes import pid_alive, port_in_use
+from graphrec.services.processes import log_tail, pid_alive, port_in_use, terminate
 
 NEO4J_VERSION = "5.26.19"
 HERE = Path(__file__).resolve().parent
@@ -281,10 +280,7 @@ class LocalNeo4j:
         )
 
     def _log_tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_file, lines)
 
     def stop(self, timeout_s: float = 60.0) -> bool:
         """Shut the server down cleanly (SIGTERM, then SIGKILL after ``timeout_s``)."""
@@ -292,18 +288,7 @@ class LocalNeo4j:
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return False
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and pid_alive(pid):
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            time.sleep(0.2)
-        if pid_alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
+        terminate(pid, timeout_s, poll_s=0.2)
         self.pid_file.unlink(missing_ok=True)
         (self.state_dir / "ready").unlink(missing_ok=True)
         return True

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
+import time
 from pathlib import Path
 
 
@@ -36,3 +38,28 @@ def pid_alive(pid: int) -> bool:
         if "\nState:\tZ" in status:
             return False
     return True
+
+
+def terminate(pid: int, timeout_s: float, poll_s: float = 0.1) -> None:
+    """SIGTERM ``pid`` (a server's clean shutdown), SIGKILL it after ``timeout_s``; reaps it
+    when it is our child."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and pid_alive(pid):
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(poll_s)
+    if pid_alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def log_tail(path: Path, lines: int = 15) -> str:
+    """The last ``lines`` of a server's log (for an error message)."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

@@ -27,7 +27,6 @@ import json
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -40,6 +39,7 @@ import redis
 
 from graphrec.config import Settings, get_settings
 from graphrec.errors import ConfigError, ServerStartError
+from graphrec.services.processes import log_tail, terminate
 
 log = logging.getLogger(__name__)
 
@@ -343,31 +343,15 @@ class LocalRedis:
         )
 
     def _log_tail(self, lines: int = 15) -> str:
-        try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_file, lines)
 
     def stop(self, timeout_s: float = 30.0) -> bool:
         """SIGTERM (Redis flushes the AOF and exits), SIGKILL after ``timeout_s``."""
-        from graphrec.services.processes import pid_alive
-
         pid = self.running_pid()
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return False
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and pid_alive(pid):
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            time.sleep(0.05)
-        if pid_alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
+        terminate(pid, timeout_s, poll_s=0.05)
         self.pid_file.unlink(missing_ok=True)
         return True
 
