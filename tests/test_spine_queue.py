@@ -249,3 +249,31 @@ def test_a_used_up_queue_misses_as_short(spine: Spine, world_s: World, settings:
     served = [rec.feed(uid, 10) for _ in range(pages)]  # every entry taken
     assert [f.queue for f in served] == ["hit"] * pages
     assert rec.feed(uid, 10).queue == "short"  # fewer than n left: ranked again
+
+
+def test_the_filler_paces_rankings_not_users_whose_queue_is_still_valid(
+    spine: Spine, world_s: World
+) -> None:
+    """An epoch bump hands every user to the filler; those whose queue was filled since cost
+    a check, not a ranking, so they must not hold back a user whose queue ran low."""
+    import threading
+
+    users = [u["id"] for u in world_s.users[20:40]]
+    rec = StreamRecommender(spine)
+    fill(rec, users)  # every queue valid
+    for p in range(spine.keys.partitions):
+        spine.r.delete(spine.keys.dirty(p))
+    for uid in users:  # as an epoch bump leaves them
+        spine.r.sadd(spine.keys.dirty(spine.keys.part(uid)), uid)
+    filler = QueueFiller(rec, per_s=0.001, batch=len(users) + 1)  # 1 ranking per 1,000 s
+    done = threading.Event()
+
+    def one_tick() -> None:
+        filler.tick()
+        done.set()
+
+    t = threading.Thread(target=one_tick, daemon=True)
+    t.start()
+    # Nothing needed ranking: the tick is owed no wait (it was owed 20,000 s per 20 users).
+    assert done.wait(60), "the filler waited out users it did not rank"
+    assert filler.filled == 0

@@ -282,23 +282,31 @@ class QueueFiller(ConsumerLoop):
 
     def step(self) -> int:
         """Fill one batch; returns how many users were taken."""
+        return self._step()[0]
+
+    def _step(self) -> tuple[int, int]:
+        """Fill one batch: (users taken, users whose queue was ranked again)."""
         users = self.take(self.batch)
-        if users:
-            got = fill(self.recommender, users)
-            self.filled += got["filled"]
-        return len(users)
+        if not users:
+            return 0, 0
+        got = fill(self.recommender, users)
+        self.filled += got["filled"]
+        return len(users), got["filled"]
 
     def tick(self) -> None:
         if self.per_s <= 0:
             self._stop.wait(1.0)
             return
         t = time.monotonic()
-        taken = self.step()
+        taken, ranked = self._step()
         if taken == 0:
             self._stop.wait(0.2)
             return
-        # At most per_s users a second: wait out what this batch is owed.
-        self._stop.wait(max(0.0, taken / self.per_s - (time.monotonic() - t)))
+        # At most per_s queues ranked a second: wait out what this batch is owed. Users
+        # whose queue is still valid (an epoch bump hands every user over, a fill may have
+        # come first) cost one pipelined check, not a ranking: they are not paced, so a
+        # user running low never waits behind thousands of them.
+        self._stop.wait(max(0.0, ranked / self.per_s - (time.monotonic() - t)))
 
 
 __all__ = ["MISSES", "FeedQueue", "Popped", "QueueFiller", "fill"]
