@@ -77,6 +77,7 @@ def test_every_product_query_is_run_by_the_product() -> None:
     assert not unused, f"queries in cypher/ no product code runs: {unused}"
 
 
+SCHEMA_COMMAND = re.compile(r"^\s*(CREATE|DROP)\s+(VECTOR\s+)?(INDEX|CONSTRAINT)\b", re.I | re.M)
 WRITE_CLAUSE = re.compile(r"\b(?:CREATE|MERGE|SET|DELETE|REMOVE)\b")
 # Queries the code runs through Graph.read (routed to readers: they must not write).
 READ_CALL = re.compile(r"\.read\(\s*[\"']([a-z_]+/[a-z_]+)[\"']")
@@ -91,9 +92,9 @@ READ_BY_CODE = {
 def expected_types(name: str, text: str) -> set[str]:
     """The query types the text allows: schema ``s``; with a write clause ``w`` or ``rw``;
     without one ``r`` only. Comments are not code."""
-    if name.startswith("schema/"):
-        return {"s"}
     code = "\n".join(line.split("//")[0] for line in text.splitlines())
+    if name.startswith("schema/") or SCHEMA_COMMAND.search(code):
+        return {"s"}
     return {"w", "rw"} if WRITE_CLAUSE.search(code) else {"r"}
 
 
