@@ -18,6 +18,7 @@ from graphrec.feed import Recommender
 from graphrec.feed.rank import score
 from graphrec.learn.ranker import (
     LOG_GAINS,
+    LOG_GRID,
     LOGGED,
     ImpressionLists,
     decode_log,
@@ -161,7 +162,7 @@ def test_a_ranker_trained_on_logs_puts_first_what_the_liked_share() -> None:
     fit = fit_log_ranker(synthetic(300, 0), None)
     v = fit.validation
     assert fit.published and fit.model is not None, fit.as_dict()
-    assert max(v[f"grid_{k}"] for k in range(3)) > v["hand_weights"] + 0.1
+    assert max(v[f"grid_{k}"] for k in range(len(LOG_GRID))) > v["hand_weights"] + 0.1
     probe = np.full((2, len(LOGGED)), 0.5, dtype=np.float32)
     probe[0, LOGGED.index("affinity")], probe[1, LOGGED.index("affinity")] = 0.9, 0.2
     probe[:, LOGGED.index("hand_score")] = [0.1, 0.9]  # the hand weights disagree
@@ -178,7 +179,7 @@ def test_too_few_served_feeds_or_a_better_current_model_publish_nothing() -> Non
     first = fit_log_ranker(synthetic(300, 0), None)
     assert first.model is not None
     again = fit_log_ranker(synthetic(300, 0), first.model)
-    assert again.validation["current"] >= max(again.validation[f"grid_{k}"] for k in range(3))
+    assert again.validation["current"] >= max(again.validation[f"grid_{k}"] for k in range(len(LOG_GRID)))
     assert not again.published and again.model is None
 
 

@@ -212,11 +212,21 @@ class RankerModel:
     meta: dict[str, Any] = field(default_factory=dict)
     features: tuple[str, ...] = BASE_FEATURES  # the columns of FEATURES it was trained on
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        """Scores of rows of :data:`FEATURES` (or of :data:`LOGGED`: the extras are left)."""
-        return np.asarray(
+    @property
+    def residual(self) -> bool:
+        """Trained from the hand weights (LightGBM ``init_score``): its score is the hand
+        score plus the booster's correction."""
+        return bool(self.meta.get("residual"))
+
+    def predict(self, x: np.ndarray, hand: np.ndarray | None = None) -> np.ndarray:
+        """Scores of rows of :data:`FEATURES` (or of :data:`LOGGED`: the extras are left);
+        a residual model adds ``hand`` (else the rows' logged hand score)."""
+        out = np.asarray(
             self.booster.predict(x[:, columns(self.features)], num_threads=1), dtype=np.float64
         )
+        if self.residual:
+            out += hand if hand is not None else x[:, LOGGED.index("hand_score")]
+        return out
 
     def save(self, path: Path) -> Path:
         """Write the model as one ``.npz`` file, atomically (a reader never sees half)."""
@@ -267,7 +277,15 @@ class RankerModel:
         if self.table.index and known < MIN_KNOWN * len(candidates):  # another graph's
             score(candidates, ctx, policy, m)
             return
-        pred = self.predict(feature_matrix(candidates, ctx, self.table))
+        x = feature_matrix(candidates, ctx, self.table)
+        if self.residual:  # the hand score holds the duration preference and skip penalty
+            from graphrec.feed.rank import hand_score
+
+            hand = np.array([hand_score(c, ctx, policy, m) for c in candidates])
+            for c, p in zip(candidates, self.predict(x, hand).tolist(), strict=True):
+                c.score = float(p)
+            return
+        pred = self.predict(x)
         for c, p in zip(candidates, pred.tolist(), strict=True):
             penalty = policy.skip_penalty * ctx.skipped_creators.get(c.creator_id, 0)
             c.score = float(p) + m.scenario.prefers(c.duration_ms) - penalty
@@ -547,9 +565,11 @@ def _fit(lists: TrainingLists, pick: Sequence[int], params: dict[str, Any], thre
 
 
 def _train(x: np.ndarray, label: np.ndarray, groups: Sequence[int], params: dict[str, Any],
-           threads: int, names: Sequence[str], gains: Sequence[float]) -> Any:  # fmt: skip
+           threads: int, names: Sequence[str], gains: Sequence[float],
+           init: np.ndarray | None = None) -> Any:  # fmt: skip
     """One LightGBM fit: lambdarank over the lists (``objective`` in ``params``: or a
-    pointwise regression on the graded label, the weighted objective)."""
+    pointwise regression on the graded label, the weighted objective), boosted from
+    ``init`` (a score per row) when given."""
     import lightgbm as lgb
 
     objective = params.get("objective", "lambdarank")
@@ -558,6 +578,7 @@ def _train(x: np.ndarray, label: np.ndarray, groups: Sequence[int], params: dict
         label=np.asarray(gains)[label] if objective == "regression" else label,
         group=list(groups) if objective == "lambdarank" else None,
         feature_name=list(names),
+        init_score=init,
         free_raw_data=True,
     )
     cfg = {
@@ -657,6 +678,7 @@ LOG_WINDOW_MS = 30 * 60_000  # what a user did within this long after a serve la
 MIN_LOG_LISTS = 100  # served feeds with a reaction the log needs before it trains a ranker
 LOG_K = 10  # NDCG@k of a served page (pages are 8-20 items)
 LOG_TAIL = 0.25  # the latest share of the served feeds: the time-held-out check
+MIN_LOG_TAIL = 20  # served feeds with a reaction the check needs (else: wait for more logs)
 # A log grade is the sum of the product's event weights over what the user did with the
 # video after the serve (graphrec.domain.KIND_WEIGHTS: view 0.1, complete 0.4, comment 0.6,
 # follow 0.8, like 1.0, share 1.0; a skip -0.3), at least 0, in tenths: label i gains i / 10.
@@ -668,6 +690,11 @@ LOG_GRID: tuple[dict[str, Any], ...] = (
      "min_child_samples": 20},
     {"objective": "regression", "n_estimators": 150, "num_leaves": 15, "learning_rate": 0.05,
      "min_child_samples": 20},
+    # boosted from the hand weights (init_score): corrections to a score that already ranks
+    {"objective": "lambdarank", "n_estimators": 100, "num_leaves": 7, "learning_rate": 0.05,
+     "min_child_samples": 20, "residual": True},
+    {"objective": "lambdarank", "n_estimators": 200, "num_leaves": 15, "learning_rate": 0.05,
+     "min_child_samples": 20, "residual": True},
 )  # fmt: skip
 _KIND_OF_TYPE = {INTERACTIONS[k.value][0]: k for k in EventKind}
 
@@ -744,9 +771,11 @@ def fit_log_ranker(lists: ImpressionLists, current: RankerModel | None, *,
                    threads: int = 1, min_lists: int = MIN_LOG_LISTS) -> RankerFit:  # fmt: skip
     """A ranker from the served impressions: the grid (:data:`LOG_GRID`) is fitted on the
     earlier served feeds and compared on the latest :data:`LOG_TAIL` of them (by serve
-    time) with the hand weights (the logged hand score) and the ``current`` model (its
-    scores of the logged features; the hand weights when None), NDCG@:data:`LOG_K`; the
-    best is refitted on every feed and returned published only when it beats both."""
+    time; after the feeds a log-trained ``current`` model was trained on, at least
+    :data:`MIN_LOG_TAIL` of them) with the hand weights (the logged hand score) and the
+    ``current`` model (its scores of the logged features; the hand weights when None),
+    NDCG@:data:`LOG_K`; the best is refitted on every feed and returned published only
+    when it beats both."""
     started = time.perf_counter()
     useful = lists.useful
     n = len(lists.groups)
@@ -755,8 +784,13 @@ def fit_log_ranker(lists: ImpressionLists, current: RankerModel | None, *,
                          time.perf_counter() - started)  # fmt: skip
     order = sorted(range(n), key=lambda i: (lists.at[i], i))
     cut = int((1 - LOG_TAIL) * n)
+    # A current model trained on these logs saw feeds up to its ``logs_until``: the tail
+    # starts after it, so the comparison never scores a model on feeds it was trained on.
+    seen_until = (current.meta.get("logs_until") if current else None) or -math.inf
+    while cut < n and lists.at[order[cut]] <= seen_until:
+        cut += 1
     head, tail = sorted(order[:cut]), sorted(set(order[cut:]) & set(useful))
-    if not tail or not head:
+    if len(tail) < MIN_LOG_TAIL or not head:
         return RankerFit(None, False, {}, {}, n, len(lists.grade),
                          time.perf_counter() - started)  # fmt: skip
     cols = columns(FEATURES)
@@ -770,13 +804,16 @@ def fit_log_ranker(lists: ImpressionLists, current: RankerModel | None, *,
     figures = {"hand_weights": ndcg(hand)}
     figures["current"] = ndcg(current.predict(lists.x)) if current else figures["hand_weights"]
     best, best_ndcg = LOG_GRID[0], -1.0
+    head_hand = np.concatenate(lists.parts(hand, head))
     for k, params in enumerate(LOG_GRID):
         booster = _train(
             np.concatenate(lists.parts(lists.x, head))[:, cols],
             np.concatenate(lists.parts(lists.grade, head)),
             [lists.groups[i] for i in head], params, threads, FEATURES, LOG_GAINS,
+            head_hand if params.get("residual") else None,
         )  # fmt: skip
-        nd = ndcg(np.asarray(booster.predict(lists.x[:, cols], num_threads=threads)))
+        pred = np.asarray(booster.predict(lists.x[:, cols], num_threads=threads))
+        nd = ndcg(pred + hand if params.get("residual") else pred)
         figures[f"grid_{k}"] = nd
         if nd > best_ndcg:
             best, best_ndcg = params, nd
@@ -784,8 +821,9 @@ def fit_log_ranker(lists: ImpressionLists, current: RankerModel | None, *,
     model = None
     if published:
         booster = _train(lists.x[:, cols], lists.grade, lists.groups, best, threads, FEATURES,
-                         LOG_GAINS)  # fmt: skip
-        model = RankerModel(booster, current.table if current else EMPTY_TABLE, {}, FEATURES)
+                         LOG_GAINS, hand if best.get("residual") else None)  # fmt: skip
+        model = RankerModel(booster, current.table if current else EMPTY_TABLE,
+                            {"residual": bool(best.get("residual"))}, FEATURES)  # fmt: skip
     return RankerFit(model, published, dict(best), figures, n, len(lists.grade),
                      time.perf_counter() - started)  # fmt: skip
 
@@ -806,7 +844,8 @@ def train_from_logs(graph: Any, path: Path, *, now: int | None = None,
     if info["useful_lists"] < min_lists:
         info["why"] = f"{info['useful_lists']} served feeds with a reaction (< {min_lists})"
     if publish and fit.model is not None:
-        fit.model.meta = {"trained_at": now, **info}
+        fit.model.meta = {**fit.model.meta, "trained_at": now, "logs_until": now - window,
+                          **info}  # fmt: skip
         fit.model.save(path)
         info["path"] = str(path)
         graph.write(
