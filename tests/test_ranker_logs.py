@@ -7,6 +7,7 @@ puts first what the liked impressions share."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,14 +16,22 @@ from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.events import ingest
 from graphrec.feed import Recommender
-from graphrec.feed.rank import score
+from graphrec.feed.policy import FeedPolicy, Mix, mix, scenario
+from graphrec.feed.rank import hand_score, score
+from graphrec.feed.sources import Candidate, UserContext
 from graphrec.learn.ranker import (
+    EMPTY_TABLE,
+    FEATURES,
     LOG_GAINS,
     LOG_GRID,
     LOGGED,
     ImpressionLists,
+    RankerModel,
+    _train,
+    columns,
     decode_log,
     encode_log,
+    feature_matrix,
     fit_log_ranker,
     impression_lists,
     log_grade,
@@ -179,7 +188,9 @@ def test_too_few_served_feeds_or_a_better_current_model_publish_nothing() -> Non
     first = fit_log_ranker(synthetic(300, 0), None)
     assert first.model is not None
     again = fit_log_ranker(synthetic(300, 0), first.model)
-    assert again.validation["current"] >= max(again.validation[f"grid_{k}"] for k in range(len(LOG_GRID)))
+    assert again.validation["current"] >= max(
+        again.validation[f"grid_{k}"] for k in range(len(LOG_GRID))
+    )
     assert not again.published and again.model is None
 
 
@@ -190,3 +201,28 @@ def test_a_logged_vector_survives_its_string() -> None:
     assert [back[i] for i in (0, 2, 4)] == [1.0, -0.25, 0.0]
     assert math.isclose(back[3], 123460.0)
     assert decode_log("") is None and ";" not in encode_log(row) and "\t" not in encode_log(row)
+
+
+def test_a_residual_model_ranks_by_the_hand_score_plus_its_correction(tmp_path: Path) -> None:
+    lists = synthetic(200, 3)
+    hand = lists.x[:, LOGGED.index("hand_score")]
+    params = next(p for p in LOG_GRID if p.get("residual"))
+    booster = _train(lists.x[:, columns(FEATURES)], lists.grade, lists.groups, params, 1,
+                     FEATURES, LOG_GAINS, hand)  # fmt: skip
+    saved = RankerModel(booster, EMPTY_TABLE, {"residual": True}, FEATURES).save(tmp_path / "r.npz")
+    model = RankerModel.load(saved)
+    assert model.residual and model.features == FEATURES
+    ctx = UserContext("u", {"a": 1.0, "b": -0.5}, {}, [], {"c2": 1}, [], False, set(), True, T)
+    cands = []
+    for i, (tags, src) in enumerate([(["a"], "similar"), (["b"], "embedding"), ([], "cold_start")]):
+        c = Candidate(f"v{i}", f"c{i}", tags, src, 1.0 - 0.2 * i, "", quality=0.1 * i,
+                      duration_ms=20_000, sources=[src])  # fmt: skip
+        c.ranks[src] = c.relevance
+        cands.append(c)
+    policy = FeedPolicy()
+    m = mix(policy, defaults=Mix({}, 0.1, 0.1, 2, 0.4, scenario(None)), sc=scenario(None))
+    model.rank(cands, ctx, policy, m)
+    x = feature_matrix(cands, ctx, EMPTY_TABLE)
+    want = booster.predict(x) + np.array([hand_score(c, ctx, policy, m) for c in cands])
+    assert np.allclose([c.score for c in cands], want)
+    assert len({round(c.score, 6) for c in cands}) == 3
