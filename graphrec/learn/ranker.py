@@ -717,6 +717,25 @@ class ImpressionLists:
     groups: list[int]
     users: list[str]
     at: list[int]
+    liked: np.ndarray | None = None  # per impression: liked within the window
+
+    def slots(self) -> dict[str, dict[str, float]]:
+        """Per slot kind (relevance, cold start, exploration): impressions, like rate and
+        mean graded value: what the cold-start and exploration slots cost per impression."""
+        cold = self.x[:, LOGGED.index("cold_start_slot")] > 0
+        explore = self.x[:, LOGGED.index("exploration_slot")] > 0
+        out = {}
+        gains = np.asarray(LOG_GAINS)[self.grade]
+        liked = self.liked if self.liked is not None else np.zeros(len(self.grade), bool)
+        for name, mask in (("relevance", ~cold & ~explore), ("cold_start", cold),
+                           ("exploration", explore & ~cold)):  # fmt: skip
+            n = int(mask.sum())
+            out[name] = {
+                "impressions": n,
+                "like_rate": round(float(liked[mask].mean()), 4) if n else 0.0,
+                "mean_grade": round(float(gains[mask].mean()), 4) if n else 0.0,
+            }
+        return out
 
     def parts(self, arr: np.ndarray, pick: Sequence[int]) -> list[np.ndarray]:
         bounds = np.r_[0, np.cumsum(self.groups)]
@@ -738,6 +757,7 @@ def impression_lists(graph: Any, *, since: int = 0, until: int | None = None,
     rows = graph.read("learn/impression_lists", since=since, until=until, window=window)
     xs: list[list[float]] = []
     grades: list[int] = []
+    liked: list[bool] = []
     groups: list[int] = []
     users: list[str] = []
     ats: list[int] = []
@@ -755,9 +775,10 @@ def impression_lists(graph: Any, *, since: int = 0, until: int | None = None,
         groups[-1] += 1
         xs.append([math.nan if v is None else float(v) for v in x])
         grades.append(log_grade(r["kinds"], bool(r["followed"])))
+        liked.append("LIKED" in r["kinds"])
     return ImpressionLists(
         np.asarray(xs, dtype=np.float32).reshape(-1, len(LOGGED)),
-        np.asarray(grades, dtype=np.int32), groups, users, ats,
+        np.asarray(grades, dtype=np.int32), groups, users, ats, np.asarray(liked, dtype=bool),
     )  # fmt: skip
 
 

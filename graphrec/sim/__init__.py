@@ -28,6 +28,7 @@ from graphrec.sim.platforms import (
 from graphrec.sim.run import (
     ALL_POLICIES,
     BASELINES,
+    HOUR_MS,
     ONLINE,
     PolicyResult,
     SimConfig,
@@ -211,6 +212,13 @@ def simulate(
             results[policy].figures["online_training"] = platform.summary()
         if learns:
             results[policy].figures["ranker_from_logs"] = platform.refits
+        if isinstance(platform, LibraryPlatform):
+            # The day's served impressions by slot kind: what the cold-start and
+            # exploration slots cost (like rate, graded value) against the relevance slots.
+            from graphrec.learn.ranker import impression_lists
+
+            day = impression_lists(graph, since=sim.start, until=sim.start + config.hours * HOUR_MS)
+            results[policy].figures["slots"] = day.slots()
     return SimReport(
         config=asdict(config),
         world={"size": world.size, "seed": world.seed, **world.counts()},
