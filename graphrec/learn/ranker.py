@@ -26,6 +26,16 @@ it beats it, then refitted on every validation user. It is stored as one file
 per-video table) written atomically, and recorded on ``(:Model {id: 'ranker'})``.
 :func:`feed_ranker` gives the rank step both feed paths call (``Recommender`` on Neo4j,
 ``StreamRecommender`` on the spine): the model when the file exists, else the hand weights.
+
+**The served impressions' log** (:func:`log_vectors`): every ranked feed keeps, per served
+video, its :data:`FEATURES` row (which adds every source's rank and the live counters to the
+validation features) and :data:`LOG_EXTRAS` (the hand score, the cold-start and exploration
+slot flags) on its ``SAW`` (``x``, with ``pos``), on both feed paths. :func:`train_from_logs`
+reads them back (``learn/impression_lists``: one list per served feed, labelled by
+:func:`log_grade` from what the user did after the serve), fits :data:`LOG_GRID` on the
+earlier feeds and publishes the best (all :data:`FEATURES`) only when it beats the hand
+weights and the current model on the latest ones (:func:`fit_log_ranker`). ``graphrec train``
+runs it after the validation ranker; the simulated day at every pool cycle.
 """
 
 from __future__ import annotations
