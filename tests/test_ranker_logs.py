@@ -136,6 +136,7 @@ def test_impression_lists_are_labelled_by_what_the_user_did_after_the_serve(
         ev("skip", v[1], T + 900),  # skipped: 0
         ev("view", v[2], T + 8_000),  # viewed: a little
         ev("like", v[3], T + 3 * 3_600_000),  # liked hours later: outside the window
+        ev("like", v[4], T - 60_000),  # liked before the serve: not an answer to it
     ]  # fmt: skip
     assert not ingest(loaded_graph, events, settings=settings, now=T + 4 * 3_600_000).rejected
     lists = impression_lists(loaded_graph, since=T - 1, until=T + 1)
