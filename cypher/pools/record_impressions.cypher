@@ -5,8 +5,11 @@
 // comes back with granted = false: the caller drops it. Granted videos get
 // (u)-[:SAW {at}]->(v), v.impressions + 1 and, when in a budgeted pool, IN_POOL.served + 1.
 // Videos without a budget (trending, long tail, none) are always granted. Ids are handled in
-// sorted order (one lock order for every caller: fewer deadlocks).
-// params: $user_id (string), $video_ids (list of string), $at (int, epoch ms)
+// sorted order (one lock order for every caller: fewer deadlocks). Each SAW carries its
+// serving id ($feed_id:video) and what the ranker saw ($logs[video]: x, the logged feature
+// vector, list<float>; pos, its place in the page): the learned ranker's training log.
+// params: $user_id (string), $video_ids (list of string), $at (int, epoch ms),
+//   $feed_id (string), $logs (map video id -> {x: list<float>, pos: int}; may lack a video)
 // returns: video_id, granted
 MATCH (u:User {id: $user_id})
 UNWIND $video_ids AS vid
@@ -24,7 +27,8 @@ OPTIONAL CALL (u, v, vid) {
   REMOVE v._lock
   WITH u, v, r, ok WHERE ok
   SET v.impressions = coalesce(v.impressions, 0) + 1
-  CREATE (u)-[:SAW {at: $at}]->(v)
+  CREATE (u)-[:SAW {at: $at, served_id: $feed_id + ':' + vid, x: $logs[vid].x,
+                    pos: $logs[vid].pos}]->(v)
   FOREACH (x IN CASE WHEN r IS NOT NULL AND coalesce(r.budget, 0) > 0 THEN [r] ELSE [] END |
     SET x.served = coalesce(x.served, 0) + 1)
   RETURN ok

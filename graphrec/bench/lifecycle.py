@@ -45,7 +45,8 @@ def _time_calls(
 
     def one(call: tuple[str, list[str]]) -> tuple[float, int]:
         t0 = time.perf_counter()
-        rows = graph.write("pools/record_impressions", user_id=call[0], video_ids=call[1], at=at)
+        rows = graph.write("pools/record_impressions", user_id=call[0], video_ids=call[1], at=at,
+                           feed_id=None, logs={})  # fmt: skip
         return time.perf_counter() - t0, sum(1 for r in rows if r["granted"])
 
     t0 = time.perf_counter()

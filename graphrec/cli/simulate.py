@@ -38,6 +38,11 @@ def simulate(
     train: bool = typer.Option(
         True, "--train/--no-train", help="Train embeddings and communities first."
     ),
+    log_ranker: bool = typer.Option(
+        True,
+        "--log-ranker/--no-log-ranker",
+        help="Retrain graphrec's feed ranker on the day's served impressions at each cycle.",
+    ),
     http: str | None = typer.Option(
         None, help="Base URL of a running API for the graphrec policy."
     ),
@@ -61,6 +66,7 @@ def simulate(
         policies=chosen,
         uploads_per_hour=uploads_per_hour,
         cycle_every_hours=cycle_every,
+        ranker_from_logs=log_ranker,
     )
     if world_dir is not None:
         world = read_world(world_dir)

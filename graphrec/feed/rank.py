@@ -51,22 +51,27 @@ def merge(candidates: Iterable[Candidate]) -> list[Candidate]:
     return out
 
 
+def hand_score(c: Candidate, ctx: UserContext, policy: FeedPolicy, m: Mix) -> float:
+    """The hand-weighted score of one candidate (see the module docstring)."""
+    base = max(m.source_weights.get(s, 0.5) for s in (c.sources or [c.source])) * c.relevance
+    bonus = policy.multi_source_bonus * (len(c.sources) - 1 if c.sources else 0)
+    affinity = squash(sum(ctx.tag_weights.get(t, 0.0) for t in c.tags))
+    quality = squash(4.0 * c.quality)
+    penalty = policy.skip_penalty * ctx.skipped_creators.get(c.creator_id, 0)
+    return (
+        base
+        + bonus
+        + policy.affinity_weight * affinity
+        + policy.quality_weight * quality
+        + m.scenario.prefers(c.duration_ms)
+        - penalty
+    )
+
+
 def score(candidates: Sequence[Candidate], ctx: UserContext, policy: FeedPolicy, m: Mix) -> None:
     """Set ``score`` on every candidate (in place)."""
     for c in candidates:
-        base = max(m.source_weights.get(s, 0.5) for s in (c.sources or [c.source])) * c.relevance
-        bonus = policy.multi_source_bonus * (len(c.sources) - 1 if c.sources else 0)
-        affinity = squash(sum(ctx.tag_weights.get(t, 0.0) for t in c.tags))
-        quality = squash(4.0 * c.quality)
-        penalty = policy.skip_penalty * ctx.skipped_creators.get(c.creator_id, 0)
-        c.score = (
-            base
-            + bonus
-            + policy.affinity_weight * affinity
-            + policy.quality_weight * quality
-            + m.scenario.prefers(c.duration_ms)
-            - penalty
-        )
+        c.score = hand_score(c, ctx, policy, m)
 
 
 def slots(n: int, share: float) -> int:

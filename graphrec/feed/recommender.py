@@ -8,6 +8,7 @@ was spent meanwhile is not granted; the feed drops it and refills from the next 
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -241,11 +242,20 @@ class Recommender:
         chosen = rerank(candidates, n, **kw)  # type: ignore[arg-type]
         ranked = time.perf_counter()
         if record:
+            from graphrec.learn.ranker import decode_log, log_vectors, ranker_table
+
+            table = ranker_table(self.rank)
             granted: set[str] = set()
             denied: set[str] = set()
             pending = [c.video_id for c in chosen]
+            feed_id = f"{random.getrandbits(64):016x}"
             for _ in range(3):  # budgets spent meanwhile: drop those and refill, 3 tries
-                got = self._record(user_id, pending, now)
+                # What the ranker saw, kept with each impression (SAW.x, SAW.pos): the
+                # learned ranker's training log (graphrec.learn.ranker.impression_lists).
+                vecs = log_vectors(chosen, candidates, ctx, table, self.policy, m)
+                logs = {c.video_id: {"x": decode_log(x), "pos": i}
+                        for i, (c, x) in enumerate(zip(chosen, vecs, strict=True))}  # fmt: skip
+                got = self._record(user_id, pending, now, feed_id, logs)
                 granted |= got
                 denied |= set(pending) - got
                 kept = [c for c in chosen if c.video_id in granted]
@@ -277,8 +287,10 @@ class Recommender:
             return False
         return sum(ctx.tag_weights.get(t, 0.0) for t in c.tags) >= p.dislike_below
 
-    def _record(self, user_id: str, video_ids: list[str], at: int) -> set[str]:
+    def _record(self, user_id: str, video_ids: list[str], at: int, feed_id: str,
+                logs: dict[str, dict[str, Any]]) -> set[str]:  # fmt: skip
         rows = self.graph.write(
-            "pools/record_impressions", user_id=user_id, video_ids=video_ids, at=at
-        )
+            "pools/record_impressions", user_id=user_id, video_ids=video_ids, at=at,
+            feed_id=feed_id, logs={v: logs.get(v, {}) for v in video_ids},
+        )  # fmt: skip
         return {r["video_id"] for r in rows if r["granted"]}

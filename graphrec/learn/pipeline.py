@@ -173,7 +173,13 @@ def train_ranker(
     """Train the learned feed ranker on the validation lists (:mod:`graphrec.learn.ranker`)
     and, when it beats the hand weights there, publish it at ``settings.learn_ranker`` (and on
     ``(:Model {id: 'ranker'})``); otherwise the file is removed and the hand weights serve."""
-    from graphrec.learn.ranker import GRADED, VideoTable, fit_ranker, training_lists
+    from graphrec.learn.ranker import (
+        GRADED,
+        VideoTable,
+        fit_ranker,
+        train_from_logs,
+        training_lists,
+    )
 
     if model.inner is None or model.inner_ranks is None or model.held is None or model.tau is None:
         return {"published": False, "why": "no time-ordered validation split (item-kNN)"}
@@ -204,8 +210,13 @@ def train_ranker(
         "learn/write_model_info", id="ranker",
         props={"published": fit.model is not None, "path": str(path) if fit.model else None,
                "params": json.dumps(fit.params), "validation": json.dumps(fit.validation),
-               "trained_at": int(time.time() * 1000)},
+               "trained_at": int(time.time() * 1000), "source": "validation"},
     )  # fmt: skip
+    # Then the served impressions, when the graph holds enough of them: that model replaces
+    # the one above only when it beats it and the hand weights on the latest served feeds.
+    info["impressions"] = train_from_logs(graph, path, current=fit.model)
+    if info["impressions"].get("published"):
+        info["path"], info["published"] = str(path), True
     return info
 
 

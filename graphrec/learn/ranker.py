@@ -26,6 +26,16 @@ it beats it, then refitted on every validation user. It is stored as one file
 per-video table) written atomically, and recorded on ``(:Model {id: 'ranker'})``.
 :func:`feed_ranker` gives the rank step both feed paths call (``Recommender`` on Neo4j,
 ``StreamRecommender`` on the spine): the model when the file exists, else the hand weights.
+
+**The served impressions' log** (:func:`log_vectors`): every ranked feed keeps, per served
+video, its :data:`FEATURES` row (which adds every source's rank and the live counters to the
+validation features) and :data:`LOG_EXTRAS` (the hand score, the cold-start and exploration
+slot flags) on its ``SAW`` (``x``, with ``pos``), on both feed paths. :func:`train_from_logs`
+reads them back (``learn/impression_lists``: one list per served feed, labelled by
+:func:`log_grade` from what the user did after the serve), fits :data:`LOG_GRID` on the
+earlier feeds and publishes the best (all :data:`FEATURES`) only when it beats the hand
+weights and the current model on the latest ones (:func:`fit_log_ranker`). ``graphrec train``
+runs it after the validation ranker; the simulated day at every pool cycle.
 """
 
 from __future__ import annotations
@@ -48,7 +58,9 @@ from graphrec.feed.policy import FeedPolicy, Mix
 from graphrec.feed.sources import Candidate, UserContext
 
 DAY_MS = 86_400_000
-FEATURES: tuple[str, ...] = (
+# The item-to-item source, the user's online state and the video's counters: what the
+# validation lists (an imported history) can hold at a past time.
+BASE_FEATURES: tuple[str, ...] = (
     "similar_rank",  # 1 (the source's best) .. 0.5; 0: not proposed by it
     "similar_score",  # the source's raw score (recency-weighted co-engagement)
     "similar_norm",  # raw score / the user's best raw score among the candidates
@@ -61,6 +73,25 @@ FEATURES: tuple[str, ...] = (
     "age_days",  # days from the video's first engagement to now (log1p, signed)
     "idle_days",  # days from its latest engagement to now (log1p, signed)
 )
+# Every source that can propose a candidate (graphrec.feed.sources.default_sources).
+SOURCES: tuple[str, ...] = (
+    "similar", "spectral", "embedding", "following", "interest", "community", "pools",
+    "spillover", "lookback", "cold_start", "catalogue",
+)  # fmt: skip
+# What only a served feed knows (every source's rank, the live counters): the features of a
+# ranker trained on the graph's served impressions (:func:`impression_lists`).
+FEATURES: tuple[str, ...] = (
+    *BASE_FEATURES,
+    "relevance",  # the best rank relevance over the sources that proposed it (1 .. 0.5)
+    "n_sources",  # how many sources proposed it
+    "quality",  # live engagement per impression (the row's quality column)
+    "duration_s",  # log1p of its duration in seconds (NaN unknown)
+    *(f"rank_{s}" for s in SOURCES if s != "similar"),  # each source's rank; 0 not proposed
+)
+# Logged with each served impression after FEATURES: the hand-weighted score (the baseline a
+# log-trained model must beat) and the slot that placed it (cold start, exploration).
+LOG_EXTRAS: tuple[str, ...] = ("hand_score", "cold_start_slot", "exploration_slot")
+LOGGED: tuple[str, ...] = (*FEATURES, *LOG_EXTRAS)
 MIN_KNOWN = 0.5  # under this share of candidates in the model's table: the hand weights
 HISTORY = 200  # the item-to-item walk's history (SimilarSource.history, spine RECENT)
 PER_SOURCE = 40  # candidates per source offline, as the feed asks (candidates_per_source)
@@ -70,6 +101,11 @@ GRID: tuple[dict[str, Any], ...] = (
     {"n_estimators": 400, "num_leaves": 7, "learning_rate": 0.05, "min_child_samples": 50},
 )
 Ranker = Callable[[Sequence[Candidate], UserContext, FeedPolicy, Mix], None]
+
+
+def columns(names: Sequence[str]) -> list[int]:
+    """The positions of ``names`` in :data:`LOGGED` (FEATURES first)."""
+    return [LOGGED.index(n) for n in names]
 
 
 def _slog(x: float) -> float:
@@ -114,19 +150,44 @@ class VideoTable:
             last,
         )
 
+    @classmethod
+    def empty(cls) -> VideoTable:
+        """No counters (a feed ranked by the hand weights): those features are NaN."""
+        z = np.zeros(0)
+        return cls({}, z, z, z, z)
+
+
+EMPTY_TABLE = VideoTable.empty()
+_RANK_COLS = tuple(
+    (len(BASE_FEATURES) + 4 + k, s) for k, s in enumerate(x for x in SOURCES if x != "similar")
+)
+
 
 def feature_matrix(
-    candidates: Sequence[Candidate], ctx: UserContext, table: VideoTable
+    candidates: Sequence[Candidate],
+    ctx: UserContext,
+    table: VideoTable,
+    among: Sequence[Candidate] | None = None,
 ) -> np.ndarray:
-    """One row of :data:`FEATURES` per candidate (the same code trains and serves)."""
+    """One row of :data:`FEATURES` per candidate (the same code trains and serves);
+    ``among``: the whole candidate list the user's best similar score is taken over (the
+    candidates themselves when None: a served page's rows are logged with the list's)."""
     x = np.zeros((len(candidates), len(FEATURES)), dtype=np.float32)
     if not candidates:
         return x
     weights = ctx.tag_weights
     strongest = max((w for w in weights.values() if w > 0), default=0.0)
-    best_sim = max((c.scores.get("similar", 0.0) for c in candidates), default=0.0)
+    pool = candidates if among is None else among
+    best_sim = max((c.scores.get("similar", 0.0) for c in pool), default=0.0)
     follows = set(ctx.follows)
+    b = len(BASE_FEATURES)
     for i, c in enumerate(candidates):
+        x[i, b] = c.relevance
+        x[i, b + 1] = len(c.sources) if c.sources else 1
+        x[i, b + 2] = c.quality
+        x[i, b + 3] = math.log1p(c.duration_ms / 1000) if c.duration_ms else np.nan
+        for col, name in _RANK_COLS:
+            x[i, col] = c.ranks.get(name, 0.0)
         sim = c.scores.get("similar", 0.0)
         tw = [weights.get(t, 0.0) for t in c.tags]
         aff = sum(tw)
@@ -139,7 +200,7 @@ def feature_matrix(
         x[i, 5] = ctx.skipped_creators.get(c.creator_id, 0)
         x[i, 6] = 1.0 if c.creator_id in follows else 0.0
         if j is None:
-            x[i, 7:] = np.nan  # a video newer than the model: unknown counters
+            x[i, 7:11] = np.nan  # a video newer than the model: unknown counters
             continue
         x[i, 7] = math.log1p(table.engaged[j])
         x[i, 8] = table.like_rate[j]
@@ -159,9 +220,23 @@ class RankerModel:
     booster: Any  # lightgbm.Booster
     table: VideoTable
     meta: dict[str, Any] = field(default_factory=dict)
+    features: tuple[str, ...] = BASE_FEATURES  # the columns of FEATURES it was trained on
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.booster.predict(x, num_threads=1), dtype=np.float64)
+    @property
+    def residual(self) -> bool:
+        """Trained from the hand weights (LightGBM ``init_score``): its score is the hand
+        score plus the booster's correction."""
+        return bool(self.meta.get("residual"))
+
+    def predict(self, x: np.ndarray, hand: np.ndarray | None = None) -> np.ndarray:
+        """Scores of rows of :data:`FEATURES` (or of :data:`LOGGED`: the extras are left);
+        a residual model adds ``hand`` (else the rows' logged hand score)."""
+        out = np.asarray(
+            self.booster.predict(x[:, columns(self.features)], num_threads=1), dtype=np.float64
+        )
+        if self.residual:
+            out += hand if hand is not None else x[:, LOGGED.index("hand_score")]
+        return out
 
     def save(self, path: Path) -> Path:
         """Write the model as one ``.npz`` file, atomically (a reader never sees half)."""
@@ -172,7 +247,7 @@ class RankerModel:
             np.savez(
                 f,
                 model=np.array(self.booster.model_to_string()),
-                features=np.array(FEATURES),
+                features=np.array(self.features),
                 meta=np.array(json.dumps(self.meta)),
                 video_ids=np.array(ids),
                 engaged=self.table.engaged,
@@ -188,7 +263,8 @@ class RankerModel:
         import lightgbm as lgb
 
         with np.load(path, allow_pickle=False) as z:
-            if tuple(str(f) for f in z["features"]) != FEATURES:
+            features = tuple(str(f) for f in z["features"])
+            if not set(features) <= set(FEATURES):
                 raise ValueError(f"{path}: trained on other features; retrain (graphrec train)")
             booster = lgb.Booster(model_str=str(z["model"]))
             ids = [str(v) for v in z["video_ids"]]
@@ -197,7 +273,7 @@ class RankerModel:
                 z["engaged"], z["like_rate"], z["first_at"], z["last_at"],
             )  # fmt: skip
             meta = json.loads(str(z["meta"]))
-        return cls(booster, table, meta)
+        return cls(booster, table, meta, features)
 
     def rank(self, candidates: Sequence[Candidate], ctx: UserContext, policy: FeedPolicy,
              m: Mix) -> None:  # fmt: skip
@@ -208,10 +284,18 @@ class RankerModel:
         if not candidates:
             return
         known = sum(c.video_id in self.table.index for c in candidates)
-        if known < MIN_KNOWN * len(candidates):  # trained on another graph (or long ago)
+        if self.table.index and known < MIN_KNOWN * len(candidates):  # another graph's
             score(candidates, ctx, policy, m)
             return
-        pred = self.predict(feature_matrix(candidates, ctx, self.table))
+        x = feature_matrix(candidates, ctx, self.table)
+        if self.residual:  # the hand score holds the duration preference and skip penalty
+            from graphrec.feed.rank import hand_score
+
+            hand = np.array([hand_score(c, ctx, policy, m) for c in candidates])
+            for c, p in zip(candidates, self.predict(x, hand).tolist(), strict=True):
+                c.score = float(p)
+            return
+        pred = self.predict(x)
         for c, p in zip(candidates, pred.tolist(), strict=True):
             penalty = policy.skip_penalty * ctx.skipped_creators.get(c.creator_id, 0)
             c.score = float(p) + m.scenario.prefers(c.duration_ms) - penalty
@@ -245,6 +329,11 @@ class FeedRanker:
                     self._model = RankerModel.load(self.path) if stamp else None
         return self._model
 
+    def reload(self) -> None:
+        """Re-read the file at the next call (a refit just wrote it)."""
+        with self._lock:
+            self._checked, self._stamp, self._model = -math.inf, None, None
+
     def __call__(self, candidates: Sequence[Candidate], ctx: UserContext, policy: FeedPolicy,
                  m: Mix) -> None:  # fmt: skip
         from graphrec.feed.rank import score
@@ -265,6 +354,45 @@ def feed_ranker(path: Path) -> FeedRanker:
     if key not in _RANKERS:
         _RANKERS[key] = FeedRanker(key)
     return _RANKERS[key]
+
+
+# --- the served impressions' log ----------------------------------------------------------
+
+
+def ranker_table(ranker: object) -> VideoTable:
+    """The video table the rank step reads (its model's; none for the hand weights): the
+    counters logged with a served feed are the ones its ranker saw."""
+    model = ranker if isinstance(ranker, RankerModel) else getattr(ranker, "model", None)
+    return model.table if isinstance(model, RankerModel) else EMPTY_TABLE
+
+
+def encode_log(row: Sequence[float]) -> str:
+    """A logged vector as a compact string: numbers to 5 significant digits, "," between,
+    nothing for NaN (no tab, no ";": it travels in queue entries and stream fields)."""
+    return ",".join("" if v != v else f"{v:.5g}" for v in map(float, row))
+
+
+def decode_log(text: str | None) -> list[float] | None:
+    """:func:`encode_log`'s string as floats (NaN where empty); None for no string."""
+    if not text:
+        return None
+    return [float(t) if t else math.nan for t in text.split(",")]
+
+
+def log_vectors(chosen: Sequence[Candidate], among: Sequence[Candidate], ctx: UserContext,
+                table: VideoTable, policy: FeedPolicy, m: Mix) -> list[str]:  # fmt: skip
+    """Per served candidate, what the ranker saw and the hand weights knew: its
+    :data:`FEATURES` row (over the whole candidate list ``among``) then :data:`LOG_EXTRAS`,
+    as :func:`encode_log` strings (kept with the impression, never in the item JSON)."""
+    from graphrec.feed.rank import hand_score
+
+    x = feature_matrix(chosen, ctx, table, among=among)
+    out = []
+    for c, row in zip(chosen, x.tolist(), strict=True):
+        row += [hand_score(c, ctx, policy, m), float(c.source == "cold_start"),
+                float(c.exploration)]  # fmt: skip
+        out.append(encode_log(row))
+    return out
 
 
 # --- training ------------------------------------------------------------------------------
@@ -421,10 +549,11 @@ def _candidate(j: int, ids: Sequence[str], creator: Sequence[str | None],
 
 
 def list_ndcg(scores: Sequence[np.ndarray], grades: Sequence[np.ndarray],
-              ideal: Sequence[float], k: int = 20) -> float:  # fmt: skip
+              ideal: Sequence[float], k: int = 20,
+              gain_of: Sequence[float] = GAINS) -> float:  # fmt: skip
     """Mean graded NDCG@k of lists ordered by ``scores`` (ideal over every held-out item)."""
     disc = 1.0 / np.log2(np.arange(2, k + 2))
-    gains = np.array(GAINS)
+    gains = np.array(gain_of)
     out = []
     for s, g, i in zip(scores, grades, ideal, strict=True):
         top = np.lexsort((np.arange(len(s)), -s))[:k]
@@ -438,20 +567,32 @@ def _split(arr: np.ndarray, groups: Sequence[int], pick: Sequence[int]) -> np.nd
 
 
 def _fit(lists: TrainingLists, pick: Sequence[int], params: dict[str, Any], threads: int) -> Any:
+    cols = columns(BASE_FEATURES)
+    return _train(
+        _split(lists.x, lists.groups, pick)[:, cols], _split(lists.grade, lists.groups, pick),
+        [lists.groups[i] for i in pick], params, threads, BASE_FEATURES, GAINS,
+    )  # fmt: skip
+
+
+def _train(x: np.ndarray, label: np.ndarray, groups: Sequence[int], params: dict[str, Any],
+           threads: int, names: Sequence[str], gains: Sequence[float],
+           init: np.ndarray | None = None) -> Any:  # fmt: skip
+    """One LightGBM fit: lambdarank over the lists (``objective`` in ``params``: or a
+    pointwise regression on the graded label, the weighted objective), boosted from
+    ``init`` (a score per row) when given."""
     import lightgbm as lgb
 
+    objective = params.get("objective", "lambdarank")
     data = lgb.Dataset(
-        _split(lists.x, lists.groups, pick),
-        label=_split(lists.grade, lists.groups, pick),
-        group=[lists.groups[i] for i in pick],
-        feature_name=list(FEATURES),
+        x,
+        label=np.asarray(gains)[label] if objective == "regression" else label,
+        group=list(groups) if objective == "lambdarank" else None,
+        feature_name=list(names),
+        init_score=init,
         free_raw_data=True,
     )
     cfg = {
-        "objective": "lambdarank",
-        "label_gain": list(GAINS),
-        "lambdarank_truncation_level": 40,
-        "eval_at": [20],
+        "objective": objective,
         "learning_rate": params["learning_rate"],
         "num_leaves": params["num_leaves"],
         "min_data_in_leaf": params["min_child_samples"],
@@ -463,6 +604,9 @@ def _fit(lists: TrainingLists, pick: Sequence[int], params: dict[str, Any], thre
         "num_threads": threads,
         "verbosity": -1,
     }
+    if objective == "lambdarank":
+        cfg.update({"label_gain": list(gains), "lambdarank_truncation_level": 40,
+                    "eval_at": [20]})  # fmt: skip
     return lgb.train(cfg, data, num_boost_round=params["n_estimators"])
 
 
@@ -517,7 +661,9 @@ def fit_ranker(lists: TrainingLists, table: VideoTable, *, threads: int = 1,
     best, best_ndcg = GRID[0], -1.0
     for k, params in enumerate(GRID):
         booster = _fit(lists, fit_on, params, threads)
-        pred = booster.predict(_split(lists.x, lists.groups, check), num_threads=threads)
+        pred = booster.predict(
+            _split(lists.x, lists.groups, check)[:, columns(BASE_FEATURES)], num_threads=threads
+        )
         nd = list_ndcg(_groups(np.asarray(pred), [lists.groups[i] for i in check]), grades, ideal)
         figures[f"grid_{k}"] = round(nd, 5)
         if nd > best_ndcg:
@@ -534,3 +680,209 @@ def fit_ranker(lists: TrainingLists, table: VideoTable, *, threads: int = 1,
 def _groups(arr: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
     bounds = np.r_[0, np.cumsum(sizes)]
     return [arr[bounds[i] : bounds[i + 1]] for i in range(len(sizes))]
+
+
+# --- training on the served impressions' log -------------------------------------------------
+
+LOG_WINDOW_MS = 30 * 60_000  # what a user did within this long after a serve labels it
+MIN_LOG_LISTS = 100  # served feeds with a reaction the log needs before it trains a ranker
+LOG_K = 10  # NDCG@k of a served page (pages are 8-20 items)
+LOG_TAIL = 0.25  # the latest share of the served feeds: the time-held-out check
+MIN_LOG_TAIL = 20  # served feeds with a reaction the check needs (else: wait for more logs)
+# A log grade is the sum of the product's event weights over what the user did with the
+# video after the serve (graphrec.domain.KIND_WEIGHTS: view 0.1, complete 0.4, comment 0.6,
+# follow 0.8, like 1.0, share 1.0; a skip -0.3), at least 0, in tenths: label i gains i / 10.
+LOG_GAINS: tuple[float, ...] = tuple(i / 10 for i in range(41))
+LOG_GRID: tuple[dict[str, Any], ...] = (
+    {"objective": "lambdarank", "n_estimators": 100, "num_leaves": 7, "learning_rate": 0.05,
+     "min_child_samples": 20},
+    {"objective": "lambdarank", "n_estimators": 200, "num_leaves": 15, "learning_rate": 0.05,
+     "min_child_samples": 20},
+    {"objective": "regression", "n_estimators": 150, "num_leaves": 15, "learning_rate": 0.05,
+     "min_child_samples": 20},
+    # boosted from the hand weights (init_score): corrections to a score that already ranks
+    {"objective": "lambdarank", "n_estimators": 100, "num_leaves": 7, "learning_rate": 0.05,
+     "min_child_samples": 20, "residual": True},
+    {"objective": "lambdarank", "n_estimators": 200, "num_leaves": 15, "learning_rate": 0.05,
+     "min_child_samples": 20, "residual": True},
+)  # fmt: skip
+_KIND_OF_TYPE = {INTERACTIONS[k.value][0]: k for k in EventKind}
+
+
+def log_grade(kinds: Sequence[str], followed: bool) -> int:
+    """The label of one served impression from the relationship types of what followed it."""
+    g = sum(KIND_WEIGHTS[_KIND_OF_TYPE[t]] for t in set(kinds) if t in _KIND_OF_TYPE)
+    if followed:
+        g += KIND_WEIGHTS[EventKind.follow]
+    return min(len(LOG_GAINS) - 1, round(10 * max(g, 0.0)))
+
+
+@dataclass
+class ImpressionLists:
+    """Served feeds read from the graph: each impression's logged vector (:data:`LOGGED`),
+    its grade (an index into :data:`LOG_GAINS`), the feeds' sizes, users and serve times."""
+
+    x: np.ndarray
+    grade: np.ndarray
+    groups: list[int]
+    users: list[str]
+    at: list[int]
+    liked: np.ndarray | None = None  # per impression: liked within the window
+
+    def slots(self) -> dict[str, dict[str, float]]:
+        """Per slot kind (relevance, cold start, exploration): impressions, like rate and
+        mean graded value: what the cold-start and exploration slots cost per impression."""
+        cold = self.x[:, LOGGED.index("cold_start_slot")] > 0
+        explore = self.x[:, LOGGED.index("exploration_slot")] > 0
+        out = {}
+        gains = np.asarray(LOG_GAINS)[self.grade]
+        liked = self.liked if self.liked is not None else np.zeros(len(self.grade), bool)
+        for name, mask in (("relevance", ~cold & ~explore), ("cold_start", cold),
+                           ("exploration", explore & ~cold)):  # fmt: skip
+            n = int(mask.sum())
+            out[name] = {
+                "impressions": n,
+                "like_rate": round(float(liked[mask].mean()), 4) if n else 0.0,
+                "mean_grade": round(float(gains[mask].mean()), 4) if n else 0.0,
+            }
+        return out
+
+    def parts(self, arr: np.ndarray, pick: Sequence[int]) -> list[np.ndarray]:
+        bounds = np.r_[0, np.cumsum(self.groups)]
+        return [arr[bounds[i] : bounds[i + 1]] for i in pick]
+
+    @property
+    def useful(self) -> list[int]:
+        """The lists whose grades differ (a reaction to some items and not to others)."""
+        return [i for i, g in enumerate(self.parts(self.grade, range(len(self.groups))))
+                if len(g) > 1 and g.max() > g.min()]  # fmt: skip
+
+
+def impression_lists(graph: Any, *, since: int = 0, until: int | None = None,
+                     window: int = LOG_WINDOW_MS) -> ImpressionLists:  # fmt: skip
+    """The served impressions with logged features, one list per served feed, labelled by
+    :func:`log_grade` (``learn/impression_lists``). Rows logged with another version's
+    vector (a different length) are left out."""
+    until = until if until is not None else int(time.time() * 1000) - window
+    rows = graph.read("learn/impression_lists", since=since, until=until, window=window)
+    xs: list[list[float]] = []
+    grades: list[int] = []
+    liked: list[bool] = []
+    groups: list[int] = []
+    users: list[str] = []
+    ats: list[int] = []
+    last: tuple[str, str] | None = None
+    for r in rows:
+        x = r["x"]
+        if x is None or len(x) != len(LOGGED):
+            continue
+        key = (r["user_id"], r["feed"])
+        if key != last:
+            groups.append(0)
+            users.append(r["user_id"])
+            ats.append(int(r["at"]))
+            last = key
+        groups[-1] += 1
+        xs.append([math.nan if v is None else float(v) for v in x])
+        grades.append(log_grade(r["kinds"], bool(r["followed"])))
+        liked.append("LIKED" in r["kinds"])
+    return ImpressionLists(
+        np.asarray(xs, dtype=np.float32).reshape(-1, len(LOGGED)),
+        np.asarray(grades, dtype=np.int32), groups, users, ats, np.asarray(liked, dtype=bool),
+    )  # fmt: skip
+
+
+def _ideal(g: np.ndarray, k: int) -> float:
+    disc = 1.0 / np.log2(np.arange(2, k + 2))
+    best = np.sort(np.asarray(LOG_GAINS)[g])[::-1][:k]
+    return float(np.dot(best, disc[: len(best)]))
+
+
+def fit_log_ranker(lists: ImpressionLists, current: RankerModel | None, *,
+                   threads: int = 1, min_lists: int = MIN_LOG_LISTS) -> RankerFit:  # fmt: skip
+    """A ranker from the served impressions: the grid (:data:`LOG_GRID`) is fitted on the
+    earlier served feeds and compared on the latest :data:`LOG_TAIL` of them (by serve
+    time; after the feeds a log-trained ``current`` model was trained on, at least
+    :data:`MIN_LOG_TAIL` of them) with the hand weights (the logged hand score) and the
+    ``current`` model (its scores of the logged features; the hand weights when None),
+    NDCG@:data:`LOG_K`; the best is refitted on every feed and returned published only
+    when it beats both."""
+    started = time.perf_counter()
+    useful = lists.useful
+    n = len(lists.groups)
+    if len(useful) < min_lists:
+        return RankerFit(None, False, {}, {}, n, len(lists.grade),
+                         time.perf_counter() - started)  # fmt: skip
+    order = sorted(range(n), key=lambda i: (lists.at[i], i))
+    cut = int((1 - LOG_TAIL) * n)
+    # A current model trained on these logs saw feeds up to its ``logs_until``: the tail
+    # starts after it, so the comparison never scores a model on feeds it was trained on.
+    seen_until = (current.meta.get("logs_until") if current else None) or -math.inf
+    while cut < n and lists.at[order[cut]] <= seen_until:
+        cut += 1
+    head, tail = sorted(order[:cut]), sorted(set(order[cut:]) & set(useful))
+    if len(tail) < MIN_LOG_TAIL or not head:
+        return RankerFit(None, False, {}, {}, n, len(lists.grade),
+                         time.perf_counter() - started)  # fmt: skip
+    cols = columns(FEATURES)
+    grades = lists.parts(lists.grade, tail)
+    ideal = [_ideal(g, LOG_K) for g in grades]
+
+    def ndcg(scores: np.ndarray) -> float:
+        return round(list_ndcg(lists.parts(scores, tail), grades, ideal, LOG_K, LOG_GAINS), 5)
+
+    hand = lists.x[:, LOGGED.index("hand_score")].astype(np.float64)
+    figures = {"hand_weights": ndcg(hand)}
+    figures["current"] = ndcg(current.predict(lists.x)) if current else figures["hand_weights"]
+    best, best_ndcg = LOG_GRID[0], -1.0
+    head_hand = np.concatenate(lists.parts(hand, head))
+    for k, params in enumerate(LOG_GRID):
+        booster = _train(
+            np.concatenate(lists.parts(lists.x, head))[:, cols],
+            np.concatenate(lists.parts(lists.grade, head)),
+            [lists.groups[i] for i in head], params, threads, FEATURES, LOG_GAINS,
+            head_hand if params.get("residual") else None,
+        )  # fmt: skip
+        pred = np.asarray(booster.predict(lists.x[:, cols], num_threads=threads))
+        nd = ndcg(pred + hand if params.get("residual") else pred)
+        figures[f"grid_{k}"] = nd
+        if nd > best_ndcg:
+            best, best_ndcg = params, nd
+    published = best_ndcg > figures["hand_weights"] and best_ndcg > figures["current"]
+    model = None
+    if published:
+        booster = _train(lists.x[:, cols], lists.grade, lists.groups, best, threads, FEATURES,
+                         LOG_GAINS, hand if best.get("residual") else None)  # fmt: skip
+        model = RankerModel(booster, current.table if current else EMPTY_TABLE,
+                            {"residual": bool(best.get("residual"))}, FEATURES)  # fmt: skip
+    return RankerFit(model, published, dict(best), figures, n, len(lists.grade),
+                     time.perf_counter() - started)  # fmt: skip
+
+
+def train_from_logs(graph: Any, path: Path, *, now: int | None = None,
+                    current: RankerModel | None = None, publish: bool = True,
+                    window: int = LOG_WINDOW_MS,
+                    min_lists: int = MIN_LOG_LISTS) -> dict[str, Any]:  # fmt: skip
+    """Train on the graph's served impressions (:func:`impression_lists` up to ``now`` less
+    the label window) and publish at ``path`` when the model beats the hand weights and
+    ``current`` on the latest served feeds (:func:`fit_log_ranker`); returns the figures.
+    Cheap (seconds): the simulated day calls it at every pool cycle."""
+    now = now if now is not None else int(time.time() * 1000)
+    lists = impression_lists(graph, until=now - window, window=window)
+    fit = fit_log_ranker(lists, current, min_lists=min_lists)
+    info = {**fit.as_dict(), "useful_lists": len(lists.useful), "source": "impressions"}
+    info["tail_ndcg_at_10"] = info.pop("validation_ndcg_at_20")
+    if info["useful_lists"] < min_lists:
+        info["why"] = f"{info['useful_lists']} served feeds with a reaction (< {min_lists})"
+    if publish and fit.model is not None:
+        fit.model.meta = {**fit.model.meta, "trained_at": now, "logs_until": now - window,
+                          **info}  # fmt: skip
+        fit.model.save(path)
+        info["path"] = str(path)
+        graph.write(
+            "learn/write_model_info", id="ranker",
+            props={"published": True, "path": str(path), "source": "impressions",
+                   "params": json.dumps(fit.params),
+                   "validation": json.dumps(info["tail_ndcg_at_10"]), "trained_at": now},
+        )  # fmt: skip
+    return info

@@ -35,6 +35,8 @@ def record_impressions(
         user_id=user_id,
         video_ids=list(video_ids),
         at=at if at is not None else now_ms(),
+        feed_id=None,  # no served id, no logged features: not a ranked feed
+        logs={},
     )
     return {r["video_id"]: bool(r["granted"]) for r in rows}
 
@@ -70,5 +72,7 @@ def enter_cold_start(
         budget_max=s.cold_start_budget_max,
         draws={v: d for v in video_ids if (d := budget_draw(s, v)) is not None},
         at=at if at is not None else now_ms(),
+        feed_id=None,  # no served id, no logged features: not a ranked feed
+        logs={},
     )
     return {r["video_id"]: int(r["budget"]) for r in rows}

@@ -6,6 +6,8 @@ figures; :mod:`graphrec.sim.report` turns them into HTML + PNG + JSON.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -26,6 +28,7 @@ from graphrec.sim.platforms import (
 from graphrec.sim.run import (
     ALL_POLICIES,
     BASELINES,
+    HOUR_MS,
     ONLINE,
     PolicyResult,
     SimConfig,
@@ -153,7 +156,6 @@ def simulate(
     back (the demo's state after learning): the first policy starts on it as it is.
     """
     from graphrec.lifecycle.upload import upload_video
-    from graphrec.sim.learning import ranker_path
 
     if ONLINE in config.policies and not (train or checkpoint is not None):
         raise InvalidInput(
@@ -182,9 +184,16 @@ def simulate(
         elif http and policy == "graphrec":
             platform = HttpPlatform(http, api_key)
         elif policy == ONLINE:
-            platform = OnlinePlatform(graph, s, ranker=ranker_path(state.info))
+            platform = OnlinePlatform(graph, s, ranker=_own_ranker(state, policy, config))
         else:
-            platform = LibraryPlatform(graph, s, policy, ranker=ranker_path(state.info))
+            platform = LibraryPlatform(graph, s, policy, ranker=_own_ranker(state, policy, config))
+        learns = isinstance(platform, LibraryPlatform) and config.ranker_from_logs
+
+        def cycle(at: int, platform: Any = platform, learns: bool = learns) -> dict[str, Any]:
+            done = _cycle(graph, s, at)
+            if learns:
+                platform.learn(at)
+            return done
 
         def upload(data: dict[str, Any], at: int) -> dict[str, Any]:
             return upload_video(graph, data, settings=s, now=at).as_dict()
@@ -193,7 +202,7 @@ def simulate(
             policy,
             platform,
             upload=upload,
-            cycle=lambda at: _cycle(graph, s, at),
+            cycle=cycle,
             pool_of=lambda ids: {
                 r["video_id"]: r["pool"] for r in graph.read("sim/video_pools", video_ids=ids)
             },
@@ -201,6 +210,15 @@ def simulate(
         )
         if isinstance(platform, OnlinePlatform):
             results[policy].figures["online_training"] = platform.summary()
+        if learns:
+            results[policy].figures["ranker_from_logs"] = platform.refits
+        if isinstance(platform, LibraryPlatform):
+            # The day's served impressions by slot kind: what the cold-start and
+            # exploration slots cost (like rate, graded value) against the relevance slots.
+            from graphrec.learn.ranker import impression_lists
+
+            day = impression_lists(graph, since=sim.start, until=sim.start + config.hours * HOUR_MS)
+            results[policy].figures["slots"] = day.slots()
     return SimReport(
         config=asdict(config),
         world={"size": world.size, "seed": world.seed, **world.counts()},
@@ -209,6 +227,24 @@ def simulate(
         training=state.info,
         wall_s=time.perf_counter() - started,
     )
+
+
+def _own_ranker(state: _StartState, policy: str, config: SimConfig) -> Path | None:
+    """The ranker file a graphrec policy's day ranks with: a copy of the one training
+    published (none: the hand weights until the day's logs train one), its own so that a
+    day's refits never reach another policy's day. None without training and logs."""
+    from graphrec.sim.learning import ranker_path
+
+    src = ranker_path(state.info)
+    if not config.ranker_from_logs:
+        return src
+    folder = src.parent if src else Path(tempfile.mkdtemp(prefix="graphrec-sim-ranker-"))
+    own = folder / f"ranker-{policy}.npz"
+    if src is not None and src.is_file():
+        shutil.copyfile(src, own)
+    else:
+        own.unlink(missing_ok=True)
+    return own
 
 
 def pool_budget_scale(active_users: int) -> float:

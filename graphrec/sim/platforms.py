@@ -41,10 +41,29 @@ class LibraryPlatform:
         # so a seeded run repeats itself exactly. The ranker is the one this run trained
         # (``ranker``), else the hand-set weights: a ranker file left at the settings' path by
         # another run (another graph) must not decide this day's feeds.
+        self.ranker_path = ranker
+        self.ranker = feed_ranker(ranker) if ranker else None
         self.recommender = Recommender(
             graph, settings, policy=feed_policy(policy), shared_ttl_s=0,
-            ranker=feed_ranker(ranker) if ranker else score,
+            ranker=self.ranker or score,
         )  # fmt: skip
+        self.refits: list[dict[str, Any]] = []
+
+    def learn(self, at: int) -> dict[str, Any] | None:
+        """Retrain the feed ranker on the impressions served so far (a ranker-only refit
+        from the graph, published at this platform's ranker path when it beats the current
+        one on the latest served feeds); what it measured."""
+        from graphrec.learn.ranker import train_from_logs
+
+        if self.ranker is None or self.ranker_path is None:
+            return None
+        info = train_from_logs(self.graph, self.ranker_path, now=at, current=self.ranker.model)
+        self.ranker.reload()
+        keep = ("published", "params", "tail_ndcg_at_10", "lists", "useful_lists", "rows",
+                "seconds", "why")  # fmt: skip
+        out = {k: info[k] for k in keep if k in info}
+        self.refits.append(out)
+        return out
 
     def feed(self, user_id: str, n: int, at: int) -> list[dict[str, Any]]:
         return [i.as_dict() for i in self.recommender.feed(user_id, n, at=at).items]
@@ -186,6 +205,8 @@ class BaselinePlatform:
             user_id=user_id,
             video_ids=[r["video_id"] for r in rows],
             at=at,
+            feed_id=None,  # a baseline's feed: no ranker, nothing logged
+            logs={},
         )
         ok = {g["video_id"] for g in granted if g["granted"]}
         return [

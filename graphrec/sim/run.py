@@ -62,6 +62,9 @@ class SimConfig:
     # Cold-start budget for the day's uploads; None scales 200-300 to the population
     # (a 240-user world cannot give a video 200 impressions in a day).
     cold_start_budget: tuple[int, int] | None = None
+    # graphrec's feed ranker retrained on the day's served impressions at every pool cycle
+    # (graphrec.learn.ranker.train_from_logs; published when it beats the current one).
+    ranker_from_logs: bool = True
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.policies if p not in ALL_POLICIES]

@@ -56,6 +56,7 @@ from graphrec.feed.sources import (
     UserContext,
     default_sources,
 )
+from graphrec.learn.ranker import log_vectors, ranker_table
 from graphrec.spine.queue import FeedQueue, Popped
 from graphrec.spine.state import list_name
 from graphrec.spine.store import SeenFilter, Spine, StoreUnavailable
@@ -445,12 +446,19 @@ class StreamRecommender:
         chosen = rerank(candidates, n, **kw)
         ranked = time.perf_counter()
         denied: set[str] = set()
+        table = ranker_table(self.rank)
         if record:
             granted: set[str] = set()
             pending = [c.video_id for c in chosen]
             feed_id = f"{random.getrandbits(64):016x}"  # uuid4 reads os.urandom: slower
             for _ in range(3):  # budgets spent meanwhile: drop those and refill, 3 tries
-                got = self.spine.grant_and_record(user_id, pending, at=now, feed_id=feed_id)
+                # What the ranker saw, with each impression (the "served" entry's x, then
+                # SAW.x): the learned ranker's training log.
+                vecs = log_vectors(chosen, candidates, ctx, table, p, m)
+                logs = {c.video_id: x for c, x in zip(chosen, vecs, strict=True)}
+                got = self.spine.grant_and_record(
+                    user_id, pending, at=now, feed_id=feed_id, logs=logs
+                )
                 granted |= got
                 denied |= set(pending) - got
                 kept = [c for c in chosen if c.video_id in granted]
@@ -475,10 +483,13 @@ class StreamRecommender:
             taken = {c.video_id for c in chosen} | denied
             more = pages(candidates, n, self.queue.depth - (0 if record else len(chosen)),
                          exclude=taken, **kw)  # fmt: skip
-            queued = ([] if record else items) + [FeedItem.of(c) for c in more]
+            queued_c = ([] if record else chosen) + more
+            queued = [FeedItem.of(c) for c in queued_c]
+            # Each queued page's rows, logged over the same candidates (a page's slots
+            # were chosen by rerank: their flags are set).
             self.queue.store(
                 user_id, queued, n=n, scenario=sc.name, candidates=counts, versions=versions,
-                at=now,
+                at=now, logs=log_vectors(queued_c, candidates, ctx, table, p, m),
             )  # fmt: skip
             timings["queue"] = round(queue_ms + (time.perf_counter() - recorded) * 1000, 3)
         return Feed(

@@ -96,9 +96,11 @@ class FeedQueue:
         prefix = f"{k.prefix(k.part(user_id))}u:{user_id}:"
         return [prefix + "q", prefix + "qs", prefix + "meta", k.meta]
 
-    def entry(self, item: FeedItem) -> bytes:
+    def entry(self, item: FeedItem, x: str = "") -> bytes:
+        """One queue entry: ``video\tbits\tlogged features\titem JSON`` (the features, a
+        compact string, go to the "served" entry, never to the client)."""
         bits = ",".join(map(str, seen_bits(item.video_id, self.spine.settings.seen_bloom_bits)))
-        return f"{item.video_id}\t{bits}\t".encode() + orjson.dumps(item.as_dict())
+        return f"{item.video_id}\t{bits}\t{x}\t".encode() + orjson.dumps(item.as_dict())
 
     def _pop_call(
         self, user_id: str, n: int, scenario: str, *, record: bool, at: int, feed_id: str
@@ -171,6 +173,7 @@ class FeedQueue:
         candidates: dict[str, int],
         versions: tuple[Any, Any],
         at: int,
+        logs: Sequence[str] = (),
     ) -> bool:
         """Keep ``items`` as the user's queue unless an event or epoch bump came after
         ``versions`` (the queue generation and epoch read before ranking)."""
@@ -179,7 +182,8 @@ class FeedQueue:
             _version(versions[0]), _version(versions[1]), s.feed_queue_ttl_s, scenario, n,
             orjson.dumps(candidates), at,
         ]  # fmt: skip
-        args += [self.entry(it) for it in items]
+        xs = list(logs) or [""] * len(items)
+        args += [self.entry(it, x) for it, x in zip(items, xs, strict=True)]
         return bool(self.spine.queue_store_script(keys=self._keys(user_id), args=args))
 
     def valid(self, user_ids: Sequence[str], *, n: int, scenario: str) -> list[bool]:

@@ -249,37 +249,54 @@ class Spine:
         return {v for v, ok in zip(video_ids, got, strict=True) if int(ok)}
 
     def grant_and_record(
-        self, user_id: str, video_ids: Sequence[str], *, at: int, feed_id: str
+        self,
+        user_id: str,
+        video_ids: Sequence[str],
+        *,
+        at: int,
+        feed_id: str,
+        logs: dict[str, str] | None = None,
     ) -> set[str]:
         """:meth:`grant` then :meth:`record_served` of the granted ones: one round trip where
-        Redis is one node (``redis_cluster`` false), two on a Cluster (different slots)."""
+        Redis is one node (``redis_cluster`` false), two on a Cluster (different slots).
+        ``logs``: per video, what the ranker saw (a compact string, kept on its SAW)."""
         if not video_ids:
             return set()
+        logs = logs or {}
         if self.settings.redis_cluster:
             got = self.grant(video_ids)
-            self.record_served(user_id, [v for v in video_ids if v in got], at=at, feed_id=feed_id)
+            self.record_served(user_id, [v for v in video_ids if v in got], at=at,
+                               feed_id=feed_id, logs=logs)  # fmt: skip
             return got
         k, m = self.keys, self.settings.seen_bloom_bits
         args: list[Any] = [self.settings.stream_maxlen, user_id, at, feed_id, BLOOM_K]
         for v in video_ids:
-            args += [v, *seen_bits(v, m)]
+            args += [v, logs.get(v, ""), *seen_bits(v, m)]
         flags = self.grant_serve_script(
             keys=[k.budget, k.stream(k.part(user_id)), k.user(user_id, "seen")], args=args
         )
         return {v for v, ok in zip(video_ids, flags, strict=True) if int(ok)}
 
     def record_served(
-        self, user_id: str, video_ids: Sequence[str], *, at: int, feed_id: str
+        self,
+        user_id: str,
+        video_ids: Sequence[str],
+        *,
+        at: int,
+        feed_id: str,
+        logs: dict[str, str] | None = None,
     ) -> None:
         """Mark the videos seen and append one "served" entry to the user's stream."""
         if not video_ids:
             return
         k, m = self.keys, self.settings.seen_bloom_bits
         bits = sorted({b for v in video_ids for b in seen_bits(v, m)})
+        xs = ";".join((logs or {}).get(v, "") for v in video_ids)
         self.serve_script(
             keys=[k.stream(k.part(user_id)), k.user(user_id, "seen")],
-            args=[self.settings.stream_maxlen, user_id, at, feed_id, ",".join(video_ids), *bits],
-        )
+            args=[self.settings.stream_maxlen, user_id, at, feed_id, ",".join(video_ids), xs,
+                  *bits],
+        )  # fmt: skip
 
 
 __all__ = ["Keys", "SeenFilter", "Spine", "StoreUnavailable", "bloom_bytes", "seen_bits"]

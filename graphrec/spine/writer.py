@@ -30,6 +30,7 @@ from neo4j import ManagedTransaction
 from graphrec.db import Graph, run_in
 from graphrec.errors import GraphrecError
 from graphrec.events import KIND_TYPES, MAX_WEIGHT, MIN_WEIGHT, Event, EventKind, profile_rows
+from graphrec.learn.ranker import decode_log
 from graphrec.spine.store import Spine
 from graphrec.spine.stream import (
     ConsumerLoop,
@@ -54,10 +55,15 @@ def _rows(entries: list[Entry]) -> tuple[list[dict[str, Any]], list[dict[str, An
         f = e.fields
         at = int(f["at"])
         if f["k"] == "served":
-            for vid in f["v"].split(","):
+            vids = f["v"].split(",")
+            # The logged features, one string per video ("x"; an entry appended before they
+            # were logged has none: its SAWs get no x).
+            xs = f["x"].split(";") if f.get("x") else []
+            for pos, vid in enumerate(vids):
                 served.append(
-                    {"served_id": f"{f['f']}:{vid}", "user_id": f["u"], "video_id": vid, "at": at}
-                )
+                    {"served_id": f"{f['f']}:{vid}", "user_id": f["u"], "video_id": vid, "at": at,
+                     "pos": pos, "x": decode_log(xs[pos]) if pos < len(xs) else None}
+                )  # fmt: skip
             continue
         if f["id"] in seen:
             continue

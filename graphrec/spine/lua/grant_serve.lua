@@ -3,10 +3,11 @@
 -- budgets allow, atomically; marks the granted videos seen and appends one "served" entry.
 -- KEYS[1] budgets hash, KEYS[2] the user's partition stream, KEYS[3] the user's seen filter
 -- ARGV[1] max stream length, ARGV[2] user id, ARGV[3] at, ARGV[4] feed id, ARGV[5] k (bits
--- per video), ARGV[6..] per video: its id, then its k bit offsets
+-- per video), ARGV[6..] per video: its id, its logged features (a compact string, may be
+-- empty), then its k bit offsets
 -- returns: 1 (granted) or 0 (refused) per video
 local k = tonumber(ARGV[5])
-local out, granted = {}, {}
+local out, granted, xs = {}, {}, {}
 local i, n = 6, 0
 while i <= #ARGV do
   local v = ARGV[i]
@@ -22,12 +23,13 @@ while i <= #ARGV do
   out[n] = ok
   if ok == 1 then
     granted[#granted + 1] = v
-    for j = 1, k do redis.call('SETBIT', KEYS[3], ARGV[i + j], 1) end
+    xs[#xs + 1] = ARGV[i + 1]
+    for j = 2, k + 1 do redis.call('SETBIT', KEYS[3], ARGV[i + j], 1) end
   end
-  i = i + 1 + k
+  i = i + 2 + k
 end
 if #granted > 0 then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'k', 'served', 'u', ARGV[2],
-    'at', ARGV[3], 'f', ARGV[4], 'v', table.concat(granted, ','))
+    'at', ARGV[3], 'f', ARGV[4], 'v', table.concat(granted, ','), 'x', table.concat(xs, ';'))
 end
 return out

@@ -6,7 +6,8 @@
 -- "served" entry and drops the entries it went through (below `low` left: the user goes to
 -- the filler's set). With record = 0 nothing is written. Fewer than n found: a miss, nothing
 -- written either (the caller ranks the normal way and stores a new queue).
--- KEYS[1] queue (list of "video\tbit,bit,..\titem JSON"), KEYS[2] its stamp (hash),
+-- KEYS[1] queue (list of "video\tbit,bit,..\tlogged features\titem JSON"; an entry stored
+-- before the features were logged has no third field), KEYS[2] its stamp (hash),
 -- KEYS[3] the user's meta (qg), KEYS[4] the catalogue meta (queue_epoch), KEYS[5] budgets,
 -- KEYS[6] the user's partition stream, KEYS[7] the user's seen filter, KEYS[8] the
 -- partition's set of users to refill
@@ -27,7 +28,7 @@ if st[3] ~= ARGV[3] or st[4] ~= ARGV[1] then return {0, 'shape'} end
 local n = tonumber(ARGV[1])
 local seen = redis.call('GET', KEYS[7]) or ''
 local out = {1, st[5]}
-local vids, budgeted, bits = {}, {}, {}
+local vids, budgeted, bits, xs = {}, {}, {}, {}
 local pos, len, chunk = 0, redis.call('LLEN', KEYS[1]), 2 * n
 while #vids < n and pos < len do
   local entries = redis.call('LRANGE', KEYS[1], pos, pos + chunk - 1)
@@ -49,7 +50,15 @@ while #vids < n and pos < len do
         vids[#vids + 1] = vid
         budgeted[#vids] = left and true or false
         for _, p in ipairs(mine) do bits[#bits + 1] = p end
-        out[#out + 1] = string.sub(x, t2 + 1)
+        -- the item JSON starts with "{" (it holds no raw tab): a third field is the log
+        local t3 = string.byte(x, t2 + 1) ~= 123 and string.find(x, '\t', t2 + 1, true)
+        if t3 then
+          xs[#vids] = string.sub(x, t2 + 1, t3 - 1)
+          out[#out + 1] = string.sub(x, t3 + 1)
+        else
+          xs[#vids] = ''
+          out[#out + 1] = string.sub(x, t2 + 1)
+        end
         if #vids >= n then break end
       end
     end
@@ -67,7 +76,7 @@ if ARGV[2] == '1' then
   end
   redis.call('BITFIELD', KEYS[7], unpack(bf))
   redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[4], '*', 'k', 'served', 'u', ARGV[5],
-    'at', ARGV[6], 'f', ARGV[7], 'v', table.concat(vids, ','))
+    'at', ARGV[6], 'f', ARGV[7], 'v', table.concat(vids, ','), 'x', table.concat(xs, ';'))
   redis.call('LTRIM', KEYS[1], pos, -1)
   if len - pos < tonumber(ARGV[8]) then redis.call('SADD', KEYS[8], ARGV[5]) end
 end
