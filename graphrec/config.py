@@ -172,6 +172,11 @@ class Settings(BaseSettings):
     api_key_min_length: int = Field(default=32, ge=16)
     feed_shared_ttl_s: float = 5.0  # how long a worker keeps the shared candidate lists
     online_embedding_rate: float = 0.2
+    # The online trainer refits the feed ranker on the served impressions of the last
+    # online_ranker_window_s every online_ranker_every_s (0: never; graphrec/learn/ranker.py
+    # LogRankerRefresh).
+    online_ranker_every_s: float = Field(default=600.0, ge=0)
+    online_ranker_window_s: float = Field(default=86_400.0, gt=0)
 
     # --- content lifecycle: upload, audit, traffic pools (graphrec/lifecycle) -----------
     audit_rules_path: Path | None = None  # None: graphrec/lifecycle/audit_rules.toml

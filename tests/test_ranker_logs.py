@@ -227,3 +227,59 @@ def test_a_residual_model_ranks_by_the_hand_score_plus_its_correction(tmp_path: 
     want = booster.predict(x) + np.array([hand_score(c, ctx, policy, m) for c in cands])
     assert np.allclose([c.score for c in cands], want)
     assert len({round(c.score, 6) for c in cands}) == 3
+
+
+def test_the_online_trainer_refits_the_ranker_on_a_sliding_window_of_the_logs(
+    loaded_graph: Graph, settings: Settings, world_s: World, spine: Spine, tmp_path: Path
+) -> None:
+    """The ranker's online learning (issue 16): served feeds whose last item is the one
+    liked (what the hand weights rank lowest) are refitted on, on the trainer's schedule,
+    from the window of logs it is given, and published for the feeds to load."""
+    from graphrec.learn.online import OnlineLearner, VectorSnapshot
+    from graphrec.learn.ranker import LogRankerRefresh
+    from graphrec.spine.trainer import OnlineTrainer
+
+    rec = Recommender(loaded_graph, settings, ranker=score)
+    events = []
+    served = 0
+    for i, u in enumerate(world_s.users[:100]):
+        at = T + i * 60_000
+        feed = rec.feed(u["id"], 6, at=at)
+        if len(feed.items) < 2:
+            continue
+        served += 1
+        last = feed.items[-1].video_id
+        events += [
+            {"event_id": f"rf-{u['id']}-{k}", "user_id": u["id"], "kind": k,
+             "video_id": last, "at": at + 10_000}
+            for k in ("view", "complete", "like")
+        ]  # fmt: skip
+    assert served >= 85  # a quarter of them, the time-held-out check, is >= MIN_LOG_TAIL
+    assert not ingest(loaded_graph, events, settings=settings, now=T + 10 * 3_600_000).rejected
+    now = [(T + 5 * 3_600_000) / 1000]  # seconds: the refresh's clock
+    path = tmp_path / "ranker.npz"
+    refresh = LogRankerRefresh(loaded_graph, path, every_s=600, window_s=6 * 3600,
+                               min_lists=20, clock=lambda: now[0])  # fmt: skip
+    assert not refresh.due()  # not before every_s
+    # In the online trainer's loop: a due refit starts in its own thread.
+    empty = np.zeros((0, 8), np.float32)
+    learner = OnlineLearner(8)
+    snap = VectorSnapshot([], [], empty, empty, np.zeros(0, dtype=bool))
+    trainer = OnlineTrainer(spine, learner, snap, ranker=refresh)
+    now[0] += 601
+    assert refresh.due()
+    trainer.step(block=False)
+    refresh.join()
+    got = trainer.summary()["ranker"]
+    assert got["refits"] == 1 and got["last_useful_lists"] == served, got
+    assert got["published"] == 1 and path.exists(), refresh.last
+    model = RankerModel.load(path)
+    assert model.meta["source"] == "impressions"
+    # Nothing new since: the model published is the bar, and an equal refit is not published.
+    again = refresh.run_once()
+    assert not again["published"] and refresh.published == 1
+    # A window that ends before the feeds were served holds none of them.
+    late = LogRankerRefresh(loaded_graph, tmp_path / "late.npz", every_s=600, window_s=60,
+                            min_lists=20, clock=lambda: now[0] + 86_400)  # fmt: skip
+    info = late.run_once()
+    assert info["useful_lists"] == 0 and not info["published"] and "why" in info

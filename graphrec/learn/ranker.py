@@ -41,6 +41,7 @@ runs it after the validation ranker; the simulated day at every pool cycle.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import threading
@@ -56,6 +57,8 @@ import scipy.sparse as sp
 from graphrec.domain import INTERACTIONS, KIND_WEIGHTS, EventKind
 from graphrec.feed.policy import FeedPolicy, Mix
 from graphrec.feed.sources import Candidate, UserContext
+
+log = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
 # The item-to-item source, the user's online state and the video's counters: what the
@@ -861,19 +864,25 @@ def fit_log_ranker(lists: ImpressionLists, current: RankerModel | None, *,
 
 def train_from_logs(graph: Any, path: Path, *, now: int | None = None,
                     current: RankerModel | None = None, publish: bool = True,
-                    window: int = LOG_WINDOW_MS,
-                    min_lists: int = MIN_LOG_LISTS) -> dict[str, Any]:  # fmt: skip
-    """Train on the graph's served impressions (:func:`impression_lists` up to ``now`` less
-    the label window) and publish at ``path`` when the model beats the hand weights and
-    ``current`` on the latest served feeds (:func:`fit_log_ranker`); returns the figures.
-    Cheap (seconds): the simulated day calls it at every pool cycle."""
+                    window: int = LOG_WINDOW_MS, min_lists: int = MIN_LOG_LISTS,
+                    since: int = 0) -> dict[str, Any]:  # fmt: skip
+    """Train on the graph's served impressions (:func:`impression_lists` from ``since`` up
+    to ``now`` less the label window) and publish at ``path`` when the model beats the hand
+    weights and ``current`` on the latest served feeds (:func:`fit_log_ranker`); returns
+    the figures. Cheap (seconds): the simulated day calls it at every pool cycle, the online
+    trainer on a sliding window (:class:`LogRankerRefresh`)."""
     now = now if now is not None else int(time.time() * 1000)
-    lists = impression_lists(graph, until=now - window, window=window)
+    lists = impression_lists(graph, since=since, until=now - window, window=window)
     fit = fit_log_ranker(lists, current, min_lists=min_lists)
     info = {**fit.as_dict(), "useful_lists": len(lists.useful), "source": "impressions"}
     info["tail_ndcg_at_10"] = info.pop("validation_ndcg_at_20")
     if info["useful_lists"] < min_lists:
         info["why"] = f"{info['useful_lists']} served feeds with a reaction (< {min_lists})"
+    elif fit.model is None and not fit.params:
+        info["why"] = (f"fewer than {MIN_LOG_TAIL} feeds with a reaction among the latest "
+                       "(after the current model's logs): waiting for more")  # fmt: skip
+    elif fit.model is None:
+        info["why"] = "no model beat the hand weights and the current one on the latest feeds"
     if publish and fit.model is not None:
         fit.model.meta = {**fit.model.meta, "trained_at": now, "logs_until": now - window,
                           **info}  # fmt: skip
@@ -886,3 +895,74 @@ def train_from_logs(graph: Any, path: Path, *, now: int | None = None,
                    "validation": json.dumps(info["tail_ndcg_at_10"]), "trained_at": now},
         )  # fmt: skip
     return info
+
+
+class LogRankerRefresh:
+    """The ranker's online learning: every ``every_s`` seconds, a refit on the served
+    impressions of the last ``window_s`` seconds (a sliding window of the logs), published
+    at ``path`` only when it beats the hand weights and the model published there now on the
+    latest feeds (:func:`train_from_logs`); every API worker's :class:`FeedRanker` picks the
+    file up within seconds. Runs in a thread of its own (:meth:`maybe_start`), at most one
+    at a time, so the online trainer's fresh events never wait for it."""
+
+    def __init__(self, graph: Any, path: Path, *, every_s: float, window_s: float,
+                 min_lists: int = MIN_LOG_LISTS,
+                 clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+        self.graph, self.path = graph, path
+        self.every_s, self.window_s, self.min_lists = every_s, window_s, min_lists
+        self.clock = clock
+        self.refits = self.published = self.failed = 0
+        self.last: dict[str, Any] | None = None
+        self._next = clock() + every_s
+        self._thread: threading.Thread | None = None
+
+    def due(self) -> bool:
+        return self.every_s > 0 and self.clock() >= self._next and not self.running
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def run_once(self) -> dict[str, Any]:
+        """One refit now (in the caller's thread); its figures."""
+        self._next = self.clock() + self.every_s
+        now = int(self.clock() * 1000)
+        current = RankerModel.load(self.path) if self.path.exists() else None
+        try:
+            info = train_from_logs(
+                self.graph, self.path, now=now, current=current, min_lists=self.min_lists,
+                since=now - int(self.window_s * 1000),
+            )  # fmt: skip
+        except Exception as e:  # Neo4j down, a bad file: the next round tries again
+            self.failed += 1
+            self.last = {"error": f"{type(e).__name__}: {e}", "at": now}
+            log.warning("ranker refresh failed: %s", e)
+            return self.last
+        self.refits += 1
+        self.published += "path" in info
+        self.last = {"at": now, "published": "path" in info, **info}
+        return self.last
+
+    def maybe_start(self) -> bool:
+        """Start a refit in its own thread when one is due; True when it started."""
+        if not self.due():
+            return False
+        self._next = self.clock() + self.every_s
+        self._thread = threading.Thread(target=self.run_once, name="ranker-refresh", daemon=True)
+        self._thread.start()
+        return True
+
+    def join(self, timeout_s: float = 120.0) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def summary(self) -> dict[str, Any]:
+        last = self.last or {}
+        return {
+            "refits": self.refits,
+            "published": self.published,
+            "failed": self.failed,
+            "last_useful_lists": last.get("useful_lists"),
+            "last_tail_ndcg_at_10": last.get("tail_ndcg_at_10"),
+            "last_why": last.get("why") or last.get("error"),
+        }

@@ -49,6 +49,7 @@ from graphrec.learn.online import (
     PrequentialGate,
     VectorSnapshot,
 )
+from graphrec.learn.ranker import LogRankerRefresh
 from graphrec.spine.store import Spine
 from graphrec.spine.stream import ConsumerLoop, Entry, StreamReader, consumer_name
 
@@ -271,8 +272,12 @@ class OnlineTrainer(ConsumerLoop):
         threads: int = 1,
         consumer: str | None = None,
         reset_check: Callable[[OnlineTrainer], None] | None = None,
+        ranker: LogRankerRefresh | None = None,
     ) -> None:
         super().__init__()
+        # The ranker's online learning: a refit on a sliding window of the served logs, in
+        # its own thread, started from the loop when due (None: the ranker is left alone).
+        self.ranker = ranker
         self.spine = spine
         self.graph = graph
         self.margin, self.min_users = margin, min_users
@@ -306,6 +311,8 @@ class OnlineTrainer(ConsumerLoop):
             read = self._learn(entries)
         if self.graph is not None and time.monotonic() - self._last_graph >= self.graph_every_s:
             self.write_graph()
+        if self.ranker is not None:
+            self.ranker.maybe_start()
         return read
 
     def _learn(self, entries: list[Entry]) -> int:
@@ -397,6 +404,7 @@ class OnlineTrainer(ConsumerLoop):
             "rehearsal_seconds": round(st.rehearsal_seconds, 3),
             **st.freshness(),
             "gate": st.gate.as_dict() if st.gate else None,
+            "ranker": self.ranker.summary() if self.ranker is not None else None,
         }
 
     # --- running --------------------------------------------------------------------------
@@ -422,7 +430,9 @@ class OnlineTrainer(ConsumerLoop):
         self.step(block=True)
 
     def on_stop(self) -> None:
-        """Write the last published vectors to the graph."""
+        """Wait for a ranker refit under way; write the last published vectors to the graph."""
+        if self.ranker is not None:
+            self.ranker.join()
         if self.graph is not None:
             try:
                 self.write_graph()
