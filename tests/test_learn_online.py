@@ -228,6 +228,25 @@ def test_a_videos_first_audience_outweighs_the_guess_from_its_tags() -> None:
     assert set(dirty_items) == {"va0"}
 
 
+def test_engaged_videos_count_as_shown_for_the_negatives() -> None:
+    """With no served feeds logged, engagements alone fill the ring of recently shown videos:
+    half of the negatives then come from what is engaged with now; without engaged_as_shown
+    the ring stays empty and the negatives are uniform over the catalogue."""
+    hot = {f"va{k}" for k in range(5)}
+    counts = {}
+    for flag in (True, False):
+        learner, _, _ = _world()
+        learner.config.engaged_as_shown = flag
+        users = [f"a{i}" for i in range(20)]
+        learner.update(Interactions(users, [f"va{i % 5}" for i in range(20)], np.ones(20)))
+        ring = learner._recent[learner._recent >= 0]
+        assert (len(ring) == 20) == flag and len(ring) in (0, 20)
+        neg = learner._negatives().tolist()
+        counts[flag] = sum(learner.items.ids[j] in hot for j in neg)
+    # 256 negatives: ~128 + 128 * 5/60 from the hot five with the flag, ~21 without.
+    assert counts[True] > 110 and counts[False] < 45
+
+
 def test_impressions_are_negatives_not_positives() -> None:
     learner, _, _ = _world()
     stats = learner.update(Interactions(["a0", "a1"], ["vb0", "vb1"], np.zeros(2)))

@@ -54,6 +54,11 @@ class OnlineConfig:
     negatives: int = 256  # shared negative pool per step
     impression_share: float = 0.5  # of the negatives, taken from recent impressions when any
     recent_impressions: int = 4_096  # ring buffer of recently shown videos
+    # An engaged video was shown: engagements enter that ring too, so the negatives' recent
+    # share is drawn by what is popular now (in-batch-style negatives) even where no served
+    # feeds are logged (MovieLens): the videos everyone engages with this hour stop outranking
+    # the rest merely by being close to every active user.
+    engaged_as_shown: bool = True
     popular_share: float = 0.0  # of the negatives, drawn from past positives (by popularity)
     temperature: float = 0.1
     replay_ratio: float = 1.0  # replayed past positives per fresh positive
@@ -75,9 +80,7 @@ class OnlineConfig:
     rehearse_every: int = 10_000
     rehearse_batch: int = 2_000
     rehearse_fold_rows: int = 5_000  # users folded per slice of a pass's fold-in
-    rehearse_epochs: int = (
-        2  # epochs over the reservoir per pass (1 before; 2 chosen on validation)
-    )
+    rehearse_epochs: int = 2  # epochs over the reservoir a pass (chosen on validation)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -549,7 +552,7 @@ class OnlineLearner:
         stats.new_users = len(self.users) - n_users0
         stats.new_items = len(self.items) - n_items0
         pos = batch.weights > 0
-        self._note_impressions(i_rows[~pos])
+        self._note_impressions(i_rows if cfg.engaged_as_shown else i_rows[~pos])
         pu, pi, pw = u_rows[pos], i_rows[pos], batch.weights[pos]
         stats.positives = int(pos.sum())
         self.events_seen += len(batch)
