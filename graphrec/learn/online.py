@@ -73,10 +73,11 @@ class OnlineConfig:
     fold_items: float = 0.1  # how far a touched video moves to the mean of its audience
     move_negatives: bool = False  # step the sampled negatives' vectors too
     first_engaged: float = 0.8  # weight of a video's first audience over its tags/creator prior
-    # Every this many events (0: never) a rehearsal pass becomes due: rehearse_epochs epochs over
-    # the replay reservoir in steps of rehearse_batch positives, then every user folded into its history
-    # (fold_all): the cheap stand-in for a retrain's passes over the whole graph. It never runs
-    # inside update(): the caller advances it in slices (rehearse_some) when it has time.
+    # Every this many events (0: never) a rehearsal pass becomes due: rehearse_epochs epochs
+    # over the replay reservoir in steps of rehearse_batch positives, then every user folded
+    # into its history (fold_all): the cheap stand-in for a retrain's passes over the whole
+    # graph. It never runs inside update(): the caller advances it in slices (rehearse_some)
+    # when it has time.
     rehearse_every: int = 10_000
     rehearse_batch: int = 2_000
     rehearse_fold_rows: int = 5_000  # users folded per slice of a pass's fold-in
@@ -642,8 +643,8 @@ class OnlineLearner:
         """``rehearse_epochs`` epochs over the replay reservoir (each shuffled anew,
         ``rehearse_batch`` positives a step), then every user folded into its latest videos (as
         :meth:`fold_all`): what a retrain's epochs and propagation do for the whole graph, at
-        the cost of ``rehearse_epochs`` epochs, warm-started. Yields after
-        each slice the pairs it stepped (0 for a fold-in slice)."""
+        the cost of ``rehearse_epochs`` epochs, warm-started. Yields after each slice the pairs
+        it stepped (0 for a fold-in slice)."""
         n = self._replay_n
         if n == 0:
             return
