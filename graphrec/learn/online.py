@@ -10,8 +10,9 @@ of negatives), so the next retrieval reflects it without a retrain:
 - **Rows touched, nothing else**: the vectors live in ``torch.nn.Embedding(sparse=True)``
   tables stepped by ``torch.optim.SparseAdam``; a mini-batch costs in proportion to its size,
   not to the catalogue. Tables grow (doubling) as new users and videos arrive.
-- **Negatives** come from the videos recently shown (impressions: weight 0 events) and, for the
-  rest, uniformly from the known catalogue, as the batch trainer samples them.
+- **Negatives** come from the videos recently shown (impressions: weight 0 events, and the
+  engaged videos, which were shown too) and, for the rest, uniformly from the known
+  catalogue, as the batch trainer samples them.
 - **Replay**: a reservoir sample of past positives (seeded with the batch model's training
   pairs) is mixed into each mini-batch, so a burst of one taste does not erase the others.
 - **New videos** get a vector before anyone engages (their tags' and creator's mean vectors,
