@@ -97,7 +97,7 @@ def test_rehearsal_pulls_every_user_back_to_its_history() -> None:
         )
 
     before = fit()
-    assert learner.rehearse() == learner._replay_n > 0
+    assert learner.rehearse() == learner.config.rehearse_epochs * learner._replay_n > 0
     assert fit() > before + 0.3
     dirty_users, _ = learner.take_dirty()
     assert len(dirty_users) == 40
@@ -108,7 +108,8 @@ def test_a_rehearsal_falls_due_every_rehearse_every_events_and_runs_in_slices() 
     slice (at least one per call), so fresh events never wait for a whole pass."""
     learner, _, _ = _world()
     learner.config.rehearse_every = 50
-    learner.config.rehearse_batch = 60  # the reservoir's 260 pairs: 5 slices, then the fold-in
+    learner.config.rehearse_batch = 60  # the reservoir's 260 pairs: 5 slices an epoch
+    learner.config.rehearse_epochs = 2
     users = [f"a{i}" for i in range(20)]
     for k in range(3):  # 60 events: a pass falls due at the 50th
         learner.update(Interactions(users, [f"va{k}"] * 20, np.ones(20)))
@@ -118,10 +119,59 @@ def test_a_rehearsal_falls_due_every_rehearse_every_events_and_runs_in_slices() 
     slices = []
     while learner.rehearsal_due:
         slices.append(learner.rehearse_some(budget_s=0.0))
-    # Replayed pairs per slice, the whole reservoir once, then the fold-in (no pairs).
-    assert slices[:5] == [60, 60, 60, 60, n - 240] and sum(slices) == n == 260
+    # Replayed pairs per slice, the whole reservoir twice, then the fold-in (no pairs).
+    assert slices[:10] == [60, 60, 60, 60, n - 240] * 2 and sum(slices) == 2 * n == 520
     assert learner.rehearsals == learner.rehearsal_passes == 1
     assert learner.rehearse_some() == 0 and not learner.rehearsal_due  # nothing due now
+
+
+def test_each_rehearsal_epoch_steps_the_whole_reservoir_in_a_fresh_order() -> None:
+    """rehearse_epochs epochs per pass: every reservoir pair is stepped once per epoch, each
+    epoch in a new shuffled order (not the same batches again)."""
+    learner, _, _ = _world()
+    learner.config.rehearse_epochs = 3
+    learner.config.rehearse_batch = 50
+    seen: list[list[tuple[int, int]]] = []
+    step = learner._step
+
+    def recording(users: torch.Tensor, items: torch.Tensor, w: torch.Tensor) -> float:
+        seen.append(list(zip(users.tolist(), items.tolist(), strict=True)))
+        return step(users, items, w)
+
+    learner._step = recording  # type: ignore[method-assign]
+    n = learner._replay_n
+    pairs_kept = zip(learner._replay_u[:n].tolist(), learner._replay_i[:n].tolist(), strict=True)
+    reservoir = sorted(pairs_kept)
+    assert learner.rehearse() == 3 * n
+    per_epoch = -(-n // 50)
+    assert len(seen) == 3 * per_epoch
+    epochs = [[p for b in seen[e * per_epoch : (e + 1) * per_epoch] for p in b] for e in range(3)]
+    for pairs in epochs:
+        assert sorted(pairs) == reservoir
+    assert epochs[0] != epochs[1] != epochs[2]
+
+
+def test_more_rehearsal_epochs_fit_the_reservoir_better() -> None:
+    """From the same scrambled start, a pass of two epochs leaves the replayed pairs better
+    ranked (their sampled-softmax loss against every video) than a pass of one."""
+
+    def loss_after(epochs: int) -> float:
+        learner, _, _ = _world()
+        learner.config.rehearse_epochs = epochs
+        learner.config.rehearse_batch = 20
+        rng = np.random.default_rng(3)
+        scrambled = _unit(rng.normal(size=(60, DIM))).astype(np.float32)
+        learner.items.set_rows(np.arange(60), torch.from_numpy(scrambled))
+        learner.rehearse()
+        n = learner._replay_n
+        snap = learner.snapshot()
+        scores = snap.users[learner._replay_u[:n]] @ snap.items.T / learner.config.temperature
+        logits = torch.from_numpy(scores)
+        target = torch.from_numpy(learner._replay_i[:n])
+        return float(torch.nn.functional.cross_entropy(logits, target))
+
+    one, two = loss_after(1), loss_after(2)
+    assert two < one - 0.05
 
 
 def test_replayed_pairs_per_update_are_capped() -> None:
@@ -176,6 +226,25 @@ def test_a_videos_first_audience_outweighs_the_guess_from_its_tags() -> None:
     learner.update(Interactions([f"a{i}" for i in range(10)], ["va0"] * 10, np.ones(10)))
     _, dirty_items = learner.take_dirty()
     assert set(dirty_items) == {"va0"}
+
+
+def test_engaged_videos_count_as_shown_for_the_negatives() -> None:
+    """With no served feeds logged, engagements alone fill the ring of recently shown videos:
+    half of the negatives then come from what is engaged with now; without engaged_as_shown
+    the ring stays empty and the negatives are uniform over the catalogue."""
+    hot = {f"va{k}" for k in range(5)}
+    counts = {}
+    for flag in (True, False):
+        learner, _, _ = _world()
+        learner.config.engaged_as_shown = flag
+        users = [f"a{i}" for i in range(20)]
+        learner.update(Interactions(users, [f"va{i % 5}" for i in range(20)], np.ones(20)))
+        ring = learner._recent[learner._recent >= 0]
+        assert (len(ring) == 20) == flag and len(ring) in (0, 20)
+        neg = learner._negatives().tolist()
+        counts[flag] = sum(learner.items.ids[j] in hot for j in neg)
+    # 256 negatives: ~128 + 128 * 5/60 from the hot five with the flag, ~21 without.
+    assert counts[True] > 110 and counts[False] < 45
 
 
 def test_impressions_are_negatives_not_positives() -> None:
@@ -247,6 +316,8 @@ def test_bad_input_is_refused() -> None:
         Interactions(["a"], ["v", "w"], np.ones(1))
     with pytest.raises(InvalidInput):
         OnlineConfig(lr=0)
+    with pytest.raises(InvalidInput, match="rehearse_epochs"):
+        OnlineConfig(rehearse_epochs=0)
     with pytest.raises(InvalidInput):
         OnlineLearner.from_vectors(
             user_ids=["a"],

@@ -178,7 +178,7 @@ def test_a_due_rehearsal_never_holds_up_fresh_events(trained: Setup) -> None:
     when the stream is idle."""
     learner, batch = learner_from_graph(trained.graph, settings=trained.settings)
     learner.config.rehearse_every = 1  # every event makes a pass due
-    learner.config.rehearse_batch = max(1, learner._replay_n // 5)  # a pass: ~6 slices
+    learner.config.rehearse_batch = max(1, learner._replay_n // 5)  # ~6 slices an epoch
     trainer = OnlineTrainer(trained.spine, learner, batch, rehearse_slice_s=0.0)
     vid = next(v for v in batch.item_ids if v in set(_approved(trained.world)))
     users = [u for u in batch.user_ids if learner.user_history(u)][:30]
@@ -213,7 +213,7 @@ def test_a_due_rehearsal_never_holds_up_fresh_events(trained: Setup) -> None:
         assert trainer.step(block=False) == 0
         steps += 1
     assert learner.rehearsal_passes == 1 and steps >= 4
-    assert trainer.stats.rehearsal_pairs == in_pass
+    assert trainer.stats.rehearsal_pairs == learner.config.rehearse_epochs * in_pass == 2 * in_pass
     quiet = users[20:30]  # no event of theirs in the stream
     assert all(trained.spine.r.get(k.user(u, "emb")) is not None for u in quiet)
     summary = orjson.loads(trained.spine.r.hget(k.progress, f"{GROUP}:stats"))

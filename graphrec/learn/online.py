@@ -10,8 +10,9 @@ of negatives), so the next retrieval reflects it without a retrain:
 - **Rows touched, nothing else**: the vectors live in ``torch.nn.Embedding(sparse=True)``
   tables stepped by ``torch.optim.SparseAdam``; a mini-batch costs in proportion to its size,
   not to the catalogue. Tables grow (doubling) as new users and videos arrive.
-- **Negatives** come from the videos recently shown (impressions: weight 0 events) and, for the
-  rest, uniformly from the known catalogue, as the batch trainer samples them.
+- **Negatives** come from the videos recently shown (impressions: weight 0 events, and the
+  engaged videos, which were shown too) and, for the rest, uniformly from the known
+  catalogue, as the batch trainer samples them.
 - **Replay**: a reservoir sample of past positives (seeded with the batch model's training
   pairs) is mixed into each mini-batch, so a burst of one taste does not erase the others.
 - **New videos** get a vector before anyone engages (their tags' and creator's mean vectors,
@@ -54,6 +55,11 @@ class OnlineConfig:
     negatives: int = 256  # shared negative pool per step
     impression_share: float = 0.5  # of the negatives, taken from recent impressions when any
     recent_impressions: int = 4_096  # ring buffer of recently shown videos
+    # An engaged video was shown: engagements enter that ring too, so the negatives' recent
+    # share is drawn by what is popular now (in-batch-style negatives) even where no served
+    # feeds are logged (MovieLens): the videos everyone engages with this hour stop outranking
+    # the rest merely by being close to every active user.
+    engaged_as_shown: bool = True
     popular_share: float = 0.0  # of the negatives, drawn from past positives (by popularity)
     temperature: float = 0.1
     replay_ratio: float = 1.0  # replayed past positives per fresh positive
@@ -68,13 +74,15 @@ class OnlineConfig:
     fold_items: float = 0.1  # how far a touched video moves to the mean of its audience
     move_negatives: bool = False  # step the sampled negatives' vectors too
     first_engaged: float = 0.8  # weight of a video's first audience over its tags/creator prior
-    # Every this many events (0: never) a rehearsal pass becomes due: one pass over the replay
-    # reservoir in steps of rehearse_batch positives, then every user folded into its history
-    # (fold_all): the cheap stand-in for a retrain's passes over the whole graph. It never runs
-    # inside update(): the caller advances it in slices (rehearse_some) when it has time.
+    # Every this many events (0: never) a rehearsal pass becomes due: rehearse_epochs epochs
+    # over the replay reservoir in steps of rehearse_batch positives, then every user folded
+    # into its history (fold_all): the cheap stand-in for a retrain's passes over the whole
+    # graph. It never runs inside update(): the caller advances it in slices (rehearse_some)
+    # when it has time.
     rehearse_every: int = 10_000
     rehearse_batch: int = 2_000
     rehearse_fold_rows: int = 5_000  # users folded per slice of a pass's fold-in
+    rehearse_epochs: int = 2  # epochs over the reservoir a pass (chosen on validation)
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -86,9 +94,15 @@ class OnlineConfig:
             raise InvalidInput("fold_users and fold_items must be in [0, 1]")
         if not 0.0 <= self.first_engaged <= 1.0:
             raise InvalidInput("first_engaged must be in [0, 1]")
-        if self.rehearse_every < 0 or self.rehearse_batch < 1 or self.rehearse_fold_rows < 1:
+        if (
+            self.rehearse_every < 0
+            or self.rehearse_batch < 1
+            or self.rehearse_fold_rows < 1
+            or self.rehearse_epochs < 1
+        ):
             raise InvalidInput(
-                "rehearse_every must be >= 0, rehearse_batch and rehearse_fold_rows >= 1"
+                "rehearse_every must be >= 0, rehearse_batch, rehearse_fold_rows and "
+                "rehearse_epochs >= 1"
             )
         if not 0.0 <= self.popular_share <= 1.0 - self.impression_share:
             raise InvalidInput("popular_share must be in [0, 1 - impression_share]")
@@ -540,7 +554,7 @@ class OnlineLearner:
         stats.new_users = len(self.users) - n_users0
         stats.new_items = len(self.items) - n_items0
         pos = batch.weights > 0
-        self._note_impressions(i_rows[~pos])
+        self._note_impressions(i_rows if cfg.engaged_as_shown else i_rows[~pos])
         pu, pi, pw = u_rows[pos], i_rows[pos], batch.weights[pos]
         stats.positives = int(pos.sum())
         self.events_seen += len(batch)
@@ -627,22 +641,24 @@ class OnlineLearner:
         return sum(self._rehearsal_pass())
 
     def _rehearsal_pass(self) -> Iterator[int]:
-        """One pass over the replay reservoir (shuffled, ``rehearse_batch`` positives a step),
-        then every user folded into its latest videos (as :meth:`fold_all`): what a retrain's
-        epochs and propagation do for the whole graph, at the cost of one epoch. Yields after
-        each slice the pairs it stepped (0 for a fold-in slice)."""
+        """``rehearse_epochs`` epochs over the replay reservoir (each shuffled anew,
+        ``rehearse_batch`` positives a step), then every user folded into its latest videos (as
+        :meth:`fold_all`): what a retrain's epochs and propagation do for the whole graph, at
+        the cost of ``rehearse_epochs`` epochs, warm-started. Yields after each slice the pairs
+        it stepped (0 for a fold-in slice)."""
         n = self._replay_n
         if n == 0:
             return
-        order = self.rng.permutation(n)
         size = self.config.rehearse_batch
-        for s in range(0, n, size):
-            pick = order[s : s + size]
-            u, i = self._replay_u[pick], self._replay_i[pick]
-            self._step(torch.from_numpy(u), torch.from_numpy(i), torch.ones(len(pick)))
-            self.dirty_users.update(np.unique(u).tolist())
-            self.dirty_items.update(np.unique(i).tolist())
-            yield len(pick)
+        for _ in range(self.config.rehearse_epochs):
+            order = self.rng.permutation(n)
+            for s in range(0, n, size):
+                pick = order[s : s + size]
+                u, i = self._replay_u[pick], self._replay_i[pick]
+                self._step(torch.from_numpy(u), torch.from_numpy(i), torch.ones(len(pick)))
+                self.dirty_users.update(np.unique(u).tolist())
+                self.dirty_items.update(np.unique(i).tolist())
+                yield len(pick)
         rows = np.asarray(sorted(r for r in self.history if self.users.ready[r]), dtype=np.int64)
         size = self.config.rehearse_fold_rows
         for s in range(0, len(rows), size):
