@@ -277,3 +277,24 @@ def test_the_filler_paces_rankings_not_users_whose_queue_is_still_valid(
     # Nothing needed ranking: the tick is owed no wait (it was owed 20,000 s per 20 users).
     assert done.wait(60), "the filler waited out users it did not rank"
     assert filler.filled == 0
+
+
+def test_the_filler_runs_at_a_lower_cpu_priority(spine: Spine) -> None:
+    """Nearline work yields the CPU to feeds and events: the filler's thread is niced by
+    ``queue_filler_nice``, the rest of the process is not."""
+    import os
+    import threading
+
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    filler = QueueFiller(StreamRecommender(spine), per_s=1)
+    thread = filler.start()
+    try:
+        for _ in range(100):  # the thread sets its priority first thing
+            if os.getpriority(os.PRIO_PROCESS, thread.native_id or 0) != base:
+                break
+            threading.Event().wait(0.05)
+        want = min(19, base + spine.settings.queue_filler_nice)
+        assert os.getpriority(os.PRIO_PROCESS, thread.native_id or 0) == want
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
+    finally:
+        filler.stop()

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, BeforeValidator
+from starlette.background import BackgroundTasks
 
 from api.deps import ReadKey, RecommenderDep
 from api.errors import UNAVAILABLE, ErrorPublic
 from graphrec.feed import SCENARIOS
 from graphrec.spine.feed import StreamRecommender
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["feed"], dependencies=[ReadKey])
 
 
@@ -93,14 +97,33 @@ async def read_feed(
     # X-Feed-Queue says where a spine feed came from: "hit" (the user's queue) or why the
     # queue missed (none, user, epoch, shape, short: graphrec.spine.queue.MISSES).
     headers: dict[str, str] | None = None
+    background = None
     if isinstance(recommender, StreamRecommender):
+        # A miss answers first and stores the user's next pages (the queue) after the
+        # response is sent: a background task, run in the thread pool.
+        later: list[Callable[[], None]] = []
         body, queue = await recommender.feed_body_async(
-            user_id, size, scenario=scenario, record=record
+            user_id, size, scenario=scenario, record=record, deferred=later
         )
         headers = {"X-Feed-Queue": queue} if queue else None
+        if later:
+            background = BackgroundTasks()
+            for task in later:
+                background.add_task(_store_queue, task)
     else:
         feed = await run_in_threadpool(
             recommender.feed, user_id, size, scenario=scenario, record=record
         )
         body = feed.to_json()
-    return Response(content=body, media_type="application/json", headers=headers)
+    return Response(
+        content=body, media_type="application/json", headers=headers, background=background
+    )
+
+
+def _store_queue(task: Callable[[], None]) -> None:
+    """Store a ranked feed's next pages; the feed was answered already, so a failure
+    (Redis gone meanwhile) only costs the next feed a ranking: logged, not raised."""
+    try:
+        task()
+    except Exception as e:
+        log.warning("feed queue not stored after the answer: %s", e)

@@ -132,7 +132,9 @@ def filler(
             out.print(str(fill(rec, users)))
             return
         f = QueueFiller(rec, per_s=per_s)
-        console.print(f"queue filler {f.name} running, {f.per_s:g} users/s at most (Ctrl-C stops)")
+        console.print(
+            f"queue filler {f.name} running, {f.per_s:g} rankings/s at most (Ctrl-C stops)"
+        )
         try:
             f.run()
         finally:

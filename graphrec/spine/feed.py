@@ -354,11 +354,14 @@ class StreamRecommender:
         return feed.to_json()
 
     async def feed_body_async(
-        self, user_id: str, n: int = 10, scenario: str | None = None, *, record: bool = True
-    ) -> tuple[bytes, str]:
+        self, user_id: str, n: int = 10, scenario: str | None = None, *, record: bool = True,
+        deferred: list[Callable[[], None]] | None = None,
+    ) -> tuple[bytes, str]:  # fmt: skip
         """:meth:`feed_body` for an ``async`` route: the queue's pop is awaited on the
         event loop (no hop to a thread for the common case); a miss ranks in a thread.
-        Also says where the feed came from: "hit" (the queue) or why the queue missed."""
+        Also says where the feed came from: "hit" (the queue) or why the queue missed.
+        With ``deferred`` (a list), a miss leaves storing the user's next pages to the
+        caller (appended there, to run after the answer is sent): a miss answers sooner."""
         started = time.perf_counter()
         sc = self._check(n, scenario)
         why = ""
@@ -376,7 +379,9 @@ class StreamRecommender:
 
         def ranked() -> bytes:
             try:
-                feed = self._feed(user_id, n, sc, at=None, record=record, started=started)
+                feed = self._feed(
+                    user_id, n, sc, at=None, record=record, started=started, deferred=deferred
+                )
             except redis.RedisError as e:
                 raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
             return feed.to_json()
@@ -418,8 +423,9 @@ class StreamRecommender:
         return self.queue.pop(user_id, n, scenario, record=record, at=now, feed_id=feed_id)
 
     def _feed(
-        self, user_id: str, n: int, scenario: str, *, at: int | None, record: bool, started: float
-    ) -> Feed:
+        self, user_id: str, n: int, scenario: str, *, at: int | None, record: bool, started: float,
+        deferred: list[Callable[[], None]] | None = None,
+    ) -> Feed:  # fmt: skip
         queue_ms = (time.perf_counter() - started) * 1000  # a queue miss (or no queue)
         sc = find_scenario(scenario)
         now = at if at is not None else int(time.time() * 1000)
@@ -478,19 +484,28 @@ class StreamRecommender:
             "record": round((recorded - ranked) * 1000, 3),
         }
         if self.queue.enabled and at is None:
-            # The pages after this one, as the user's queue (a preview's page stays in it:
-            # nothing was consumed).
-            taken = {c.video_id for c in chosen} | denied
-            more = pages(candidates, n, self.queue.depth - (0 if record else len(chosen)),
-                         exclude=taken, **kw)  # fmt: skip
-            queued_c = ([] if record else chosen) + more
-            queued = [FeedItem.of(c) for c in queued_c]
-            # Each queued page's rows, logged over the same candidates (a page's slots
-            # were chosen by rerank: their flags are set).
-            self.queue.store(
-                user_id, queued, n=n, scenario=sc.name, candidates=counts, versions=versions,
-                at=now, logs=log_vectors(queued_c, candidates, ctx, table, p, m),
-            )  # fmt: skip
+
+            def store_queue() -> None:
+                # The pages after this one, as the user's queue (a preview's page stays in
+                # it: nothing was consumed).
+                taken = {c.video_id for c in chosen} | denied
+                more = pages(candidates, n, self.queue.depth - (0 if record else len(chosen)),
+                             exclude=taken, **kw)  # fmt: skip
+                queued_c = ([] if record else chosen) + more
+                queued = [FeedItem.of(c) for c in queued_c]
+                # Each queued page's rows, logged over the same candidates (a page's slots
+                # were chosen by rerank: their flags are set). The store is refused when an
+                # event or epoch bump came after ``versions`` (read before ranking).
+                self.queue.store(
+                    user_id, queued, n=n, scenario=sc.name, candidates=counts,
+                    versions=versions, at=now,
+                    logs=log_vectors(queued_c, candidates, ctx, table, p, m),
+                )  # fmt: skip
+
+            if deferred is None:
+                store_queue()
+            else:  # the caller stores it after answering (the route's background task)
+                deferred.append(store_queue)
             timings["queue"] = round(queue_ms + (time.perf_counter() - recorded) * 1000, 3)
         return Feed(
             user_id=user_id,

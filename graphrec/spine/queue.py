@@ -40,6 +40,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -248,6 +250,21 @@ def fill(
     return {"filled": done, "valid": skipped, "unknown": unknown}
 
 
+def lower_priority(increment: int) -> int | None:
+    """Raise the calling thread's nice value by ``increment`` (Linux: a thread's own
+    priority; at most 19); its new nice value, or None where that is not possible."""
+    if increment <= 0 or not hasattr(os, "setpriority"):
+        return None
+    tid = threading.get_native_id()
+    try:
+        nice = min(19, os.getpriority(os.PRIO_PROCESS, tid) + increment)
+        os.setpriority(os.PRIO_PROCESS, tid, nice)
+    except OSError as e:
+        log.info("queue filler: nice not changed (%s)", e)
+        return None
+    return nice
+
+
 class QueueFiller(ConsumerLoop):
     """Recomputes the queues of users in the ``qdirty`` sets, ``per_s`` users a second at
     most (the bound on the CPU it takes), in a thread or standalone (:meth:`run`)."""
@@ -270,6 +287,12 @@ class QueueFiller(ConsumerLoop):
     @property
     def thread_name(self) -> str:
         return self.name
+
+    def run(self) -> None:
+        """:meth:`ConsumerLoop.run` at a lower CPU priority (``queue_filler_nice``, this
+        thread only): feeds and events win the CPU when they want it at the same time."""
+        lower_priority(self.spine.settings.queue_filler_nice)
+        super().run()
 
     def take(self, count: int) -> list[str]:
         """Up to ``count`` users from the partitions' sets, round robin."""
