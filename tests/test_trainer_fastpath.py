@@ -43,7 +43,11 @@ def _fill(spine: Spine) -> int:
         {"v": "v6", "k": "share", "id": "e8", "u": "u5"},  # fields in another order
     ]
     rows += [
-        {"k": ("like", "skip", "complete", "impression")[j % 4], "u": f"u{j % 37}", "v": f"v{j % 91}"}
+        {
+            "k": ("like", "skip", "complete", "impression")[j % 4],
+            "u": f"u{j % 37}",
+            "v": f"v{j % 91}",
+        }
         for j in range(500)
     ]
     for j, row in enumerate(rows):
@@ -146,3 +150,24 @@ def test_the_delay_ring_holds_what_a_deque_would() -> None:
         assert grown.values().tolist() == every
     with pytest.raises(InvalidInput):
         DelayWindow(0)
+
+
+def test_the_collector_is_back_as_it_was_after_a_read() -> None:
+    import gc
+
+    from graphrec.spine.trainer import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # left off: whoever turned it off turns it on
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError("a failing read")
+    assert gc.isenabled()

@@ -78,6 +78,10 @@ class RawRead:
     def __len__(self) -> int:
         return sum(len(es) for _, es in self.parts)
 
+    def ids(self) -> dict[str, list[bytes]]:
+        """Each partition's entry ids (what :meth:`StreamReader.ack_ids` takes)."""
+        return {stream: [i for i, _ in es] for stream, es in self.parts}
+
     def entries(self) -> list[Entry]:
         """The same entries decoded, as :meth:`StreamReader.read` hands them out."""
         out: list[Entry] = []
@@ -182,11 +186,16 @@ class StreamReader:
 
     def ack_raw(self, read: RawRead) -> int:
         """Acknowledge the entries of ``read`` (one round trip)."""
-        if not read.parts:
+        return self.ack_ids(read.ids())
+
+    def ack_ids(self, ids: dict[str, list[bytes]]) -> int:
+        """Acknowledge entries by partition and id (one round trip)."""
+        ids = {s: i for s, i in ids.items() if i}
+        if not ids:
             return 0
         pipe = self.spine.r.pipeline(transaction=False)
-        for s, es in read.parts:
-            pipe.xack(s, self.group, *[i for i, _ in es])
+        for s, i in ids.items():
+            pipe.xack(s, self.group, *i)
         return sum(int(x) for x in pipe.execute())
 
     def read(self, *, block: bool = True) -> list[Entry]:
