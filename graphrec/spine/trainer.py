@@ -486,10 +486,15 @@ class OnlineTrainer(ConsumerLoop):
         pipe = r.pipeline(transaction=False)
         if videos:
             pipe.hset(k.vemb, mapping={v: x.astype("<f4").tobytes() for v, x in videos.items()})
-        for uid, x in users.items():
-            pipe.set(k.user(uid, "emb"), x.astype("<f4").tobytes())
-            pipe.hset(k.user(uid, "meta"), "emb_online", 1)
-            pipe.sadd(k.moved(k.part(uid)), uid)
+        by_part: dict[int, list[str]] = {}
+        for uid in users:
+            by_part.setdefault(k.part(uid), []).append(uid)
+        for part, uids in by_part.items():  # the vectors, then the marks (one MSET, one SADD)
+            pre = k.prefix(part)
+            pipe.mset({f"{pre}u:{u}:emb": users[u].astype("<f4").tobytes() for u in uids})
+            for u in uids:
+                pipe.hset(f"{pre}u:{u}:meta", "emb_online", 1)
+            pipe.sadd(k.moved(part), *uids)
         pipe.execute()
         self.stats.published_users += len(users)
         self.stats.published_videos += len(videos)
