@@ -150,6 +150,7 @@ def test_events_through_the_stream_move_the_video_in_redis_and_the_graph(trained
     k = trained.spine.keys
     assert trained.spine.r.get(k.user(users[0], "emb")) is not None
     assert trained.spine.r.sismember(k.moved(k.part(users[0])), users[0])
+    assert trained.spine.r.hget(k.user(users[0], "meta"), "emb_online") == b"1"
     summary = orjson.loads(trained.spine.r.hget(k.progress, f"{GROUP}:stats"))
     assert summary["events"] >= 3 * len(users) and summary["event_to_model_p99_s"] > 0
     assert summary["gate"]["publish"]

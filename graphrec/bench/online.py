@@ -181,13 +181,12 @@ def stream_freshness(
     appended entry is learned (or ``drain_s`` after the producer stopped)."""
     import multiprocessing as mp
     import tempfile
-    from collections import deque
 
     from graphrec.bench.produce import produce_into
     from graphrec.config import get_settings
     from graphrec.services.redis import provide_redis
     from graphrec.spine.store import Spine
-    from graphrec.spine.trainer import OnlineTrainer
+    from graphrec.spine.trainer import DelayWindow, OnlineTrainer
 
     base = settings or get_settings()
     s = base.model_copy(update={"redis_url": None, "redis_backend": "local"})
@@ -196,7 +195,7 @@ def stream_freshness(
         spine = Spine.connect(handle.url, s)
         try:
             trainer = OnlineTrainer(spine, learner, batch_model, graph=None)
-            trainer.stats.delays_s = deque()  # every entry's, not the last 200,000
+            trainer.stats.delays_s = DelayWindow(None)  # every entry's, not the last 200,000
             ctx = mp.get_context("fork")  # the child imports nothing new (no torch use)
             queue = ctx.Queue()
             kwargs = {
@@ -233,7 +232,7 @@ def stream_freshness(
             spine.close()
             handle.close()
     st = trainer.stats
-    d = np.asarray(st.delays_s) if st.delays_s else np.zeros(1)
+    d = st.delays_s.values() if len(st.delays_s) else np.zeros(1)
     out = {
         "offered_events_per_s": round(produced["appended"] / produced["seconds"], 1),
         "appended": produced["appended"],

@@ -234,6 +234,10 @@ class _Table:
 
     def add(self, ids: Iterable[str]) -> list[int]:
         """Indices of ``ids``, registering the unknown ones (no vector yet)."""
+        ids = ids if isinstance(ids, list | tuple) else list(ids)
+        known = list(map(self.index.get, ids))  # all known (the usual case): one C loop
+        if None not in known:
+            return known  # type: ignore[return-value]
         out = []
         fresh = []
         for i in ids:
