@@ -281,9 +281,11 @@ def _schema_texts(s: Settings) -> list[tuple[cypher.Query, str]]:
     return out
 
 
-def vector_index_mismatches(graph: Graph, settings: Settings | None = None) -> list[str]:
+def vector_index_mismatches(
+    graph: Graph, settings: Settings | None = None
+) -> list[tuple[str, int, int]]:
     """The vector indexes whose size in the graph differs from the configured one (say, the
-    graph was migrated with another GRAPHREC_SPECTRAL_RANK): one line each, or none."""
+    graph was migrated with another GRAPHREC_SPECTRAL_RANK): (name, held, wanted) each."""
     s = settings or get_settings()
     wanted = {
         m.group(1): int(m.group(2))
@@ -292,7 +294,7 @@ def vector_index_mismatches(graph: Graph, settings: Settings | None = None) -> l
     }
     have = {r["name"]: r["dimensions"] for r in graph.read("admin/vector_indexes")}
     return [
-        f"vector index {name} holds {have[name]} dimensions, the settings want {size}"
+        (name, int(have[name]), size)
         for name, size in sorted(wanted.items())
         if name in have and have[name] is not None and int(have[name]) != size
     ]
@@ -309,15 +311,16 @@ def migrate(graph: Graph, *, settings: Settings | None = None, reindex: bool = F
     removed (the next training writes new ones)."""
     s = settings or get_settings()
     stale = vector_index_mismatches(graph, s)
+    said = [f"vector index {n} holds {held} dimensions, the settings want {want}"
+            for n, held, want in stale]  # fmt: skip
     if stale and not reindex:
         raise ConfigError(
-            "; ".join(stale) + ". Set the sizes back (GRAPHREC_EMBEDDING_DIM, "
+            "; ".join(said) + ". Set the sizes back (GRAPHREC_EMBEDDING_DIM, "
             "GRAPHREC_SPECTRAL_RANK: dimensions = 2 * rank + 1), or run "
             "`graphrec db migrate --reindex` to recreate the index at the new size (vectors "
             "of the old size are removed; `graphrec train` writes new ones)."
         )
-    for line in stale:
-        name = line.split()[2]
+    for (name, _, _), line in zip(stale, said, strict=True):
         log.warning("%s: dropping it to create it again", line)
         graph.write("admin/drop_index", index=name)
     if stale:

@@ -947,7 +947,6 @@ class LogRankerRefresh:
         """Start a refit in its own thread when one is due; True when it started."""
         if not self.due():
             return False
-        self._next = self.clock() + self.every_s
         self._thread = threading.Thread(target=self.run_once, name="ranker-refresh", daemon=True)
         self._thread.start()
         return True
