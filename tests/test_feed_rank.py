@@ -183,6 +183,30 @@ def test_shared_lists_keep_a_list_then_refresh_in_the_background() -> None:
     assert jitter("u1", "v1") == jitter("u1", "v1") != jitter("u2", "v1")
 
 
+def test_shared_lists_on_a_simulated_clock_reload_before_serving() -> None:
+    """background=False (the simulated day's lists): an expired list is read again before it
+    is served, never in a thread, so what a feed gets depends only on the clock."""
+    import threading
+
+    from graphrec.feed.sources import SharedLists
+
+    loads: list[str] = []
+
+    def load() -> int:
+        loads.append(threading.current_thread().name)
+        return len(loads)
+
+    now = [0.0]
+    lists = SharedLists(ttl_s=300.0, clock=lambda: now[0], background=False)
+    assert lists.get("k", load) == 1
+    now[0] = 299.0
+    assert lists.get("k", load) == 1 and len(loads) == 1  # fresh on the simulated clock
+    now[0] = 300.0
+    assert lists.get("k", load) == 2  # expired: the new list, at once
+    assert lists.get("k", load, ttl_s=3_600.0) == 2  # a longer TTL (each tag's best videos)
+    assert loads == [threading.current_thread().name] * 2  # both in the caller's thread
+
+
 @pytest.mark.parametrize(
     ("name", "cold", "explored"),
     [

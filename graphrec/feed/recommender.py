@@ -127,6 +127,7 @@ class Recommender:
         sources: list[QuerySource] | None = None,
         *,
         shared_ttl_s: float | None = None,
+        shared: SharedLists | None = None,
         ranker: Ranker | None = None,
     ) -> None:
         self.graph = graph
@@ -136,8 +137,10 @@ class Recommender:
         self.rank = ranker or default_ranker(self.settings)
         s = self.settings
         # Shared candidate lists (not user state) live this long in this process; 0: re-read
-        # them for every feed (simulations whose clock runs faster than the wall clock).
-        self.shared = SharedLists(s.feed_shared_ttl_s if shared_ttl_s is None else shared_ttl_s)
+        # them for every feed. ``shared``: lists kept on another clock (a simulation's).
+        self.shared = shared or SharedLists(
+            s.feed_shared_ttl_s if shared_ttl_s is None else shared_ttl_s
+        )
         self._defaults = Mix(
             source_weights={},
             cold_start_share=s.feed_cold_start_share,

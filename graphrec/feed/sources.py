@@ -127,10 +127,15 @@ class SharedLists:
         *,
         clock: Callable[[], float] = time.monotonic,
         max_entries: int = 1_024,
+        background: bool = True,
     ) -> None:
         self.ttl_s = ttl_s
         self.clock = clock  # seconds, monotonic; a test passes its own to expire lists at will
         self.max_entries = max_entries
+        # True: an expired list is served while one thread reloads it (a request never waits
+        # once the list exists); False: it is reloaded before it is served, so what a feed
+        # reads depends only on the clock (a simulation's seeded day repeats itself exactly).
+        self.background = background
         self._values: OrderedDict[str, tuple[float, Any]] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
@@ -161,15 +166,15 @@ class SharedLists:
         if hit is not None and hit[0] > self.clock():
             return hit[1]
         lock = self._lock(key)
-        if hit is not None:
+        if hit is not None and self.background:
             if lock.acquire(blocking=False):  # one refresher; everyone keeps the old list
                 threading.Thread(
                     target=self._refresh, args=(key, load, ttl, lock), daemon=True
                 ).start()
             return hit[1]
-        with lock:  # the first time: wait for it
+        with lock:  # the first time (or a reload in the foreground): wait for it
             hit = self._values.get(key)
-            if hit is None:
+            if hit is None or hit[0] <= self.clock():
                 value = load()
                 self._store(key, (self.clock() + ttl, value))
                 return value

@@ -184,9 +184,15 @@ def simulate(
         elif http and policy == "graphrec":
             platform = HttpPlatform(http, api_key)
         elif policy == ONLINE:
-            platform = OnlinePlatform(graph, s, ranker=_own_ranker(state, policy, config))
+            platform = OnlinePlatform(
+                graph, s, ranker=_own_ranker(state, policy, config),
+                shared_ttl_s=config.shared_ttl_s,
+            )  # fmt: skip
         else:
-            platform = LibraryPlatform(graph, s, policy, ranker=_own_ranker(state, policy, config))
+            platform = LibraryPlatform(
+                graph, s, policy, ranker=_own_ranker(state, policy, config),
+                shared_ttl_s=config.shared_ttl_s,
+            )  # fmt: skip
         learns = isinstance(platform, LibraryPlatform) and config.ranker_from_logs
 
         def cycle(at: int, platform: Any = platform, learns: bool = learns) -> dict[str, Any]:

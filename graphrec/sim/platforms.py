@@ -30,21 +30,31 @@ class LibraryPlatform:
     """graphrec's own feed, called in-process, and its event ingestion."""
 
     def __init__(
-        self, graph: Graph, settings: Settings, policy: str, ranker: Path | None = None
+        self,
+        graph: Graph,
+        settings: Settings,
+        policy: str,
+        ranker: Path | None = None,
+        *,
+        shared_ttl_s: float = 0.0,
     ) -> None:
         from graphrec.feed import Recommender
         from graphrec.feed.rank import score
+        from graphrec.feed.sources import SharedLists
         from graphrec.learn.ranker import feed_ranker
 
         self.graph, self.settings = graph, settings
-        # No cached shared lists: every feed reads the graph as it is at that simulated moment,
-        # so a seeded run repeats itself exactly. The ranker is the one this run trained
+        # Shared lists kept on the simulated clock (``shared_ttl_s`` simulated seconds) and
+        # reloaded before they are served: what a feed reads depends only on the simulated
+        # moment, so a seeded run repeats itself exactly. The ranker is the one this run trained
         # (``ranker``), else the hand-set weights: a ranker file left at the settings' path by
         # another run (another graph) must not decide this day's feeds.
         self.ranker_path = ranker
         self.ranker = feed_ranker(ranker) if ranker else None
+        self.now_s = 0.0  # the simulated clock, seconds: the moment of the feed being served
+        lists = SharedLists(shared_ttl_s, clock=lambda: self.now_s, background=False)
         self.recommender = Recommender(
-            graph, settings, policy=feed_policy(policy), shared_ttl_s=0,
+            graph, settings, policy=feed_policy(policy), shared=lists,
             ranker=self.ranker or score,
         )  # fmt: skip
         self.refits: list[dict[str, Any]] = []
@@ -66,6 +76,7 @@ class LibraryPlatform:
         return out
 
     def feed(self, user_id: str, n: int, at: int) -> list[dict[str, Any]]:
+        self.now_s = at / 1000
         return [i.as_dict() for i in self.recommender.feed(user_id, n, at=at).items]
 
     def send(self, events: list[dict[str, Any]], at: int) -> None:
@@ -89,10 +100,17 @@ class OnlinePlatform(LibraryPlatform):
     as the trainer does well within its 60 s.
     """
 
-    def __init__(self, graph: Graph, settings: Settings, ranker: Path | None = None) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        settings: Settings,
+        ranker: Path | None = None,
+        *,
+        shared_ttl_s: float = 0.0,
+    ) -> None:
         from graphrec.spine.trainer import OnlineModel, kind_weights, learner_from_graph
 
-        super().__init__(graph, settings, "graphrec", ranker=ranker)
+        super().__init__(graph, settings, "graphrec", ranker=ranker, shared_ttl_s=shared_ttl_s)
         learner, batch_model = learner_from_graph(graph, settings=settings)
         self.model = OnlineModel(learner, batch_model)
         self.weights = kind_weights(settings)

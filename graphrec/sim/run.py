@@ -65,6 +65,12 @@ class SimConfig:
     # graphrec's feed ranker retrained on the day's served impressions at every pool cycle
     # (graphrec.learn.ranker.train_from_logs; published when it beats the current one).
     ranker_from_logs: bool = True
+    # How long, in simulated seconds, graphrec's feed keeps the shared candidate lists (pools,
+    # trending, each tag's best videos): the production feed keeps them feed_shared_ttl_s of
+    # wall time at thousands of feeds a second; a simulated day serves a few hundred feeds an
+    # hour. Reloaded before they are served, never in the background: a seeded day repeats
+    # itself exactly. 0: read again for every feed.
+    shared_ttl_s: float = 300.0
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.policies if p not in ALL_POLICIES]
@@ -76,6 +82,8 @@ class SimConfig:
             raise InvalidInput("shift_share must be in [0, 1] and session_rate in (0, 1]")
         if not 0 <= self.shift_after < 1:
             raise InvalidInput("shift_after must be in [0, 1)")
+        if self.shared_ttl_s < 0:
+            raise InvalidInput("shared_ttl_s must be at least 0")
 
 
 class Platform(Protocol):
