@@ -311,9 +311,7 @@ def test_the_filler_runs_at_a_lower_cpu_priority(spine: Spine) -> None:
         filler.stop()
 
 
-def test_a_burst_of_events_costs_one_ranking_after_the_delay(
-    spine: Spine, world_s: World
-) -> None:
+def test_a_burst_of_events_costs_one_ranking_after_the_delay(spine: Spine, world_s: World) -> None:
     """The filler's debounce: a user's events within ``queue_fill_delay_ms`` make the user due
     once, at the first event's time plus the delay; each event outdates the queue at once (a
     feed meanwhile ranks), and the filler ranks the user once after the delay."""
@@ -349,9 +347,7 @@ def test_a_burst_of_events_costs_one_ranking_after_the_delay(
     assert due(spine, uid) is not None
 
 
-def test_an_event_of_a_user_without_a_queue_costs_no_ranking(
-    spine: Spine, world_s: World
-) -> None:
+def test_an_event_of_a_user_without_a_queue_costs_no_ranking(spine: Spine, world_s: World) -> None:
     """A user who read no feed within the queue's TTL has no queue to outdate: the event is
     not handed to the filler, and the user's next feed ranks (and stores the queue)."""
     uid = world_s.users[5]["id"]
