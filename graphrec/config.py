@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     # The nearline filler: users whose queue was invalidated or ran low are recomputed in
     # the background, at most this many per second per filler (0: no filler runs).
     queue_fill_per_s: float = Field(default=50.0, ge=0)
+    # The debounce: an event makes its user due for a refill this long after it (a burst of
+    # the user's events within it costs one ranking; the next feed meanwhile ranks anyway).
+    queue_fill_delay_ms: int = Field(default=300, ge=0)
     # The filler's nice increment (its thread only; 0: none): nearline work, so feeds and
     # events win the CPU when both want it.
     queue_filler_nice: int = Field(default=10, ge=0, le=19)

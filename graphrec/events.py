@@ -175,6 +175,12 @@ def _row(i: int, e: Event, now: int) -> dict[str, Any]:
     }
 
 
+def row_statuses(grouped: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``serving/ingest_events``'s answer (one record per status, with its rows' ``i``) as one
+    ``{i, status}`` per row."""
+    return [{"i": i, "status": g["status"]} for g in grouped for i in g["rows"]]
+
+
 def profile_rows(events: Sequence[Event], now: int) -> list[dict[str, Any]]:
     """Per user: one item (video, weight) per weighted event, in the events' order (each step
     is clamped in turn, as the online state in Redis moves)."""
@@ -222,7 +228,7 @@ def ingest(
         by_index = dict(good)
 
         def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
-            statuses = run_in(tx, "serving/ingest_events", rows=rows)
+            statuses = row_statuses(run_in(tx, "serving/ingest_events", rows=rows, any_type=True))
             accepted = {r["i"] for r in statuses if r["status"] == "accepted"}
             stored = [e for i, e in good if i in accepted]  # in the batch's order
             if stored:

@@ -4,6 +4,7 @@ videos never come back, a preview consumes nothing, the filler recomputes what w
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -37,6 +38,16 @@ def from_queue(feed: Feed) -> bool:
 
 def items(feed: Feed) -> list[dict[str, Any]]:
     return [it.as_dict() for it in feed.items]
+
+
+def wait_until_due(spine: Spine) -> None:
+    """Wait out the filler's debounce (``queue_fill_delay_ms``) after the last event."""
+    time.sleep(spine.settings.queue_fill_delay_ms / 1000 + 0.05)
+
+
+def due(spine: Spine, uid: str) -> float | None:
+    """When the user's refill is due (epoch ms by Redis's clock), None if not handed over."""
+    return spine.r.zscore(spine.keys.dirty(spine.keys.part(uid)), uid)
 
 
 def queued_ids(spine: Spine, uid: str) -> list[str]:
@@ -219,6 +230,7 @@ def test_the_filler_recomputes_outdated_queues(
     ev = {"event_id": "fill-1", "user_id": users[0], "kind": "like", "video_id": vid}
     assert append_events(spine, [ev]).accepted == 1
     assert rec.queue.valid(users, n=10, scenario="default") == [False, True, True, True]
+    wait_until_due(spine)
     assert filler.step() == 1
     assert all(rec.queue.valid(users, n=10, scenario="default"))
     assert from_queue(rec.feed(users[0], 10, record=False))
@@ -263,8 +275,7 @@ def test_the_filler_paces_rankings_not_users_whose_queue_is_still_valid(
     fill(rec, users)  # every queue valid
     for p in range(spine.keys.partitions):
         spine.r.delete(spine.keys.dirty(p))
-    for uid in users:  # as an epoch bump leaves them
-        spine.r.sadd(spine.keys.dirty(spine.keys.part(uid)), uid)
+    spine.queue_due(users)  # as an epoch bump leaves them: due now
     filler = QueueFiller(rec, per_s=0.001, batch=len(users) + 1)  # 1 ranking per 1,000 s
     done = threading.Event()
 
@@ -298,3 +309,68 @@ def test_the_filler_runs_at_a_lower_cpu_priority(spine: Spine) -> None:
         assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base
     finally:
         filler.stop()
+
+
+def test_a_burst_of_events_costs_one_ranking_after_the_delay(spine: Spine, world_s: World) -> None:
+    """The filler's debounce: a user's events within ``queue_fill_delay_ms`` make the user due
+    once, at the first event's time plus the delay; each event outdates the queue at once (a
+    feed meanwhile ranks), and the filler ranks the user once after the delay."""
+    uid = world_s.users[3]["id"]
+    rec = StreamRecommender(spine)
+    fill(rec, [uid])
+    for p in range(spine.keys.partitions):
+        spine.r.delete(spine.keys.dirty(p))
+    vids = [v["id"] for v in world_s.videos if v["status"] == "approved"][:5]
+    t = spine.r.time()
+    now_ms = t[0] * 1000 + t[1] // 1000
+    for i, vid in enumerate(vids):
+        ev = {"event_id": f"burst-{i}", "user_id": uid, "kind": "view", "video_id": vid}
+        assert append_events(spine, [ev]).accepted == 1
+        assert rec.queue.valid([uid], n=10, scenario="default") == [False]  # at once
+    first_due = due(spine, uid)
+    assert first_due is not None
+    delay = spine.settings.queue_fill_delay_ms
+    assert now_ms + delay <= first_due < now_ms + delay + 1_000  # the first event's time
+    filler = QueueFiller(rec, per_s=1_000)
+    if spine.settings.queue_fill_delay_ms >= 200:  # not due yet (unless this was slow)
+        t = spine.r.time()
+        if t[0] * 1000 + t[1] // 1000 < first_due - 50:
+            assert filler.step() == 0 and due(spine, uid) == first_due
+    wait_until_due(spine)
+    assert filler.step() == 1  # five events, one ranking
+    assert filler.filled == 1 and due(spine, uid) is None
+    assert rec.queue.valid([uid], n=10, scenario="default") == [True]
+    assert from_queue(rec.feed(uid, 10, record=False))
+    # An event after the take hands the user over again (nothing lost between take and fill).
+    ev = {"event_id": "burst-late", "user_id": uid, "kind": "like", "video_id": vids[0]}
+    assert append_events(spine, [ev]).accepted == 1
+    assert due(spine, uid) is not None
+
+
+def test_an_event_of_a_user_without_a_queue_costs_no_ranking(spine: Spine, world_s: World) -> None:
+    """A user who read no feed within the queue's TTL has no queue to outdate: the event is
+    not handed to the filler, and the user's next feed ranks (and stores the queue)."""
+    uid = world_s.users[5]["id"]
+    for p in range(spine.keys.partitions):
+        spine.r.delete(spine.keys.dirty(p))
+    vid = next(v["id"] for v in world_s.videos if v["status"] == "approved")
+    ev = {"event_id": "noqueue-1", "user_id": uid, "kind": "like", "video_id": vid}
+    assert append_events(spine, [ev]).accepted == 1
+    assert due(spine, uid) is None
+    rec = StreamRecommender(spine)
+    first = rec.feed(uid, 10, record=False)
+    assert first.queue == "none" and vid not in {it.video_id for it in first.items}
+    assert from_queue(rec.feed(uid, 10, record=False))  # the ranked feed stored its queue
+
+
+def test_a_queue_running_low_is_due_at_once(spine: Spine, world_s: World) -> None:
+    uid = world_s.users[9]["id"]
+    rec = StreamRecommender(spine)
+    fill(rec, [uid])
+    for p in range(spine.keys.partitions):
+        spine.r.delete(spine.keys.dirty(p))
+    pops = (spine.settings.feed_queue_depth - spine.settings.feed_queue_low) // 10 + 1
+    for _ in range(pops):
+        assert from_queue(rec.feed(uid, 10))
+    assert due(spine, uid) == 0  # no debounce: the user is reading
+    assert QueueFiller(rec, per_s=1_000).step() == 1

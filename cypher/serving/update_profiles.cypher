@@ -7,7 +7,7 @@
 // params: $rows (list of {user_id, at, items: list of {video_id, w}, one per event in order}),
 //   $rate (float),
 //   $min_weight (float), $max_weight (float)
-// returns: user_id, tags, embedded
+// returns: users, tags, embedded (totals: one record, whatever the batch)
 UNWIND $rows AS row
 MATCH (u:User {id: row.user_id})
 SET u.last_active_at = CASE WHEN coalesce(u.last_active_at, 0) > row.at
@@ -56,4 +56,4 @@ CALL (u, row) {
   SET u.online_embedding = [x IN raw | x / rn], u.online_at = row.at
   RETURN count(*) AS embedded
 }
-RETURN u.id AS user_id, tags, embedded
+RETURN count(u) AS users, sum(tags) AS tags, sum(embedded) AS embedded

@@ -136,6 +136,7 @@ def _append(spine: Spine, good: list[tuple[int, Event]], result: IngestResult, n
         "maxw": MAX_WEIGHT,
         "dim": s.embedding_dim,
         "recent": RECENT,
+        "qdelay": s.queue_fill_delay_ms,
     }
     pipe = spine.r.pipeline(transaction=False)
     order = sorted(by_part)

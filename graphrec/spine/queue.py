@@ -29,8 +29,13 @@ an event that arrives while a feed ranks is never hidden behind a queue ranked w
 Budgets and the seen filter are checked when an entry is popped, never trusted from the fill.
 
 The :class:`QueueFiller` recomputes, in the background, the queues of users in the
-partitions' ``qdirty`` sets (invalidated by an event or an epoch bump, or running low),
-at most ``queue_fill_per_s`` users a second: ``graphrec stream filler``, or a thread per API
+partitions' ``qdue`` sorted sets, each user scored with the time its refill is due: an event
+of a user holding a queue makes the user due ``queue_fill_delay_ms`` later (``ZADD NX``: the
+first event of a burst sets the time, so a burst costs one ranking, not one per event; the
+next feed meanwhile ranks, as the event outdated the queue); an epoch bump or a pop that left
+the queue running low makes users due at once. A user with no queue (no feed read within the
+queue's TTL) is not handed over by an event: the next feed ranks and stores one. At most
+``queue_fill_per_s`` users are ranked a second: ``graphrec stream filler``, or a thread per API
 worker with ``queue_filler``. A Redis Cluster keeps budgets and users on different slots:
 there the queue is off (feeds rank every time).
 """
@@ -266,7 +271,7 @@ def lower_priority(increment: int) -> int | None:
 
 
 class QueueFiller(ConsumerLoop):
-    """Recomputes the queues of users in the ``qdirty`` sets, ``per_s`` users a second at
+    """Recomputes the queues of users due in the ``qdue`` sets, ``per_s`` users a second at
     most (the bound on the CPU it takes), in a thread or standalone (:meth:`run`)."""
 
     label = "queue filler"
@@ -295,7 +300,8 @@ class QueueFiller(ConsumerLoop):
         super().run()
 
     def take(self, count: int) -> list[str]:
-        """Up to ``count`` users from the partitions' sets, round robin."""
+        """Up to ``count`` users whose refill is due, from the partitions' sets, round robin
+        (a user made due by an event waits out ``queue_fill_delay_ms`` there first)."""
         k = self.spine.keys
         out: list[str] = []
         for _ in range(k.partitions):
@@ -303,8 +309,7 @@ class QueueFiller(ConsumerLoop):
                 break
             p = self._next_part
             self._next_part = (p + 1) % k.partitions
-            got = self.spine.r.spop(k.dirty(p), count - len(out)) or []
-            out += [x.decode() if isinstance(x, bytes) else x for x in got]
+            out += self.spine.take_due(p, count - len(out))
         return out
 
     def step(self) -> int:

@@ -6,8 +6,8 @@ Key layout (every key starts ``gr:``; the part in braces is the Redis Cluster ha
   the partition's event stream ``events``, its known users ``users``, dedup keys
   ``ev:<event_id>`` and each user's online state ``u:<user>:tags|liked|declared|skips|
   follows|emb|seen|meta|comm|near``, the user's feed queue ``u:<user>:q`` and its stamp
-  ``u:<user>:qs`` (:mod:`graphrec.spine.queue`), and ``qdirty`` (users the queue filler
-  recomputes). An event batch's per-partition script touches only its partition's slot, so
+  ``u:<user>:qs`` (:mod:`graphrec.spine.queue`), and ``qdue`` (users the queue filler
+  recomputes, scored by when each is due). An event batch's per-partition script touches only its partition's slot, so
   the dedup key, the stream entry and the state move together.
 - ``gr:{c}:...`` the catalogue: ``videos`` (id -> JSON facts), ``vemb`` (id -> float32),
   ``creators`` (set), ``list:<name>`` shared candidate lists (JSON), ``cv:<creator>`` each
@@ -78,8 +78,9 @@ class Keys:
         return self.prefix(p) + "moved"
 
     def dirty(self, p: int) -> str:
-        """Users whose feed queue the filler should recompute (invalidated or running low)."""
-        return self.prefix(p) + "qdirty"
+        """Users whose feed queue the filler should recompute (invalidated or running low): a
+        sorted set, each user scored with the time (epoch ms) it is due."""
+        return self.prefix(p) + "qdue"
 
     def user(self, user_id: str, what: str) -> str:
         return f"{self.prefix(self.part(user_id))}u:{user_id}:{what}"
@@ -178,6 +179,7 @@ class Spine:
         self.grant_serve_script = client.register_script(_lua("grant_serve"))
         self.queue_pop_script = client.register_script(_lua("queue_pop"))
         self.queue_store_script = client.register_script(_lua("queue_store"))
+        self.queue_take_script = client.register_script(_lua("queue_take"))
 
     @classmethod
     def connect(cls, url: str, settings: Settings | None = None) -> Spine:
@@ -228,13 +230,29 @@ class Spine:
         if user_ids is None:
             pipe.hincrby(k.meta, "queue_epoch", 1)
             for p in range(k.partitions):  # one slot per partition: Cluster-safe
-                pipe.sunionstore(k.dirty(p), [k.dirty(p), k.users(p)])
+                # every known user due now (score 0; one already due keeps the earlier time)
+                pipe.zunionstore(k.dirty(p), {k.dirty(p): 1, k.users(p): 0}, aggregate="MIN")
         else:
             token = f"s{secrets.token_hex(8)}"  # a new generation, never one seen before
             for uid in user_ids:
                 pipe.hset(k.user(uid, "meta"), "qg", token)
-                pipe.sadd(k.dirty(k.part(uid)), uid)
+                pipe.zadd(k.dirty(k.part(uid)), {uid: 0}, lt=True)  # due now
         pipe.execute()
+
+    def queue_due(self, user_ids: Iterable[str], at_ms: int = 0) -> None:
+        """Hand users to the queue filler, due at ``at_ms`` (epoch ms; 0: now); a user already
+        due earlier keeps the earlier time."""
+        k = self.keys
+        pipe = self.r.pipeline(transaction=False)
+        for uid in user_ids:
+            pipe.zadd(k.dirty(k.part(uid)), {uid: at_ms}, lt=True)
+        pipe.execute()
+
+    def take_due(self, p: int, count: int) -> list[str]:
+        """Up to ``count`` users of partition ``p`` whose refill is due (by Redis's clock),
+        removed from the set at once (an event after this hands the user over again)."""
+        got = self.queue_take_script(keys=[self.keys.dirty(p)], args=[count])
+        return [x.decode() if isinstance(x, bytes) else x for x in got or []]
 
     def lists_stale(self) -> None:
         """Ask the graph writer to refresh budgets and shared lists on its next round."""

@@ -127,10 +127,13 @@ class GraphWriter(ConsumerLoop):
             if served:
                 out["served"] = int(run_in(tx, "serving/apply_served", rows=served)[0]["applied"])
             if events:
-                statuses = run_in(tx, "serving/ingest_events", rows=events)
-                ok = {r["i"] for r in statuses if r["status"] == "accepted"}
+                # A replayed entry carries its kind; a repeat under another kind was
+                # refused by Redis at append: the id is checked under its own type only.
+                grouped = run_in(tx, "serving/ingest_events", rows=events, any_type=False)
+                by_status = {g["status"]: g["rows"] for g in grouped}
+                ok = set(by_status.get("accepted", ()))
                 out["events"] = len(ok)
-                out["duplicates"] = sum(r["status"] == "duplicate" for r in statuses)
+                out["duplicates"] = len(by_status.get("duplicate", ()))
                 stored = [m for i, m in enumerate(models) if i in ok]  # in stream order
                 if stored:
                     run_in(

@@ -5,10 +5,12 @@
 -- towards (or away from) the batch's videos, as cypher/serving/update_profiles does.
 -- Every key shares the partition's hash tag: one Redis Cluster slot per call. Inside Redis
 -- each redis.call costs a few microseconds: per user once what need not be per event (the
--- user check, active_at, the feed queue's generation), an event's k seen bits in one BITFIELD.
+-- user check, active_at, the feed queue's generation and refill), an event's k seen bits in one
+-- BITFIELD.
 -- KEYS[1] partition stream, KEYS[2] the partition's set of known user ids
 -- ARGV[1] key prefix of the partition ("gr:{p3}:"), ARGV[2] JSON request
---   {ttl, maxlen, rate, minw, maxw, dim, recent, events: [{id, u, k, at, v?, c?, wm?, w, tags, bits}]}
+--   {ttl, maxlen, rate, minw, maxw, dim, recent, qdelay (ms),
+--    events: [{id, u, k, at, v?, c?, wm?, w, tags, bits}]}
 -- ARGV[3..] pairs: video id, its embedding as normalised little-endian float32
 -- returns: one status per event: accepted | duplicate | unknown user
 local stream, users, prefix = KEYS[1], KEYS[2], ARGV[1]
@@ -77,11 +79,23 @@ for i, e in ipairs(req.events) do
     end
   end
 end
+local due = nil
 for uid, at in pairs(active) do
   -- The user's feed queue generation becomes the user's last entry id (unique): a queue
   -- ranked before is outdated, the next feed ranks again (the filler may do it first).
-  redis.call('HSET', prefix .. 'u:' .. uid .. ':meta', 'active_at', at, 'qg', last[uid])
-  redis.call('SADD', prefix .. 'qdirty', uid)
+  local up = prefix .. 'u:' .. uid .. ':'
+  redis.call('HSET', up .. 'meta', 'active_at', at, 'qg', last[uid])
+  -- The filler's debounce: a user holding a queue is due for a refill qdelay ms after the
+  -- event that outdated it; NX keeps the first due time, so a burst of the user's events
+  -- within the delay costs one ranking. A user with no queue (no feed read within the
+  -- queue's TTL) gets none: the next feed ranks and stores it.
+  if redis.call('EXISTS', up .. 'qs') == 1 then
+    if not due then
+      local t = redis.call('TIME')
+      due = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + (req.qdelay or 0)
+    end
+    redis.call('ZADD', prefix .. 'qdue', 'NX', due, uid)
+  end
 end
 for uid, d in pairs(deltas) do
   local key = prefix .. 'u:' .. uid .. ':emb'

@@ -4,13 +4,13 @@
 -- filter and within their pool budget (a refused or seen entry is passed over) until n are
 -- found. With record = 1 it then counts the budgets down, marks the videos seen, appends one
 -- "served" entry and drops the entries it went through (below `low` left: the user goes to
--- the filler's set). With record = 0 nothing is written. Fewer than n found: a miss, nothing
+-- the filler's set, due at once). With record = 0 nothing is written. Fewer than n found: a miss, nothing
 -- written either (the caller ranks the normal way and stores a new queue).
 -- KEYS[1] queue (list of "video\tbit,bit,..\tlogged features\titem JSON"; an entry stored
 -- before the features were logged has no third field), KEYS[2] its stamp (hash),
 -- KEYS[3] the user's meta (qg), KEYS[4] the catalogue meta (queue_epoch), KEYS[5] budgets,
 -- KEYS[6] the user's partition stream, KEYS[7] the user's seen filter, KEYS[8] the
--- partition's set of users to refill
+-- partition's sorted set of users to refill (by due time)
 -- ARGV[1] n, ARGV[2] record (1|0), ARGV[3] scenario, ARGV[4] stream maxlen, ARGV[5] user id,
 -- ARGV[6] at (epoch ms), ARGV[7] feed id, ARGV[8] low-water mark
 -- returns: {0, why} on a miss (why: 'none' no queue or expired, 'user' the user's queue
@@ -78,6 +78,6 @@ if ARGV[2] == '1' then
   redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[4], '*', 'k', 'served', 'u', ARGV[5],
     'at', ARGV[6], 'f', ARGV[7], 'v', table.concat(vids, ','), 'x', table.concat(xs, ';'))
   redis.call('LTRIM', KEYS[1], pos, -1)
-  if len - pos < tonumber(ARGV[8]) then redis.call('SADD', KEYS[8], ARGV[5]) end
+  if len - pos < tonumber(ARGV[8]) then redis.call('ZADD', KEYS[8], 'LT', 0, ARGV[5]) end
 end
 return out
