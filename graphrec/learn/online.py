@@ -591,9 +591,20 @@ class OnlineLearner:
 
     def _step(self, users: torch.Tensor, items: torch.Tensor, w: torch.Tensor) -> float:
         """One optimizer step of the sampled softmax on ``(users, items)`` pairs (weights
-        ``w``) against a fresh pool of negatives; returns the loss."""
-        cfg = self.config
+        ``w``) against a fresh pool of negatives; returns the loss. Plain SGD (the default)
+        takes :meth:`_sgd_step`, the same step with its gradient written out; SparseAdam the
+        autograd path, :meth:`_autograd_step`."""
         neg = self._negatives()
+        if self.config.optimizer == "sgd":
+            return self._sgd_step(users, items, w, neg)
+        return self._autograd_step(users, items, w, neg)
+
+    def _autograd_step(
+        self, users: torch.Tensor, items: torch.Tensor, w: torch.Tensor, neg: torch.Tensor
+    ) -> float:
+        """The step by autograd and the tables' optimizers (the reference for
+        :meth:`_sgd_step`; SparseAdam needs it)."""
+        cfg = self.config
         u = _unit(self.users.emb(users))
         p = _unit(self.items.emb(items))
         n = _unit(self.items.emb(neg))
@@ -611,6 +622,56 @@ class OnlineLearner:
         if cfg.move_negatives:
             self.dirty_items.update(neg.unique().tolist())
         return float(loss.detach())
+
+    def _sgd_step(
+        self, users: torch.Tensor, items: torch.Tensor, w: torch.Tensor, neg: torch.Tensor
+    ) -> float:
+        """:meth:`_autograd_step` for plain sparse SGD, its gradient written out (issue #16:
+        the autograd graph, the sparse gradients' coalescing and the ``cat`` of the logits
+        were half of the trainer's CPU per event). Each distinct row is gathered and
+        normalised once; per pair, with ``s = [u.p, u.n_1..u.n_K] / T`` and ``q =
+        softmax(s)``, ``dL/ds = w (q - e_0)``; the gradients of the unit vectors are summed
+        per distinct row, taken through the normalisation (``(g - x (x.g)) / |X|``), and
+        ``lr`` times them subtracted from the rows: what ``loss.backward()`` and
+        ``SGD.step()`` do with the sparse gradients (duplicates summed). Same loss, same
+        rows moved, to float rounding (``tests/test_learn_online.py``)."""
+        cfg = self.config
+        t = cfg.temperature
+        ut, it = self.users.emb.weight, self.items.emb.weight
+        with torch.no_grad():
+            ur, u_inv = torch.unique(users, return_inverse=True)
+            ir, i_inv = torch.unique(items, return_inverse=True)
+            uw, iw = ut[ur], it[ir]
+            u_norm = uw.norm(dim=1, keepdim=True).clamp_min_(1e-12)
+            i_norm = iw.norm(dim=1, keepdim=True).clamp_min_(1e-12)
+            uu, iu = uw / u_norm, iw / i_norm
+            u, p = uu[u_inv], iu[i_inv]
+            n = _unit(it[neg])
+            pos = (u * p).sum(1).div_(t)
+            s = torch.mm(u, n.T).div_(t)  # N x K, reused in place for the gradient
+            top = torch.maximum(pos, s.amax(1))
+            s.sub_(top.unsqueeze(1)).exp_()
+            z = s.sum(1).add_(torch.exp(pos - top))
+            s.mul_((w / z).unsqueeze(1))  # q_neg w = exp(s - top) w / z: dL/ds of the negatives
+            lse = z.log_().add_(top)
+            loss = float(((lse - pos) * w).sum())
+            g_pos = (torch.exp(pos - lse) - 1).mul_(w)  # (q_0 - 1) w
+            du = torch.addmm(p * g_pos.unsqueeze(1), s, n).div_(t)
+            dp = (u * g_pos.unsqueeze(1)).div_(t)
+            gu = torch.zeros_like(uu).index_add_(0, u_inv, du)
+            gi = torch.zeros_like(iu).index_add_(0, i_inv, dp)
+            gu.sub_(uu * (uu * gu).sum(1, keepdim=True)).div_(u_norm)
+            gi.sub_(iu * (iu * gi).sum(1, keepdim=True)).div_(i_norm)
+            if cfg.move_negatives:
+                nw = it[neg]
+                n_norm = nw.norm(dim=1, keepdim=True).clamp_min_(1e-12)
+                dn = torch.mm(s.T, u).div_(t)
+                dn.sub_(n * (n * dn).sum(1, keepdim=True)).div_(n_norm)
+                it.index_add_(0, neg, dn, alpha=-cfg.lr)
+                self.dirty_items.update(neg.unique().tolist())
+            ut.index_add_(0, ur, gu, alpha=-cfg.lr)
+            it.index_add_(0, ir, gi, alpha=-cfg.lr)
+        return loss
 
     @property
     def rehearsal_due(self) -> bool:
