@@ -36,7 +36,8 @@ def produce(
     maxlen: int,
 ) -> dict[str, Any]:
     """Append ``(users[j], items[j])`` likes (cycled) at ``rate`` per second for ``seconds``;
-    returns the entries appended, the seconds taken and the most an entry ran late.
+    returns the entries appended, the seconds taken, the most an entry ran late and when
+    the last was appended (epoch seconds).
 
     Each ``XADD`` (``MAXLEN ~ maxlen``, fields ``k u v id at``: what ``pipeline.xadd`` sends)
     is written in the wire format here, its fixed part made once per distinct pair, and a
@@ -83,7 +84,9 @@ def produce(
     finally:
         r.connection_pool.release(conn)
         r.close()
-    return {"appended": sent, "seconds": seconds_taken, "max_late_s": late}
+    return {
+        "appended": sent, "seconds": seconds_taken, "max_late_s": late, "ended_at": time.time(),
+    }  # fmt: skip
 
 
 def produce_into(queue: Any, kwargs: dict[str, Any]) -> None:

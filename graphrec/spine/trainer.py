@@ -333,6 +333,7 @@ class TrainerStats:
     update_seconds: float = 0.0
     rehearsal_pairs: int = 0
     rehearsal_seconds: float = 0.0
+    rehearsal_cpu_s: float = 0.0  # process CPU-seconds spent rehearsing
     rehearsal_slices: int = 0
     delays_s: DelayWindow = field(default_factory=DelayWindow)
     gate: GateReport | None = None
@@ -520,9 +521,10 @@ class OnlineTrainer(ConsumerLoop):
             self.stats.updates += 1
         due = self.learner.rehearsal_due
         if due and oldest_s <= self.rehearse_lag_s:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             self.stats.rehearsal_pairs += self.model.rehearse(self.rehearse_slice_s)
             self.stats.rehearsal_seconds += time.perf_counter() - t0
+            self.stats.rehearsal_cpu_s += time.process_time() - c0
             self.stats.rehearsal_slices += 1
             self.publish()
         if entries or due:
