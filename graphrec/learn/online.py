@@ -387,9 +387,12 @@ class OnlineLearner:
                 # once, the sums as one sparse (targets x rows) product.
                 top = int(sources.max()) + 1
                 unit = _unit(vectors[:top]).numpy()
-                m = sp.csr_matrix(
-                    (np.ones(len(sources), dtype=np.float32), (targets, sources)), shape=(n, top)
-                )
+                ones = np.ones(len(sources), dtype=np.float32)
+                if len(targets) < 2 or bool((targets[1:] >= targets[:-1]).all()):
+                    indptr = np.concatenate([[0], np.cumsum(cnt)])  # rows in order: as they are
+                    m = sp.csr_matrix((ones, sources, indptr), shape=(n, top))
+                else:
+                    m = sp.csr_matrix((ones, (targets, sources)), shape=(n, top))
                 out = torch.from_numpy(np.asarray(m @ unit, dtype=np.float32))
             else:
                 out = torch.zeros(n, self.dim)
@@ -665,14 +668,23 @@ class OnlineLearner:
         self, users: torch.Tensor, items: torch.Tensor, w: torch.Tensor, neg: torch.Tensor
     ) -> float:
         """:meth:`_autograd_step` for plain sparse SGD, its gradient written out (issue #16:
-        the autograd graph, the sparse gradients' coalescing and the ``cat`` of the logits
-        were half of the trainer's CPU per event). Each distinct row is gathered and
-        normalised once; per pair, with ``s = [u.p, u.n_1..u.n_K] / T`` and ``q =
-        softmax(s)``, ``dL/ds = w (q - e_0)``; the gradients of the unit vectors are summed
-        per distinct row, taken through the normalisation (``(g - x (x.g)) / |X|``), and
-        ``lr`` times them subtracted from the rows: what ``loss.backward()`` and
-        ``SGD.step()`` do with the sparse gradients (duplicates summed). Same loss, same
-        rows moved, to float rounding (``tests/test_learn_online.py``)."""
+        the autograd graph, the sparse gradients' coalescing and the pairs-by-negatives
+        logits were most of the trainer's CPU per event).
+
+        The negatives are shared by every pair of the step, so a negative's logit depends
+        only on the pair's user: the ``users x negatives`` scores, their exponentials and
+        their gradient are computed once per distinct user of the step (a mini-batch has
+        thousands of pairs and a few hundred users), never per pair. Per pair ``i`` (user
+        ``u``, video ``p``, weight ``w_i``), with ``S_uj = u.n_j / T``, ``m_u = max_j S_uj``,
+        ``E_u = sum_j exp(S_uj - m_u)``, ``pos_i = u.p / T``, ``c_i = max(m_u, pos_i)``:
+        ``z_i = E_u exp(m_u - c_i) + exp(pos_i - c_i)``, loss ``w_i (log z_i + c_i - pos_i)``;
+        ``dL/dpos_i = w_i (exp(pos_i - c_i) / z_i - 1)``, and ``dL/dS_uj = exp(S_uj - m_u)
+        R_u`` with ``R_u = sum_(i of u) w_i exp(m_u - c_i) / z_i``. The unit vectors'
+        gradients are summed per distinct row, taken through the normalisation (``(g - x
+        (x.g)) / |X|``), and ``lr`` times them subtracted from the rows: what
+        ``loss.backward()`` and ``SGD.step()`` do with the sparse gradients (duplicates
+        summed). Same loss, same rows moved, to float rounding
+        (``tests/test_learn_online.py``)."""
         cfg = self.config
         t = cfg.temperature
         ut, it = self.users.emb.weight, self.items.emb.weight
@@ -683,27 +695,28 @@ class OnlineLearner:
             u_norm = uw.norm(dim=1, keepdim=True).clamp_min_(1e-12)
             i_norm = iw.norm(dim=1, keepdim=True).clamp_min_(1e-12)
             uu, iu = uw / u_norm, iw / i_norm
-            u, p = uu[u_inv], iu[i_inv]
             n = _unit(it[neg])
+            scores = torch.mm(uu, n.T).div_(t)  # distinct users x negatives
+            m = scores.amax(1)
+            e = scores.sub_(m.unsqueeze(1)).exp_()  # exp(S - m), in place
+            e_sum = e.sum(1)
+            u, p = uu[u_inv], iu[i_inv]
             pos = (u * p).sum(1).div_(t)
-            s = torch.mm(u, n.T).div_(t)  # N x K, reused in place for the gradient
-            top = torch.maximum(pos, s.amax(1))
-            s.sub_(top.unsqueeze(1)).exp_()
-            z = s.sum(1).add_(torch.exp(pos - top))
-            s.mul_((w / z).unsqueeze(1))  # q_neg w = exp(s - top) w / z: dL/ds of the negatives
-            lse = z.log_().add_(top)
-            loss = float(((lse - pos) * w).sum())
-            g_pos = (torch.exp(pos - lse) - 1).mul_(w)  # (q_0 - 1) w
-            du = torch.addmm(p * g_pos.unsqueeze(1), s, n).div_(t)
-            dp = (u * g_pos.unsqueeze(1)).div_(t)
-            gu = torch.zeros_like(uu).index_add_(0, u_inv, du)
-            gi = torch.zeros_like(iu).index_add_(0, i_inv, dp)
+            mu = m[u_inv]
+            c = torch.maximum(mu, pos)
+            e_pos = torch.exp(pos - c)
+            z = e_sum[u_inv].mul_(torch.exp(mu - c)).add_(e_pos)
+            loss = float(((z.log() + c - pos) * w).sum())
+            g_pos = (e_pos / z - 1).mul_(w)  # dL/dpos
+            r = torch.zeros_like(m).index_add_(0, u_inv, w * torch.exp(mu - c) / z)
+            g_neg = e.mul_(r.unsqueeze(1))  # dL/dS, distinct users x negatives
+            gu = torch.mm(g_neg, n).index_add_(0, u_inv, p * g_pos.unsqueeze(1)).div_(t)
+            gi = torch.zeros_like(iu).index_add_(0, i_inv, u * g_pos.unsqueeze(1)).div_(t)
             gu.sub_(uu * (uu * gu).sum(1, keepdim=True)).div_(u_norm)
             gi.sub_(iu * (iu * gi).sum(1, keepdim=True)).div_(i_norm)
             if cfg.move_negatives:
-                nw = it[neg]
-                n_norm = nw.norm(dim=1, keepdim=True).clamp_min_(1e-12)
-                dn = torch.mm(s.T, u).div_(t)
+                n_norm = it[neg].norm(dim=1, keepdim=True).clamp_min_(1e-12)
+                dn = torch.mm(g_neg.T, uu).div_(t)
                 dn.sub_(n * (n * dn).sum(1, keepdim=True)).div_(n_norm)
                 it.index_add_(0, neg, dn, alpha=-cfg.lr)
                 self.dirty_items.update(neg.unique().tolist())
