@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -58,7 +59,15 @@ from graphrec.learn.online import (
 )
 from graphrec.learn.ranker import LogRankerRefresh
 from graphrec.spine.store import Spine
-from graphrec.spine.stream import ConsumerLoop, Entry, RawRead, StreamReader, consumer_name
+from graphrec.spine.stream import (
+    ConsumerLoop,
+    Entry,
+    RawRead,
+    StreamReader,
+    consumer_name,
+    pack_command,
+    send_packed,
+)
 
 GROUP = "online-trainer"
 _FIRST, _SECOND = itemgetter(0), itemgetter(1)
@@ -540,20 +549,39 @@ class OnlineTrainer(ConsumerLoop):
         users, videos = moved
         if not users and not videos:
             return True
-        k, r = self.spine.keys, self.spine.r
-        pipe = r.pipeline(transaction=False)
+        # In the wire format (pack_command; one write, one reply each): thousands of
+        # vectors a round went through redis-py's per-argument packing before.
+        k = self.spine.keys
+        cmds: list[bytes] = []
         if videos:
-            pipe.hset(k.vemb, mapping={v: x.astype("<f4").tobytes() for v, x in videos.items()})
+            cmds.append(
+                pack_command(
+                    b"HSET", k.vemb.encode(),
+                    args=chain.from_iterable(
+                        (v.encode(), x.astype("<f4").tobytes()) for v, x in videos.items()
+                    ),
+                )
+            )  # fmt: skip
         by_part: dict[int, list[str]] = {}
         for uid in users:
             by_part.setdefault(k.part(uid), []).append(uid)
         for part, uids in by_part.items():  # the vectors, then the marks (one MSET, one SADD)
             pre = k.prefix(part)
-            pipe.mset({f"{pre}u:{u}:emb": users[u].astype("<f4").tobytes() for u in uids})
-            for u in uids:
-                pipe.hset(f"{pre}u:{u}:meta", "emb_online", 1)
-            pipe.sadd(k.moved(part), *uids)
-        pipe.execute()
+            keyed = [(u.encode(), f"{pre}u:{u}:".encode()) for u in uids]
+            cmds.append(
+                pack_command(
+                    b"MSET",
+                    args=chain.from_iterable(
+                        (key + b"emb", users[u].astype("<f4").tobytes())
+                        for (_, key), u in zip(keyed, uids, strict=True)
+                    ),
+                )
+            )
+            cmds.extend(
+                pack_command(b"HSET", key + b"meta", b"emb_online", b"1") for _, key in keyed
+            )
+            cmds.append(pack_command(b"SADD", k.moved(part).encode(), args=(u for u, _ in keyed)))
+        send_packed(self.spine.r, cmds)
         self.stats.published_users += len(users)
         self.stats.published_videos += len(videos)
         return True
