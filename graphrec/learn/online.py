@@ -969,9 +969,9 @@ class PrequentialGate:
             users = self.rng.choice(users, size=self.users_per_batch, replace=False).tolist()
         truth: dict[str, dict[str, None]] = {u: {} for u in users}
         for u, v in zip(pu, pv, strict=True):
-            t = truth.get(u)
-            if t is not None:
-                t[v] = None
+            seen = truth.get(u)
+            if seen is not None:
+                seen[v] = None
         li = learner.items.index
         rows, truths, hist = [], [], []
         for u in users:
