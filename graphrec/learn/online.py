@@ -8,8 +8,9 @@ the batch trainer uses (cosine scores over a temperature, one positive against a
 of negatives), so the next retrieval reflects it without a retrain:
 
 - **Rows touched, nothing else**: the vectors live in ``torch.nn.Embedding(sparse=True)``
-  tables stepped by ``torch.optim.SparseAdam``; a mini-batch costs in proportion to its size,
-  not to the catalogue. Tables grow (doubling) as new users and videos arrive.
+  tables stepped by plain SGD (its gradient written out, :meth:`OnlineLearner._sgd_step`) or
+  ``torch.optim.SparseAdam``; a mini-batch costs in proportion to its size, not to the
+  catalogue. Tables grow (doubling) as new users and videos arrive.
 - **Negatives** come from the videos recently shown (impressions: weight 0 events, and the
   engaged videos, which were shown too) and, for the rest, uniformly from the known
   catalogue, as the batch trainer samples them.
