@@ -406,3 +406,117 @@ def test_bench_online_cli_writes_the_figures(tmp_path: Path) -> None:
 def test_bench_online_refuses_too_few_periods(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput):
         bench_online(_movielens(tmp_path / "ml"), periods=1)
+
+
+# --- the per-event fast paths (issue #16) do what the plain code did -----------------------
+
+
+def _random_learner(seed: int, **cfg: object) -> OnlineLearner:
+    rng = np.random.default_rng(seed)
+    return OnlineLearner.from_vectors(
+        user_ids=[f"u{i}" for i in range(50)], user_vectors=rng.normal(size=(50, DIM)),
+        item_ids=[f"v{i}" for i in range(300)], item_vectors=rng.normal(size=(300, DIM)),
+        config=OnlineConfig(seed=seed, **cfg),  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("move_negatives", [False, True])
+def test_the_written_out_sgd_step_is_autograds_step(move_negatives: bool) -> None:
+    import copy
+
+    rng = np.random.default_rng(3)
+    mine = _random_learner(3, move_negatives=move_negatives, lr=0.05)
+    ref = copy.deepcopy(mine)
+    for _ in range(3):  # repeated users and videos, a video both positive and negative
+        users = torch.from_numpy(rng.integers(0, 50, 400))
+        items = torch.from_numpy(rng.integers(0, 300, 400))
+        w = torch.from_numpy((rng.random(400) * 2).astype(np.float32))
+        neg = torch.from_numpy(np.concatenate([items[:5].numpy(), rng.integers(0, 300, 59)]))
+        got = mine._sgd_step(users, items, w, neg)
+        want = ref._autograd_step(users, items, w, neg)
+        assert got == pytest.approx(want, rel=1e-5)
+        for a, b in ((mine.users, ref.users), (mine.items, ref.items)):
+            assert torch.allclose(a.weight, b.weight, atol=1e-6)
+    moved = (mine.items.weight - _random_learner(3).items.weight).abs().sum(1) > 0
+    assert moved.any()  # the step moved something
+    if move_negatives:
+        assert bool(moved[neg].all())
+
+
+def test_history_kept_a_key_at_a_time_is_what_pair_by_pair_insertion_keeps() -> None:
+    def by_pairs(table: dict[int, dict[int, None]], keys: list[int], vals: list[int], cap: int):
+        for a, b in zip(keys, vals, strict=True):
+            h = table.setdefault(a, {})
+            h.pop(b, None)
+            h[b] = None
+            if len(h) > cap:
+                del h[next(iter(h))]
+
+    rng = np.random.default_rng(5)
+    learner = OnlineLearner(DIM, OnlineConfig(history=6, audience=3))
+    hist: dict[int, dict[int, None]] = {}
+    aud: dict[int, dict[int, None]] = {}
+    for size in (1, 2, 40, 7, 300, 1, 0, 25):  # repeats within and across batches
+        u = rng.integers(0, 9, size).astype(np.int64)
+        i = rng.integers(0, 14, size).astype(np.int64)
+        learner._remember(u, i)
+        by_pairs(hist, u.tolist(), i.tolist(), 6)
+        by_pairs(aud, i.tolist(), u.tolist(), 3)
+        # same members in the same order (oldest first) for every key
+        assert {k: list(v) for k, v in learner.history.items()} == {
+            k: list(v) for k, v in hist.items()
+        }
+        assert {k: list(v) for k, v in learner.audience.items()} == {
+            k: list(v) for k, v in aud.items()
+        }
+
+
+def test_means_by_one_sparse_product_are_the_gathered_means() -> None:
+    learner = _random_learner(7)
+    rng = np.random.default_rng(7)
+    vectors = learner.items.weight.detach()
+    few_t, few_s = np.array([0, 0, 2], dtype=np.int64), np.array([4, 4, 9], dtype=np.int64)
+    many_t = np.sort(rng.integers(0, 20, 1_000)).astype(np.int64)  # more pairs than rows
+    many_s = rng.integers(0, 300, 1_000).astype(np.int64)
+    for t, s in ((few_t, few_s), (many_t, many_s)):
+        got, has = learner._mean_of(20, t, s, vectors)
+        unit = torch.nn.functional.normalize(vectors, dim=-1).numpy()
+        for row in range(20):
+            src = s[t == row]
+            assert has[row] == (len(src) > 0)
+            want = unit[src].mean(0) if len(src) else np.zeros(DIM)
+            np.testing.assert_allclose(got[row].numpy(), want, atol=1e-5)
+
+
+def test_the_gate_on_the_learners_rows_scores_what_snapshots_score() -> None:
+    learner, _, _ = _world()
+    batch_model = learner.snapshot()
+    gate = PrequentialGate(batch_model, min_users=1, users_per_batch=10, seed=2)
+    ref_rng = np.random.default_rng(2)  # the gate's sampling, replayed by the reference
+    rng = np.random.default_rng(9)
+    users = [f"a{i}" for i in range(20)] + [f"b{i}" for i in range(20)] + ["new-user"]
+    items = [f"va{i}" for i in range(30)] + [f"vb{i}" for i in range(30)] + ["new-video"]
+    for _ in range(4):
+        us = [users[j] for j in rng.integers(0, len(users), 120)]
+        vs = [items[j] for j in rng.integers(0, len(items), 120)]
+        w = rng.choice([3.0, 0.0, -1.0], size=120)
+        batch = Interactions(us, vs, w)
+        # the reference: the plain code, on a snapshot and string ids
+        truth: dict[str, set[str]] = {}
+        for j in np.flatnonzero(w > 0).tolist():
+            truth.setdefault(us[j], set()).add(vs[j])
+        cand = [u for u in truth if u in batch_model.user_index() and u in learner.users.index]
+        if len(cand) > 10:
+            cand = ref_rng.choice(cand, size=10, replace=False).tolist()
+        hist = {u: set(learner.user_history(u)) for u in cand}
+        t = {u: sorted(truth[u] - hist[u]) for u in cand}
+        kept = [u for u in cand if t[u]]
+        snap = learner.snapshot()
+        r_o, n_o = rank_snapshot(snap, kept, [t[u] for u in kept], [hist[u] for u in kept])
+        r_b, n_b = rank_snapshot(batch_model, kept, [t[u] for u in kept], [hist[u] for u in kept])
+        before = len(gate.scores)
+        assert gate.observe(learner, batch) == len(kept)
+        want = list(zip(r_o.tolist(), n_o.tolist(), r_b.tolist(), n_b.tolist(), strict=True))
+        np.testing.assert_allclose(gate.scores[before:], want, atol=1e-9)
+        learner.update(batch)
+    assert len(gate.scores) > 10

@@ -148,7 +148,11 @@ def test_events_through_the_stream_move_the_video_in_redis_and_the_graph(trained
     assert source == "online"
     # A liking user's vector was published too, and marked for a nearline refresh.
     k = trained.spine.keys
-    assert trained.spine.r.get(k.user(users[0], "emb")) is not None
+    for u in users:  # every liking user's vector as the learner has it (float32 bytes)
+        raw = trained.spine.r.get(k.user(u, "emb"))
+        assert raw is not None
+        mine = trainer.learner.users.unit()[trainer.learner.users.index[u]]
+        np.testing.assert_allclose(np.frombuffer(raw, dtype="<f4"), mine, atol=1e-6)
     assert trained.spine.r.sismember(k.moved(k.part(users[0])), users[0])
     assert trained.spine.r.hget(k.user(users[0], "meta"), "emb_online") == b"1"
     summary = orjson.loads(trained.spine.r.hget(k.progress, f"{GROUP}:stats"))

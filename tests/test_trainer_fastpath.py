@@ -171,3 +171,47 @@ def test_the_collector_is_back_as_it_was_after_a_read() -> None:
     with pytest.raises(RuntimeError), gc_paused():
         raise RuntimeError("a failing read")
     assert gc.isenabled()
+
+
+def test_plain_engagements_are_taken_column_by_column_as_entry_by_entry(
+    redis_db: redis.Redis,
+) -> None:
+    from graphrec.spine.trainer import _append_ms, _plain_part
+
+    settings = Settings(environment="test")
+    spine = Spine(redis_db, settings)
+    weights = kind_weights(settings)
+    wb = {k.encode(): w for k, w in weights.items()}
+    streams = spine.keys.streams()
+    for j in range(300):  # what the append script writes: k, u, v first
+        row = {"k": ("like", "skip", "view")[j % 3], "u": f"u{j % 11}", "v": f"v{j % 17}"}
+        spine.r.xadd(streams[j % 2], {**row, "id": f"e{j}", "at": str(j)})
+    spine.r.xadd(streams[2], {"k": "like", "u": "u1", "v": "v1"}, id="5-1")  # a short id
+    spine.r.xadd(streams[2], {"k": "like", "u": "u2", "v": "v2"}, id="5-2")
+    reader = StreamReader(spine, GROUP, "c1", count=1_000, block_ms=0)
+    raw = reader.read_raw(block=False)
+    assert len(raw) == 302
+    plain = [_plain_part([f for _, f in es], wb) for _, es in raw.parts]
+    assert all(p is not None for p in plain)  # every partition of this read column-wise
+    batch, ms = interactions_from_raw(raw, weights)
+    ref = interactions_from(raw.entries(), weights)
+    assert list(batch.user_ids) == list(ref.user_ids)
+    assert list(batch.item_ids) == list(ref.item_ids)
+    assert batch.weights.tolist() == ref.weights.tolist()
+    assert batch.times is not None and ref.times is not None
+    assert batch.times.tolist() == ref.times.tolist()
+    assert ms.tolist() == [e.appended_ms for e in raw.entries()]
+    assert 5 in ms.tolist()  # the short id parsed one by one
+    # A served feed, a video-less like or another field order: entry by entry instead.
+    for flat in (
+        [b"k", b"served", b"u", b"u1", b"v", b"v1,v2"],
+        [b"k", b"like", b"u", b"u1", b"v", b""],
+        [b"u", b"u1", b"k", b"like", b"v", b"v1"],
+        [b"k", b"like", b"u", b"u1"],
+    ):
+        assert _plain_part([[b"k", b"like", b"u", b"u9", b"v", b"v9"], flat], wb) is None
+    assert _append_ms([b"1733150000000-5", b"17-0"]).tolist() == [1733150000000, 17]
+    assert _append_ms([b"1733150000000-5", b"1733150000001-12"]).tolist() == [
+        1733150000000,
+        1733150000001,
+    ]

@@ -8,8 +8,9 @@ the batch trainer uses (cosine scores over a temperature, one positive against a
 of negatives), so the next retrieval reflects it without a retrain:
 
 - **Rows touched, nothing else**: the vectors live in ``torch.nn.Embedding(sparse=True)``
-  tables stepped by ``torch.optim.SparseAdam``; a mini-batch costs in proportion to its size,
-  not to the catalogue. Tables grow (doubling) as new users and videos arrive.
+  tables stepped by plain SGD (its gradient written out, :meth:`OnlineLearner._sgd_step`) or
+  ``torch.optim.SparseAdam``; a mini-batch costs in proportion to its size, not to the
+  catalogue. Tables grow (doubling) as new users and videos arrive.
 - **Negatives** come from the videos recently shown (impressions: weight 0 events, and the
   engaged videos, which were shown too) and, for the rest, uniformly from the known
   catalogue, as the batch trainer samples them.
@@ -33,6 +34,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain, islice
 
 import numpy as np
 import scipy.sparse as sp
@@ -377,13 +379,27 @@ class OnlineLearner:
     ) -> tuple[torch.Tensor, np.ndarray]:
         """Per target ``0..n-1``, the mean of ``unit(vectors[source])`` over the
         ``(targets[k], sources[k])`` pairs; and which targets had any."""
-        out = torch.zeros(n, self.dim)
         cnt = np.bincount(targets, minlength=n)
-        if len(targets):
-            with torch.no_grad():
+        if len(targets) == 0:
+            return torch.zeros(n, self.dim), cnt > 0
+        with torch.no_grad():
+            if len(sources) > len(vectors) // 2:
+                # More pairs than rows (a fold-in over long histories): each row normalised
+                # once, the sums as one sparse (targets x rows) product.
+                top = int(sources.max()) + 1
+                unit = _unit(vectors[:top]).numpy()
+                ones = np.ones(len(sources), dtype=np.float32)
+                if len(targets) < 2 or bool((targets[1:] >= targets[:-1]).all()):
+                    indptr = np.concatenate([[0], np.cumsum(cnt)])  # rows in order: as they are
+                    m = sp.csr_matrix((ones, sources, indptr), shape=(n, top))
+                else:
+                    m = sp.csr_matrix((ones, (targets, sources)), shape=(n, top))
+                out = torch.from_numpy(np.asarray(m @ unit, dtype=np.float32))
+            else:
+                out = torch.zeros(n, self.dim)
                 vecs = _unit(vectors[torch.from_numpy(sources)])
                 out.index_add_(0, torch.from_numpy(targets), vecs)
-            out /= torch.from_numpy(np.maximum(cnt, 1)).float().unsqueeze(1)
+        out /= torch.from_numpy(np.maximum(cnt, 1)).float().unsqueeze(1)
         return out, cnt > 0
 
     def _cold_start(
@@ -445,19 +461,43 @@ class OnlineLearner:
     # --- bookkeeping ----------------------------------------------------------------------
 
     def _remember(self, users: np.ndarray, items: np.ndarray) -> None:
-        """Each user's latest videos and each video's latest users (bounded, newest last)."""
+        """Each user's latest videos and each video's latest users (bounded, newest last):
+        per key, its values in the order of their last occurrence, those already held moved
+        to the newest end, the oldest dropped beyond the limit; what pair-by-pair
+        insertion (pop, insert, drop the oldest past the limit) leaves, done a key at a time
+        (the pairs grouped by key in numpy; the moves and drops as C-level dict and set
+        operations; ``tests/test_learn_online.py`` checks it against pair by pair)."""
         for table, keys, vals, limit in (
             (self.history, users, items, self.config.history),
             (self.audience, items, users, self.config.audience),
         ):
-            for a, b in zip(keys.tolist(), vals.tolist(), strict=True):
-                h = table.get(a)
+            if len(keys) == 0:
+                continue
+            order = np.argsort(keys, kind="stable")
+            ks, vs = keys[order], vals[order]
+            cut = np.flatnonzero(ks[1:] != ks[:-1]) + 1
+            starts = np.concatenate([[0], cut]).tolist()
+            ends = np.concatenate([cut, [len(ks)]]).tolist()
+            key_list, val_list = ks[starts].tolist(), vs.tolist()
+            get = table.get
+            for a, lo, hi in zip(key_list, starts, ends, strict=True):
+                h = get(a)
                 if h is None:
                     h = table[a] = {}
-                h.pop(b, None)
-                h[b] = None
-                if len(h) > limit:
-                    del h[next(iter(h))]
+                if hi - lo == 1:
+                    b = val_list[lo]
+                    h.pop(b, None)
+                    h[b] = None
+                else:
+                    seg = val_list[lo:hi]
+                    new = dict.fromkeys(reversed(seg))  # last occurrence first
+                    for b in h.keys() & new.keys():
+                        del h[b]
+                    h.update(dict.fromkeys(reversed(new)))  # by last occurrence, newest last
+                over = len(h) - limit
+                if over > 0:
+                    for b in list(islice(h, over)):
+                        del h[b]
 
     def fold_all(self, *, users: float = 1.0, items: float = 0.0) -> int:
         """One propagation over the whole graph kept (not only the rows a batch touched):
@@ -486,12 +526,14 @@ class OnlineLearner:
             return
         own, other = (self.users, self.items) if users else (self.items, self.users)
         links = self.history if users else self.audience
-        ready = other.ready
-        lists = [
-            np.asarray([j for j in links.get(r, ()) if ready[j]], dtype=np.int64)
-            for r in rows.tolist()
-        ]
-        mean, keep = self._mean_of(len(rows), *_segments(lists), other.weight.detach())
+        held = [links.get(r, ()) for r in rows.tolist()]
+        lengths = np.fromiter(map(len, held), dtype=np.int64, count=len(held))
+        sources = np.fromiter(chain.from_iterable(held), dtype=np.int64, count=int(lengths.sum()))
+        targets = np.repeat(np.arange(len(rows)), lengths)
+        ok = other.ready[sources]
+        if not ok.all():
+            targets, sources = targets[ok], sources[ok]
+        mean, keep = self._mean_of(len(rows), targets, sources, other.weight.detach())
         if not keep.any():
             return
         with torch.no_grad():
@@ -591,9 +633,20 @@ class OnlineLearner:
 
     def _step(self, users: torch.Tensor, items: torch.Tensor, w: torch.Tensor) -> float:
         """One optimizer step of the sampled softmax on ``(users, items)`` pairs (weights
-        ``w``) against a fresh pool of negatives; returns the loss."""
-        cfg = self.config
+        ``w``) against a fresh pool of negatives; returns the loss. Plain SGD (the default)
+        takes :meth:`_sgd_step`, the same step with its gradient written out; SparseAdam the
+        autograd path, :meth:`_autograd_step`."""
         neg = self._negatives()
+        if self.config.optimizer == "sgd":
+            return self._sgd_step(users, items, w, neg)
+        return self._autograd_step(users, items, w, neg)
+
+    def _autograd_step(
+        self, users: torch.Tensor, items: torch.Tensor, w: torch.Tensor, neg: torch.Tensor
+    ) -> float:
+        """The step by autograd and the tables' optimizers (the reference for
+        :meth:`_sgd_step`; SparseAdam needs it)."""
+        cfg = self.config
         u = _unit(self.users.emb(users))
         p = _unit(self.items.emb(items))
         n = _unit(self.items.emb(neg))
@@ -611,6 +664,66 @@ class OnlineLearner:
         if cfg.move_negatives:
             self.dirty_items.update(neg.unique().tolist())
         return float(loss.detach())
+
+    def _sgd_step(
+        self, users: torch.Tensor, items: torch.Tensor, w: torch.Tensor, neg: torch.Tensor
+    ) -> float:
+        """:meth:`_autograd_step` for plain sparse SGD, its gradient written out (issue #16:
+        the autograd graph, the sparse gradients' coalescing and the pairs-by-negatives
+        logits were most of the trainer's CPU per event).
+
+        The negatives are shared by every pair of the step, so a negative's logit depends
+        only on the pair's user: the ``users x negatives`` scores, their exponentials and
+        their gradient are computed once per distinct user of the step (a mini-batch has
+        thousands of pairs and a few hundred users), never per pair. Per pair ``i`` (user
+        ``u``, video ``p``, weight ``w_i``), with ``S_uj = u.n_j / T``, ``m_u = max_j S_uj``,
+        ``E_u = sum_j exp(S_uj - m_u)``, ``pos_i = u.p / T``, ``c_i = max(m_u, pos_i)``:
+        ``z_i = E_u exp(m_u - c_i) + exp(pos_i - c_i)``, loss ``w_i (log z_i + c_i - pos_i)``;
+        ``dL/dpos_i = w_i (exp(pos_i - c_i) / z_i - 1)``, and ``dL/dS_uj = exp(S_uj - m_u)
+        R_u`` with ``R_u = sum_(i of u) w_i exp(m_u - c_i) / z_i``. The unit vectors'
+        gradients are summed per distinct row, taken through the normalisation (``(g - x
+        (x.g)) / |X|``), and ``lr`` times them subtracted from the rows: what
+        ``loss.backward()`` and ``SGD.step()`` do with the sparse gradients (duplicates
+        summed). Same loss, same rows moved, to float rounding
+        (``tests/test_learn_online.py``)."""
+        cfg = self.config
+        t = cfg.temperature
+        ut, it = self.users.emb.weight, self.items.emb.weight
+        with torch.no_grad():
+            ur, u_inv = torch.unique(users, return_inverse=True)
+            ir, i_inv = torch.unique(items, return_inverse=True)
+            uw, iw = ut[ur], it[ir]
+            u_norm = uw.norm(dim=1, keepdim=True).clamp_min_(1e-12)
+            i_norm = iw.norm(dim=1, keepdim=True).clamp_min_(1e-12)
+            uu, iu = uw / u_norm, iw / i_norm
+            n = _unit(it[neg])
+            scores = torch.mm(uu, n.T).div_(t)  # distinct users x negatives
+            m = scores.amax(1)
+            e = scores.sub_(m.unsqueeze(1)).exp_()  # exp(S - m), in place
+            e_sum = e.sum(1)
+            u, p = uu[u_inv], iu[i_inv]
+            pos = (u * p).sum(1).div_(t)
+            mu = m[u_inv]
+            c = torch.maximum(mu, pos)
+            e_pos = torch.exp(pos - c)
+            z = e_sum[u_inv].mul_(torch.exp(mu - c)).add_(e_pos)
+            loss = float(((z.log() + c - pos) * w).sum())
+            g_pos = (e_pos / z - 1).mul_(w)  # dL/dpos
+            r = torch.zeros_like(m).index_add_(0, u_inv, w * torch.exp(mu - c) / z)
+            g_neg = e.mul_(r.unsqueeze(1))  # dL/dS, distinct users x negatives
+            gu = torch.mm(g_neg, n).index_add_(0, u_inv, p * g_pos.unsqueeze(1)).div_(t)
+            gi = torch.zeros_like(iu).index_add_(0, i_inv, u * g_pos.unsqueeze(1)).div_(t)
+            gu.sub_(uu * (uu * gu).sum(1, keepdim=True)).div_(u_norm)
+            gi.sub_(iu * (iu * gi).sum(1, keepdim=True)).div_(i_norm)
+            if cfg.move_negatives:
+                n_norm = it[neg].norm(dim=1, keepdim=True).clamp_min_(1e-12)
+                dn = torch.mm(g_neg.T, uu).div_(t)
+                dn.sub_(n * (n * dn).sum(1, keepdim=True)).div_(n_norm)
+                it.index_add_(0, neg, dn, alpha=-cfg.lr)
+                self.dirty_items.update(neg.unique().tolist())
+            ut.index_add_(0, ur, gu, alpha=-cfg.lr)
+            it.index_add_(0, ir, gi, alpha=-cfg.lr)
+        return loss
 
     @property
     def rehearsal_due(self) -> bool:
@@ -750,18 +863,36 @@ def rank_snapshot(
     if not known:
         return recall, ndcg
     rows = np.asarray([u_index[users[j]] for j in known], dtype=np.int64)
-    scores = torch.from_numpy(snap.users[rows] @ snap.items.T)
-    scores[:, torch.from_numpy(~snap.item_ready)] = -torch.inf
-    for r, j in enumerate(known):
-        ex = [i_index[v] for v in exclude[j] if v in i_index]
-        if ex:
-            scores[r, torch.tensor(ex, dtype=torch.long)] = -torch.inf
-    top = scores.topk(min(k, scores.shape[1]), dim=1).indices.numpy()
+    ex = [
+        np.asarray([i_index[v] for v in exclude[j] if v in i_index], dtype=np.int64) for j in known
+    ]
     # Truth outside the snapshot's catalogue: a miss (index -1 never matches).
     t = [np.asarray([i_index.get(v, -1) for v in truth[j]], dtype=np.int64) for j in known]
-    r_, n_ = recall_ndcg(top, t, k)
+    r_, n_ = _rank_rows(snap.users[rows], snap.items, snap.item_ready, ex, t, k)
     recall[known], ndcg[known] = r_, n_
     return recall, ndcg
+
+
+def _rank_rows(
+    users: np.ndarray,
+    items: np.ndarray,
+    ready: np.ndarray,
+    exclude: Sequence[np.ndarray],
+    truth: Sequence[np.ndarray],
+    k: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Recall@k and NDCG@k of each row of ``users`` (unit vectors) ranking every ready row of
+    ``items``, its ``exclude`` rows masked, against its ``truth`` rows (-1: a miss)."""
+    # torch's matmul, not numpy's: OpenBLAS threads spin on a busy machine (a 64-user
+    # ranking took 5 ms of CPU and 13 of wall through numpy, 1.1 and 2.0 through torch)
+    scores = torch.mm(torch.from_numpy(users), torch.from_numpy(items).T)
+    scores.masked_fill_(torch.from_numpy(~ready), -torch.inf)
+    lengths = [len(x) for x in exclude]
+    if sum(lengths):
+        at = torch.from_numpy(np.repeat(np.arange(len(exclude)), lengths))
+        scores[at, torch.from_numpy(np.concatenate(exclude).astype(np.int64))] = -torch.inf
+    top = scores.topk(min(k, scores.shape[1]), dim=1).indices.numpy()
+    return recall_ndcg(top, list(truth), k)
 
 
 @dataclass
@@ -812,32 +943,77 @@ class PrequentialGate:
         self.users_per_batch, self.window, self.min_users = users_per_batch, window, min_users
         self.rng = np.random.default_rng(seed)
         self._batch_users = batch.user_index()
+        self._batch_item_index = batch.item_index()
+        self._rows_of: OnlineLearner | None = None  # the learner _to_batch maps
+        self._to_batch = np.zeros(0, dtype=np.int64)
         self.scores: list[tuple[float, float, float, float]] = []  # online r, n, batch r, n
         self.events = 0
 
     def observe(self, learner: OnlineLearner, batch: Interactions) -> int:
         """Rank ``batch``'s users (a sample) before ``learner`` trains on it; returns how many
-        users were scored."""
-        truth: dict[str, set[str]] = {}
-        for j in np.flatnonzero(batch.weights > 0).tolist():
-            truth.setdefault(batch.user_ids[j], set()).add(batch.item_ids[j])
+        users were scored. Works on the learner's rows (no snapshot of every vector, no id
+        maps rebuilt per batch): the sampled users' unit vectors against every video's, their
+        history masked; the batch model's id maps are made once."""
         self.events += len(batch)
-        users = [u for u in truth if u in self._batch_users and u in learner.users.index]
+        pos = np.flatnonzero(batch.weights > 0)
+        if len(pos) == 0:
+            return 0
+        if len(pos) == len(batch):
+            pu, pv = list(batch.user_ids), list(batch.item_ids)
+        else:
+            at = pos.tolist()
+            pu = [batch.user_ids[j] for j in at]
+            pv = [batch.item_ids[j] for j in at]
+        lu, bu = learner.users.index, self._batch_users
+        users = [u for u in dict.fromkeys(pu) if u in bu and u in lu]  # first-seen order
         if len(users) > self.users_per_batch:
             users = self.rng.choice(users, size=self.users_per_batch, replace=False).tolist()
-        hist = {u: set(learner.user_history(u)) for u in users}
-        t = {u: sorted(truth[u] - hist[u]) for u in users}
-        users = [u for u in users if t[u]]
-        if not users:
+        truth: dict[str, dict[str, None]] = {u: {} for u in users}
+        for u, v in zip(pu, pv, strict=True):
+            seen = truth.get(u)
+            if seen is not None:
+                seen[v] = None
+        li = learner.items.index
+        rows, truths, hist = [], [], []
+        for u in users:
+            r = lu[u]
+            h = learner.history.get(r, {})
+            t = [v for v in truth[u] if li.get(v, -1) not in h]  # unknown videos: misses
+            if t:
+                rows.append(r)
+                truths.append(t)
+                hist.append(np.fromiter(h, dtype=np.int64, count=len(h)))
+        if not rows:
             return 0
-        truths = [t[u] for u in users]
-        ex = [hist[u] for u in users]
-        online = learner.snapshot()
-        r_o, n_o = rank_snapshot(online, users, truths, ex, k=self.k)
-        r_b, n_b = rank_snapshot(self.batch, users, truths, ex, k=self.k)
+        n_items = len(learner.items)
+        with torch.no_grad():
+            uo = _unit(learner.users.weight[torch.tensor(rows, dtype=torch.long)]).numpy()
+            io = _unit(learner.items.weight[:n_items]).numpy()
+        t_o = [np.asarray([li.get(v, -1) for v in t], dtype=np.int64) for t in truths]
+        r_o, n_o = _rank_rows(uo, io, learner.items.ready[:n_items], hist, t_o, self.k)
+        bi = self._batch_items_of(learner)
+        ub = self.batch.users[[bu[u] for u in (learner.users.ids[r] for r in rows)]]
+        ex_b = [x[x >= 0] for x in (bi[h] for h in hist)]
+        b_index = self._batch_item_index
+        t_b = [np.asarray([b_index.get(v, -1) for v in t], dtype=np.int64) for t in truths]
+        r_b, n_b = _rank_rows(ub, self.batch.items, self.batch.item_ready, ex_b, t_b, self.k)
         self.scores.extend(zip(r_o.tolist(), n_o.tolist(), r_b.tolist(), n_b.tolist(), strict=True))
         del self.scores[: max(0, len(self.scores) - self.window)]
-        return len(users)
+        return len(rows)
+
+    def _batch_items_of(self, learner: OnlineLearner) -> np.ndarray:
+        """Each of ``learner``'s video rows as the batch model's index (-1: not in it),
+        extended as the learner's catalogue grows."""
+        if self._rows_of is not learner:
+            self._rows_of, self._to_batch = learner, np.zeros(0, dtype=np.int64)
+        have, n = len(self._to_batch), len(learner.items)
+        if n > have:
+            get = self._batch_item_index.get
+            more = np.fromiter(
+                (get(v, -1) for v in learner.items.ids[have:n]), dtype=np.int64, count=n - have
+            )
+            self._to_batch = np.concatenate([self._to_batch, more])
+        return self._to_batch
 
     def report(self) -> GateReport:
         """The verdict over the window: publish, or not and why (with the figures)."""

@@ -38,6 +38,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -57,9 +59,18 @@ from graphrec.learn.online import (
 )
 from graphrec.learn.ranker import LogRankerRefresh
 from graphrec.spine.store import Spine
-from graphrec.spine.stream import ConsumerLoop, Entry, RawRead, StreamReader, consumer_name
+from graphrec.spine.stream import (
+    ConsumerLoop,
+    Entry,
+    RawRead,
+    StreamReader,
+    consumer_name,
+    pack_command,
+    send_packed,
+)
 
 GROUP = "online-trainer"
+_FIRST, _SECOND = itemgetter(0), itemgetter(1)
 SKIP_WEIGHT = -1.0
 log = logging.getLogger(__name__)
 
@@ -142,24 +153,78 @@ def _decode_all(ids: list[bytes]) -> list[str]:
     return out if len(out) == len(ids) else [i.decode() for i in ids]
 
 
+_MS_DIGITS = 13  # epoch milliseconds from 2001 to 2286
+_POW10 = 10 ** np.arange(_MS_DIGITS - 1, -1, -1, dtype=np.int64)
+_KEY_AT = ((0, b"k"), (2, b"u"), (4, b"v"))
+_KIND, _USER, _VIDEO = itemgetter(1), itemgetter(3), itemgetter(5)
+
+
+def _append_ms(ids: list[bytes]) -> np.ndarray:
+    """The epoch-ms part of stream entry ids (``b"<ms>-<seq>"``) as int64: parsed as a byte
+    matrix when every id has 13 digits before its dash (every id of this era), else one by
+    one."""
+    if not ids:
+        return np.zeros(0, dtype=np.int64)
+    arr = np.array(ids, dtype=np.bytes_)
+    width = arr.dtype.itemsize
+    if width > _MS_DIGITS:
+        m = arr.view(np.uint8).reshape(len(ids), width)
+        digits = m[:, :_MS_DIGITS]
+        if (m[:, _MS_DIGITS] == ord("-")).all() and ((digits >= 48) & (digits <= 57)).all():
+            return (digits.astype(np.int64) - 48) @ _POW10
+    return np.array([i.partition(b"-")[0] for i in ids], dtype=np.bytes_).astype(np.int64)
+
+
+def _plain_part(
+    flats: list[list[bytes]], wb: Mapping[bytes, float]
+) -> tuple[list[bytes], list[bytes], list[float | None]] | None:
+    """A partition's entries when every one is an engagement or skip with its fields in the
+    append script's order (``k``, ``u``, ``v`` first) and a video: its users, videos and
+    weights, each taken for all entries at once (C-level ``map``); else None (the caller
+    goes entry by entry)."""
+    try:
+        for at, key in _KEY_AT:
+            if list(map(itemgetter(at), flats)).count(key) != len(flats):
+                return None
+        kinds = list(map(_KIND, flats))
+        videos = list(map(_VIDEO, flats))
+    except IndexError:  # an entry with fewer fields
+        return None
+    weights = list(map(wb.get, kinds))  # None: served feeds, unknown kinds
+    if None in weights or b"" in videos:
+        return None
+    return list(map(_USER, flats)), videos, weights
+
+
 def interactions_from_raw(
     read: RawRead, weights: Mapping[str, float]
 ) -> tuple[Interactions, np.ndarray]:
     """:func:`interactions_from` on a raw read (:meth:`StreamReader.read_raw`): the same
     interactions in the same order, built from the bytes Redis sent without an
     :class:`Entry` or a decoded dict per entry; and each entry's append time (epoch ms,
-    int64), in read order."""
-    wb = {k.encode(): float(w) for k, w in weights.items()}
+    int64), in read order. A partition whose entries are all engagements in the append
+    script's field order (the usual read) is taken column by column (:func:`_plain_part`);
+    any other entry by its fields."""
+    wb = {k.encode(): float(w) for k, w in weights.items() if k != "served"}
     served = b"served"
     users: list[bytes] = []
     items: list[bytes] = []
     w: list[float] = []
     at: list[int] = []  # each interaction's entry (its index in read order)
-    ms: list[bytes] = []
+    eids: list[bytes] = []
     n = 0
     for _, entries in read.parts:
-        for eid, flat in entries:
-            ms.append(eid.partition(b"-")[0])
+        eids.extend(map(_FIRST, entries))
+        flats = list(map(_SECOND, entries))
+        plain = _plain_part(flats, wb)
+        if plain is not None:
+            users.extend(plain[0])
+            items.extend(plain[1])
+            w.extend(plain[2])  # type: ignore[arg-type]
+            at.extend(range(n, n + len(flats)))
+            n += len(flats)
+            continue
+        for flat in flats:
             it = iter(flat)
             f = dict(zip(it, it, strict=True))
             k = f.get(b"k")
@@ -179,8 +244,8 @@ def interactions_from_raw(
                     w.append(wb[k])
                     at.append(n)
             n += 1
-    appended = np.array(ms, dtype=np.bytes_).astype(np.int64) if ms else np.zeros(0, np.int64)
-    times = appended[np.asarray(at, dtype=np.int64)] / 1000
+    appended = _append_ms(eids)
+    times = (appended if len(at) == n else appended[np.asarray(at, dtype=np.int64)]) / 1000
     batch = Interactions(
         _decode_all(users), _decode_all(items), np.asarray(w, dtype=np.float32), times
     )
@@ -277,6 +342,7 @@ class TrainerStats:
     update_seconds: float = 0.0
     rehearsal_pairs: int = 0
     rehearsal_seconds: float = 0.0
+    rehearsal_cpu_s: float = 0.0  # process CPU-seconds spent rehearsing
     rehearsal_slices: int = 0
     delays_s: DelayWindow = field(default_factory=DelayWindow)
     gate: GateReport | None = None
@@ -464,9 +530,10 @@ class OnlineTrainer(ConsumerLoop):
             self.stats.updates += 1
         due = self.learner.rehearsal_due
         if due and oldest_s <= self.rehearse_lag_s:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             self.stats.rehearsal_pairs += self.model.rehearse(self.rehearse_slice_s)
             self.stats.rehearsal_seconds += time.perf_counter() - t0
+            self.stats.rehearsal_cpu_s += time.process_time() - c0
             self.stats.rehearsal_slices += 1
             self.publish()
         if entries or due:
@@ -482,20 +549,39 @@ class OnlineTrainer(ConsumerLoop):
         users, videos = moved
         if not users and not videos:
             return True
-        k, r = self.spine.keys, self.spine.r
-        pipe = r.pipeline(transaction=False)
+        # In the wire format (pack_command; one write, one reply each): thousands of
+        # vectors a round went through redis-py's per-argument packing before.
+        k = self.spine.keys
+        cmds: list[bytes] = []
         if videos:
-            pipe.hset(k.vemb, mapping={v: x.astype("<f4").tobytes() for v, x in videos.items()})
+            cmds.append(
+                pack_command(
+                    b"HSET", k.vemb.encode(),
+                    args=chain.from_iterable(
+                        (v.encode(), x.astype("<f4").tobytes()) for v, x in videos.items()
+                    ),
+                )
+            )  # fmt: skip
         by_part: dict[int, list[str]] = {}
         for uid in users:
             by_part.setdefault(k.part(uid), []).append(uid)
         for part, uids in by_part.items():  # the vectors, then the marks (one MSET, one SADD)
             pre = k.prefix(part)
-            pipe.mset({f"{pre}u:{u}:emb": users[u].astype("<f4").tobytes() for u in uids})
-            for u in uids:
-                pipe.hset(f"{pre}u:{u}:meta", "emb_online", 1)
-            pipe.sadd(k.moved(part), *uids)
-        pipe.execute()
+            keyed = [(u.encode(), f"{pre}u:{u}:".encode()) for u in uids]
+            cmds.append(
+                pack_command(
+                    b"MSET",
+                    args=chain.from_iterable(
+                        (key + b"emb", users[u].astype("<f4").tobytes())
+                        for (_, key), u in zip(keyed, uids, strict=True)
+                    ),
+                )
+            )
+            cmds.extend(
+                pack_command(b"HSET", key + b"meta", b"emb_online", b"1") for _, key in keyed
+            )
+            cmds.append(pack_command(b"SADD", k.moved(part).encode(), args=(u for u, _ in keyed)))
+        send_packed(self.spine.r, cmds)
         self.stats.published_users += len(users)
         self.stats.published_videos += len(videos)
         return True
