@@ -138,8 +138,10 @@ class Recommender:
         s = self.settings
         # Shared candidate lists (not user state) live this long in this process; 0: re-read
         # them for every feed. ``shared``: lists kept on another clock (a simulation's).
-        self.shared = shared or SharedLists(
-            s.feed_shared_ttl_s if shared_ttl_s is None else shared_ttl_s
+        self.shared = (
+            shared
+            if shared is not None  # not ``or``: an empty SharedLists is falsy (it has a len)
+            else SharedLists(s.feed_shared_ttl_s if shared_ttl_s is None else shared_ttl_s)
         )
         self._defaults = Mix(
             source_weights={},
