@@ -48,7 +48,8 @@ from graphrec.learn.baselines import EASE, ItemKNN, Popularity, binary, choose
 
 K = 20
 POLICY_FLAGS = (
-    "similar", "spectral", "embedding", "interest", "communities", "following", "pools", "spillover",
+    "blend", "similar", "spectral", "embedding", "interest", "communities", "following", "pools",
+    "spillover",
     "lookback", "cold_start", "catalogue",
 )  # fmt: skip
 SOURCE_OF_FLAG = {"communities": "community"}

@@ -195,7 +195,7 @@ def evaluate_blends(
         for name, blend in blends.items():
             x = torch.from_numpy(np.ascontiguousarray(p.score(blend), dtype=np.float32))
             x[torch.from_numpy(sub.row).long(), torch.from_numpy(sub.col).long()] = -torch.inf
-            top = x.topk(k, dim=1).indices.numpy()
+            top = x.topk(min(k, x.shape[1]), dim=1).indices.numpy()
             seen[name][top.ravel()] = True
             acc[name].append(recall_ndcg(top, truth, k))
     return {
@@ -239,5 +239,59 @@ def choose(
 
 __all__ = [
     "GS", "WS", "BlendParts", "FilterBlend", "choose", "covariance", "evaluate_blends",
-    "grid_name", "unit_rows",
+    "fit_blend", "grid_name", "unit_rows",
 ]  # fmt: skip
+
+
+def fit_blend(
+    train: Any,
+    held: Sequence[np.ndarray],
+    *,
+    lists_on: Callable[[Any, Any], Any],
+    rank: int,
+    seed: int,
+    embeddings: Callable[[Any], tuple[np.ndarray, np.ndarray]] | None,
+    keys: np.ndarray,
+    scale: float,
+    video_embeddings: np.ndarray | None,
+    neighbours: int = 50,
+    gs: Iterable[float] = GS,
+    ws: Iterable[float] = WS,
+) -> FilterBlend:
+    """The served blend for the graph, ``g`` and ``w`` chosen on validation.
+
+    Validation: ``train`` (users x videos, the split the embeddings were trained on) and its
+    ``held`` items per user: the lists (``lists_on(train)``, as the ``similar`` source would
+    store them, from ``train`` and the filter fitted on it: the high-pass lists or EASE's), the filter's vectors and the embeddings
+    (``embeddings(train)``: users x k and videos x k) are all computed on ``train``, the
+    grid scored on ``held``. The returned blend carries the statistics of what is served:
+    the stored ``keys`` (with ``scale``) and ``video_embeddings`` of the whole graph.
+    """
+    from graphrec.learn.baselines import binary
+    from graphrec.learn.spectral import fit_filter
+
+    x = binary(train)
+    filt, vec = fit_filter(x, rank=rank, seed=seed)
+    lists = lists_on(x, filt)
+    key_t = np.ascontiguousarray(vec.key.T)
+    users_e = items_e = unit = None
+    if embeddings is not None:
+        users_e, items_e = embeddings(x)
+        unit = unit_rows(items_e)
+    inner = FilterBlend.fit(vec.key, vec.scale, items_e)
+
+    def parts(u: np.ndarray) -> BlendParts:
+        h = x[u]
+        q = np.asarray(h @ vec.query, dtype=np.float32)
+        lst = h @ lists
+        return BlendParts(
+            lists=lst.toarray() if hasattr(lst, "toarray") else np.asarray(lst),
+            spectral=q @ key_t, query=q,
+            embedding=None if unit is None or users_e is None else users_e[u] @ unit.T,
+            user=None if users_e is None else users_e[u],
+        )  # fmt: skip
+
+    chosen = choose(inner, parts, x, held, gs=gs, ws=ws)
+    served = FilterBlend.fit(keys, scale, video_embeddings, g=chosen.g, w=chosen.w)
+    served.validation = chosen.validation
+    return served
