@@ -271,6 +271,7 @@ def _all_families(
     dims: dict[str, int] = {}
     timings = {"filter_fit": 0.0, "item_rows": 0.0, "spectral": 0.0, "filter": 0.0,
                "embedding": 0.0}  # fmt: skip
+
     def phase(
         train: sp.csr_matrix, test: list[np.ndarray], adj: torch.Tensor, picks: dict[str, float]
     ) -> tuple[dict[str, Any], dict[str, float]]:

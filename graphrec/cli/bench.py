@@ -164,8 +164,9 @@ def quality_cmd(
     train_seconds: float = typer.Option(240.0, help="Time box for LightGCN training."),
     init: str = typer.Option("normal", help="LightGCN start: normal or spectral (SVD)."),
     families: str = typer.Option(
-        "served", help="served: what the feed serves, LightGCN and the filter alone; all: "
-        "also every list family at every weight (far more CPU)."
+        "served",
+        help="served: what the feed serves, LightGCN and the filter alone; all: "
+        "also every list family at every weight (far more CPU).",
     ),
     neighbours: list[int] = typer.Option(
         [50, 200], "--neighbours", min=1, help="Item-to-item list lengths (the first is served)."

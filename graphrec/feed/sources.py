@@ -594,6 +594,24 @@ class BlendSource(QuerySource):
             self._model = model
         return model[1]
 
+    _emb: tuple[Any, Any] | None = None  # (version, unit embeddings in the vectors' order)
+
+    def _aligned(self, spine: Any, version: Any, ids: list[str]) -> Any:
+        """The videos' unit embeddings (``vemb``) in the spectral table's row order (zero
+        rows where a video has none), built once per lists version."""
+        import numpy as np
+
+        hit = self._emb
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        e_index, _, e_m = packed_table(spine, spine.keys.vemb, version)
+        out = np.zeros((len(ids), e_m.shape[1] if e_m.size else 0), np.float32)
+        if e_m.size:
+            at = np.asarray([e_index.get(v, -1) for v in ids])
+            out[at >= 0] = e_m[at[at >= 0]]
+        self._emb = (version, out)
+        return out
+
     def store_rows(self, rec: Any, ctx: UserContext, limit: int) -> list[dict[str, Any]]:
         """The same score on the spine's Redis state: the user's latest engagements (kept at
         append time), the synced lists, vectors and embeddings, every video scored."""
@@ -626,10 +644,9 @@ class BlendSource(QuerySource):
         user = np.frombuffer(emb_raw, dtype="<f4") if emb_raw else None
         emb_scores = None
         if user is not None and blend.w > 0:
-            e_index, _, e_m = packed_table(spine, spine.keys.vemb, rec.lists.version)
+            e_m = self._aligned(spine, rec.lists.version, ids)
             if e_m.size and e_m.shape[1] == user.shape[0]:
-                at = np.asarray([e_index.get(v, -1) for v in ids])
-                emb_scores = np.where(at >= 0, e_m[np.maximum(at, 0)] @ user, 0.0)
+                emb_scores = e_m @ user
         scores = blend.score(lists, key_m @ query, emb_scores, query=query,
                              user=None if emb_scores is None else user)  # fmt: skip
         scores = np.asarray(scores, dtype=np.float64)

@@ -127,9 +127,7 @@ def learn(
         types = [t for t, w in s.learn_weights.items() if w > 0]
         last_at = export_last_at(graph, export, types=types)
         filt, spectral = fit_filter(export.matrix, rank=s.spectral_rank, seed=s.learn_seed)
-        model = fit_item_item(
-            export.matrix, last_at=last_at, seed=s.learn_seed, full_filter=filt
-        )
+        model = fit_item_item(export.matrix, last_at=last_at, seed=s.learn_seed, full_filter=filt)
         run.similar = {"method": model.method, "lambda": model.lam, "tau": model.tau,
                        "validation": model.validation}  # fmt: skip
         run.item_item = model
