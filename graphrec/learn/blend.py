@@ -92,15 +92,25 @@ class FilterBlend:
     def weighted(self, g: float, w: float) -> FilterBlend:
         return replace(self, g=float(g), w=float(w))
 
-    def embedding_factor(self, query: np.ndarray, user: np.ndarray | None) -> np.ndarray:
-        """Per user: what multiplies the embedding dot, ``w * g * M * sd_spec / sd_emb``
-        (0 where the user has no embedding or no spread)."""
+    def spread_ratio(self, query: np.ndarray, user: np.ndarray | None) -> np.ndarray:
+        """Per user: ``M * sd_spec / sd_emb`` (0 where the user has no embedding or no
+        spread); it does not depend on ``g`` or ``w``."""
         q = np.atleast_2d(np.asarray(query, dtype=np.float64))
-        if user is None or self.w == 0 or self.emb_cov is None:
+        if user is None or self.emb_cov is None:
             return np.zeros(q.shape[0])
         sd_e = _spread(self.emb_cov, user)
-        sd_s = _spread(self.key_cov, q) * self.scale * self.g
-        return np.divide(self.w * sd_s, sd_e, out=np.zeros_like(sd_s), where=sd_e > 0)
+        sd_s = _spread(self.key_cov, q) * self.scale
+        return np.divide(sd_s, sd_e, out=np.zeros_like(sd_s), where=sd_e > 0)
+
+    def embedding_factor(
+        self, query: np.ndarray, user: np.ndarray | None, ratio: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per user: what multiplies the embedding dot, ``w * g * M * sd_spec / sd_emb``
+        (``ratio``: :meth:`spread_ratio`'s value when already known)."""
+        if user is None or self.w == 0 or self.emb_cov is None:
+            return np.zeros(np.atleast_2d(query).shape[0])
+        r = self.spread_ratio(query, user) if ratio is None else ratio
+        return self.w * self.g * r
 
     def score(
         self,
@@ -110,16 +120,18 @@ class FilterBlend:
         *,
         query: np.ndarray,
         user: np.ndarray | None = None,
+        ratio: np.ndarray | None = None,
     ) -> np.ndarray:
         """The served score of users (rows) x videos (columns): ``lists`` (the history's list
         sums), ``spectral`` (summed query . stored key), ``embedding`` (user embedding . unit
         video embedding, or None), ``query`` (users x d, the summed query vectors), ``user``
-        (users x k, their embeddings). One user: 1-d rows work too (one row)."""
+        (users x k, their embeddings), ``ratio`` (:meth:`spread_ratio`, when already
+        computed for these users). One user: 1-d rows work too (one row)."""
         one = np.ndim(lists) == 1
         a = np.atleast_2d(np.asarray(lists, dtype=np.float32))
         out = a + np.float32(self.g * self.scale) * np.atleast_2d(spectral).astype(np.float32)
         if embedding is not None and user is not None:
-            f = self.embedding_factor(query, user).astype(np.float32)[:, None]
+            f = self.embedding_factor(query, user, ratio).astype(np.float32)[:, None]
             out = out + f * np.atleast_2d(embedding).astype(np.float32)
         return out[0] if one else out
 
@@ -163,9 +175,15 @@ class BlendParts:
     embedding: np.ndarray | None = None
     user: np.ndarray | None = None
 
+    # The users' spread ratio, computed once: every blend scored on these parts must be a
+    # weighting (FilterBlend.weighted) of one blend (same covariances and scale).
+    ratio: np.ndarray | None = None
+
     def score(self, blend: FilterBlend) -> np.ndarray:
+        if self.ratio is None and self.user is not None:
+            self.ratio = blend.spread_ratio(self.query, self.user)
         return blend.score(self.lists, self.spectral, self.embedding, query=self.query,
-                           user=self.user)  # fmt: skip
+                           user=self.user, ratio=self.ratio)  # fmt: skip
 
 
 def evaluate_blends(
