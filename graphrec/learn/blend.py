@@ -60,7 +60,7 @@ def _spread(cov: np.ndarray | None, users: np.ndarray) -> np.ndarray:
     u = np.atleast_2d(np.asarray(users, dtype=np.float64))
     if cov is None or cov.size == 0 or u.shape[1] != cov.shape[0]:
         return np.zeros(u.shape[0])
-    return np.sqrt(np.clip(np.einsum("bi,ij,bj->b", u, cov, u), 0.0, None))
+    return np.sqrt(np.clip(((u @ cov) * u).sum(axis=1), 0.0, None))
 
 
 @dataclass
@@ -129,10 +129,23 @@ class FilterBlend:
         computed for these users). One user: 1-d rows work too (one row)."""
         one = np.ndim(lists) == 1
         a = np.atleast_2d(np.asarray(lists, dtype=np.float32))
-        out = a + np.float32(self.g * self.scale) * np.atleast_2d(spectral).astype(np.float32)
+        sp_ = np.atleast_2d(np.asarray(spectral, dtype=np.float32))
+        f = None
         if embedding is not None and user is not None:
             f = self.embedding_factor(query, user, ratio).astype(np.float32)[:, None]
-            out = out + f * np.atleast_2d(embedding).astype(np.float32)
+        c = float(self.g * self.scale)
+        if a.size >= 1 << 20:  # a batch of users: one pass each, in place (torch threads)
+            import torch
+
+            t = torch.add(torch.from_numpy(a), torch.from_numpy(sp_), alpha=c)
+            if f is not None and embedding is not None and np.any(f):
+                e = torch.from_numpy(np.atleast_2d(np.asarray(embedding, dtype=np.float32)))
+                t.addcmul_(torch.from_numpy(f), e)
+            out = t.numpy()
+        else:
+            out = a + np.float32(c) * sp_
+            if f is not None and embedding is not None:
+                out = out + f * np.atleast_2d(np.asarray(embedding, dtype=np.float32))
         return out[0] if one else out
 
     # --- stored with the model -------------------------------------------------------------
