@@ -557,8 +557,10 @@ class BlendSource(QuerySource):
         emb = user[0]["embedding"]
         lists = {r["video_id"]: float(r["lists"]) for r in read("serving/blend_lists",
                                                                 history=history)}  # fmt: skip
-        ids = set(lists)
         k = limit * 3 + len(history)
+        # The lists' strongest k (a long history reaches thousands of videos), then the two
+        # indexes' nearest k: each candidate scored exactly.
+        ids = set(sorted(lists, key=lambda v: (-lists[v], v))[:k])
         if query is not None and np.any(query):
             ids |= {r["video_id"] for r in read("serving/blend_nearest", index="video_spectral",
                                                  k=k, vector=query.tolist())}  # fmt: skip
