@@ -115,6 +115,7 @@ def training_work(
             "written": run.writeback.counts if run.writeback is not None else {},
             "item_item": {k: v for k, v in run.similar.items() if k != "validation"},
             "spectral": run.spectral,
+            "blend": {"g": run.blend.g, "w": run.blend.w} if run.blend is not None else None,
             "communities": run.communities_written,
             "seconds": run.seconds,
         }

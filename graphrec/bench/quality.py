@@ -54,11 +54,13 @@ def bench_quality(
     threads: int = 2,
     filter_kind: str = "bspm",
     rank: int = 448,
-    train_seconds: float = 360.0,
+    train_seconds: float = 240.0,
     config: TrainConfig | None = None,
+    families: str = "served",
     weights: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0),
     neighbours: tuple[int, ...] = (50, 200),
     spectral_scales: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0),
+    blend_ws: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0),
     validation: float = 0.2,
     init: str = "normal",
     log: Callable[[str], None] = print,
@@ -67,31 +69,31 @@ def bench_quality(
 
     Nothing is chosen on the test split: a validation split (``validation`` of each user's
     training items, at random: the split has no times) is carved from train; LightGCN trains
-    on the rest and stops early on it, and every combination weight is picked there. For the
-    test, the filter is refitted on the whole train split and the learned LightGCN layer is
-    propagated over the whole training graph (no retraining).
+    on the rest and stops early on it, and every weight is picked there. For the test, the
+    filter is refitted on the whole train split and the learned LightGCN layer is propagated
+    over the whole training graph (no retraining).
 
-    Three families are measured, each alone and with LightGCN: the full graph filter
-    (``filter``); the whole filter cut to each item's ``k`` best neighbours (``similar@k``,
-    :meth:`GraphFilter.item_rows`); and what the feed serves, ``highpass@k+spectral``: the
-    filter's high-pass part cut to ``k`` neighbours (sparse lists,
-    :meth:`GraphFilter.highpass_rows`) plus its low-rank part exactly, a dot product of the
-    user's summed history vector with each item's vector
-    (:meth:`GraphFilter.spectral_vectors`), times a scale ``g`` (``spectral_scales``: the cut
-    drops positive high-pass mass, which a larger low-rank share makes up for). The first ``k``
-    is the served figure, at the scale and LightGCN weight chosen on validation.
+    By default (``families="served"``) it measures what the feed serves, through the same
+    function the feed calls (:meth:`graphrec.learn.blend.FilterBlend.score`): the filter's
+    high-pass lists cut to ``neighbours[0]`` per video, plus ``g`` x its low-rank part as the
+    stored spectral vectors, plus ``w`` x the unit LightGCN embeddings in the user's filter
+    units, ``g`` (``spectral_scales``) and ``w`` (``blend_ws``) chosen on validation; and, for
+    reference, LightGCN alone and the whole filter alone. ``families="all"`` adds the
+    earlier table: every list family at every scale and LightGCN weight (per-user
+    standardised sums; far more CPU).
     """
+    from graphrec.learn.blend import BlendParts, FilterBlend, choose, evaluate_blends, unit_rows
+    from graphrec.learn.spectral import spectral_vectors
+
+    if families not in ("served", "all"):
+        raise ValueError(f"families: 'served' or 'all', got {families!r}")
     torch.set_num_threads(threads)
-
-    def served_name(k: int, g: float) -> str:
-        return f"highpass@{k}+spectral" if g == 1 else f"highpass@{k}+{g:g}*spectral"
-
     started = time.perf_counter()
+    cpu0 = time.process_time()
     split = load_split(data)
     t_load = time.perf_counter() - started
     log(f"loaded {split.summary()} in {t_load:.1f}s")
     inner, valid = split_holdout(split.train, fraction=validation, seed=0)
-
     cfg = config or TrainConfig(
         epochs=200,
         batch_size=65536,
@@ -103,6 +105,7 @@ def bench_quality(
         init=init,
     )
     t0 = time.perf_counter()
+    c0 = time.process_time()
     result = train_model(
         inner,
         valid,
@@ -113,6 +116,7 @@ def bench_quality(
         ),
     )
     t_train = time.perf_counter() - t0
+    cpu: dict[str, float] = {"lightgcn_train": time.process_time() - c0}
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt = save_checkpoint(
         out_dir / "gowalla-lightgcn.pt",
@@ -122,14 +126,151 @@ def bench_quality(
         extra={"curve": result.curve()},
     )
     curve_png = plot_curve(result.history, ckpt.with_suffix(".png"), title="LightGCN on Gowalla")
-    dims: dict[str, int] = {}
-    timings = {
-        "filter_fit": 0.0,
-        "item_rows": 0.0,
-        "spectral": 0.0,
-        "filter": 0.0,
-        "embedding": 0.0,
+    served_k = neighbours[0]
+    timings: dict[str, float] = {}
+
+    def clock(name: str, t: float, c: float) -> None:
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - t
+        cpu[name] = cpu.get(name, 0.0) + time.process_time() - c
+
+    def served_phase(
+        train: sp.csr_matrix, test: list[np.ndarray], adj: torch.Tensor, picked: FilterBlend | None
+    ) -> tuple[FilterBlend, dict[str, Any]]:
+        """Fit the filter on ``train``; its high-pass lists, vectors and the embeddings as
+        the feed stores them; choose ``g``, ``w`` (validation) or score the picked ones."""
+        t, c = time.perf_counter(), time.process_time()
+        filt = GraphFilter.fit(train, kind=filter_kind, rank=rank)
+        clock("filter_fit", t, c)
+        t, c = time.perf_counter(), time.process_time()
+        lists = filt.highpass_rows(served_k)
+        vectors = spectral_vectors(filt, train.shape[1], rank=rank)
+        clock("highpass_lists_and_vectors", t, c)
+        result.model.eval()
+        with torch.no_grad():
+            user_emb, item_emb = result.model.get_embedding(adj)
+        users_e = user_emb.cpu().numpy()
+        items_e = item_emb.cpu().numpy()
+        unit_items = unit_rows(items_e)
+        key_t = np.ascontiguousarray(vectors.key.T)
+        base = FilterBlend.fit(vectors.key, vectors.scale, items_e)
+
+        def parts(u: np.ndarray) -> BlendParts:
+            x = train[u]
+            q = np.asarray(x @ vectors.query, dtype=np.float32)
+            e = users_e[u]
+            return BlendParts(
+                lists=(x @ lists).toarray(), spectral=q @ key_t, query=q,
+                embedding=e @ unit_items.T, user=e,
+            )  # fmt: skip
+
+        t, c = time.perf_counter(), time.process_time()
+        if picked is None:
+            chosen = choose(base, parts, train, test, gs=spectral_scales, ws=blend_ws)
+            measured = {"served": evaluate_blends(parts, train, test, {"x": chosen})["x"]}
+        else:
+            chosen = base.weighted(picked.g, picked.w)
+            measured = evaluate_blends(
+                parts, train, test, {"served": chosen, "served_no_lightgcn": chosen.weighted(
+                    chosen.g, 0.0)},
+            )  # fmt: skip
+        clock("served_scoring", t, c)
+        t, c = time.perf_counter(), time.process_time()
+        emb = embedding_scorer(result.model, adj)
+        refs: dict[str, Callable[[np.ndarray], torch.Tensor]] = {"lightgcn": emb}
+        if picked is not None:  # the whole filter, for reference: the test split only
+            refs["filter"] = filt.score
+        measured.update(_evaluate_together(refs, train, test))
+        clock("reference_scoring", t, c)
+        return chosen, measured
+
+    log("validation: filter, lists and vectors on the inner split; g and w picked there")
+    chosen, val_metrics = served_phase(inner, valid, result.adj, None)
+    log(f"chosen: g={chosen.g:g} w={chosen.w:g}")
+    log("test: filter refitted on the whole train split, chosen g and w")
+    full_adj = normalized_adjacency(split.train)
+    _, test_metrics = served_phase(split.train, split.test, full_adj, chosen)
+    served = test_metrics["served"]
+    served_name = f"highpass@{served_k} + {chosen.g:g} x spectral + {chosen.w:g} x LightGCN"
+    names = {
+        "served": f"{served_name} (served, validated)",
+        "served_no_lightgcn": f"highpass@{served_k} + {chosen.g:g} x spectral",
+        "lightgcn": "LightGCN alone",
+        "filter": f"{filter_kind} graph filter alone (reference)",
     }
+    rows = [{"model": names[n], **m.as_dict()} for n, m in test_metrics.items()]
+    out: dict[str, Any] = {
+        "data": str(data),
+        "split": split.summary(),
+        "families": families,
+        "threads": threads,
+        "cpu_count": os.cpu_count(),
+        "validation_share": validation,
+        "chosen": {"g": chosen.g, "w": chosen.w, "neighbours": served_k},
+        "validation_grid": chosen.validation,
+        "validation_rows": [{"model": names.get(n, n), **m.as_dict()}
+                            for n, m in val_metrics.items()],
+        "served": {"model": served_name, "neighbours": served_k,
+                   "spectral_dims": int(2 * rank + 1), **served.as_dict()},
+        "served_recall_at_20": served.recall,
+        "served_ndcg_at_20": served.ndcg,
+        "train_config": cfg.__dict__,
+        "best_epoch": result.best_epoch,
+        "curve": result.curve(),
+        "checkpoint": str(ckpt),
+        "curve_png": str(curve_png),
+    }  # fmt: skip
+    if families == "all":
+        t, c = time.perf_counter(), time.process_time()
+        extra = _all_families(
+            split, inner, valid, result, filter_kind=filter_kind, rank=rank, weights=weights,
+            neighbours=neighbours, spectral_scales=spectral_scales,
+        )  # fmt: skip
+        clock("all_families", t, c)
+        rows += extra.pop("rows")
+        out.update(extra)
+    rows += [
+        {"model": f"published: {k}", "recall@20": r, "ndcg@20": n}
+        for k, (r, n) in PUBLISHED.items()
+    ]
+    total = time.perf_counter() - started
+    out["rows"] = rows
+    out["load_avg_at_end"] = os.getloadavg()
+    out["cpu_s"] = round(time.process_time(), 1)  # the whole process, imports included
+    out["cpu_s_after_imports"] = round(time.process_time() - cpu0, 1)
+    out["cpu_seconds"] = {k: round(v, 1) for k, v in cpu.items()}
+    out["seconds"] = {
+        "load": round(t_load, 1),
+        "lightgcn_train": round(t_train, 1),
+        "lightgcn_seconds_per_epoch": round(result.seconds_per_epoch, 1),
+        "lightgcn_epochs": len(result.history),
+        **{k: round(v, 1) for k, v in timings.items()},
+        "total": round(total, 1),
+    }
+    return out
+
+
+def _all_families(
+    split: Any,
+    inner: sp.csr_matrix,
+    valid: list[np.ndarray],
+    result: Any,
+    *,
+    filter_kind: str,
+    rank: int,
+    weights: tuple[float, ...],
+    neighbours: tuple[int, ...],
+    spectral_scales: tuple[float, ...],
+) -> dict[str, Any]:
+    """The full family table (``--families all``): the whole filter, ``similar@k`` (the
+    whole filter cut to ``k`` per video) and ``highpass@k+g*spectral``, each alone and with
+    LightGCN (per-user standardised sums), every weight chosen on validation."""
+
+    def served_name(k: int, g: float) -> str:
+        return f"highpass@{k}+spectral" if g == 1 else f"highpass@{k}+{g:g}*spectral"
+
+    dims: dict[str, int] = {}
+    timings = {"filter_fit": 0.0, "item_rows": 0.0, "spectral": 0.0, "filter": 0.0,
+               "embedding": 0.0}  # fmt: skip
 
     def phase(
         train: sp.csr_matrix, test: list[np.ndarray], adj: torch.Tensor, picks: dict[str, float]
@@ -214,13 +355,9 @@ def bench_quality(
                 chosen[base] = max(options, key=lambda w: options[w])
         return measured, chosen
 
-    log("validation: filter and lists on the inner split, weights picked on held-out 20 %")
     val_metrics, chosen = phase(inner, valid, result.adj, {})
-    log(f"chosen weights (LightGCN share per base): {chosen}")
-    log("test: filter refitted on the whole train split, chosen weights")
     full_adj = normalized_adjacency(split.train)
     test_metrics, _ = phase(split.train, split.test, full_adj, chosen)
-    total = time.perf_counter() - started
 
     def name_of(base: str) -> str:
         w = chosen[base]
@@ -231,51 +368,21 @@ def bench_quality(
         names = [served_name(k, g) for g in spectral_scales]
         return max(names, key=lambda b: val_metrics[name_of(b)].ndcg)
 
-    served_k = neighbours[0]
-    served_base = validated(served_k)
-    served = test_metrics[name_of(served_base)]
-    rows = [{"model": name, **m.as_dict()} for name, m in test_metrics.items()] + [
-        {"model": f"published: {k}", "recall@20": r, "ndcg@20": n}
-        for k, (r, n) in PUBLISHED.items()
-    ]
     return {
-        "data": str(data),
-        "split": split.summary(),
-        "threads": threads,
-        "cpu_count": os.cpu_count(),
-        "load_avg_at_end": os.getloadavg(),
-        "validation_share": validation,
-        "chosen_weights": chosen,
-        "validation_rows": [{"model": n, **m.as_dict()} for n, m in val_metrics.items()],
-        "rows": rows,
-        "served": {"model": name_of(served_base), "neighbours": served_k,
-                   "spectral_dims": dims["spectral"],
-                   **served.as_dict()},
-        "served_recall_at_20": served.recall,
-        "served_ndcg_at_20": served.ndcg,
-        "best_validated": {
+        "rows": [{"model": f"[all] {name}", **m.as_dict()} for name, m in test_metrics.items()],
+        "all_chosen_weights": chosen,
+        "all_validation_rows": [{"model": n, **m.as_dict()} for n, m in val_metrics.items()],
+        "all_best_validated": {
             base: {"model": name_of(base), **test_metrics[name_of(base)].as_dict()}
             for base in chosen
         },
-        "served_by_neighbours": {
+        "all_by_neighbours": {
             k: {"model": name_of(validated(k)), **test_metrics[name_of(validated(k))].as_dict()}
             for k in neighbours
         },
-        "seconds": {
-            "load": round(t_load, 1),
-            "lightgcn_train": round(t_train, 1),
-            "lightgcn_seconds_per_epoch": round(result.seconds_per_epoch, 1),
-            "lightgcn_epochs": len(result.history),
-            **{k: round(v, 1) for k, v in timings.items()},
-            "total": round(total, 1),
-            "cpu_process": round(time.process_time(), 1),
-        },
-        "train_config": cfg.__dict__,
-        "best_epoch": result.best_epoch,
-        "curve": result.curve(),
-        "checkpoint": str(ckpt),
-        "curve_png": str(curve_png),
-    }  # fmt: skip
+        "all_seconds": {k: round(v, 1) for k, v in timings.items()},
+        "all_spectral_dims": dims.get("spectral"),
+    }
 
 
 def _evaluate_together(

@@ -48,7 +48,8 @@ from graphrec.learn.baselines import EASE, ItemKNN, Popularity, binary, choose
 
 K = 20
 POLICY_FLAGS = (
-    "similar", "spectral", "embedding", "interest", "communities", "following", "pools", "spillover",
+    "blend", "similar", "spectral", "embedding", "interest", "communities", "following", "pools",
+    "spillover",
     "lookback", "cold_start", "catalogue",
 )  # fmt: skip
 SOURCE_OF_FLAG = {"communities": "community"}
@@ -302,6 +303,9 @@ def bench_replay(
                 train_info = {
                     "lightgcn": run.result.best.as_dict() if run.result.best else None,
                     "item_item": run.similar,
+                    "blend": None
+                    if run.blend is None
+                    else {"g": run.blend.g, "w": run.blend.w, "validation": run.blend.validation},
                     "ranker": run.ranker,
                     "communities": run.communities.count if run.communities else 0,
                     "seconds": {k: round(v, 1) for k, v in run.seconds.items()},

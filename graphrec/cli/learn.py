@@ -76,6 +76,9 @@ def train(
         print_table("item-to-item (SIMILAR), chosen on validation", [sim])
     if run.spectral:
         print_table("graph filter's low-rank vectors (spectral source)", [run.spectral])
+    if run.blend is not None:
+        print_table("served score (blend source): lists + g x spectral + w x embedding",
+                    [{"g": run.blend.g, "w": run.blend.w}])  # fmt: skip
 
 
 @handle_errors

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from graphrec.errors import InvalidInput
 
 SOURCE_NAMES = (
+    "blend",
     "similar",
     "spectral",
     "embedding",
@@ -26,6 +27,7 @@ SOURCE_NAMES = (
 )
 
 DEFAULT_SOURCE_WEIGHTS: dict[str, float] = {
+    "blend": 1.2,  # the served score (lists + g x spectral + w x embedding, validated)
     "similar": 1.1,  # item-to-item from co-engagement: the strongest single signal
     "spectral": 1.0,  # the graph filter's low-rank part (vector index)
     "embedding": 1.0,
@@ -54,6 +56,7 @@ class FeedPolicy:
     cold_start: bool = True
     diversity: bool = True
     communities: bool = True
+    blend: bool = True
     similar: bool = True
     spectral: bool = True
     embedding: bool = True

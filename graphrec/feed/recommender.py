@@ -8,6 +8,7 @@ was spent meanwhile is not granted; the feed drops it and refills from the next 
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -199,6 +200,10 @@ class Recommender:
             found: dict[str, list[Candidate]] = {}
             for src in sources:
                 if src.shared:
+                    continue
+                if hasattr(src, "graph_rows"):  # a source reading several queries itself
+                    rows = src.graph_rows(functools.partial(run_in, tx), ctx, limit)
+                    found[src.name] = src.candidates(rows, ctx)
                     continue
                 params = src.params(ctx, limit)
                 found[src.name] = (

@@ -480,6 +480,238 @@ class SpectralSource(QuerySource):
         return out
 
 
+_PACKED: dict[str, tuple[Any, dict[str, int], list[str], Any]] = {}
+_PACKED_LOCK = threading.Lock()
+
+
+def packed_table(spine: Any, key: str, version: Any) -> tuple[dict[str, int], list[str], Any]:
+    """A Redis hash of packed float32 vectors (id -> bytes) as (index, ids, matrix), loaded
+    once per lists version and shared by the sources of this process."""
+    import numpy as np
+
+    hit = _PACKED.get(key)
+    if hit is not None and hit[0] == version:
+        return hit[1:]
+    with _PACKED_LOCK:
+        hit = _PACKED.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1:]
+        raw = spine.r.hgetall(key)
+        ids = sorted(x.decode() if isinstance(x, bytes) else str(x) for x in raw)
+        packed = [raw[i.encode()] for i in ids]
+        flat = np.frombuffer(b"".join(packed), dtype="<f4")
+        matrix = flat.reshape(len(ids), -1) if ids else np.zeros((0, 0), np.float32)
+        hit = (version, {v: i for i, v in enumerate(ids)}, ids, matrix)
+        _PACKED[key] = hit
+    return hit[1:]
+
+
+class BlendSource(QuerySource):
+    """The served score (:class:`graphrec.learn.blend.FilterBlend`): per video, the sum of
+    the history's item-to-item list entries + ``g`` x the spectral dot + ``w`` x the
+    embedding dot, ``g`` and ``w`` chosen on validation at training
+    (``(:Model {id: 'blend'})``). Its score is what it proposes by, and a feature the ranker
+    sees. On the graph: the videos the lists reach and the two vector indexes' nearest, each
+    scored; on the spine: every video scored exactly. The same function on both paths."""
+
+    history = 200  # most recent engaged videos (SpectralSource.history, the spine's RECENT)
+
+    def __init__(self) -> None:
+        super().__init__("blend", "serving/blend_user")
+
+    _model: tuple[Any, Any] | None = None  # (version, FilterBlend)
+
+    def reason(self, row: dict[str, Any], ctx: UserContext) -> str:
+        return f"your history (latest: {row['via']}) -> lists + spectral + embedding (served)"
+
+    # --- the graph path ---------------------------------------------------------------------
+    def params(self, ctx: UserContext, limit: int) -> dict[str, Any] | None:
+        return {"user_id": ctx.user_id, "realtime": ctx.realtime, "history": self.history}
+
+    def blend_from_graph(self, read: Callable[..., list[dict[str, Any]]]) -> Any:
+        """The stored blend (None before training wrote one), reloaded when retrained."""
+        from graphrec.learn.blend import FilterBlend
+
+        got = read("serving/blend_version")
+        if not got:
+            return None
+        version = ("graph", got[0]["trained_at"])
+        model = self._model
+        if model is None or model[0] != version or version[1] is None:
+            full = read("state/model_info", id="blend")
+            if not full:
+                return None
+            model = (version, FilterBlend.from_props(full[0]["props"]))
+            self._model = model
+        return model[1]
+
+    def graph_rows(
+        self, read: Callable[..., list[dict[str, Any]]], ctx: UserContext, limit: int
+    ) -> list[dict[str, Any]]:
+        """Candidates from the graph inside the feed's read transaction (``read(query,
+        **params)``), scored by the stored blend, best first."""
+        import numpy as np
+
+        blend = self.blend_from_graph(read)
+        user = read(self.query, **(self.params(ctx, limit) or {}))
+        if blend is None or not user or not user[0]["history"]:
+            return []
+        history = list(user[0]["history"])
+        qs = [q for q in user[0]["queries"] if q]
+        query = np.asarray(qs, dtype=np.float32).sum(axis=0) if qs else None
+        emb = user[0]["embedding"]
+        lists = {r["video_id"]: float(r["lists"]) for r in read("serving/blend_lists",
+                                                                history=history)}  # fmt: skip
+        k = limit * 3 + len(history)
+        # The lists' strongest k (a long history reaches thousands of videos), then the two
+        # indexes' nearest k: each candidate scored exactly.
+        ids = set(sorted(lists, key=lambda v: (-lists[v], v))[:k])
+        if query is not None and np.any(query):
+            ids |= {r["video_id"] for r in read("serving/blend_nearest", index="video_spectral",
+                                                 k=k, vector=query.tolist())}  # fmt: skip
+        if emb and blend.w > 0:
+            ids |= {r["video_id"] for r in read("serving/blend_nearest", index="video_embedding",
+                                                 k=k, vector=list(emb))}  # fmt: skip
+        rows = read("serving/blend_candidates", user_id=ctx.user_id, ids=sorted(ids),
+                    history=history)  # fmt: skip
+        rows = [r for r in rows if r["video_id"] not in ctx.seen]
+        if not rows:
+            return []
+        scores = served_scores(blend, [lists.get(r["video_id"], 0.0) for r in rows],
+                               [r["key"] for r in rows], [r["embedding"] for r in rows],
+                               query, emb)  # fmt: skip
+        return _best(rows, scores, limit, via=history[0])
+
+    # --- the spine path ---------------------------------------------------------------------
+    def prefetch(self, pipe: Any, spine: Any, user_id: str) -> int:
+        """Queue the reads :meth:`store_rows` needs on a Redis pipeline; how many."""
+        pipe.lrange(spine.keys.user(user_id, "recent"), 0, self.history - 1)
+        pipe.get(spine.keys.user(user_id, "emb"))
+        pipe.hget(spine.keys.meta, "blend")
+        return 3
+
+    def blend_from_store(self, raw: Any, version: Any) -> Any:
+        from graphrec.learn.blend import FilterBlend
+
+        if not raw:
+            return None
+        model = self._model
+        if model is None or model[0] != ("spine", version):
+            model = (("spine", version), FilterBlend.from_props(orjson.loads(raw)))
+            self._model = model
+        return model[1]
+
+    _emb: tuple[Any, Any] | None = None  # (version, unit embeddings in the vectors' order)
+
+    def _aligned(self, spine: Any, version: Any, ids: list[str]) -> Any:
+        """The videos' unit embeddings (``vemb``) in the spectral table's row order (zero
+        rows where a video has none), built once per lists version."""
+        import numpy as np
+
+        hit = self._emb
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        e_index, _, e_m = packed_table(spine, spine.keys.vemb, version)
+        out = np.zeros((len(ids), e_m.shape[1] if e_m.size else 0), np.float32)
+        if e_m.size:
+            at = np.asarray([e_index.get(v, -1) for v in ids])
+            out[at >= 0] = e_m[at[at >= 0]]
+        self._emb = (version, out)
+        return out
+
+    def store_rows(self, rec: Any, ctx: UserContext, limit: int) -> list[dict[str, Any]]:
+        """The same score on the spine's Redis state: the user's latest engagements (kept at
+        append time), the synced lists, vectors and embeddings, every video scored."""
+        import numpy as np
+
+        spine = rec.spine
+        if self.name in ctx.prefetched:
+            recent_raw, emb_raw, blend_raw = ctx.prefetched[self.name]
+        else:
+            pipe = spine.r.pipeline(transaction=False)
+            self.prefetch(pipe, spine, ctx.user_id)
+            recent_raw, emb_raw, blend_raw = pipe.execute()
+        recent = [x.decode() if isinstance(x, bytes) else str(x) for x in recent_raw]
+        blend = self.blend_from_store(blend_raw, rec.lists.version)
+        if blend is None or not recent:
+            return []
+        index, ids, both = packed_table(spine, spine.keys.vspec, rec.lists.version)
+        if not ids:
+            return []
+        half = both.shape[1] // 2
+        query_m, key_m = both[:, :half], both[:, half:]
+        rows = [index[v] for v in recent if v in index]
+        query = query_m[rows].sum(axis=0) if rows else np.zeros(half, np.float32)
+        lists = np.zeros(len(ids), np.float32)
+        for nb in rec.lists.get_many([spine.keys.list(f"sim:{v}") for v in recent], []):
+            for vid, score, _ in nb:
+                i = index.get(vid)
+                if i is not None:
+                    lists[i] += float(score)
+        user = np.frombuffer(emb_raw, dtype="<f4") if emb_raw else None
+        emb_scores = None
+        if user is not None and blend.w > 0:
+            e_m = self._aligned(spine, rec.lists.version, ids)
+            if e_m.size and e_m.shape[1] == user.shape[0]:
+                emb_scores = e_m @ user
+        scores = blend.score(lists, key_m @ query, emb_scores, query=query,
+                             user=None if emb_scores is None else user)  # fmt: skip
+        scores = np.asarray(scores, dtype=np.float64)
+        scores[[index[v] for v in recent if v in index]] = -np.inf
+        want = min(len(ids), limit * 3 + len(rows))
+        top = np.argpartition(-scores, want - 1)[:want]
+        top = top[np.lexsort((top, -scores[top]))]
+        picked = [int(i) for i in top if np.isfinite(scores[i]) and ids[i] not in ctx.seen]
+        facts = spine.r.hmget(spine.keys.videos, [ids[i] for i in picked]) if picked else []
+        out: list[dict[str, Any]] = []
+        for i, raw in zip(picked, facts, strict=True):
+            if raw is None or len(out) >= limit:
+                continue
+            f = orjson.loads(raw)
+            if f.get("status") != "approved":
+                continue
+            out.append({**f, "score": float(scores[i]), "quality": 0.0, "via": recent[0]})
+        return out
+
+
+def served_scores(
+    blend: Any,
+    lists: Sequence[float],
+    keys: Sequence[Sequence[float] | None],
+    embeddings: Sequence[Sequence[float] | None],
+    query: Any,
+    user: Sequence[float] | None,
+) -> Any:
+    """:meth:`FilterBlend.score` of one user's candidates from their stored values (a
+    missing key or embedding counts 0)."""
+    import numpy as np
+
+    from graphrec.learn.blend import unit_rows
+
+    n = len(lists)
+    d = len(next((k for k in keys if k), [])) or (0 if query is None else len(query))
+    key_m = np.zeros((n, d), np.float32)
+    for i, k in enumerate(keys):
+        if k:
+            key_m[i] = k
+    q = np.zeros(d, np.float32) if query is None else np.asarray(query, np.float32)
+    emb = None
+    u = None
+    if user is not None and blend.w > 0:
+        u = np.asarray(user, np.float32)
+        e_m = np.zeros((n, len(u)), np.float32)
+        for i, e in enumerate(embeddings):
+            if e and len(e) == len(u):
+                e_m[i] = e
+        emb = unit_rows(e_m) @ u
+    return blend.score(np.asarray(lists, np.float32), key_m @ q, emb, query=q, user=u)
+
+
+def _best(rows: list[dict[str, Any]], scores: Any, limit: int, *, via: str) -> list[dict[str, Any]]:
+    order = sorted(range(len(rows)), key=lambda i: (-float(scores[i]), rows[i]["video_id"]))
+    return [{**rows[i], "score": float(scores[i]), "via": via} for i in order[:limit]]
+
+
 def similar_rows(
     recent: Sequence[str],
     neighbours: Sequence[Sequence[Sequence[Any]]],
@@ -699,6 +931,7 @@ class CatalogueSource(SharedSource):
 def default_sources() -> list[QuerySource]:
     """Every source, in the order they run."""
     return [
+        BlendSource(),
         SimilarSource(),
         SpectralSource(),
         EmbeddingSource(),

@@ -16,10 +16,11 @@ import scipy.sparse as sp
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
 from graphrec.errors import CheckpointError
+from graphrec.learn.blend import FilterBlend, fit_blend
 from graphrec.learn.communities import Communities, find_communities, write_communities
 from graphrec.learn.export import GraphExport, export_graph, split_holdout
 from graphrec.learn.similar import ItemItem, export_last_at, fit_item_item, write_similar
-from graphrec.learn.spectral import SpectralVectors, fit_spectral, write_spectral
+from graphrec.learn.spectral import SpectralVectors, fit_filter, write_spectral
 from graphrec.learn.train import (
     Checkpoint,
     EpochLog,
@@ -72,6 +73,7 @@ class TrainingRun:
     spectral_vectors: SpectralVectors | None = None  # (to write again on a reloaded graph)
     ranker: dict[str, Any] = field(default_factory=dict)
     item_item: ItemItem | None = None  # the fitted lists (to write again on a reloaded graph)
+    blend: FilterBlend | None = None  # the served score's weights (graphrec.learn.blend)
 
 
 def learn(
@@ -118,19 +120,22 @@ def learn(
         {"export": export.seconds, "train": result.seconds, "per_epoch": result.seconds_per_epoch},
     )
     if item_item:
-        # Item-to-item from co-engagement: the feed's "similar" source walks these.
+        # Item-to-item from co-engagement: the feed's "similar" source walks these. The graph
+        # filter is fitted once: its low-rank part is the "spectral" source's vectors and, on
+        # a catalogue beyond EASE, its high-pass part is the "similar" lists (one filter).
         t0 = time.perf_counter()
         types = [t for t, w in s.learn_weights.items() if w > 0]
         last_at = export_last_at(graph, export, types=types)
-        model = fit_item_item(export.matrix, last_at=last_at, seed=s.learn_seed)
+        filt, spectral = fit_filter(export.matrix, rank=s.spectral_rank, seed=s.learn_seed)
+        model = fit_item_item(export.matrix, last_at=last_at, seed=s.learn_seed, full_filter=filt)
         run.similar = {"method": model.method, "lambda": model.lam, "tau": model.tau,
                        "validation": model.validation}  # fmt: skip
         run.item_item = model
         if write_back:
             run.similar["written"] = write_similar(graph, export, model, progress=progress)
-        run.seconds["item_item"] = time.perf_counter() - t0
+        run.seconds["item_item"] = time.perf_counter() - t0 - spectral.seconds
         # The graph filter's low-rank part as vectors: the feed's "spectral" source.
-        spectral = fit_spectral(export.matrix, rank=s.spectral_rank, seed=s.learn_seed)
+        t1 = time.perf_counter()
         run.spectral_vectors = spectral
         run.spectral = {"rank": spectral.rank, "scale": spectral.scale,
                         "seconds": round(spectral.seconds, 2)}  # fmt: skip
@@ -138,7 +143,15 @@ def learn(
             run.spectral["written"] = write_spectral(
                 graph, export.video_ids, spectral, progress=progress
             )
-        run.seconds["spectral"] = time.perf_counter() - t0 - run.seconds["item_item"]
+        run.seconds["spectral"] = spectral.seconds + time.perf_counter() - t1
+        # The served score (lists + g x spectral + w x embedding): g, w on validation.
+        t1 = time.perf_counter()
+        run.blend = fit_served_blend(export, train, test, result, model, spectral, settings=s)
+        if write_back:
+            graph.write("learn/write_model_info", id="blend",
+                        props={**run.blend.props(), "method": model.method,
+                               "trained_at": int(time.time() * 1000)})  # fmt: skip
+        run.seconds["blend"] = time.perf_counter() - t1
         if ranker:
             t0 = time.perf_counter()
             run.ranker = train_ranker(
@@ -158,6 +171,52 @@ def learn(
         run.communities, run.communities_written = _communities(graph, export, vectors, s)
         run.seconds["communities"] = run.communities.seconds
     return run
+
+
+def fit_served_blend(
+    export: GraphExport,
+    train: sp.csr_matrix,
+    held: list[np.ndarray],
+    result: TrainResult,
+    model: ItemItem,
+    spectral: SpectralVectors,
+    *,
+    settings: Settings,
+) -> FilterBlend:
+    """The feed's served score for this graph (:func:`graphrec.learn.blend.fit_blend`):
+    validated on LightGCN's own split (``train`` / ``held``: the embeddings never saw the
+    held items), with the lists refitted there the way ``model`` was fitted."""
+    import torch
+
+    from graphrec.learn.baselines import ItemKNN, ease_weights
+    from graphrec.learn.model import normalized_adjacency
+    from graphrec.learn.similar import _positive_top
+
+    k = max(1, int(model.neighbours.getnnz(axis=1).max()) if model.neighbours.nnz else 50)
+
+    def lists_on(x: sp.csr_matrix, filt: Any) -> sp.csr_matrix:
+        if model.method == "ease" and model.lam is not None:
+            return _positive_top(ease_weights(x, model.lam), k)
+        if model.method == "highpass" and filt is not None:
+            return _positive_top(filt.highpass_rows(k), k)
+        if model.method == "filter" and filt is not None:
+            return _positive_top(filt.item_rows(k), k)
+        return ItemKNN.fit(x, k=k).sim
+
+    net = result.model.cpu()
+    net.eval()
+
+    def embeddings(x: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        with torch.no_grad():
+            ue, ve = net.get_embedding(normalized_adjacency(x))
+        return ue.numpy(), ve.numpy()
+
+    _, videos = embeddings(sp.csr_matrix(export.matrix))
+    return fit_blend(
+        train, held, lists_on=lists_on, rank=settings.spectral_rank, seed=settings.learn_seed,
+        embeddings=embeddings, keys=spectral.key, scale=spectral.scale,
+        video_embeddings=videos, neighbours=k,
+    )  # fmt: skip
 
 
 def train_ranker(

@@ -78,7 +78,7 @@ BASE_FEATURES: tuple[str, ...] = (
 )
 # Every source that can propose a candidate (graphrec.feed.sources.default_sources).
 SOURCES: tuple[str, ...] = (
-    "similar", "spectral", "embedding", "following", "interest", "community", "pools",
+    "similar", "blend", "spectral", "embedding", "following", "interest", "community", "pools",
     "spillover", "lookback", "cold_start", "catalogue",
 )  # fmt: skip
 # What only a served feed knows (every source's rank, the live counters): the features of a

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,6 +28,9 @@ from graphrec.db import Graph
 from graphrec.learn.baselines import EASE_MAX_ITEMS, ItemKNN, binary, ease_weights, top_k_rows
 from graphrec.learn.export import GraphExport, split_holdout
 from graphrec.learn.metrics import evaluate_ranking
+
+if TYPE_CHECKING:
+    from graphrec.learn.filters import GraphFilter
 
 Progress = Callable[[str, int, int], None]
 LAMBDAS = (50.0, 200.0, 800.0)
@@ -122,10 +126,13 @@ def _candidates(
     max_items: int,
     filter_rank: int,
     seed: int,
+    highpass: bool = False,
 ) -> dict[str, Callable[[sp.csr_matrix], sp.csr_matrix | np.ndarray]]:
     """The item-to-item fits to choose from on validation: EASE per ``lambda`` when its dense
     inverse fits; beyond ``max_items``, item-kNN (cosine) and the graph filter's lists
-    (:meth:`~graphrec.learn.filters.GraphFilter.item_rows`, BSPM-style low-rank filter)."""
+    (:meth:`~graphrec.learn.filters.GraphFilter.item_rows`, BSPM-style low-rank filter), or,
+    with ``highpass`` (the filter's low-rank part is served as spectral vectors beside the
+    lists), the filter's high-pass lists only (:meth:`~GraphFilter.highpass_rows`)."""
     if n_items <= max_items:
 
         def ease(lam: float) -> Callable[[sp.csr_matrix], np.ndarray]:
@@ -133,6 +140,13 @@ def _candidates(
 
         return {f"lambda={lam:g}": ease(lam) for lam in lambdas}
     from graphrec.learn.filters import GraphFilter
+
+    if highpass:
+        return {
+            "highpass": lambda m: GraphFilter.fit(
+                m, kind="bspm", rank=min(filter_rank, min(m.shape) - 1), seed=seed
+            ).highpass_rows(neighbours)
+        }
 
     return {
         "item_knn": lambda m: ItemKNN.fit(m, k=neighbours).sim,
@@ -152,6 +166,7 @@ def fit_item_item(
     max_items: int = EASE_MAX_ITEMS,
     filter_rank: int = 256,
     seed: int = 0,
+    full_filter: GraphFilter | None = None,
 ) -> ItemItem:
     """Fit item-to-item lists, everything chosen on validation: EASE (``lambda``) where the
     catalogue allows it, else item-kNN or the graph filter's lists; then the recency scale
@@ -160,6 +175,10 @@ def fit_item_item(
     With ``last_at`` (the latest engagement time per user and item) validation is each
     user's latest 20 % (the future, as the feed meets it) and ``tau`` is chosen there;
     without, a random 20 % and no recency scale.
+
+    With ``full_filter`` (the filter fitted on ``matrix`` whose low-rank part the spectral
+    vectors serve), a catalogue beyond ``max_items`` gets that filter's high-pass lists
+    (``method = "highpass"``): the lists and the vectors are the two parts of one filter.
     """
     started = time.perf_counter()
     x = binary(matrix)
@@ -185,7 +204,8 @@ def fit_item_item(
 
     fits = _candidates(
         x.shape[1], neighbours=neighbours, lambdas=lambdas, max_items=max_items,
-        filter_rank=filter_rank, seed=seed,
+        filter_rank=full_filter.v.shape[1] if full_filter is not None and full_filter.v is not None
+        else filter_rank, seed=seed, highpass=full_filter is not None,
     )  # fmt: skip
     best, best_ndcg, best_b = next(iter(fits)), -1.0, None
     for name, fit in fits.items():
@@ -207,7 +227,10 @@ def fit_item_item(
                 tau, tau_ndcg = float(t), ndcg
         inner_kept = b_pos
     del best_b
-    kept = _positive_top(fits[best](x), neighbours)
+    if best == "highpass" and full_filter is not None:
+        kept = _positive_top(full_filter.highpass_rows(neighbours), neighbours)
+    else:
+        kept = _positive_top(fits[best](x), neighbours)
     method = "ease" if best.startswith("lambda=") else best
     lam = float(best.split("=", 1)[1]) if method == "ease" else None
     return ItemItem(

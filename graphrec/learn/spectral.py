@@ -24,11 +24,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
 
 from graphrec.db import Graph
+
+if TYPE_CHECKING:
+    from graphrec.learn.filters import GraphFilter
 
 Progress = Callable[[str, int, int], None]
 
@@ -57,19 +61,40 @@ class SpectralVectors:
 def fit_spectral(matrix: sp.spmatrix, *, rank: int, seed: int = 0) -> SpectralVectors:
     """Fit the BSPM-style filter on the binary engagement matrix (users x videos) and
     return its low-rank part as vectors of size ``spectral_dim(rank)``."""
+    return fit_filter(matrix, rank=rank, seed=seed)[1]
+
+
+def fit_filter(
+    matrix: sp.spmatrix, *, rank: int, seed: int = 0
+) -> tuple[GraphFilter | None, SpectralVectors]:
+    """The fitted filter (None on an empty or one-row matrix) and its low-rank part as
+    vectors: the filter is kept so its high-pass lists pair with exactly these vectors."""
     from graphrec.learn.baselines import binary
     from graphrec.learn.filters import GraphFilter
 
     started = time.perf_counter()
     x = binary(matrix)
-    n = x.shape[1]
-    dim = spectral_dim(rank)
     fitted = min(rank, min(x.shape) - 1)
+    filt = None
+    if fitted > 0 and x.nnz > 0:
+        filt = GraphFilter.fit(x, kind="bspm", rank=fitted, seed=seed)
+    vectors = spectral_vectors(filt, x.shape[1], rank=rank)
+    vectors.seconds = time.perf_counter() - started
+    return filt, vectors
+
+
+def spectral_vectors(filt: GraphFilter | None, n: int, *, rank: int) -> SpectralVectors:
+    """A fitted filter's low-rank part as stored vectors of size ``spectral_dim(rank)``
+    (``n`` videos; zero-padded when the filter's rank is lower; all zero without a filter):
+    keys divided by the largest key norm and given the unit-length coordinate."""
+    dim = spectral_dim(rank)
     query = np.zeros((n, dim), np.float32)
     key = np.zeros((n, dim), np.float32)
     scale = 1.0
-    if fitted > 0 and x.nnz > 0:
-        q, k = GraphFilter.fit(x, kind="bspm", rank=fitted, seed=seed).spectral_vectors()
+    fitted = 0
+    if filt is not None and filt.v is not None:
+        fitted = int(filt.v.shape[1])
+        q, k = filt.spectral_vectors()
         half = q.shape[1] // 2  # blur half, sharpen half: each padded to ``rank``
         query[:, :half], query[:, rank : rank + half] = q[:, :half], q[:, half:]
         key[:, :half], key[:, rank : rank + half] = k[:, :half], k[:, half:]
@@ -77,7 +102,7 @@ def fit_spectral(matrix: sp.spmatrix, *, rank: int, seed: int = 0) -> SpectralVe
         scale = float(norms.max()) or 1.0
         key /= scale
     key[:, -1] = np.sqrt(np.clip(1.0 - (key[:, :-1] ** 2).sum(axis=1), 0.0, None))
-    return SpectralVectors(query, key, scale, max(fitted, 0), seconds=time.perf_counter() - started)
+    return SpectralVectors(query, key, scale, fitted)
 
 
 def write_spectral(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from graphrec.world.generate import World
 
 SIMILAR_FILE = "similar.npz"  # the item-to-item lists, beside the simulation's checkpoint
 SPECTRAL_FILE = "spectral.npz"  # the filter's low-rank vectors (the spectral source)
+BLEND_FILE = "blend.json"  # the served score's weights (the blend source, (:Model {id: 'blend'}))
 
 
 def train_once(
@@ -36,6 +39,10 @@ def train_once(
         v = run.spectral_vectors
         np.savez(folder / SPECTRAL_FILE, ids=np.asarray(run.export.video_ids, dtype=str),
                  query=v.query, key=v.key, scale=v.scale, rank=v.rank)  # fmt: skip
+    if run.blend is not None:
+        (folder / BLEND_FILE).write_text(json.dumps(
+            {**run.blend.props(), "method": run.similar.get("method"),
+             "trained_at": int(time.time() * 1000)}))  # fmt: skip
     best = run.result.best.as_dict() if run.result.best else {}
     info = {
         "epochs": len(run.result.history),
@@ -95,6 +102,9 @@ def write_back(graph: Graph, checkpoint: Path, settings: Settings) -> int:
         with np.load(vectors) as z:
             write_spectral(graph, [str(i) for i in z["ids"]], SpectralVectors(
                 z["query"], z["key"], float(z["scale"]), int(z["rank"])))  # fmt: skip
+    blend = checkpoint.with_name(BLEND_FILE)
+    if blend.is_file():
+        graph.write("learn/write_model_info", id="blend", props=json.loads(blend.read_text()))
     lists = checkpoint.with_name(SIMILAR_FILE)
     if not lists.is_file():
         return 0

@@ -175,6 +175,12 @@ def sync_spectral(graph: Graph, spine: Spine) -> dict[str, int]:
             for x in rows
         })  # fmt: skip
         videos += len(rows)
+    # The served score's weights and statistics (the feed's "blend" source).
+    info = graph.read("state/model_info", id="blend")
+    if info:
+        r.hset(spine.keys.meta, "blend", orjson.dumps(info[0]["props"]))
+    else:
+        r.hdel(spine.keys.meta, "blend")
     r.hincrby(spine.keys.meta, "lists_v", 1)  # workers drop their loaded matrices
     return {"videos": videos}
 
