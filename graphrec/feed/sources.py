@@ -572,22 +572,14 @@ class BlendSource(QuerySource):
         if emb and blend.w > 0:
             ids |= {r["video_id"] for r in read("serving/blend_nearest", index="video_embedding",
                                                  k=k, vector=list(emb))}  # fmt: skip
-        use_emb = bool(emb) and blend.w > 0
-        # The dot products are taken in the query: a candidate returns two numbers, not its
-        # 129 + 64 (the driver decoding every vector cost 0.37 s a feed in the simulated day).
         rows = read("serving/blend_candidates", user_id=ctx.user_id, ids=sorted(ids),
-                    history=history, query=None if query is None else query.tolist(),
-                    user=list(emb) if use_emb else None)  # fmt: skip
+                    history=history)  # fmt: skip
         rows = [r for r in rows if r["video_id"] not in ctx.seen]
         if not rows:
             return []
-        q = np.zeros(0, np.float32) if query is None else query
-        scores = blend.score(
-            np.asarray([lists.get(r["video_id"], 0.0) for r in rows], np.float32),
-            np.asarray([r["kq"] for r in rows], np.float32),
-            np.asarray([r["eu"] for r in rows], np.float32) if use_emb else None,
-            query=q, user=np.asarray(emb, np.float32) if use_emb else None,
-        )  # fmt: skip
+        scores = served_scores(blend, [lists.get(r["video_id"], 0.0) for r in rows],
+                               [r["key"] for r in rows], [r["embedding"] for r in rows],
+                               query, emb)  # fmt: skip
         return _best(rows, scores, limit, via=history[0])
 
     # --- the spine path ---------------------------------------------------------------------
@@ -680,6 +672,39 @@ class BlendSource(QuerySource):
                 continue
             out.append({**f, "score": float(scores[i]), "quality": 0.0, "via": recent[0]})
         return out
+
+
+def served_scores(
+    blend: Any,
+    lists: Sequence[float],
+    keys: Sequence[Sequence[float] | None],
+    embeddings: Sequence[Sequence[float] | None],
+    query: Any,
+    user: Sequence[float] | None,
+) -> Any:
+    """:meth:`FilterBlend.score` of one user's candidates from their stored values (a
+    missing key or embedding counts 0)."""
+    import numpy as np
+
+    from graphrec.learn.blend import unit_rows
+
+    n = len(lists)
+    d = len(next((k for k in keys if k), [])) or (0 if query is None else len(query))
+    key_m = np.zeros((n, d), np.float32)
+    for i, k in enumerate(keys):
+        if k:
+            key_m[i] = k
+    q = np.zeros(d, np.float32) if query is None else np.asarray(query, np.float32)
+    emb = None
+    u = None
+    if user is not None and blend.w > 0:
+        u = np.asarray(user, np.float32)
+        e_m = np.zeros((n, len(u)), np.float32)
+        for i, e in enumerate(embeddings):
+            if e and len(e) == len(u):
+                e_m[i] = e
+        emb = unit_rows(e_m) @ u
+    return blend.score(np.asarray(lists, np.float32), key_m @ q, emb, query=q, user=u)
 
 
 def _best(rows: list[dict[str, Any]], scores: Any, limit: int, *, via: str) -> list[dict[str, Any]]:
