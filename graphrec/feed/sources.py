@@ -462,22 +462,10 @@ class SpectralSource(QuerySource):
             return []
         scores = key @ user
         scores[rows] = -np.inf
-        want = min(len(ids), limit * 3 + len(rows))
-        top = np.argpartition(-scores, want - 1)[:want]
-        top = top[np.lexsort((top, -scores[top]))]
-        picked = [int(i) for i in top if np.isfinite(scores[i]) and ids[i] not in ctx.seen]
-        facts = spine.r.hmget(spine.keys.videos, [ids[i] for i in picked]) if picked else []
-        out: list[dict[str, Any]] = []
-        for i, raw in zip(picked, facts, strict=True):
-            if raw is None or len(out) >= limit:
-                continue
-            f = orjson.loads(raw)
-            if f.get("status") != "approved":
-                continue
-            # The Neo4j path's score: the index's cosine, (1 + cos) / 2.
-            out.append({**f, "score": 0.5 * (1.0 + float(scores[i]) / norm), "quality": 0.0,
-                        "via": recent[0]})  # fmt: skip
-        return out
+        # The Neo4j path's score: the index's cosine, (1 + cos) / 2.
+        return [{**f, "score": 0.5 * (1.0 + float(scores[i]) / norm), "quality": 0.0,
+                 "via": recent[0]}
+                for i, f in _best_facts(spine, ids, scores, limit, len(rows), ctx.seen)]  # fmt: skip
 
 
 _PACKED: dict[str, tuple[Any, dict[str, int], list[str], Any]] = {}
@@ -658,20 +646,8 @@ class BlendSource(QuerySource):
                              user=None if emb_scores is None else user)  # fmt: skip
         scores = np.asarray(scores, dtype=np.float64)
         scores[[index[v] for v in recent if v in index]] = -np.inf
-        want = min(len(ids), limit * 3 + len(rows))
-        top = np.argpartition(-scores, want - 1)[:want]
-        top = top[np.lexsort((top, -scores[top]))]
-        picked = [int(i) for i in top if np.isfinite(scores[i]) and ids[i] not in ctx.seen]
-        facts = spine.r.hmget(spine.keys.videos, [ids[i] for i in picked]) if picked else []
-        out: list[dict[str, Any]] = []
-        for i, raw in zip(picked, facts, strict=True):
-            if raw is None or len(out) >= limit:
-                continue
-            f = orjson.loads(raw)
-            if f.get("status") != "approved":
-                continue
-            out.append({**f, "score": float(scores[i]), "quality": 0.0, "via": recent[0]})
-        return out
+        return [{**f, "score": float(scores[i]), "quality": 0.0, "via": recent[0]}
+                for i, f in _best_facts(spine, ids, scores, limit, len(rows), ctx.seen)]  # fmt: skip
 
 
 def served_scores(
@@ -705,6 +681,28 @@ def served_scores(
                 e_m[i] = e
         emb = unit_rows(e_m) @ u
     return blend.score(np.asarray(lists, np.float32), key_m @ q, emb, query=q, user=u)
+
+
+def _best_facts(spine: Any, ids: list[str], scores: Any, limit: int, history: int,
+                seen: Any) -> list[tuple[int, dict[str, Any]]]:  # fmt: skip
+    """The spine sources' exact top: of every video scored (``scores``, -inf for those left
+    out), the best ``3 x limit + history`` not ``seen``, best first (ties by position), then
+    up to ``limit`` of them with their approved catalogue facts: (position, facts)."""
+    import numpy as np
+
+    want = min(len(ids), limit * 3 + history)
+    top = np.argpartition(-scores, want - 1)[:want]
+    top = top[np.lexsort((top, -scores[top]))]
+    picked = [int(i) for i in top if np.isfinite(scores[i]) and ids[i] not in seen]
+    facts = spine.r.hmget(spine.keys.videos, [ids[i] for i in picked]) if picked else []
+    out: list[tuple[int, dict[str, Any]]] = []
+    for i, raw in zip(picked, facts, strict=True):
+        if raw is None or len(out) >= limit:
+            continue
+        f = orjson.loads(raw)
+        if f.get("status") == "approved":
+            out.append((i, f))
+    return out
 
 
 def _best(rows: list[dict[str, Any]], scores: Any, limit: int, *, via: str) -> list[dict[str, Any]]:
