@@ -283,3 +283,22 @@ def test_the_online_trainer_refits_the_ranker_on_a_sliding_window_of_the_logs(
                             min_lists=20, clock=lambda: now[0] + 86_400)  # fmt: skip
     info = late.run_once()
     assert info["useful_lists"] == 0 and not info["published"] and "why" in info
+
+
+def test_impression_lists_seek_the_serve_time_index(loaded_graph: Graph) -> None:
+    """The training log reads its window through ``schema/saw_at`` (an index seek on SAW.at),
+    not by scanning every user's SAW: its cost follows the window, not the history."""
+    from graphrec import cypher
+
+    text = cypher.load("learn/impression_lists").text
+    plan = loaded_graph.driver.execute_query(
+        "EXPLAIN " + text, {"since": T, "until": T + 1, "window": 1}
+    ).summary.plan
+
+    def ops(op: dict[str, Any]) -> list[str]:
+        here = [f"{op['operatorType']} {op.get('args', {}).get('Details', '')}"]
+        return here + [o for c in op.get("children", []) for o in ops(c)]
+
+    found = ops(plan)
+    assert any("RelationshipIndexSeekByRange" in o and "SAW(at)" in o for o in found), found
+    assert not any(o.startswith("NodeByLabelScan") for o in found), found

@@ -3,7 +3,8 @@
 // [$since, $until], with what the same user then did with the same video within $window ms
 // of the serve: the kinds of the events (VIEWED, COMPLETED, LIKED, COMMENTED, SHARED,
 // SKIPPED) and whether the user followed its creator in that window. One list per served
-// feed: the serving id's feed part (served_id is "<feed id>:<video id>").
+// feed: the serving id's feed part (served_id is "<feed id>:<video id>"). The window is read
+// through the SAW.at index (schema/saw_at): its cost follows the window, not the graph's history.
 // params: $since (int, epoch ms), $until (int, epoch ms), $window (int, ms)
 // returns: user_id, feed, at, pos, x (list<float>), kinds (list of relationship types),
 //   followed (bool); ordered by serve time, feed, position
