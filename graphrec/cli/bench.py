@@ -304,9 +304,7 @@ def soak_cmd(
 @app.command("online")
 @handle_errors
 def online_cmd(
-    data: Path = typer.Option(
-        Path("../shared/data/ml-latest-small"), "--data", help="A MovieLens folder (ratings.csv)."
-    ),
+    data: Path = typer.Option(..., "--data", help="A MovieLens folder (ratings.csv)."),
     periods: int = typer.Option(10, min=2, help="Equal-count periods of the time-ordered stream."),
     batch_events: int = typer.Option(1_000, min=1, help="Events per online mini-batch."),
     rate: float = typer.Option(
