@@ -234,7 +234,7 @@ def test_the_filler_recomputes_outdated_queues(
     assert filler.step() == 1
     assert all(rec.queue.valid(users, n=10, scenario="default"))
     assert from_queue(rec.feed(users[0], 10, record=False))
-    # A sync outdates every queue and hands every user to the filler.
+    # A sync outdates every queue and hands every user holding one to the filler.
     sync_lists(loaded_graph, spine)
     assert not any(rec.queue.valid(users, n=10, scenario="default"))
     assert rec.feed(users[0], 10, record=False).queue == "epoch"
@@ -374,3 +374,35 @@ def test_a_queue_running_low_is_due_at_once(spine: Spine, world_s: World) -> Non
         assert from_queue(rec.feed(uid, 10))
     assert due(spine, uid) == 0  # no debounce: the user is reading
     assert QueueFiller(rec, per_s=1_000).step() == 1
+
+
+def test_a_sync_hands_the_filler_only_users_holding_a_queue(
+    spine: Spine, loaded_graph: Graph, world_s: World
+) -> None:
+    """An epoch bump makes due the users whose queue it outdated, not every known user: a
+    user who read no feed within the queue's TTL has nothing to refill (the next feed
+    ranks), so a sync costs rankings in proportion to the active users, not to all users."""
+    holders = [u["id"] for u in world_s.users[40:43]]
+    idle = [u["id"] for u in world_s.users[43:46]]
+    rec = StreamRecommender(spine)
+    fill(rec, holders)
+    for uid in idle:  # known to the spine (synced), no queue
+        spine.r.delete(spine.keys.user(uid, "q"), spine.keys.user(uid, "qs"))
+    for p in range(spine.keys.partitions):
+        spine.r.delete(spine.keys.dirty(p))
+    held = {x.decode() for p in range(spine.keys.partitions)
+            for x in spine.r.zrange(spine.keys.held(p), 0, -1)}  # fmt: skip
+    assert set(holders) <= held and not set(idle) & held
+    # A queue stored longer ago than the TTL has expired: its user leaves the set.
+    old = holders[2]
+    spine.r.zadd(spine.keys.held(spine.keys.part(old)), {old: 1})
+    sync_lists(loaded_graph, spine)
+    assert [due(spine, uid) for uid in holders[:2]] == [0, 0]
+    assert due(spine, old) is None
+    assert [due(spine, uid) for uid in idle] == [None, None, None]
+    assert spine.r.zscore(spine.keys.held(spine.keys.part(old)), old) is None
+    # Their next feed ranks and stores a queue, as before.
+    assert rec.feed(idle[0], 10, record=False).queue == "none"
+    assert idle[0] in {
+        x.decode() for x in spine.r.zrange(spine.keys.held(spine.keys.part(idle[0])), 0, -1)
+    }

@@ -33,7 +33,8 @@ partitions' ``qdue`` sorted sets, each user scored with the time its refill is d
 of a user holding a queue makes the user due ``queue_fill_delay_ms`` later (``ZADD NX``: the
 first event of a burst sets the time, so a burst costs one ranking, not one per event; the
 next feed meanwhile ranks, as the event outdated the queue); an epoch bump or a pop that left
-the queue running low makes users due at once. A user with no queue (no feed read within the
+the queue running low makes users due at once; an epoch bump hands over the users holding a
+queue (the ``qheld`` sorted sets, kept by the store script), not every known user. A user with no queue (no feed read within the
 queue's TTL) is not handed over by an event: the next feed ranks and stores one. At most
 ``queue_fill_per_s`` users are ranked a second: ``graphrec stream filler``, or a thread per API
 worker with ``queue_filler``. A Redis Cluster keeps budgets and users on different slots:
@@ -187,11 +188,13 @@ class FeedQueue:
         s = self.spine.settings
         args: list[Any] = [
             _version(versions[0]), _version(versions[1]), s.feed_queue_ttl_s, scenario, n,
-            orjson.dumps(candidates), at,
+            orjson.dumps(candidates), at, user_id,
         ]  # fmt: skip
         xs = list(logs) or [""] * len(items)
         args += [self.entry(it, x) for it, x in zip(items, xs, strict=True)]
-        return bool(self.spine.queue_store_script(keys=self._keys(user_id), args=args))
+        k = self.spine.keys
+        keys = [*self._keys(user_id), k.held(k.part(user_id))]
+        return bool(self.spine.queue_store_script(keys=keys, args=args))
 
     def valid(self, user_ids: Sequence[str], *, n: int, scenario: str) -> list[bool]:
         """Whether each user's queue holds a valid stamp for (n, scenario) and at least

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+import time
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -76,6 +77,12 @@ class Keys:
     def moved(self, p: int) -> str:
         """Users whose online embedding moved since their nearline list was refreshed."""
         return self.prefix(p) + "moved"
+
+    def held(self, p: int) -> str:
+        """Users who hold a feed queue: a sorted set, each user scored with the time (epoch
+        ms) the queue was stored; entries older than the queue's TTL are trimmed as queues are
+        stored. An epoch bump hands these users to the filler, not every known user."""
+        return self.prefix(p) + "qheld"
 
     def dirty(self, p: int) -> str:
         """Users whose feed queue the filler should recompute (invalidated or running low): a
@@ -229,9 +236,13 @@ class Spine:
         pipe = self.r.pipeline(transaction=False)
         if user_ids is None:
             pipe.hincrby(k.meta, "queue_epoch", 1)
+            stale = int(time.time() * 1000) - self.settings.feed_queue_ttl_s * 1000
             for p in range(k.partitions):  # one slot per partition: Cluster-safe
-                # every known user due now (score 0; one already due keeps the earlier time)
-                pipe.zunionstore(k.dirty(p), {k.dirty(p): 1, k.users(p): 0}, aggregate="MIN")
+                # Every user holding a queue due now (score 0; one already due keeps the
+                # earlier time). A user whose queue expired, or who never read a feed, has
+                # nothing to refill: the next feed ranks (as for an event of such a user).
+                pipe.zremrangebyscore(k.held(p), "-inf", f"({stale}")
+                pipe.zunionstore(k.dirty(p), {k.dirty(p): 1, k.held(p): 0}, aggregate="MIN")
         else:
             token = f"s{secrets.token_hex(8)}"  # a new generation, never one seen before
             for uid in user_ids:
