@@ -16,12 +16,17 @@ user's latest 20 % of engagements (by time) are held out; at that point the item
 source (neighbours fitted on the inner part only, the recency scale chosen on validation)
 proposes its top candidates and the most engaged videos fill the rest; each candidate is
 labelled by the held-out engagement with it, graded by the product's event weights
-(:data:`graphrec.domain.KIND_WEIGHTS`: a like counts 1, a view 0.1). Nothing of the test
-data is seen; the features use only the inner part.
+(:data:`graphrec.domain.KIND_WEIGHTS`: a like counts 1, a view 0.1). The feed's strongest
+source, ``blend`` (the served score, :class:`graphrec.learn.blend.HistoryBlend`: the same
+:meth:`FilterBlend.score` with the served ``g`` and ``w``, its lists, vectors and embeddings
+from the inner part), proposes its top candidates first, as in the feed: ``rank_blend`` is a
+feature of the validation model (:data:`VALIDATION_FEATURES`) and each candidate's blend
+score is kept. Nothing of the test data is seen; the features use only the inner part.
 
 **Choice**: the hyper-parameters are chosen on 30 % of the validation users (the rest
-train), against the hand-weighted score on the same lists; the model is published only when
-it beats it, then refitted on every validation user. It is stored as one file
+train), against the hand-weighted score and the blend's own order (what the feed serves with
+no ranker) on the same lists; the model is published only when it beats the better of
+them, then refitted on every validation user. It is stored as one file
 (``settings.learn_ranker``, an ``.npz``: the LightGBM model text, the feature names, the
 per-video table) written atomically, and recorded on ``(:Model {id: 'ranker'})``.
 :func:`feed_ranker` gives the rank step both feed paths call (``Recommender`` on Neo4j,
@@ -679,7 +684,8 @@ class RankerFit:
 def fit_ranker(lists: TrainingLists, table: VideoTable, *, threads: int = 1,
                seed: int = 0) -> RankerFit:  # fmt: skip
     """Choose the hyper-parameters on 30 % of the validation users, compare with the hand
-    weights on the same users, refit on all of them (see the module docstring)."""
+    weights and (``lists.blend``) the served blend's own order on the same users, publish
+    only over the better of them and refit on all of them (see the module docstring)."""
     from graphrec.feed.policy import FeedPolicy, mix, scenario
     from graphrec.feed.rank import score
 
@@ -865,9 +871,10 @@ def fit_log_ranker(lists: ImpressionLists, current: RankerModel | None, *,
     earlier served feeds and compared on the latest :data:`LOG_TAIL` of them (by serve
     time; after the feeds a log-trained ``current`` model was trained on, at least
     :data:`MIN_LOG_TAIL` of them) with the hand weights (the logged hand score) and the
-    ``current`` model (its scores of the logged features; the hand weights when None),
-    NDCG@:data:`LOG_K`; the best is refitted on every feed and returned published only
-    when it beats both."""
+    ``current`` model (its scores of the logged features; the hand weights when None) and,
+    when the pages hold the blend source, the blend's own order (its logged rank, the rest
+    by the hand score), NDCG@:data:`LOG_K`; the best is refitted on every feed and returned
+    published only when it beats every one of them."""
     started = time.perf_counter()
     useful = lists.useful
     n = len(lists.groups)
