@@ -268,9 +268,38 @@ def choose(
     )  # fmt: skip
 
 
+@dataclass
+class HistoryBlend:
+    """The served score of one user from a history of videos, exactly as the feed's ``blend``
+    source computes it on the spine (``BlendSource.store_rows``): the history's list rows
+    summed, the history's query vectors summed (. every key), the user's embedding (. every
+    unit video embedding), :meth:`FilterBlend.score` of every video. The learned ranker's
+    offline training lists (:func:`graphrec.learn.ranker.training_lists`) score their users
+    with one built from the validation split's training part only."""
+
+    blend: FilterBlend  # the served g, w; the statistics of these keys and embeddings
+    lists: Any  # videos x videos (sparse): the item-to-item lists (row = from-video)
+    query: np.ndarray  # videos x d: the spectral query vectors
+    key: np.ndarray  # videos x d: the stored (scaled) spectral keys
+    users: np.ndarray | None = None  # users x k: the users' embeddings
+    videos: np.ndarray | None = None  # videos x k: the unit video embeddings
+
+    def score(self, user: int, history: Sequence[int]) -> np.ndarray:
+        """The served score of every video for ``user`` (a row of ``users``) with these
+        history videos (each counting alike)."""
+        h = np.asarray(history, dtype=np.int64)
+        lists = np.asarray(self.lists[h].sum(axis=0), dtype=np.float32).ravel()
+        q = self.query[h].sum(axis=0).astype(np.float32)
+        emb = u = None
+        if self.users is not None and self.videos is not None and self.blend.w > 0:
+            u = self.users[user].astype(np.float32)
+            emb = self.videos @ u
+        return np.asarray(self.blend.score(lists, self.key @ q, emb, query=q, user=u))
+
+
 __all__ = [
-    "GS", "WS", "BlendParts", "FilterBlend", "choose", "covariance", "evaluate_blends",
-    "fit_blend", "grid_name", "unit_rows",
+    "GS", "WS", "BlendParts", "FilterBlend", "HistoryBlend", "choose", "covariance",
+    "evaluate_blends", "fit_blend", "grid_name", "unit_rows",
 ]  # fmt: skip
 
 

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from graphrec.config import Settings, get_settings
 from graphrec.db import Graph
 from graphrec.errors import CheckpointError
-from graphrec.learn.blend import FilterBlend, fit_blend
+from graphrec.learn.blend import FilterBlend, HistoryBlend, fit_blend, unit_rows
 from graphrec.learn.communities import Communities, find_communities, write_communities
 from graphrec.learn.export import GraphExport, export_graph, split_holdout
 from graphrec.learn.similar import ItemItem, export_last_at, fit_item_item, write_similar
@@ -153,10 +153,14 @@ def learn(
                                "trained_at": int(time.time() * 1000)})  # fmt: skip
         run.seconds["blend"] = time.perf_counter() - t1
         if ranker:
+            # The ranker's validation lists see the served score (the blend fitted above,
+            # its parts refitted on the lists' training part): rank_blend, and the blend's
+            # own order as a baseline the ranker must beat.
             t0 = time.perf_counter()
+            offline = validation_blend(model, result, run.blend, settings=s)
             run.ranker = train_ranker(
                 graph, export, model, last_at, settings=s, publish=write_back,
-                path=s.ranker_path(path),
+                path=s.ranker_path(path), blend=offline,
             )  # fmt: skip
             run.seconds["ranker"] = time.perf_counter() - t0
     if not (write_back or communities):
@@ -186,10 +190,7 @@ def fit_served_blend(
     """The feed's served score for this graph (:func:`graphrec.learn.blend.fit_blend`):
     validated on LightGCN's own split (``train`` / ``held``: the embeddings never saw the
     held items), with the lists refitted there the way ``model`` was fitted."""
-    import torch
-
     from graphrec.learn.baselines import ItemKNN, ease_weights
-    from graphrec.learn.model import normalized_adjacency
     from graphrec.learn.similar import _positive_top
 
     k = max(1, int(model.neighbours.getnnz(axis=1).max()) if model.neighbours.nnz else 50)
@@ -203,13 +204,8 @@ def fit_served_blend(
             return _positive_top(filt.item_rows(k), k)
         return ItemKNN.fit(x, k=k).sim
 
-    net = result.model.cpu()
-    net.eval()
-
     def embeddings(x: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-        with torch.no_grad():
-            ue, ve = net.get_embedding(normalized_adjacency(x))
-        return ue.numpy(), ve.numpy()
+        return _propagate(result, x)
 
     _, videos = embeddings(sp.csr_matrix(export.matrix))
     return fit_blend(
@@ -217,6 +213,42 @@ def fit_served_blend(
         embeddings=embeddings, keys=spectral.key, scale=spectral.scale,
         video_embeddings=videos, neighbours=k,
     )  # fmt: skip
+
+
+def _propagate(result: TrainResult, x: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """The trained LightGCN's user and video embeddings propagated over ``x``'s graph."""
+    import torch
+
+    from graphrec.learn.model import normalized_adjacency
+
+    net = result.model.cpu()
+    net.eval()
+    with torch.no_grad():
+        ue, ve = net.get_embedding(normalized_adjacency(x))
+    return ue.numpy(), ve.numpy()
+
+
+def validation_blend(
+    model: ItemItem, result: TrainResult | None, served: FilterBlend | None, *,
+    settings: Settings,
+) -> HistoryBlend | None:  # fmt: skip
+    """The served score (``served``'s ``g`` and ``w``, :meth:`FilterBlend.score`) for the
+    ranker's validation lists, every part from the item-to-item validation split's training
+    part only (``model.inner_ranks``): its lists (``model.inner``, fitted there the way the
+    served lists are), the graph filter's vectors refitted there, LightGCN's embeddings
+    propagated over it. None without a time-ordered split or a served blend."""
+    from graphrec.learn.baselines import binary
+
+    if served is None or model.inner is None or model.inner_ranks is None:
+        return None
+    x = binary(model.inner_ranks)
+    _, vec = fit_filter(x, rank=settings.spectral_rank, seed=settings.learn_seed)
+    users = videos = None
+    if result is not None and served.w > 0:
+        users, videos = _propagate(result, x)
+    blend = FilterBlend.fit(vec.key, vec.scale, videos, g=served.g, w=served.w)
+    return HistoryBlend(blend, sp.csr_matrix(model.inner), vec.query, vec.key, users,
+                        None if videos is None else unit_rows(videos))  # fmt: skip
 
 
 def train_ranker(
@@ -228,9 +260,11 @@ def train_ranker(
     settings: Settings,
     publish: bool = True,
     path: Path | None = None,
+    blend: HistoryBlend | None = None,
 ) -> dict[str, Any]:
     """Train the learned feed ranker on the validation lists (:mod:`graphrec.learn.ranker`)
-    and, when it beats the hand weights there, publish it at ``settings.learn_ranker`` (and on
+    and, when it beats the hand weights and the served blend's own order there (``blend``:
+    :func:`validation_blend`), publish it at ``settings.learn_ranker`` (and on
     ``(:Model {id: 'ranker'})``); otherwise the file is removed and the hand weights serve."""
     from graphrec.learn.ranker import (
         GRADED,
@@ -246,7 +280,7 @@ def train_ranker(
     lists, table = training_lists(
         video_ids=export.video_ids, video_creator=export.video_creator,
         video_tags=export.video_tags, inner_ranks=model.inner_ranks, held=model.held,
-        neighbours=model.inner, tau=model.tau, at=last_at, by_type=by_type,
+        neighbours=model.inner, tau=model.tau, at=last_at, by_type=by_type, blend=blend,
     )  # fmt: skip
     # One thread: LightGBM's OpenMP threads spin-wait, and on a busy machine two of them run
     # ten times slower than one (the lists are small: seconds either way).

@@ -16,12 +16,17 @@ user's latest 20 % of engagements (by time) are held out; at that point the item
 source (neighbours fitted on the inner part only, the recency scale chosen on validation)
 proposes its top candidates and the most engaged videos fill the rest; each candidate is
 labelled by the held-out engagement with it, graded by the product's event weights
-(:data:`graphrec.domain.KIND_WEIGHTS`: a like counts 1, a view 0.1). Nothing of the test
-data is seen; the features use only the inner part.
+(:data:`graphrec.domain.KIND_WEIGHTS`: a like counts 1, a view 0.1). The feed's strongest
+source, ``blend`` (the served score, :class:`graphrec.learn.blend.HistoryBlend`: the same
+:meth:`FilterBlend.score` with the served ``g`` and ``w``, its lists, vectors and embeddings
+from the inner part), proposes its top candidates first, as in the feed: ``rank_blend`` is a
+feature of the validation model (:data:`VALIDATION_FEATURES`) and each candidate's blend
+score is kept. Nothing of the test data is seen; the features use only the inner part.
 
 **Choice**: the hyper-parameters are chosen on 30 % of the validation users (the rest
-train), against the hand-weighted score on the same lists; the model is published only when
-it beats it, then refitted on every validation user. It is stored as one file
+train), against the hand-weighted score and the blend's own order (what the feed serves with
+no ranker) on the same lists; the model is published only when it beats the better of
+them, then refitted on every validation user. It is stored as one file
 (``settings.learn_ranker``, an ``.npz``: the LightGBM model text, the feature names, the
 per-video table) written atomically, and recorded on ``(:Model {id: 'ranker'})``.
 :func:`feed_ranker` gives the rank step both feed paths call (``Recommender`` on Neo4j,
@@ -40,6 +45,7 @@ runs it after the validation ranker; the simulated day at every pool cycle.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import math
@@ -57,6 +63,7 @@ import scipy.sparse as sp
 from graphrec.domain import INTERACTIONS, KIND_WEIGHTS, EventKind
 from graphrec.feed.policy import FeedPolicy, Mix
 from graphrec.feed.sources import Candidate, UserContext
+from graphrec.learn.blend import HistoryBlend
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +98,9 @@ FEATURES: tuple[str, ...] = (
     "duration_s",  # log1p of its duration in seconds (NaN unknown)
     *(f"rank_{s}" for s in SOURCES if s != "similar"),  # each source's rank; 0 not proposed
 )
+# What the validation lists hold: the base features and the served score's rank (the blend
+# source's candidates scored offline by the same function, graphrec.learn.blend.HistoryBlend).
+VALIDATION_FEATURES: tuple[str, ...] = (*BASE_FEATURES, "rank_blend")
 # Logged with each served impression after FEATURES: the hand-weighted score (the baseline a
 # log-trained model must beat) and the slot that placed it (cold start, exploration).
 LOG_EXTRAS: tuple[str, ...] = ("hand_score", "cold_start_slot", "exploration_slot")
@@ -424,6 +434,9 @@ class TrainingLists:
     candidates: list[list[Candidate]]
     contexts: list[UserContext]
     ideal: list[float]  # each user's ideal DCG@20 over every held-out engagement
+    # Per list, the served blend score of each candidate (None: no blend): its own order is
+    # what the feed serves with no ranker, the baseline a ranker must beat.
+    blend: list[np.ndarray] | None = None
 
 
 def _liked_tags(
@@ -450,12 +463,17 @@ def training_lists(
     at: sp.csr_matrix,
     by_type: dict[str, sp.csr_matrix],
     k: int = 20,
+    blend: HistoryBlend | None = None,
 ) -> tuple[TrainingLists, VideoTable]:
     """The validation users' candidate lists at their split time (see the module docstring).
 
     ``inner_ranks``: each user's inner engagements by position (1 latest); ``held``: their
     held-out items; ``neighbours``: item-to-item fitted on the inner part; ``at``: the latest
-    engagement time per (user, video); ``by_type``: the same per relationship type."""
+    engagement time per (user, video); ``by_type``: the same per relationship type;
+    ``blend``: the served score with parts fitted on the inner part only (the feed's
+    ``blend`` source offline: its top :data:`PER_SOURCE` unseen videos by the score of the
+    latest :data:`HISTORY` inner engagements, ``rank_blend`` their rank as the feed gives it,
+    and every candidate's score kept for the blend's own order)."""
     from graphrec.learn.similar import recency_weights
 
     inner = sp.csr_matrix(inner_ranks)
@@ -476,6 +494,7 @@ def training_lists(
     grades = {t: GAINS.index(w) for t, w in GRADED}
     disc = 1.0 / np.log2(np.arange(2, k + 2))
     xs, gs, groups, users, cands, ctxs, ideals = [], [], [], [], [], [], []
+    blends: list[np.ndarray] = []
     for u, items in enumerate(held):
         lo, hi = inner.indptr[u], inner.indptr[u + 1]
         if not len(items) or hi == lo:
@@ -509,12 +528,30 @@ def training_lists(
         top = [j for j in sorted(value, key=lambda j: (-value[j], j))
                if j not in seen and value[j] > 0][:PER_SOURCE]  # fmt: skip
         found: dict[int, Candidate] = {}
-        n = max(len(top) - 1, 1)
-        for r, j in enumerate(top):
-            c = _candidate(j, video_ids, video_creator, video_tags, "similar")
-            c.ranks["similar"] = 1.0 - 0.5 * r / n
+        served: np.ndarray | None = None
+        if blend is not None:  # first, as in default_sources (the feed's merge order)
+            lo_h, hi_h = hist.indptr[u], hist.indptr[u + 1]
+            served = blend.score(u, hist.indices[lo_h:hi_h])
+            masked = served.astype(np.float64)
+            masked[list(seen)] = -np.inf
+            want = min(PER_SOURCE, len(masked))
+            part = np.argpartition(-masked, want - 1)[:want]
+            best_b = [int(j) for j in part[np.lexsort((part, -masked[part]))]
+                      if np.isfinite(masked[j])]  # fmt: skip
+            for j, rel in zip(best_b, _relevance(len(best_b)), strict=True):
+                c = _candidate(j, video_ids, video_creator, video_tags, "blend")
+                c.ranks["blend"], c.scores["blend"], c.relevance = rel, float(served[j]), rel
+                found[j] = c
+        for j, rel in zip(top, _relevance(len(top)), strict=True):
+            c = found.get(j) or _candidate(j, video_ids, video_creator, video_tags, "similar")
+            if j in found:  # proposed by both: merged as the feed merges (rank.merge)
+                c.sources.append("similar")
+                if rel > c.relevance:
+                    c.source, c.relevance = "similar", rel
+            else:
+                c.relevance = rel
+            c.ranks["similar"] = rel
             c.scores["similar"] = float(value[j])
-            c.relevance = c.ranks["similar"]
             found[j] = c
         filled = 0
         for j in popular.tolist():
@@ -536,11 +573,22 @@ def training_lists(
         users.append(u)
         cands.append(listed)
         ctxs.append(ctx)
+        if served is not None:
+            blends.append(served[js].astype(np.float64))
         best = sorted((GAINS[g] for g in grade.values()), reverse=True)[:k]
         ideals.append(float(np.dot(best, disc[: len(best)])))
     x = np.concatenate(xs) if xs else np.zeros((0, len(FEATURES)), np.float32)
     labels = np.concatenate(gs) if gs else np.zeros(0, np.int32)
-    return TrainingLists(x, labels, groups, users, cands, ctxs, ideals), table
+    lists = TrainingLists(x, labels, groups, users, cands, ctxs, ideals,
+                          blends if blend is not None else None)  # fmt: skip
+    return lists, table
+
+
+def _relevance(n: int) -> list[float]:
+    """A source's rank relevance, best first (1.0 .. 0.5), as the feed's sources give it."""
+    from graphrec.feed.sources import _rank_relevance
+
+    return _rank_relevance(n)
 
 
 def _candidate(j: int, ids: Sequence[str], creator: Sequence[str | None],
@@ -570,10 +618,10 @@ def _split(arr: np.ndarray, groups: Sequence[int], pick: Sequence[int]) -> np.nd
 
 
 def _fit(lists: TrainingLists, pick: Sequence[int], params: dict[str, Any], threads: int) -> Any:
-    cols = columns(BASE_FEATURES)
+    cols = columns(VALIDATION_FEATURES)
     return _train(
         _split(lists.x, lists.groups, pick)[:, cols], _split(lists.grade, lists.groups, pick),
-        [lists.groups[i] for i in pick], params, threads, BASE_FEATURES, GAINS,
+        [lists.groups[i] for i in pick], params, threads, VALIDATION_FEATURES, GAINS,
     )  # fmt: skip
 
 
@@ -636,7 +684,8 @@ class RankerFit:
 def fit_ranker(lists: TrainingLists, table: VideoTable, *, threads: int = 1,
                seed: int = 0) -> RankerFit:  # fmt: skip
     """Choose the hyper-parameters on 30 % of the validation users, compare with the hand
-    weights on the same users, refit on all of them (see the module docstring)."""
+    weights and (``lists.blend``) the served blend's own order on the same users, publish
+    only over the better of them and refit on all of them (see the module docstring)."""
     from graphrec.feed.policy import FeedPolicy, mix, scenario
     from graphrec.feed.rank import score
 
@@ -661,21 +710,26 @@ def fit_ranker(lists: TrainingLists, table: VideoTable, *, threads: int = 1,
         score(lists.candidates[i], lists.contexts[i], policy, m)
         hand.append(np.array([c.score for c in lists.candidates[i]]))
     figures = {"hand_weights": round(list_ndcg(hand, grades, ideal), 5)}
+    if lists.blend is not None:  # the served score's own order: the feed with no ranker
+        figures["blend_order"] = round(list_ndcg([lists.blend[i] for i in check], grades, ideal), 5)
+    baseline = max(figures["hand_weights"], figures.get("blend_order", -math.inf))
     best, best_ndcg = GRID[0], -1.0
     for k, params in enumerate(GRID):
         booster = _fit(lists, fit_on, params, threads)
         pred = booster.predict(
-            _split(lists.x, lists.groups, check)[:, columns(BASE_FEATURES)], num_threads=threads
+            _split(lists.x, lists.groups, check)[:, columns(VALIDATION_FEATURES)],
+            num_threads=threads,
         )
         nd = list_ndcg(_groups(np.asarray(pred), [lists.groups[i] for i in check]), grades, ideal)
         figures[f"grid_{k}"] = round(nd, 5)
         if nd > best_ndcg:
             best, best_ndcg = params, nd
-    published = best_ndcg > figures["hand_weights"]
+    # Published only when it beats the best of the orders the feed serves without it.
+    published = round(best_ndcg, 5) > baseline
     model = None
     if published:
         booster = _fit(lists, list(range(n)), best, threads)
-        model = RankerModel(booster, table)
+        model = RankerModel(booster, table, features=VALIDATION_FEATURES)
     return RankerFit(model, published, dict(best), figures, n, len(lists.grade),
                      time.perf_counter() - started)  # fmt: skip
 
@@ -801,15 +855,26 @@ def _ideal(g: np.ndarray, k: int) -> float:
     return float(np.dot(best, disc[: len(best)]))
 
 
+def _by_keys(first: np.ndarray, then: np.ndarray, groups: Sequence[int]) -> np.ndarray:
+    """Per list, a score that orders by ``first``, ties by ``then`` (both higher first)."""
+    out = np.zeros(len(first))
+    bounds = np.r_[0, np.cumsum(groups)]
+    for lo, hi in itertools.pairwise(bounds):
+        order = np.lexsort((-then[lo:hi], -first[lo:hi]))
+        out[lo + order] = -np.arange(hi - lo, dtype=np.float64)
+    return out
+
+
 def fit_log_ranker(lists: ImpressionLists, current: RankerModel | None, *,
                    threads: int = 1, min_lists: int = MIN_LOG_LISTS) -> RankerFit:  # fmt: skip
     """A ranker from the served impressions: the grid (:data:`LOG_GRID`) is fitted on the
     earlier served feeds and compared on the latest :data:`LOG_TAIL` of them (by serve
     time; after the feeds a log-trained ``current`` model was trained on, at least
     :data:`MIN_LOG_TAIL` of them) with the hand weights (the logged hand score) and the
-    ``current`` model (its scores of the logged features; the hand weights when None),
-    NDCG@:data:`LOG_K`; the best is refitted on every feed and returned published only
-    when it beats both."""
+    ``current`` model (its scores of the logged features; the hand weights when None) and,
+    when the pages hold the blend source, the blend's own order (its logged rank, the rest
+    by the hand score), NDCG@:data:`LOG_K`; the best is refitted on every feed and returned
+    published only when it beats every one of them."""
     started = time.perf_counter()
     useful = lists.useful
     n = len(lists.groups)
@@ -837,6 +902,11 @@ def fit_log_ranker(lists: ImpressionLists, current: RankerModel | None, *,
     hand = lists.x[:, LOGGED.index("hand_score")].astype(np.float64)
     figures = {"hand_weights": ndcg(hand)}
     figures["current"] = ndcg(current.predict(lists.x)) if current else figures["hand_weights"]
+    blend_rank = np.nan_to_num(lists.x[:, LOGGED.index("rank_blend")].astype(np.float64))
+    if np.concatenate(lists.parts(blend_rank, tail)).max(initial=0.0) > 0:
+        # The served score's own order on each page (its rank; the videos it did not
+        # propose after them, by the hand weights): what the feed serves with no ranker.
+        figures["blend_order"] = ndcg(_by_keys(blend_rank, hand, lists.groups))
     best, best_ndcg = LOG_GRID[0], -1.0
     head_hand = np.concatenate(lists.parts(hand, head))
     for k, params in enumerate(LOG_GRID):
@@ -851,7 +921,8 @@ def fit_log_ranker(lists: ImpressionLists, current: RankerModel | None, *,
         figures[f"grid_{k}"] = nd
         if nd > best_ndcg:
             best, best_ndcg = params, nd
-    published = best_ndcg > figures["hand_weights"] and best_ndcg > figures["current"]
+    published = best_ndcg > max(figures["hand_weights"], figures["current"],
+                                figures.get("blend_order", -math.inf))  # fmt: skip
     model = None
     if published:
         booster = _train(lists.x[:, cols], lists.grade, lists.groups, best, threads, FEATURES,
