@@ -592,8 +592,8 @@ class BlendSource(QuerySource):
         # The embeddings held now (another feed may replace one meanwhile): each is used
         # only if the graph still stores that rev.
         held = {v: copies.embeddings.get(v) for v in order} if want_emb else {}
-        items = [{"id": v, "spectral": v in copies.spectral,
-                  "rev": None if held.get(v) is None else held[v][0]} for v in order]  # fmt: skip
+        items = [{"id": v, "spectral": v in copies.spectral, "rev": copies.rev_of(held.get(v))}
+                 for v in order]  # fmt: skip
         rows = read("serving/blend_candidates", user_id=ctx.user_id, items=items,
                     history=history, embeddings=want_emb)  # fmt: skip
         rows = [r for r in rows if r["video_id"] not in ctx.seen]
@@ -779,7 +779,10 @@ class GraphVectors:
 
     def rev(self, video_id: str) -> str | None:
         """The ``embedding_rev`` of the embedding held for the video (None: none held)."""
-        held = self.embeddings.get(video_id)
+        return self.rev_of(self.embeddings.get(video_id))
+
+    @staticmethod
+    def rev_of(held: tuple[str, Any] | None) -> str | None:
         return None if held is None else held[0]
 
     def embedding(
