@@ -329,6 +329,7 @@ def migrate(graph: Graph, *, settings: Settings | None = None, reindex: bool = F
             embedding_dim=int(s.embedding_dim),
             spectral_dim=2 * int(s.spectral_rank) + 1,
         )
+        graph.write("admin/spectral_vectors_changed")
     applied = []
     for q, text in _schema_texts(s):
         # Schema commands take no parameters; the vector sizes are the values they need.

@@ -163,3 +163,110 @@ def test_blend_source_is_empty_before_training(graph: Graph, settings: Settings)
     rec = Recommender(graph, settings, policy=ONLY_BLEND, shared_ttl_s=0)
     _, found = rec.gather("new", now=T0 + 10**7, limit=20)
     assert found["blend"] == []
+
+
+def _stored_lists(graph: Graph, export: GraphExport) -> sp.csr_matrix:
+    stored = sp.csr_matrix((len(export.video_ids),) * 2, dtype=np.float32).tolil()
+    for r in graph.read("state/similar", after="", limit=100):
+        for vid, score, _ in r["neighbours"]:
+            stored[export.video_index[r["video_id"]], export.video_index[vid]] = score
+    return stored.tocsr()
+
+
+def test_blend_graph_path_copies_are_read_once_and_follow_every_change(
+    graph: Graph, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Neo4j path keeps copies of the videos' vectors (GraphVectors): a second feed reads
+    back no spectral vector and no unchanged embedding, and each stored change is served at
+    once: embeddings moved online (the same model), the spectral vectors written again, a
+    retrained blend. Every score stays the library function of what is stored."""
+    import graphrec.feed.recommender as recommender
+    from graphrec.feed.sources import BlendSource
+
+    export, x, vectors, users, videos, blend = _trained(graph, settings)
+    lists = _stored_lists(graph, export)
+    read_back: dict[str, list[dict[str, object]]] = {}
+    run_in = recommender.run_in
+
+    def recording(tx: object, name: str, **params: object) -> list[dict[str, object]]:
+        rows = run_in(tx, name, **params)  # type: ignore[arg-type]
+        read_back[name] = [dict(r) for r in rows]
+        return rows
+
+    monkeypatch.setattr(recommender, "run_in", recording)
+    rec = Recommender(graph, settings, policy=ONLY_BLEND, shared_ttl_s=0)
+    source = next(s for s in rec.active_sources() if isinstance(s, BlendSource))
+
+    def served(vectors: SpectralVectors, videos: np.ndarray, blend: FilterBlend) -> None:
+        read_back.clear()
+        want = _expected(export, x, vectors, users, videos, blend, lists, "new")
+        _, found = rec.gather("new", now=T0 + 10**7, limit=20)
+        got = {c.video_id: c.scores["blend"] for c in found["blend"]}
+        assert set(got) == set(export.video_ids) - {"c0"}
+        assert got == pytest.approx({v: want[v] for v in got}, rel=1e-4, abs=1e-5)
+
+    def fetched(column: str) -> set[str]:
+        return {str(r["video_id"]) for r in read_back["serving/blend_candidates"]
+                if r[column] is not None}  # fmt: skip
+
+    served(vectors, videos, blend)  # the first feed reads every vector back
+    assert fetched("key") == fetched("embedding") == set(export.video_ids) - {"c0"}
+    assert "serving/blend_vectors" in read_back  # the history's query vectors
+    held = source._copies
+    assert held is not None and len(held.spectral) == len(export.video_ids)
+
+    served(vectors, videos, blend)  # the second: none
+    assert fetched("key") == fetched("embedding") == set()
+    assert "serving/blend_vectors" not in read_back and source._copies is held
+
+    # Embeddings moved online (no retrain, no new version): those three are read again.
+    rng = np.random.default_rng(5)
+    moved = ["c2", "m1", "m4"]
+    videos = videos.copy()
+    for v in moved:
+        videos[export.video_index[v]] = unit_rows(rng.normal(size=(1, videos.shape[1])))[0]
+    graph.write_rows("learn/write_video_embeddings", [
+        {"id": v, "embedding": videos[export.video_index[v]].astype(float).tolist(),
+         "source": "online"} for v in moved
+    ], extra={"at": T0 + 10**7})  # fmt: skip
+    served(vectors, videos, blend)
+    assert fetched("embedding") == set(moved) and fetched("key") == set()
+    assert source._copies is held
+
+    # The spectral vectors written again (another fit): the copies are dropped and reloaded.
+    perm = np.roll(np.arange(len(export.video_ids)), 3)
+    vectors = SpectralVectors(vectors.query[perm], vectors.key[perm], vectors.scale, vectors.rank)
+    write_spectral(graph, export.video_ids, vectors)
+    served(vectors, videos, blend)
+    assert fetched("key") == set(export.video_ids) - {"c0"} and fetched("embedding") == set()
+    assert source._copies is not held
+
+    # A retrained blend (new weights) is served at once, from the copies.
+    blend = blend.weighted(3.0, 0.5)
+    graph.write("learn/write_model_info", id="blend",
+                props={**blend.props(), "trained_at": int(time.time() * 1000) + 1})  # fmt: skip
+    served(vectors, videos, blend)
+    assert fetched("key") == fetched("embedding") == set()
+
+
+def test_blend_graph_copies_are_bounded() -> None:
+    """Past ``max_videos`` the copies keep nothing more: what is read is used, not kept."""
+    from graphrec.feed.sources import GraphVectors
+
+    copies = GraphVectors(version=(1, None))
+    copies.max_videos = 2
+    for v in ("a", "b", "c"):
+        q, k = copies.keep_spectral(v, [1.0, 2.0], [3.0, 4.0])
+        assert q is not None and k.tolist() == [3.0, 4.0]
+        e = copies.embedding(v, [0.5, 0.5], f"rev-{v}", None)
+        assert e.tolist() == [0.5, 0.5]
+    assert sorted(copies.spectral) == sorted(copies.embeddings) == ["a", "b"]
+    assert copies.rev("a") == "rev-a" and copies.rev("c") is None
+    # a held embedding is used only while the stored rev is its own
+    held = copies.embeddings["a"]
+    assert copies.embedding("a", None, "rev-a", held) is held[1]
+    assert copies.embedding("a", None, "rev-other", held) is None
+    # no version (no spectral model stored): nothing kept
+    none = GraphVectors(version=None)
+    none.keep_spectral("a", [1.0], [1.0])
+    assert none.spectral == {}

@@ -11,7 +11,8 @@ WHERE (n:User OR n:Video OR n:Tag OR n:Creator)
     OR (n.spectral_key IS NOT NULL AND size(n.spectral_key) <> $spectral_dim)
     OR (n.spectral_query IS NOT NULL AND size(n.spectral_query) <> $spectral_dim))
 CALL (n) {
-  SET n.embedding = CASE WHEN size(n.embedding) = $embedding_dim THEN n.embedding END,
+  SET n.embedding_rev = CASE WHEN size(n.embedding) = $embedding_dim THEN n.embedding_rev END,
+      n.embedding = CASE WHEN size(n.embedding) = $embedding_dim THEN n.embedding END,
       n.online_embedding =
         CASE WHEN size(n.online_embedding) = $embedding_dim THEN n.online_embedding END,
       n.spectral_key = CASE WHEN size(n.spectral_key) = $spectral_dim THEN n.spectral_key END,

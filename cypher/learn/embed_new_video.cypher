@@ -2,7 +2,8 @@
 // its creator's embedding (0.3) and the embeddings of users who already engaged with it
 // (liked, completed, shared, commented: 0.2), renormalised over the sources that exist, so a
 // video uploaded after training is retrievable through the video_embedding index at once.
-// An embedding written by training (v.embedding_source = 'trained') is kept, not overwritten.
+// An embedding written by training (v.embedding_source = 'trained') is kept, not overwritten;
+// a new one gets a new embedding_rev (as learn/write_video_embeddings: copies know it moved).
 // No row when none of the sources has an embedding yet (nothing to embed from).
 // params: $video_id (string)
 // returns: video_id, dims
@@ -31,6 +32,8 @@ WHERE size(sources) > 0
 WITH v, sources, reduce(s = 0.0, x IN sources | s + x.w) AS total
 WITH v, [i IN range(0, size(sources[0].e) - 1) |
          reduce(s = 0.0, x IN sources | s + x.w * x.e[i]) / total] AS emb
-SET v.embedding = CASE WHEN v.embedding_source = 'trained' THEN v.embedding ELSE emb END,
+SET v.embedding_rev =
+      CASE WHEN v.embedding_source = 'trained' THEN v.embedding_rev ELSE randomUUID() END,
+    v.embedding = CASE WHEN v.embedding_source = 'trained' THEN v.embedding ELSE emb END,
     v.embedding_source = coalesce(v.embedding_source, 'cold_start')
 RETURN v.id AS video_id, size(v.embedding) AS dims

@@ -1,11 +1,14 @@
-// Feed source "blend", the candidates' facts: of $ids, the approved, servable videos the
-// user has not seen and not engaged with lately ($history), with what the served score
-// reads (the stored spectral key, the embedding) and the feed's common columns.
-// params: $user_id (string), $ids (list of video ids), $history (list of video ids)
-// returns: video_id, creator_id, tags, duration_ms, quality, key, embedding
+// Feed source "blend", the candidates' facts: of $items (one {id, spectral, rev} per video),
+// the approved, servable videos the user has not seen and not engaged with lately ($history),
+// with the feed's common columns and what the served score reads that the source does not
+// hold yet: the spectral query and key unless `spectral` (it holds them), the embedding
+// (with $embeddings) unless its embedding_rev is `rev` (it holds that one); `rev` returned.
+// params: $user_id (string), $items (list of {id: string, spectral: bool, rev: string or null}),
+//   $history (list of video ids), $embeddings (bool)
+// returns: video_id, creator_id, tags, duration_ms, quality, query, key, embedding, rev
 MATCH (u:User {id: $user_id})
-UNWIND $ids AS vid
-MATCH (v:Video {id: vid})
+UNWIND $items AS it
+MATCH (v:Video {id: it.id})
 WHERE v.status = 'approved' AND NOT v.id IN $history AND NOT EXISTS { (u)-[:SAW]->(v) }
   AND EXISTS { (v)-[:IN_POOL]->(:Pool) }
 MATCH (c:Creator)-[:POSTED]->(v)
@@ -13,4 +16,9 @@ RETURN v.id AS video_id, c.id AS creator_id, [(v)-[:TAGGED]->(t:Tag) | t.id] AS 
        v.duration_ms AS duration_ms,
        (coalesce(v.likes, 0) + 2.0 * coalesce(v.shares, 0) + coalesce(v.completions, 0))
          / (coalesce(v.impressions, 0) + 10.0) AS quality,
-       v.spectral_key AS key, v.embedding AS embedding
+       CASE WHEN it.spectral THEN null ELSE v.spectral_query END AS query,
+       CASE WHEN it.spectral THEN null ELSE v.spectral_key END AS key,
+       CASE WHEN $embeddings AND (v.embedding_rev IS NULL OR it.rev IS NULL
+                                  OR v.embedding_rev <> it.rev)
+            THEN v.embedding END AS embedding,
+       v.embedding_rev AS rev

@@ -516,11 +516,15 @@ class BlendSource(QuerySource):
     def params(self, ctx: UserContext, limit: int) -> dict[str, Any] | None:
         return {"user_id": ctx.user_id, "realtime": ctx.realtime, "history": self.history}
 
-    def blend_from_graph(self, read: Callable[..., list[dict[str, Any]]]) -> Any:
-        """The stored blend (None before training wrote one), reloaded when retrained."""
+    def blend_from_graph(
+        self, read: Callable[..., list[dict[str, Any]]], got: list[dict[str, Any]] | None = None
+    ) -> Any:
+        """The stored blend (None before training wrote one), reloaded when retrained
+        (``got``: ``serving/blend_version``'s rows when already read)."""
         from graphrec.learn.blend import FilterBlend
 
-        got = read("serving/blend_version")
+        if got is None:
+            got = read("serving/blend_version")
         if not got:
             return None
         version = ("graph", got[0]["trained_at"])
@@ -533,20 +537,43 @@ class BlendSource(QuerySource):
             self._model = model
         return model[1]
 
+    _copies: GraphVectors | None = None  # the videos' vectors held for the graph path
+
+    def copies(self, got: list[dict[str, Any]]) -> GraphVectors:
+        """The copies of the stored vectors for the spectral version ``got`` names
+        (``serving/blend_version``): new, empty ones when it moved."""
+        row = got[0]
+        at = row.get("spectral_at")
+        version = None if at is None else (at, row.get("spectral_changed_at"))
+        held = self._copies
+        if held is not None and held.version == version and version is not None:
+            return held
+        # The embeddings' copies stay valid (each is checked against its rev).
+        held = GraphVectors(version, held.embeddings if held is not None else None)
+        if version is not None:
+            self._copies = held
+        return held
+
     def graph_rows(
         self, read: Callable[..., list[dict[str, Any]]], ctx: UserContext, limit: int
     ) -> list[dict[str, Any]]:
         """Candidates from the graph inside the feed's read transaction (``read(query,
-        **params)``), scored by the stored blend, best first."""
+        **params)``), scored by the stored blend, best first. The videos' spectral vectors
+        and embeddings come from this process's copies (:class:`GraphVectors`); only those
+        it does not hold (or whose embedding changed) are read back."""
         import numpy as np
 
-        blend = self.blend_from_graph(read)
+        got = read("serving/blend_version")
+        blend = self.blend_from_graph(read, got)
         user = read(self.query, **(self.params(ctx, limit) or {}))
         if blend is None or not user or not user[0]["history"]:
             return []
+        copies = self.copies(got)
         history = list(user[0]["history"])
-        qs = [q for q in user[0]["queries"] if q]
-        query = np.asarray(qs, dtype=np.float32).sum(axis=0) if qs else None
+        spectral = copies.spectral_of(read, history)
+        qs = [q for q in (spectral.get(v, (None, None))[0] for v in history)
+              if q is not None and q.size]  # fmt: skip
+        query = np.stack(qs).sum(axis=0) if qs else None
         emb = user[0]["embedding"]
         lists = {r["video_id"]: float(r["lists"]) for r in read("serving/blend_lists",
                                                                 history=history)}  # fmt: skip
@@ -560,14 +587,27 @@ class BlendSource(QuerySource):
         if emb and blend.w > 0:
             ids |= {r["video_id"] for r in read("serving/blend_nearest", index="video_embedding",
                                                  k=k, vector=list(emb))}  # fmt: skip
-        rows = read("serving/blend_candidates", user_id=ctx.user_id, ids=sorted(ids),
-                    history=history)  # fmt: skip
+        want_emb = bool(emb) and blend.w > 0
+        order = sorted(ids)
+        # The embeddings held now (another feed may replace one meanwhile): each is used
+        # only if the graph still stores that rev.
+        held = {v: copies.embeddings.get(v) for v in order} if want_emb else {}
+        items = [{"id": v, "spectral": v in copies.spectral, "rev": copies.rev_of(held.get(v))}
+                 for v in order]  # fmt: skip
+        rows = read("serving/blend_candidates", user_id=ctx.user_id, items=items,
+                    history=history, embeddings=want_emb)  # fmt: skip
         rows = [r for r in rows if r["video_id"] not in ctx.seen]
         if not rows:
             return []
-        scores = served_scores(blend, [lists.get(r["video_id"], 0.0) for r in rows],
-                               [r["key"] for r in rows], [r["embedding"] for r in rows],
-                               query, emb)  # fmt: skip
+        keys, embeddings = [], []
+        for r in rows:
+            vid = r["video_id"]
+            q, key, e, rev = r.pop("query"), r.pop("key"), r.pop("embedding"), r.pop("rev")
+            pair = copies.spectral.get(vid)
+            keys.append((pair if pair is not None else copies.keep_spectral(vid, q, key))[1])
+            embeddings.append(copies.embedding(vid, e, rev, held.get(vid)) if want_emb else None)
+        scores = served_scores(blend, [lists.get(r["video_id"], 0.0) for r in rows], keys,
+                               embeddings, query, emb)  # fmt: skip
         return _best(rows, scores, limit, via=history[0])
 
     # --- the spine path ---------------------------------------------------------------------
@@ -653,22 +693,24 @@ class BlendSource(QuerySource):
 def served_scores(
     blend: Any,
     lists: Sequence[float],
-    keys: Sequence[Sequence[float] | None],
-    embeddings: Sequence[Sequence[float] | None],
+    keys: Sequence[Any],
+    embeddings: Sequence[Any],
     query: Any,
     user: Sequence[float] | None,
 ) -> Any:
-    """:meth:`FilterBlend.score` of one user's candidates from their stored values (a
-    missing key or embedding counts 0)."""
+    """:meth:`FilterBlend.score` of one user's candidates from their stored values (vectors
+    as lists or float32 arrays; a missing key or embedding counts 0)."""
     import numpy as np
 
     from graphrec.learn.blend import unit_rows
 
     n = len(lists)
-    d = len(next((k for k in keys if k), [])) or (0 if query is None else len(query))
+    d = len(next((k for k in keys if k is not None and len(k)), [])) or (
+        0 if query is None else len(query)
+    )
     key_m = np.zeros((n, d), np.float32)
     for i, k in enumerate(keys):
-        if k:
+        if k is not None and len(k):
             key_m[i] = k
     q = np.zeros(d, np.float32) if query is None else np.asarray(query, np.float32)
     emb = None
@@ -677,10 +719,87 @@ def served_scores(
         u = np.asarray(user, np.float32)
         e_m = np.zeros((n, len(u)), np.float32)
         for i, e in enumerate(embeddings):
-            if e and len(e) == len(u):
+            if e is not None and len(e) == len(u):
                 e_m[i] = e
         emb = unit_rows(e_m) @ u
     return blend.score(np.asarray(lists, np.float32), key_m @ q, emb, query=q, user=u)
+
+
+class GraphVectors:
+    """The blend source's copies of the videos' stored vectors on the Neo4j path, so that a
+    feed reads back (and the driver decodes) only what this process does not hold yet.
+
+    - **spectral** (query, key: float32, None where a video has none), for one ``version`` of
+      the stored vectors (``serving/blend_version``: ``(:Model {id: 'spectral'})``'s
+      ``trained_at``, written after every ``write_spectral``, and ``changed_at``, set when
+      ``db migrate`` drops vectors): new copies when it moves, none kept without a version;
+    - **embeddings**: (``embedding_rev``, float32 vector) per video, carried over to the next
+      version; a copy is used only while the video's stored ``embedding_rev`` is the same
+      (every writer of a video's embedding, training, the online trainer, an upload's cold
+      start, sets a new random one); a video without a rev is read with every feed.
+
+    At most ``max_videos`` videos of each are kept: (2 d + k) x 4 bytes a video (d = 2 x rank
+    + 1, k = the embedding size) plus about 0.4 KB of Python objects, so about 1.7 KB at rank
+    64 and k = 64, at most ~85 MB a process. Beyond that, a video not held is read from the
+    graph with every feed, as before these copies.
+    """
+
+    max_videos = 50_000
+
+    def __init__(self, version: Any, embeddings: dict[str, tuple[str, Any]] | None = None) -> None:
+        self.version = version
+        self.spectral: dict[str, tuple[Any, Any]] = {}
+        self.embeddings: dict[str, tuple[str, Any]] = {} if embeddings is None else embeddings
+
+    @staticmethod
+    def _vector(x: Any) -> Any:
+        import numpy as np
+
+        return None if x is None else np.asarray(x, np.float32)
+
+    def keep_spectral(self, video_id: str, query: Any, key: Any) -> tuple[Any, Any]:
+        """The video's stored (query, key) as read now, kept when there is room."""
+        pair = (self._vector(query), self._vector(key))
+        if self.version is not None and len(self.spectral) < self.max_videos:
+            self.spectral[video_id] = pair
+        return pair
+
+    def spectral_of(
+        self, read: Callable[..., list[dict[str, Any]]], ids: Sequence[str]
+    ) -> dict[str, tuple[Any, Any]]:
+        """(query, key) of each of ``ids`` (those it lacks read by ``serving/blend_vectors``;
+        a video the graph does not hold is left out)."""
+        held = self.spectral
+        out = {v: held[v] for v in ids if v in held}
+        missing = [v for v in dict.fromkeys(ids) if v not in out]
+        if missing:
+            for r in read("serving/blend_vectors", ids=missing):
+                out[r["video_id"]] = self.keep_spectral(r["video_id"], r["query"], r["key"])
+        return out
+
+    def rev(self, video_id: str) -> str | None:
+        """The ``embedding_rev`` of the embedding held for the video (None: none held)."""
+        return self.rev_of(self.embeddings.get(video_id))
+
+    @staticmethod
+    def rev_of(held: tuple[str, Any] | None) -> str | None:
+        return None if held is None else held[0]
+
+    def embedding(
+        self, video_id: str, read: Any, rev: str | None, held: tuple[str, Any] | None
+    ) -> Any:
+        """The video's stored embedding: ``read`` (what the query returned, kept under the
+        stored ``rev`` when there is room), else ``held`` (what was held when the query was
+        sent) if the graph still stores its rev; else None (the video has none)."""
+        if read is not None:
+            e = self._vector(read)
+            if rev is not None and (video_id in self.embeddings
+                                    or len(self.embeddings) < self.max_videos):  # fmt: skip
+                self.embeddings[video_id] = (rev, e)
+            return e
+        if rev is not None and held is not None and held[0] == rev:
+            return held[1]
+        return None
 
 
 def _best_facts(spine: Any, ids: list[str], scores: Any, limit: int, history: int,
