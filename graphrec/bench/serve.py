@@ -580,6 +580,22 @@ def headline(levels: list[dict[str, Any]], baseline: dict[str, Any] | None) -> d
     out["queue_hit_rate"] = top.get("queue_hit_rate")
     out["feed_hit_p50_ms"] = top.get("hit_p50_ms")
     out["queue_misses_by_reason"] = top.get("misses_by_reason")
+    # Where a request's CPU goes, by process (the capacity model: a route can answer at most
+    # as fast as the machine's cores divided by what one request costs in all of them).
+    out["feed_cpu_us_per_request"] = cpu_per_request(top)
+    out["baseline_cpu_us_per_request"] = cpu_per_request(baseline) if baseline else None
+    return out
+
+
+def cpu_per_request(level: dict[str, Any]) -> dict[str, float] | None:
+    """A level's CPU per answered request, in microseconds, by process (``cpu``'s cores busy
+    over its requests per second); ``total`` sums the processes, machine and others aside."""
+    cpu, rps = level.get("cpu"), level.get("req_per_s")
+    if not cpu or not rps:
+        return None
+    out = {k.removesuffix("_cores"): round(v * 1e6 / rps, 1) for k, v in cpu.items()
+           if k not in ("machine_cores", "others_cores")}  # fmt: skip
+    out["total"] = round(sum(out.values()), 1)
     return out
 
 
