@@ -261,7 +261,8 @@ def test_blend_graph_copies_are_bounded() -> None:
         e = copies.embedding(v, [0.5, 0.5], f"rev-{v}", None)
         assert e.tolist() == [0.5, 0.5]
     assert sorted(copies.spectral) == sorted(copies.embeddings) == ["a", "b"]
-    assert copies.rev("a") == "rev-a" and copies.rev("c") is None
+    assert copies.rev_of(copies.embeddings.get("a")) == "rev-a"
+    assert copies.rev_of(copies.embeddings.get("c")) is None
     # a held embedding is used only while the stored rev is its own
     held = copies.embeddings["a"]
     assert copies.embedding("a", None, "rev-a", held) is held[1]

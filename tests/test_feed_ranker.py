@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from support.history import interactions
 
 from graphrec.config import Settings
 from graphrec.db import Graph
@@ -14,7 +15,7 @@ from graphrec.feed import FeedPolicy, Recommender
 from graphrec.feed.policy import Mix, mix, scenario
 from graphrec.feed.rank import score
 from graphrec.feed.sources import Candidate, UserContext
-from graphrec.importer.dataset import KIND_INDEX, Dataset, Interactions
+from graphrec.importer.dataset import Dataset, Interactions
 from graphrec.importer.generic import with_impressions
 from graphrec.importer.load import import_dataset
 from graphrec.learn.export import export_graph
@@ -59,13 +60,7 @@ def bait_and_real() -> Dataset:
             at = T0 + u * 100_000 + j * 1_000
             rows.append((u, i, at, "view"))
             rows.append((u, i, at + 1, "like" if i < 6 else "complete"))
-    inter = Interactions(
-        kind=np.array([KIND_INDEX[r[3]] for r in rows], np.int8),
-        user=np.array([r[0] for r in rows], np.int32),
-        item=np.array([r[1] for r in rows], np.int32),
-        at=np.array([r[2] for r in rows], np.int64),
-        watch_ms=np.zeros(len(rows), np.int32),
-    )
+    inter = interactions(rows)
     return Dataset(
         name="bait-and-real",
         users=[{"id": u, "name": u, "created_at": None} for u in users],

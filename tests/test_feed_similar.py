@@ -3,13 +3,13 @@ time, served from the user's recent history, changed at once by a new event."""
 
 from __future__ import annotations
 
-import numpy as np
+from support.history import interactions
 
 from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.events import ingest
 from graphrec.feed import FeedPolicy, Recommender
-from graphrec.importer.dataset import KIND_INDEX, Dataset, Interactions
+from graphrec.importer.dataset import Dataset
 from graphrec.importer.generic import with_impressions
 from graphrec.importer.load import import_dataset
 from graphrec.learn.export import export_graph
@@ -29,20 +29,14 @@ def two_tastes() -> Dataset:
     misses one); 'new' has watched only c0."""
     items = [f"c{i}" for i in range(6)] + [f"m{i}" for i in range(6)]
     users = [f"u{i}" for i in range(40)] + ["new"]
-    rows = []
+    rows: list[tuple[int, int, int, str]] = []
     for u in range(40):
         block = range(6) if u < 20 else range(6, 12)
         for j, i in enumerate(block):
             if j != u % 6:
-                rows.append((u, i, T0 + u * 1000 + j))
-    rows.append((40, 0, T0 + 999_999))
-    inter = Interactions(
-        kind=np.full(len(rows), KIND_INDEX["view"], np.int8),
-        user=np.array([r[0] for r in rows], np.int32),
-        item=np.array([r[1] for r in rows], np.int32),
-        at=np.array([r[2] for r in rows], np.int64),
-        watch_ms=np.zeros(len(rows), np.int32),
-    )
+                rows.append((u, i, T0 + u * 1000 + j, "view"))
+    rows.append((40, 0, T0 + 999_999, "view"))
+    inter = interactions(rows)
     return Dataset(
         name="two-tastes",
         users=[{"id": u, "name": u, "created_at": None} for u in users],

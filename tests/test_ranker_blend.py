@@ -9,11 +9,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from support.history import interactions
 
 from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.feed.sources import served_scores
-from graphrec.importer.dataset import KIND_INDEX, Dataset, Interactions
+from graphrec.importer.dataset import Dataset
 from graphrec.importer.generic import with_impressions
 from graphrec.importer.load import import_dataset
 from graphrec.learn.baselines import binary
@@ -60,13 +61,7 @@ def three_tastes() -> Dataset:
             rows.append((u, i, at, "view"))
             if rng.random() < 0.5:
                 rows.append((u, i, at + 1, "like"))
-    inter = Interactions(
-        kind=np.array([KIND_INDEX[r[3]] for r in rows], np.int8),
-        user=np.array([r[0] for r in rows], np.int32),
-        item=np.array([r[1] for r in rows], np.int32),
-        at=np.array([r[2] for r in rows], np.int64),
-        watch_ms=np.zeros(len(rows), np.int32),
-    )
+    inter = interactions(rows)
     return Dataset(
         name="three-tastes",
         users=[{"id": f"u{u}", "name": f"u{u}", "created_at": None} for u in range(USERS)],

@@ -777,12 +777,9 @@ class GraphVectors:
                 out[r["video_id"]] = self.keep_spectral(r["video_id"], r["query"], r["key"])
         return out
 
-    def rev(self, video_id: str) -> str | None:
-        """The ``embedding_rev`` of the embedding held for the video (None: none held)."""
-        return self.rev_of(self.embeddings.get(video_id))
-
     @staticmethod
     def rev_of(held: tuple[str, Any] | None) -> str | None:
+        """The ``embedding_rev`` of a held embedding (None: none held)."""
         return None if held is None else held[0]
 
     def embedding(

@@ -62,7 +62,7 @@ import scipy.sparse as sp
 
 from graphrec.domain import INTERACTIONS, KIND_WEIGHTS, EventKind
 from graphrec.feed.policy import FeedPolicy, Mix
-from graphrec.feed.sources import Candidate, UserContext
+from graphrec.feed.sources import Candidate, UserContext, _rank_relevance
 from graphrec.learn.blend import HistoryBlend
 
 log = logging.getLogger(__name__)
@@ -538,11 +538,11 @@ def training_lists(
             part = np.argpartition(-masked, want - 1)[:want]
             best_b = [int(j) for j in part[np.lexsort((part, -masked[part]))]
                       if np.isfinite(masked[j])]  # fmt: skip
-            for j, rel in zip(best_b, _relevance(len(best_b)), strict=True):
+            for j, rel in zip(best_b, _rank_relevance(len(best_b)), strict=True):
                 c = _candidate(j, video_ids, video_creator, video_tags, "blend")
                 c.ranks["blend"], c.scores["blend"], c.relevance = rel, float(served[j]), rel
                 found[j] = c
-        for j, rel in zip(top, _relevance(len(top)), strict=True):
+        for j, rel in zip(top, _rank_relevance(len(top)), strict=True):
             c = found.get(j) or _candidate(j, video_ids, video_creator, video_tags, "similar")
             if j in found:  # proposed by both: merged as the feed merges (rank.merge)
                 c.sources.append("similar")
@@ -582,13 +582,6 @@ def training_lists(
     lists = TrainingLists(x, labels, groups, users, cands, ctxs, ideals,
                           blends if blend is not None else None)  # fmt: skip
     return lists, table
-
-
-def _relevance(n: int) -> list[float]:
-    """A source's rank relevance, best first (1.0 .. 0.5), as the feed's sources give it."""
-    from graphrec.feed.sources import _rank_relevance
-
-    return _rank_relevance(n)
 
 
 def _candidate(j: int, ids: Sequence[str], creator: Sequence[str | None],
