@@ -589,13 +589,14 @@ def headline(levels: list[dict[str, Any]], baseline: dict[str, Any] | None) -> d
 
 def cpu_per_request(level: dict[str, Any]) -> dict[str, float] | None:
     """A level's CPU per answered request, in microseconds, by process (``cpu``'s cores busy
-    over its requests per second); ``total`` sums the processes, machine and others aside."""
+    over its requests per second); ``total`` sums the service's processes: the load
+    generator is listed but not counted, the machine and others are left out."""
     cpu, rps = level.get("cpu"), level.get("req_per_s")
     if not cpu or not rps:
         return None
     out = {k.removesuffix("_cores"): round(v * 1e6 / rps, 1) for k, v in cpu.items()
            if k not in ("machine_cores", "others_cores")}  # fmt: skip
-    out["total"] = round(sum(out.values()), 1)
+    out["total"] = round(sum(v for k, v in out.items() if k != "loadgen"), 1)
     return out
 
 
