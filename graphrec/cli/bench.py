@@ -145,8 +145,8 @@ def hitcpu_cmd(
     ]  # fmt: skip
     print_table("API CPU per request (us), by round", rows)
     print_table(
-        "load average",
-        [{"before": result["load_average_before"], "after": result["load_average_after"]}],
+        "load average (1, 5, 15 min)",
+        [{k: " ".join(map(str, result[f"load_average_{k}"])) for k in ("before", "after")}],
     )
 
 
