@@ -28,3 +28,11 @@ def test_the_headline_reports_feed_and_baseline_cpu_per_request() -> None:
     assert h["feed_cpu_us_per_request"] == {"api": 2000.0, "neo4j": 1000.0, "total": 3000.0}
     assert h["baseline_cpu_us_per_request"] == {"api": 400.0, "total": 400.0}
     assert h["feed_to_baseline"] == 0.1
+
+
+def test_hitcpu_reports_the_median_of_its_rounds() -> None:
+    from graphrec.bench.hitcpu import _median
+
+    rounds = [{"us": 400.0}, {"us": 300.0}, {"us": None}, {"us": 350.04}]
+    assert _median(rounds, "us") == 350.0  # a window with no answer is left out
+    assert _median([{"us": None}], "us") is None

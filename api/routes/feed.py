@@ -1,24 +1,121 @@
-"""``GET /users/{id}/feed``: the next n videos for a user, each with why it was chosen."""
+"""``GET /users/{id}/feed``: the next n videos for a user, each with why it was chosen.
+
+A feed from the user's queue (a hit) is one awaited Redis script: FastAPI's own work per
+request (resolving the dependencies, validating the query with pydantic) cost the API as much
+CPU as the rest of the hit. :class:`FeedRoute` answers a request whose query string is plain
+(:func:`plain_query`: only ``n``, ``scenario`` and ``record``, each once, with values the
+route accepts as they are) and whose key passes :func:`api.deps.require_read_key` directly;
+any other request takes the FastAPI path, so every refusal (422, 401, 403) is the one it was.
+Both answer through :func:`answer_feed`; the middlewares and exception handlers wrap both
+alike (the fast path runs inside the route); the OpenAPI spec is written from the route's
+declaration, which the fast path leaves as it is. docs/serving.md has the figures.
+"""
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, BeforeValidator
 from starlette.background import BackgroundTasks
+from starlette.types import Receive, Scope, Send
 
 from api.deps import ReadKey, RecommenderDep
 from api.errors import UNAVAILABLE, ErrorPublic
-from graphrec.feed import SCENARIOS
+from graphrec.config import Settings
+from graphrec.feed import SCENARIOS, Recommender
 from graphrec.spine.feed import StreamRecommender
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["feed"], dependencies=[ReadKey])
+
+_SCENARIOS = {name.encode(): name for name in SCENARIOS}
+_RECORD = {b"true": True, b"false": False, b"1": True, b"0": False}
+
+
+def plain_query(query: bytes, max_n: int) -> tuple[int | None, str | None, bool] | None:
+    """(n, scenario, record) of a plain feed query, else None (the FastAPI path decides).
+
+    Plain: ``name=value`` pairs joined by ``&``, each of ``n``, ``scenario``, ``record`` at
+    most once, nothing escaped; ``n`` digits without a leading zero in ``1..max_n``, a known
+    scenario, ``record`` one of true/false/1/0: values the FastAPI path accepts, read the
+    same. Anything else (odd, malformed, repeated, unknown) is left to it."""
+    n: int | None = None
+    scenario: str | None = None
+    record = True
+    if not query:
+        return n, scenario, record
+    seen: set[bytes] = set()
+    for part in query.split(b"&"):
+        name, eq, value = part.partition(b"=")
+        if not eq or name in seen:
+            return None
+        seen.add(name)
+        if name == b"n":
+            # bytes.isdigit: ASCII digits only
+            if not (value.isdigit() and len(value) <= 9 and value[0] != 48):  # 48: "0"
+                return None
+            n = int(value)
+            if n > max_n:
+                return None
+        elif name == b"scenario":
+            scenario = _SCENARIOS.get(value)
+            if scenario is None:
+                return None
+        elif name == b"record":
+            got = _RECORD.get(value)
+            if got is None:
+                return None
+            record = got
+        else:
+            return None
+    return n, scenario, record
+
+
+def _key_passes(scope: Scope, settings: Settings) -> bool:
+    """Whether :func:`api.deps.require_read_key` lets the request through: no key needed, or
+    the first ``X-API-Key`` header (the one it reads) holds the key."""
+    if not settings.api_read_requires_key:
+        return True
+    for name, value in scope["headers"]:
+        if name == b"x-api-key":
+            key = value.decode("latin-1").encode()
+            return secrets.compare_digest(key, settings.api_key.get_secret_value().encode())
+    return False
+
+
+class FeedRoute(APIRoute):
+    """The feed route, answering plain requests (:func:`plain_query`, the key passing) on the
+    spine without FastAPI's dependency resolution and validation; the rest as declared."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = scope.get("app")
+        state = getattr(app, "state", None)
+        recommender = getattr(state, "recommender", None)
+        if (
+            scope["method"] == "GET"
+            and isinstance(recommender, StreamRecommender)
+            and not getattr(app, "dependency_overrides", None)
+            and _key_passes(scope, state.settings)  # type: ignore[union-attr]
+        ):
+            plain = plain_query(scope["query_string"], recommender.settings.feed_max_n)
+            if plain is not None:
+                n, scenario, record = plain
+                user_id = scope["path_params"]["user_id"]
+                response = await answer_feed(
+                    recommender, user_id, n=n, scenario=scenario, record=record
+                )
+                await response(scope, receive, send)
+                return
+        await super().handle(scope, receive, send)
+
+
+router = APIRouter(tags=["feed"], dependencies=[ReadKey], route_class=FeedRoute)
 
 
 def digits(value: Any) -> Any:
@@ -88,6 +185,18 @@ async def read_feed(
     ] = True,
 ) -> Response:
     """The next ``n`` videos; their impressions are recorded (budgets count down)."""
+    return await answer_feed(recommender, user_id, n=n, scenario=scenario, record=record)
+
+
+async def answer_feed(
+    recommender: Recommender | StreamRecommender,
+    user_id: str,
+    *,
+    n: int | None,
+    scenario: str | None,
+    record: bool,
+) -> Response:
+    """The feed's answer, for the FastAPI path and :class:`FeedRoute`'s alike."""
     size = n or recommender.settings.feed_default_n
     # The body as FeedPublic describes it, serialised once by orjson: returning the model
     # would have FastAPI validate it again and serialise it in Python (the hottest route).

@@ -99,6 +99,57 @@ def serve_cmd(
     )
 
 
+@app.command("hitcpu")
+@handle_errors
+def hitcpu_cmd(
+    size: str = typer.Option("S", help="World size (loaded first when the graph lacks it)."),
+    seed: int = typer.Option(0),
+    rounds: int = typer.Option(5, min=1, help="Windows of each route, alternating."),
+    seconds: float = typer.Option(4.0, min=0.5, help="Measured seconds per window."),
+    warmup: float = typer.Option(1.0, min=0),
+    clients: int = typer.Option(8, min=1, help="Concurrent keep-alive clients."),
+    workers: int = typer.Option(1, min=1, help="API worker processes."),
+    out_path: Path = typer.Option(Path("out/bench/hitcpu.json"), "--out"),
+) -> None:
+    """The API's CPU per feed answered from the user's queue (a hit) against /ping."""
+    from graphrec.bench.hitcpu import bench_hitcpu
+    from graphrec.config import get_settings
+    from graphrec.db import Graph
+    from graphrec.services.provide import provide_server
+
+    world_size(size)
+    settings = get_settings()
+    handle = provide_server(settings)
+    with Graph.connect(handle.connection, settings=settings) as graph:
+        result = bench_hitcpu(
+            graph,
+            handle.connection,
+            size=size,
+            seed=seed,
+            rounds=rounds,
+            seconds=seconds,
+            warmup=warmup,
+            clients=clients,
+            workers=workers,
+        )
+    write_json(out_path, result)
+    heads = ("feed_hit_api_cpu_us", "ping_api_cpu_us", "hit_to_ping", "feed_hit_req_per_s",
+             "ping_req_per_s", "hit_rate_min", "errors")  # fmt: skip
+    print_table(
+        f"bench hitcpu {size}, {workers} worker(s) -> {out_path}", [{k: result[k] for k in heads}]
+    )
+    rows = [
+        {"round": i + 1, "hit_us": f["api_cpu_us_per_request"], "ping_us": p["api_cpu_us_per_request"],
+         "hit_rps": f["req_per_s"], "ping_rps": p["req_per_s"]}
+        for i, (f, p) in enumerate(zip(result["feed_rounds"], result["ping_rounds"], strict=True))
+    ]  # fmt: skip
+    print_table("API CPU per request (us), by round", rows)
+    print_table(
+        "load average (1, 5, 15 min)",
+        [{k: " ".join(map(str, result[f"load_average_{k}"])) for k in ("before", "after")}],
+    )
+
+
 @app.command("events")
 @handle_errors
 def events_cmd(
