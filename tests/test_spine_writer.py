@@ -59,3 +59,18 @@ def test_a_batch_moves_each_videos_counters_by_the_saws_it_created(
     # Applying both batches again (a consumer killed after commit, before ack) changes nothing.
     assert writer.apply(first + batch)["served"] == 0
     assert state(loaded_graph, [hot, cold]) == after
+
+
+def test_the_saw_benchmark_serves_feeds_as_the_feed_logs_them(world_s: World) -> None:
+    import numpy as np
+
+    from graphrec.bench.saw import FEED, served_entries
+    from graphrec.learn.ranker import LOGGED
+
+    entries = served_entries(world_s, feeds=50, rng=np.random.default_rng(0), tag="t", at=T)
+    rows = served_rows(entries)
+    assert len(rows) == 50 * FEED  # 10 distinct videos a feed, each served_id once
+    assert [r["video_id"] for r in rows] == sorted(r["video_id"] for r in rows)  # lock order
+    assert all(len(r["x"]) == len(LOGGED) for r in rows)
+    counts = np.unique([r["video_id"] for r in rows], return_counts=True)[1]
+    assert counts.max() >= 10  # popular videos recur within a batch

@@ -3,11 +3,10 @@
 // absent for an entry logged without it; pos: its place in the entry), v.impressions + 1
 // and, in a budgeted pool (budget > 0), IN_POOL.served + 1 per SAW created. Budgets were
 // already granted atomically in Redis when the feed was served; this keeps the graph's
-// counters (the system of record) in step. A row whose
-// served_id is stored, or whose user or video is unknown, changes nothing. Callers sort rows
-// by video id (one lock order for every writer) and send each served_id once (the planner
-// checks every row's served_id before the first CREATE: a repeat within $rows would break
-// saw_served_id_unique and fail the batch).
+// counters (the system of record) in step. A row whose served_id is stored, or whose user or
+// video is unknown, changes nothing. Callers sort rows by video id (one lock order for every
+// writer) and send each served_id once (the planner checks every row's served_id before the
+// first CREATE: a repeat within $rows would break saw_served_id_unique and fail the batch).
 // The counters move once per video by the SAWs created for it (a batch holds a popular video
 // many times: one SET and one IN_POOL expand each, not one per row; docs/serving.md).
 // params: $rows (list of {served_id, user_id, video_id, at, pos, x})
