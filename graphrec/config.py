@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     stream_claim_idle_ms: int = 30_000  # entries pending this long on a dead consumer move on
     stream_maxlen: int = 5_000_000  # per partition, approximate; only acked entries are trimmed
     stream_writer: bool = True  # run a graph-writer consumer thread in each API worker
+    # The graph writer's thread applies at most once per this interval: entries gather
+    # meanwhile into one larger transaction (a write transaction costs Neo4j ~2 ms of CPU
+    # whatever it holds: docs/serving.md). The graph lags the stream by up to this much more.
+    stream_writer_interval_ms: int = 500
     state_lists_ttl_s: float = 30.0  # at most this long a worker keeps a parsed list (it drops it
     # at once when the sync bumps the lists' version)
     state_refresh_s: float = 60.0  # shared candidate lists recomputed from Neo4j this often

@@ -1,10 +1,13 @@
 // Applies impressions a feed served (read from the event stream by the graph writer), at most
 // once each: (u)-[:SAW {served_id, at, pos, x}]->(v) (x: what the ranker saw, list<float>,
 // absent for an entry logged without it; pos: its place in the entry), v.impressions + 1
-// and, in a budgeted pool, IN_POOL.served + 1. Budgets were already granted atomically in Redis when the feed was
-// served; this keeps the graph's counters (the system of record) in step. A row whose
-// served_id is stored, or whose user or video is unknown, changes nothing. Callers sort rows
-// by video id (one lock order for every writer).
+// and, in a budgeted pool, IN_POOL.served + 1. Budgets were already granted atomically in
+// Redis when the feed was served; this keeps the graph's counters (the system of record) in
+// step. A row whose served_id is stored, or whose user or video is unknown, changes nothing.
+// Callers sort rows by video id (one lock order for every writer) and send each served_id
+// once (the planner checks every row's served_id before the first CREATE: a repeat within
+// $rows would break saw_served_id_unique and fail the batch). Moving the counters once per
+// video instead of once per row was measured and not kept (docs/serving.md).
 // params: $rows (list of {served_id, user_id, video_id, at, pos, x})
 // returns: applied (int)
 UNWIND $rows AS row

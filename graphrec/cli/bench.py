@@ -50,6 +50,38 @@ def pools_cmd(
     print_table("cycle stages (seconds)", [result["cycle"]["seconds"]])
 
 
+@app.command("saw")
+@handle_errors
+def saw_cmd(
+    size: str = typer.Option("S", help="World size to load into a private server."),
+    seed: int = typer.Option(0),
+    feeds: int = typer.Option(300, min=10, help="Served feeds (10 videos each) per run."),
+    batch_feeds: str = typer.Option("1,10,100", help="Feeds per transaction, per level."),
+    runs: int = typer.Option(3, min=1, help="Runs per level (medians)."),
+    warmup: float = typer.Option(20.0, min=0, help="Unmeasured seconds first (JIT)."),
+    compare: Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="A served statement to compare (same $rows)."
+    ),
+    stream_rate: float = typer.Option(100.0, min=0, help="Feeds/s for the writer run (0: none)."),
+    stream_s: float = typer.Option(5.0, min=1, help="Seconds of appends per writer run."),
+    out_path: Path = typer.Option(Path("out/bench/saw.json"), "--out"),
+) -> None:
+    """Neo4j CPU per served impression (SAW) the graph writer applies, by batch size."""
+    from graphrec.bench.saw import bench_saw
+
+    world_size(size)
+    levels = [int(x) for x in batch_feeds.split(",") if x.strip()]
+    result = bench_saw(size=size, seed=seed, feeds=feeds, batch_feeds=levels, runs=runs,
+                       warmup_s=warmup, compare=compare, stream_rate=stream_rate,
+                       stream_s=stream_s)  # fmt: skip
+    write_json(out_path, result)
+    print_table(f"bench saw {size} -> {out_path} (load {result['load_before']} -> "
+                f"{result['load_after']}, Neo4j idle {result['neo4j_idle_cores']} cores)",
+                result["rows"])  # fmt: skip
+    if result["stream"]:
+        print_table("the graph writer at a steady feed rate", result["stream"])
+
+
 @app.command("serve")
 @handle_errors
 def serve_cmd(

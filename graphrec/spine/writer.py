@@ -46,27 +46,46 @@ LEASE_MS = 15_000
 log = logging.getLogger(__name__)
 
 
+def served_rows(entries: list[Entry]) -> list[dict[str, Any]]:
+    """The SAW rows of a batch's ``served`` entries (one per video of each), each served_id
+    once (an entry can come twice in a batch: claimed from the group and kept for a retry),
+    sorted by video id (the lock order of every writer)."""
+    served: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        f = e.fields
+        if f["k"] != "served":
+            continue
+        at = int(f["at"])
+        vids = f["v"].split(",")
+        # The logged features, one string per video ("x"; an entry appended before they
+        # were logged has none: its SAWs get no x).
+        xs = f["x"].split(";") if f.get("x") else []
+        for pos, vid in enumerate(vids):
+            sid = f"{f['f']}:{vid}"
+            if sid in served:
+                continue
+            x = decode_log(xs[pos]) if pos < len(xs) else None
+            served[sid] = {"served_id": sid, "user_id": f["u"], "video_id": vid, "at": at,
+                           "pos": pos, "x": x}  # fmt: skip
+    return sorted(served.values(), key=lambda r: (r["video_id"], r["user_id"], r["served_id"]))
+
+
+def apply_served(tx: ManagedTransaction, rows: list[dict[str, Any]]) -> int:
+    """Apply :func:`served_rows` in ``tx``; how many SAWs were new."""
+    if not rows:
+        return 0
+    return int(run_in(tx, "serving/apply_served", rows=rows)[0]["applied"])
+
+
 def _rows(entries: list[Entry]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Event]]:
-    served: list[dict[str, Any]] = []
     events: list[dict[str, Any]] = []
     models: list[Event] = []
     seen: set[str] = set()
     for e in entries:
         f = e.fields
+        if f["k"] == "served" or f["id"] in seen:
+            continue
         at = int(f["at"])
-        if f["k"] == "served":
-            vids = f["v"].split(",")
-            # The logged features, one string per video ("x"; an entry appended before they
-            # were logged has none: its SAWs get no x).
-            xs = f["x"].split(";") if f.get("x") else []
-            for pos, vid in enumerate(vids):
-                served.append(
-                    {"served_id": f"{f['f']}:{vid}", "user_id": f["u"], "video_id": vid, "at": at,
-                     "pos": pos, "x": decode_log(xs[pos]) if pos < len(xs) else None}
-                )  # fmt: skip
-            continue
-        if f["id"] in seen:
-            continue
         seen.add(f["id"])
         kind = EventKind(f["k"])
         rel, counter = KIND_TYPES[kind]
@@ -95,8 +114,7 @@ def _rows(entries: list[Entry]) -> tuple[list[dict[str, Any]], list[dict[str, An
                 at=at,
             )
         )
-    served.sort(key=lambda r: (r["video_id"], r["user_id"], r["served_id"]))
-    return served, events, models
+    return served_rows(entries), events, models
 
 
 class GraphWriter(ConsumerLoop):
@@ -113,6 +131,7 @@ class GraphWriter(ConsumerLoop):
         self.applied = 0
         self._held = False
         self._last_trim = 0.0
+        self._applied_at = 0.0  # monotonic time of the last apply
 
     # --- applying ----------------------------------------------------------------------
     def apply(self, entries: list[Entry]) -> dict[str, int]:
@@ -124,8 +143,7 @@ class GraphWriter(ConsumerLoop):
 
         def work(tx: ManagedTransaction) -> dict[str, int]:
             out = {"served": 0, "events": 0, "duplicates": 0}
-            if served:
-                out["served"] = int(run_in(tx, "serving/apply_served", rows=served)[0]["applied"])
+            out["served"] = apply_served(tx, served)
             if events:
                 # A replayed entry carries its kind; a repeat under another kind was
                 # refused by Redis at append: the id is checked under its own type only.
@@ -163,15 +181,25 @@ class GraphWriter(ConsumerLoop):
         return False
 
     def step(self, *, block: bool = True) -> int:
-        """Apply one batch (the retried one first); returns how many entries were applied."""
+        """Apply one batch (the retried one first); returns how many entries were applied.
+
+        Blocking (the thread's loop), a step comes at most ``stream_writer_interval_ms``
+        after the last apply: what arrives meanwhile is applied in one transaction, so under
+        load Neo4j commits a few large batches a second, not one per feed (each transaction
+        has a fixed cost), and after a quiet spell the first entry is applied at once."""
         if not self._lease():
             if block:
                 time.sleep(self.spine.settings.stream_block_ms / 1000)
             return 0
+        if block and not self.retry:
+            wait = self._applied_at + self.spine.settings.stream_writer_interval_ms / 1000
+            if self._stop.wait(max(0.0, wait - time.monotonic())):
+                return 0  # stopping: what is unread stays for the next writer
         entries = self.retry or self.reader.read(block=block)
         if not entries:
             return 0
         self.retry = entries
+        self._applied_at = time.monotonic()
         self.apply(entries)  # raises when Neo4j is down: kept for the next step
         self.reader.ack(entries)
         self.retry = []
@@ -228,4 +256,4 @@ class GraphWriter(ConsumerLoop):
                     r.delete(self.spine.keys.lease)
 
 
-__all__ = ["GROUP", "GraphWriter"]
+__all__ = ["GROUP", "GraphWriter", "apply_served", "served_rows"]
