@@ -97,9 +97,13 @@ class Settings(BaseSettings):
     # the next pages of its ranked, re-ranked list; later feeds pop from it (one script)
     # until an event of the user, a training or pool cycle, or the TTL invalidates it.
     feed_queue: bool = True
-    feed_queue_depth: int = Field(default=60, ge=0, le=500)  # entries kept per user
+    # Entries kept per user: 12 pages of 10 per ranking. At 60 (6 pages) `bench serve`'s 100
+    # clients outran the niced filler (entries passed over when budgets ran out): 9% of feeds
+    # missed ("short") and ranked in the request, the API's CPU per feed 3x a hit's and p99 1.3 s;
+    # at 120 none did (docs/serving.md, "The feed queue"). About 340 bytes of Redis an entry.
+    feed_queue_depth: int = Field(default=120, ge=0, le=500)
     feed_queue_ttl_s: int = Field(default=600, ge=1)  # staleness bound vs the shared lists
-    feed_queue_low: int = Field(default=20, ge=0)  # fewer left: the filler tops it up
+    feed_queue_low: int = Field(default=40, ge=0)  # fewer left: the filler tops it up
     # The nearline filler: users whose queue was invalidated or ran low are recomputed in
     # the background, at most this many per second per filler (0: no filler runs).
     queue_fill_per_s: float = Field(default=50.0, ge=0)
