@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -29,6 +30,26 @@ from graphrec.events import (
     validate,
 )
 from graphrec.spine.store import RECENT, Spine, StoreUnavailable, seen_bits
+
+
+def _exact_step(w: float) -> list[int] | None:
+    """A weight as ``append_events.lua``'s Redis receives it (a Lua number is sent as
+    ``%.17g``), split into tenths and a remainder of 1e-17 units: ``[tenths, r]``, exact, so
+    the script can sum a user's steps of one tag without rounding. None when the weight has
+    more than 17 decimals or a large remainder: that kind is then applied step by step."""
+    d = Decimal(f"{w:.17g}").scaleb(17)
+    if d != d.to_integral_value():
+        return None
+    n = int(d)
+    tenths = (n + 5 * 10**15) // 10**16
+    r = n - tenths * 10**16
+    return [tenths, r] if abs(r) < 10_000 else None
+
+
+# kind -> [tenths, r] of its weight: the script's exact sums of tag steps (lua/append_events).
+STEPS: dict[str, list[int]] = {
+    k.value: st for k, w in KIND_WEIGHTS.items() if w and (st := _exact_step(w)) is not None
+}
 
 
 def video_facts(spine: Spine, video_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -137,6 +158,7 @@ def _append(spine: Spine, good: list[tuple[int, Event]], result: IngestResult, n
         "dim": s.embedding_dim,
         "recent": RECENT,
         "qdelay": s.queue_fill_delay_ms,
+        "steps": STEPS,
     }
     pipe = spine.r.pipeline(transaction=False)
     order = sorted(by_part)

@@ -4,12 +4,17 @@
 -- per creator, follows, seen filter bits, the videos engaged with last); then each user's online embedding steps once
 -- towards (or away from) the batch's videos, as cypher/serving/update_profiles does.
 -- Every key shares the partition's hash tag: one Redis Cluster slot per call. Inside Redis
--- each redis.call costs a few microseconds: per user once what need not be per event (the
--- user check, active_at, the feed queue's generation and refill), an event's k seen bits in one
--- BITFIELD.
+-- each redis.call costs a few microseconds, so only the user check, the dedup key and the
+-- stream entry are per event (in the batch's order); the online state is written per user
+-- once the batch's accepted events are known (a user sends many events a batch): one HMGET
+-- and one HINCRBYFLOAT per tag (the sum of the steps, exact, see below), one HINCRBY per
+-- liked tag and per skipped creator, one SADD, one BITFIELD with every seen bit, the recent
+-- list rewritten once. The state left is the one the events written one by one would leave.
 -- KEYS[1] partition stream, KEYS[2] the partition's set of known user ids
 -- ARGV[1] key prefix of the partition ("gr:{p3}:"), ARGV[2] JSON request
 --   {ttl, maxlen, rate, minw, maxw, dim, recent, qdelay (ms),
+--    steps: {kind: [tenths, r]} (the kind's weight as Redis sends a Lua number, "%.17g",
+--      = tenths / 10 + r * 1e-17 exactly; a kind absent is applied step by step),
 --    events: [{id, u, k, at, v?, c?, wm?, w, tags, bits}]}
 -- ARGV[3..] pairs: video id, its embedding as normalised little-endian float32
 -- returns: one status per event: accepted | duplicate | unknown user
@@ -19,7 +24,9 @@ local vec = {}
 for i = 3, #ARGV, 2 do vec[ARGV[i]] = ARGV[i + 1] end
 local dim = req.dim
 local fmt = '<' .. string.rep('f', dim)
+local steps = req.steps or {}
 local out, deltas, known, active, last = {}, {}, {}, {}, {}
+local mine, order = {}, {}  -- per user: the accepted events, in order; users in first order
 for i, e in ipairs(req.events) do
   local k = known[e.u]
   if k == nil then
@@ -37,46 +44,143 @@ for i, e in ipairs(req.events) do
     if e.c then f[#f + 1] = 'c'; f[#f + 1] = e.c end
     if e.wm then f[#f + 1] = 'wm'; f[#f + 1] = tostring(e.wm) end
     last[e.u] = redis.call('XADD', stream, 'MAXLEN', '~', req.maxlen, '*', unpack(f))
-    local up = prefix .. 'u:' .. e.u .. ':'
+    active[e.u] = e.at  -- written once per user below
+    local m = mine[e.u]
+    if not m then
+      m = {}
+      mine[e.u] = m
+      order[#order + 1] = e.u
+    end
+    m[#m + 1] = e
+  end
+end
+
+-- a tenths + r * 1e-17 as an exact decimal string (limbs of 1e8: every integer stays exact
+-- in a double).
+local function decimal(a, r)
+  local b, c = 0, r
+  local q = math.floor(c / 1e8)
+  c = c - q * 1e8
+  b = b + q
+  q = math.floor(b / 1e8)
+  b = b - q * 1e8
+  a = a + q
+  local sign = ''
+  if a < 0 then  -- format -N = (-a - 1) * 1e16 + (1e8 - 1 - b) * 1e8 + (1e8 - c)
+    sign = '-'
+    a, b, c = -a - 1, 1e8 - 1 - b, 1e8 - c
+    if c == 1e8 then c = 0; b = b + 1 end
+    if b == 1e8 then b = 0; a = a + 1 end
+  end
+  return string.format('%s%d.%d%08d%08d', sign, math.floor(a / 10), a % 10, b, c)
+end
+
+-- A tag's steps one by one, as each event alone would: HINCRBYFLOAT, then clamped.
+local function step_by_step(key, t, evs)
+  for _, e in ipairs(evs) do
+    local x = tonumber(redis.call('HINCRBYFLOAT', key, t, e.w))
+    if x > req.maxw then
+      redis.call('HSET', key, t, req.maxw)
+    elseif x < req.minw then
+      redis.call('HSET', key, t, req.minw)
+    end
+  end
+end
+
+-- A tag's steps as one HINCRBYFLOAT of their sum, where that leaves the same string: Redis
+-- adds in long double and writes 17 decimals (trailing zeros cut), so every step of a value
+-- with at most 17 decimals (no exponent) by a weight with 17 decimals is exact, and so is
+-- their sum; no step may come near a bound (a clamp), else step by step.
+local function tag_weights(key, tags, evs_of)
+  local cur = redis.call('HMGET', key, unpack(tags))
+  for n, t in ipairs(tags) do
+    local evs, s0 = evs_of[t], cur[n]
+    local x0, ok = 0.0, true
+    if s0 then
+      x0 = tonumber(s0)
+      local dot = string.find(s0, '.', 1, true)
+      ok = x0 ~= nil and not string.find(s0, '[eEnN]') and (not dot or #s0 - dot <= 17)
+    end
+    local a, r = 0, 0
+    if ok then
+      for _, e in ipairs(evs) do
+        local st = steps[e.k]
+        if not st then ok = false; break end
+        a, r = a + st[1], r + st[2]
+        local x = x0 + a / 10 + r * 1e-17
+        if x > req.maxw - 1e-6 or x < req.minw + 1e-6 then ok = false; break end
+      end
+    end
+    if ok then
+      redis.call('HINCRBYFLOAT', key, t, decimal(a, r))
+    else
+      step_by_step(key, t, evs)
+    end
+  end
+end
+
+for _, uid in ipairs(order) do
+  local up = prefix .. 'u:' .. uid .. ':'
+  local tags, tag_evs, liked, liked_n, skips, skips_n = {}, {}, {}, {}, {}, {}
+  local follows, bits, recent = {}, {}, {}
+  local evs = mine[uid]
+  for _, e in ipairs(evs) do
     if e.w ~= 0 then
       for _, t in ipairs(e.tags) do
-        local x = tonumber(redis.call('HINCRBYFLOAT', up .. 'tags', t, e.w))
-        if x > req.maxw then
-          redis.call('HSET', up .. 'tags', t, req.maxw)
-        elseif x < req.minw then
-          redis.call('HSET', up .. 'tags', t, req.minw)
-        end
+        local l = tag_evs[t]
+        if not l then l = {}; tag_evs[t] = l; tags[#tags + 1] = t end
+        l[#l + 1] = e
       end
     end
     if e.k == 'like' then
-      for _, t in ipairs(e.tags) do redis.call('HINCRBY', up .. 'liked', t, 1) end
-    end
-    if e.c and e.k == 'skip' then redis.call('HINCRBY', up .. 'skips', e.c, 1) end
-    if e.c and e.k == 'view' then redis.call('HINCRBY', up .. 'skips', e.c, -2) end
-    if e.c and e.k == 'follow' then redis.call('SADD', up .. 'follows', e.c) end
-    if #e.bits > 0 then  -- the k seen bits in one command
-      local bf = {}
-      for _, b in ipairs(e.bits) do
-        bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u1'; bf[#bf + 1] = b; bf[#bf + 1] = 1
+      for _, t in ipairs(e.tags) do
+        if not liked_n[t] then liked_n[t] = 0; liked[#liked + 1] = t end
+        liked_n[t] = liked_n[t] + 1
       end
-      redis.call('BITFIELD', up .. 'seen', unpack(bf))
     end
-    if e.v and e.w > 0 and e.k ~= 'follow' then  -- engaged with: the item-to-item history
-      redis.call('LREM', up .. 'recent', 0, e.v)
-      redis.call('LPUSH', up .. 'recent', e.v)
-      redis.call('LTRIM', up .. 'recent', 0, req.recent - 1)
+    if e.c and (e.k == 'skip' or e.k == 'view') then
+      if not skips_n[e.c] then skips_n[e.c] = 0; skips[#skips + 1] = e.c end
+      skips_n[e.c] = skips_n[e.c] + (e.k == 'skip' and 1 or -2)
     end
-    active[e.u] = e.at  -- written once per user below
+    if e.c and e.k == 'follow' then follows[#follows + 1] = e.c end
+    for _, b in ipairs(e.bits) do
+      bits[#bits + 1] = 'SET'; bits[#bits + 1] = 'u1'; bits[#bits + 1] = b; bits[#bits + 1] = 1
+    end
     if e.w ~= 0 and e.v and vec[e.v] then
-      local d = deltas[e.u]
+      local d = deltas[uid]
       if not d then
         d = {}
         for j = 1, dim do d[j] = 0.0 end
-        deltas[e.u] = d
+        deltas[uid] = d
       end
       local x = {struct.unpack(fmt, vec[e.v])}
       for j = 1, dim do d[j] = d[j] + e.w * x[j] end
     end
+  end
+  if #tags > 0 then tag_weights(up .. 'tags', tags, tag_evs) end
+  for _, t in ipairs(liked) do redis.call('HINCRBY', up .. 'liked', t, liked_n[t]) end
+  for _, c in ipairs(skips) do redis.call('HINCRBY', up .. 'skips', c, skips_n[c]) end
+  if #follows > 0 then redis.call('SADD', up .. 'follows', unpack(follows)) end
+  if #bits > 0 then redis.call('BITFIELD', up .. 'seen', unpack(bits)) end
+  -- The videos engaged with, most recent first (each once), then the list as it was less
+  -- those, cut to its length: what LREM + LPUSH + LTRIM per event would leave.
+  local head, put = {}, {}
+  for j = #evs, 1, -1 do
+    local e = evs[j]
+    if e.v and e.w > 0 and e.k ~= 'follow' and not put[e.v] then
+      put[e.v] = true
+      head[#head + 1] = e.v
+    end
+  end
+  if #head > 0 then
+    local key = up .. 'recent'
+    for _, v in ipairs(redis.call('LRANGE', key, 0, -1)) do
+      if #head >= req.recent then break end
+      if not put[v] then head[#head + 1] = v end
+    end
+    while #head > req.recent do head[#head] = nil end
+    redis.call('DEL', key)
+    if #head > 0 then redis.call('RPUSH', key, unpack(head)) end
   end
 end
 local due = nil
