@@ -26,6 +26,7 @@ local dim = req.dim
 local fmt = '<' .. string.rep('f', dim)
 local steps = req.steps or {}
 local out, deltas, known, active, last = {}, {}, {}, {}, {}
+local unpacked = {}  -- video id -> its embedding as numbers (a batch repeats videos)
 local mine, order = {}, {}  -- per user: the accepted events, in order; users in first order
 for i, e in ipairs(req.events) do
   local k = known[e.u]
@@ -153,8 +154,13 @@ for _, uid in ipairs(order) do
         for j = 1, dim do d[j] = 0.0 end
         deltas[uid] = d
       end
-      local x = {struct.unpack(fmt, vec[e.v])}
-      for j = 1, dim do d[j] = d[j] + e.w * x[j] end
+      local x = unpacked[e.v]
+      if not x then
+        x = {struct.unpack(fmt, vec[e.v])}
+        unpacked[e.v] = x
+      end
+      local w = e.w
+      for j = 1, dim do d[j] = d[j] + w * x[j] end
     end
   end
   if #tags > 0 then tag_weights(up .. 'tags', tags, tag_evs) end
