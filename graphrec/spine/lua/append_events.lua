@@ -7,7 +7,7 @@
 -- each redis.call costs a few microseconds, so only the user check, the dedup key and the
 -- stream entry are per event (in the batch's order); the online state is written per user
 -- once the batch's accepted events are known (a user sends many events a batch): one HMGET
--- and one HINCRBYFLOAT per tag (the sum of the steps, exact, see below), one HINCRBY per
+-- and one HSET of the tag weights (computed exactly, see tag_value), one HINCRBY per
 -- liked tag and per skipped creator, one SADD, one BITFIELD with every seen bit, the recent
 -- list rewritten once. The state left is the one the events written one by one would leave.
 -- KEYS[1] partition stream, KEYS[2] the partition's set of known user ids
@@ -15,7 +15,8 @@
 --   {ttl, maxlen, rate, minw, maxw, dim, recent, qdelay (ms),
 --    steps: {kind: [tenths, r]} (the kind's weight as Redis sends a Lua number, "%.17g",
 --      = tenths / 10 + r * 1e-17 exactly; a kind absent is applied step by step),
---    events: [{id, u, k, at, v?, c?, wm?, w, tags, bits}]}
+--    vids: {video: [tags, seen bits]} (each video of the events once),
+--    events: [{id, u, k, at, v?, c?, wm?, w}]}
 -- ARGV[3..] pairs: video id, its embedding as normalised little-endian float32
 -- returns: one status per event: accepted | duplicate | unknown user
 local stream, users, prefix = KEYS[1], KEYS[2], ARGV[1]
@@ -25,6 +26,8 @@ for i = 3, #ARGV, 2 do vec[ARGV[i]] = ARGV[i + 1] end
 local dim = req.dim
 local fmt = '<' .. string.rep('f', dim)
 local steps = req.steps or {}
+local vids = req.vids
+local none = {}
 local out, deltas, known, active, last = {}, {}, {}, {}, {}
 local unpacked = {}  -- video id -> its embedding as numbers (a batch repeats videos)
 local mine, order = {}, {}  -- per user: the accepted events, in order; users in first order
@@ -56,25 +59,50 @@ for i, e in ipairs(req.events) do
   end
 end
 
--- a tenths + r * 1e-17 as an exact decimal string (limbs of 1e8: every integer stays exact
--- in a double).
-local function decimal(a, r)
-  local b, c = 0, r
-  local q = math.floor(c / 1e8)
-  c = c - q * 1e8
+-- Exact decimals: a value is (a, b, c) = a tenths + b * 1e-9 + c * 1e-17, b and c in
+-- [0, 1e8) (limbs: every integer stays exact in a double).
+local E8 = 1e8
+local function norm(a, b, c)
+  local q = math.floor(c / E8)
+  c = c - q * E8
   b = b + q
-  q = math.floor(b / 1e8)
-  b = b - q * 1e8
-  a = a + q
-  local sign = ''
-  if a < 0 then  -- format -N = (-a - 1) * 1e16 + (1e8 - 1 - b) * 1e8 + (1e8 - c)
-    sign = '-'
-    a, b, c = -a - 1, 1e8 - 1 - b, 1e8 - c
-    if c == 1e8 then c = 0; b = b + 1 end
-    if b == 1e8 then b = 0; a = a + 1 end
-  end
-  return string.format('%s%d.%d%08d%08d', sign, math.floor(a / 10), a % 10, b, c)
+  q = math.floor(b / E8)
+  b = b - q * E8
+  return a + q, b, c
 end
+
+-- A decimal string with at most 17 decimals (no exponent) as limbs; nil for anything else.
+local function parse(s)
+  local sign, int, frac = string.match(s, '^(%-?)(%d+)%.?(%d*)$')
+  if not int or #int > 9 or #frac > 17 then return nil end
+  frac = frac .. string.rep('0', 17 - #frac)
+  local a = tonumber(int) * 10 + tonumber(string.sub(frac, 1, 1))
+  local b, c = tonumber(string.sub(frac, 2, 9)), tonumber(string.sub(frac, 10, 17))
+  if sign == '-' then return norm(-a, -b, -c) end
+  return a, b, c
+end
+
+-- Limbs as Redis writes a HINCRBYFLOAT result: 17 decimals, trailing zeros (and dot) cut.
+local function text(a, b, c)
+  local sign = ''
+  if a < 0 then  -- -N = (-a - 1) tenths + (1e8 - 1 - b) * 1e-9 + (1e8 - c) * 1e-17
+    sign = '-'
+    a, b, c = -a - 1, E8 - 1 - b, E8 - c
+    if c == E8 then c = 0; b = b + 1 end
+    if b == E8 then b = 0; a = a + 1 end
+  end
+  local s = string.format('%d.%d%08d%08d', math.floor(a / 10), a % 10, b, c)
+  s = string.gsub(s, '0+$', '')
+  s = string.gsub(s, '%.$', '')
+  return sign .. s
+end
+
+-- The bounds as the clamp's HSET writes them (a Lua number is sent as "%.17g").
+local maxs, mins = string.format('%.17g', req.maxw), string.format('%.17g', req.minw)
+local maxa, maxb, maxc = parse(maxs)
+local mina, minb, minc = parse(mins)
+local exact = maxa ~= nil and mina ~= nil and text(maxa, maxb, maxc) == maxs
+  and text(mina, minb, minc) == mins
 
 -- A tag's steps one by one, as each event alone would: HINCRBYFLOAT, then clamped.
 local function step_by_step(key, t, evs)
@@ -88,36 +116,52 @@ local function step_by_step(key, t, evs)
   end
 end
 
--- A tag's steps as one HINCRBYFLOAT of their sum, where that leaves the same string: Redis
--- adds in long double and writes 17 decimals (trailing zeros cut), so every step of a value
--- with at most 17 decimals (no exponent) by a weight with 17 decimals is exact, and so is
--- their sum; no step may come near a bound (a clamp), else step by step.
-local function tag_weights(key, tags, evs_of)
-  local cur = redis.call('HMGET', key, unpack(tags))
-  for n, t in ipairs(tags) do
-    local evs, s0 = evs_of[t], cur[n]
-    local x0, ok = 0.0, true
-    if s0 then
-      x0 = tonumber(s0)
-      local dot = string.find(s0, '.', 1, true)
-      ok = x0 ~= nil and not string.find(s0, '[eEnN]') and (not dot or #s0 - dot <= 17)
-    end
-    local a, r = 0, 0
-    if ok then
-      for _, e in ipairs(evs) do
-        local st = steps[e.k]
-        if not st then ok = false; break end
-        a, r = a + st[1], r + st[2]
-        local x = x0 + a / 10 + r * 1e-17
-        if x > req.maxw - 1e-6 or x < req.minw + 1e-6 then ok = false; break end
-      end
-    end
-    if ok then
-      redis.call('HINCRBYFLOAT', key, t, decimal(a, r))
-    else
-      step_by_step(key, t, evs)
+-- The string a tag's steps one by one leave, computed here: Redis adds in long double and
+-- writes 17 decimals, so each step of a value with at most 17 decimals (under 15 in size)
+-- by a weight with 17 decimals is exact, and so is this sum in limbs; a step that goes past
+-- a bound is clamped to it, as the HSET does. nil (then step by step) for a value Redis may
+-- round, a kind with no exact step, or a step within 1e-6 of a bound (where the script's
+-- comparison of the parsed double decides).
+local function tag_value(s0, evs)
+  if not exact then return nil end
+  local a, b, c = 0, 0, 0
+  if s0 then
+    a, b, c = parse(s0)
+    if not a or math.abs(a / 10 + b / 1e9 + c / 1e17) >= 15 then return nil end
+  end
+  for _, e in ipairs(evs) do
+    local st = steps[e.k]
+    if not st then return nil end
+    a, b, c = norm(a + st[1], b, c + st[2])
+    local x = a / 10 + b / 1e9 + c / 1e17
+    if math.abs(x - req.maxw) <= 1e-6 or math.abs(x - req.minw) <= 1e-6 or math.abs(x) >= 15 then
+      return nil
+    elseif x > req.maxw then
+      a, b, c = maxa, maxb, maxc
+    elseif x < req.minw then
+      a, b, c = mina, minb, minc
     end
   end
+  return text(a, b, c)
+end
+
+-- A user's tag weights: one HMGET, one HSET of every computed value (in the order the
+-- tags were first touched: a new field lands where one by one puts it), step by step where
+-- tag_value declines.
+local function tag_weights(key, tags, evs_of)
+  local cur = redis.call('HMGET', key, unpack(tags))
+  local put = {}
+  for n, t in ipairs(tags) do
+    local v = tag_value(cur[n] or nil, evs_of[t])
+    if v then
+      put[#put + 1] = t
+      put[#put + 1] = v
+    else
+      if #put > 0 then redis.call('HSET', key, unpack(put)); put = {} end
+      step_by_step(key, t, evs_of[t])
+    end
+  end
+  if #put > 0 then redis.call('HSET', key, unpack(put)) end
 end
 
 for _, uid in ipairs(order) do
@@ -125,16 +169,19 @@ for _, uid in ipairs(order) do
   local tags, tag_evs, liked, liked_n, skips, skips_n = {}, {}, {}, {}, {}, {}
   local follows, bits, recent = {}, {}, {}
   local evs = mine[uid]
+  local bitsof = {}  -- the videos whose seen bits are set (once each)
   for _, e in ipairs(evs) do
+    local vf = e.v and vids[e.v]
+    local etags = vf and vf[1] or none
     if e.w ~= 0 then
-      for _, t in ipairs(e.tags) do
+      for _, t in ipairs(etags) do
         local l = tag_evs[t]
         if not l then l = {}; tag_evs[t] = l; tags[#tags + 1] = t end
         l[#l + 1] = e
       end
     end
     if e.k == 'like' then
-      for _, t in ipairs(e.tags) do
+      for _, t in ipairs(etags) do
         if not liked_n[t] then liked_n[t] = 0; liked[#liked + 1] = t end
         liked_n[t] = liked_n[t] + 1
       end
@@ -144,8 +191,11 @@ for _, uid in ipairs(order) do
       skips_n[e.c] = skips_n[e.c] + (e.k == 'skip' and 1 or -2)
     end
     if e.c and e.k == 'follow' then follows[#follows + 1] = e.c end
-    for _, b in ipairs(e.bits) do
-      bits[#bits + 1] = 'SET'; bits[#bits + 1] = 'u1'; bits[#bits + 1] = b; bits[#bits + 1] = 1
+    if vf and not bitsof[e.v] then
+      bitsof[e.v] = true
+      for _, b in ipairs(vf[2]) do
+        bits[#bits + 1] = 'SET'; bits[#bits + 1] = 'u1'; bits[#bits + 1] = b; bits[#bits + 1] = 1
+      end
     end
     if e.w ~= 0 and e.v and vec[e.v] then
       local d = deltas[uid]
