@@ -108,6 +108,7 @@ def _append(spine: Spine, good: list[tuple[int, Event]], result: IngestResult, n
     by_part: dict[int, list[tuple[int, dict[str, Any]]]] = {}
     weighted: set[str] = set()
     vids: dict[str, list[Any]] = {}  # video -> [tags, seen bits]
+    part_of: dict[str, int] = {}
     follow = EventKind.follow
     for i, e in batch:
         f = facts.get(e.video_id) if e.video_id else None
@@ -147,7 +148,10 @@ def _append(spine: Spine, good: list[tuple[int, Event]], result: IngestResult, n
             row["c"] = creator
         if e.watch_ms is not None:
             row["wm"] = e.watch_ms
-        by_part.setdefault(k.part(e.user_id), []).append((i, row))
+        p = part_of.get(e.user_id)
+        if p is None:  # a crc32 per user, not per event
+            p = part_of[e.user_id] = k.part(e.user_id)
+        by_part.setdefault(p, []).append((i, row))
     if not by_part:
         return
     vecs: dict[str, bytes] = {}
