@@ -219,7 +219,8 @@ for _, uid in ipairs(order) do
   if #follows > 0 then redis.call('SADD', up .. 'follows', unpack(follows)) end
   if #bits > 0 then redis.call('BITFIELD', up .. 'seen', unpack(bits)) end
   -- The videos engaged with, most recent first (each once), then the list as it was less
-  -- those, cut to its length: what LREM + LPUSH + LTRIM per event would leave.
+  -- those, cut to its length: what LREM + LPUSH + LTRIM per event would leave. Each LREM
+  -- scans the list (up to 200): past 3 videos, one LRANGE + DEL + RPUSH costs less.
   local head, put = {}, {}
   for j = #evs, 1, -1 do
     local e = evs[j]
@@ -228,8 +229,14 @@ for _, uid in ipairs(order) do
       head[#head + 1] = e.v
     end
   end
-  if #head > 0 then
-    local key = up .. 'recent'
+  local key = up .. 'recent'
+  if #head > 0 and #head <= 3 then  -- few: each removed where it was, all pushed, one trim
+    for _, v in ipairs(head) do redis.call('LREM', key, 0, v) end
+    local push = {}
+    for j = #head, 1, -1 do push[#push + 1] = head[j] end
+    redis.call('LPUSH', key, unpack(push))
+    redis.call('LTRIM', key, 0, req.recent - 1)
+  elseif #head > 0 then  -- many: the list read once and written once
     for _, v in ipairs(redis.call('LRANGE', key, 0, -1)) do
       if #head >= req.recent then break end
       if not put[v] then head[#head + 1] = v end
