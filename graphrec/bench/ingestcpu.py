@@ -103,12 +103,18 @@ async def _post_all(args: dict[str, Any]) -> dict[str, Any]:
         finally:
             http.close()
 
+    import redis
+
+    r = redis.Redis.from_url(args["redis_url"])
+    script0 = _script_usec(r)
     api0, redis0 = _cpu_seconds(args["api_pid"]), _cpu_seconds(args["redis_pid"])
     t0 = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(args["clients"])))
     wall = time.perf_counter() - t0
     api = _cpu_seconds(args["api_pid"]) - api0
     red = _cpu_seconds(args["redis_pid"]) - redis0
+    script = _script_usec(r) - script0
+    r.close()
     events = args["events"]
     return {
         "events": events,
@@ -117,7 +123,14 @@ async def _post_all(args: dict[str, Any]) -> dict[str, Any]:
         "api_cpu_us_per_event": round(api * 1e6 / events, 1),
         "redis_cpu_us_per_event": round(red * 1e6 / events, 1),
         "ingest_cpu_us_per_event": round((api + red) * 1e6 / events, 1),
+        "script_us_per_event": round(script / events, 1),
     }
+
+
+def _script_usec(r: Any) -> int:
+    """Microseconds Redis spent in scripts (``EVALSHA``, commands inside included) so far:
+    the script's own share of Redis's CPU, without its background work."""
+    return int(r.info("commandstats").get("cmdstat_evalsha", {}).get("usec", 0))
 
 
 def _worker(args: dict[str, Any], out: Any) -> None:
@@ -160,6 +173,7 @@ def bench_ingestcpu(
                                   users_per_batch=users_per_batch, run_id=f"{run_id}-{r}",
                                   seed=seed * 1_000 + r)  # fmt: skip
             args = {"port": port, "key": key, "api_pid": pid, "redis_pid": redis_pid,
+                    "redis_url": redis_url,
                     "clients": clients, "bodies": bodies, "events": batches * batch}  # fmt: skip
             got = in_process(_worker, args, 600)
             if r:  # the first window warms the workers, the scripts and the caches
@@ -168,6 +182,7 @@ def bench_ingestcpu(
         "api_cpu_us_per_event": _median(rows, "api_cpu_us_per_event"),
         "redis_cpu_us_per_event": _median(rows, "redis_cpu_us_per_event"),
         "ingest_cpu_us_per_event": _median(rows, "ingest_cpu_us_per_event"),
+        "script_us_per_event": _median(rows, "script_us_per_event"),
         "events_per_s": _median(rows, "events_per_s"),
         "errors": sum(r["errors"] for r in rows),
         "duplicates": sum(r["duplicates"] for r in rows),

@@ -136,12 +136,14 @@ def ingestcpu_cmd(
         )
     write_json(out_path, result)
     heads = ("api_cpu_us_per_event", "redis_cpu_us_per_event", "ingest_cpu_us_per_event",
-             "events_per_s", "errors", "load_average_before", "load_average_after")  # fmt: skip
+             "script_us_per_event", "events_per_s", "errors", "load_average_before",
+             "load_average_after")  # fmt: skip
     print_table(
         f"bench ingestcpu {size}, {workers} worker(s) -> {out_path}",
         [{k: result[k] for k in heads}],
     )
-    cols = ("api_cpu_us_per_event", "redis_cpu_us_per_event", "events_per_s", "accepted")
+    cols = ("api_cpu_us_per_event", "redis_cpu_us_per_event", "script_us_per_event",
+            "events_per_s", "accepted")  # fmt: skip
     print_table("windows", [{k: r[k] for k in cols} for r in result["rounds"]])
 
 
