@@ -107,7 +107,9 @@ local exact = maxa ~= nil and mina ~= nil and text(maxa, maxb, maxc) == maxs
 -- A tag's steps one by one, as each event alone would: HINCRBYFLOAT, then clamped.
 local function step_by_step(key, t, evs)
   for _, e in ipairs(evs) do
-    local x = tonumber(redis.call('HINCRBYFLOAT', key, t, e.w))
+    -- The weight as "%.17g" (what Redis 7.0 sends for a Lua number; 7.2 sends the shortest
+    -- form): the steps tag_value sums, whichever Redis runs the script.
+    local x = tonumber(redis.call('HINCRBYFLOAT', key, t, string.format('%.17g', e.w)))
     if x > req.maxw then
       redis.call('HSET', key, t, req.maxw)
     elseif x < req.minw then
