@@ -20,6 +20,7 @@ from graphrec.errors import InvalidInput
 MAX_ID = 128
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@+=~-]{0,127}$"
 _ID = re.compile(ID_PATTERN)
+_MATCH = _ID.fullmatch
 RULE = f"1 to {MAX_ID} characters from A-Z a-z 0-9 . _ : @ + = ~ -, starting with a letter or digit"
 
 
@@ -48,6 +49,8 @@ def check_id(value: Any, what: str = "id") -> str:
 
 
 def _validate(value: str) -> str:
+    if _MATCH(value):  # the common case first: a good id, one regex call (a batch has 3,000)
+        return value
     why = problem(value)
     if why is not None:
         raise ValueError(why)

@@ -447,11 +447,13 @@ def api_server(
     workers: int,
     redis_url: str | None = None,
     start_timeout_s: float = 90.0,
+    consumers: bool = True,
 ) -> Iterator[tuple[int, int, int, int]]:
     """``graphrec serve`` on a free port, in its own processes, the graph writer in another
     (``graphrec stream writer``; the API workers run none) and the feed queue filler in a
     third (``graphrec stream filler``): as a deployment runs them, so neither takes CPU from
-    requests. Yields (port, api pid, writer pid, filler pid)."""
+    requests. Yields (port, api pid, writer pid, filler pid). ``consumers=False``: the writer
+    and filler are not started (their pids are 0), for benchmarks of the ingest alone."""
     port = free_port("127.0.0.1")
     env = {**os.environ, "NEO4J_URI": uri, "NEO4J_USER": user, "NEO4J_PASSWORD": password}
     env["GRAPHREC_STREAM_WRITER"] = "false"
@@ -460,12 +462,12 @@ def api_server(
     cli = [sys.executable, "-c", "from graphrec.cli import app; app()"]
     cmd = [*cli, "serve", "--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    writer = subprocess.Popen(
-        [*cli, "stream", "writer"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    filler = subprocess.Popen(
-        [*cli, "stream", "filler"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    others = [
+        subprocess.Popen(
+            [*cli, "stream", name], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        for name in (("writer", "filler") if consumers else ())
+    ]
     try:
         deadline = time.time() + start_timeout_s
         while time.time() < deadline:
@@ -483,11 +485,12 @@ def api_server(
             raise DatabaseUnavailable(
                 f"graphrec serve did not answer /health within {start_timeout_s:.0f} s"
             )
-        yield port, proc.pid, writer.pid, filler.pid
+        pids = [p.pid for p in others] or [0, 0]
+        yield port, proc.pid, pids[0], pids[1]
     finally:
-        for p in (proc, writer, filler):
+        for p in (proc, *others):
             p.terminate()
-        for p in (proc, writer, filler):
+        for p in (proc, *others):
             try:
                 p.wait(15)
             except subprocess.TimeoutExpired:

@@ -131,6 +131,54 @@ def serve_cmd(
     )
 
 
+@app.command("ingestcpu")
+@handle_errors
+def ingestcpu_cmd(
+    size: str = typer.Option("S", help="World size (loaded first when the graph lacks it)."),
+    seed: int = typer.Option(0),
+    rounds: int = typer.Option(5, min=1, help="Measured windows (after one warm-up)."),
+    batches: int = typer.Option(20, min=1, help="Batches posted per window."),
+    batch: int = typer.Option(1_000, min=1, help="Events per batch."),
+    users_per_batch: int = typer.Option(50, min=1, help="Users sending a batch's events."),
+    clients: int = typer.Option(2, min=1, help="Concurrent keep-alive clients."),
+    workers: int = typer.Option(1, min=1, help="API worker processes."),
+    out_path: Path = typer.Option(Path("out/bench/ingestcpu.json"), "--out"),
+) -> None:
+    """The ingest side's CPU per event (API process and Redis) for POST /events batches."""
+    from graphrec.bench.ingestcpu import bench_ingestcpu
+    from graphrec.config import get_settings
+    from graphrec.db import Graph
+    from graphrec.services.provide import provide_server
+
+    world_size(size)
+    settings = get_settings()
+    handle = provide_server(settings)
+    with Graph.connect(handle.connection, settings=settings) as graph:
+        result = bench_ingestcpu(
+            graph,
+            handle.connection,
+            size=size,
+            seed=seed,
+            rounds=rounds,
+            batches=batches,
+            batch=batch,
+            users_per_batch=users_per_batch,
+            clients=clients,
+            workers=workers,
+        )
+    write_json(out_path, result)
+    heads = ("api_cpu_us_per_event", "redis_cpu_us_per_event", "ingest_cpu_us_per_event",
+             "script_us_per_event", "events_per_s", "errors", "load_average_before",
+             "load_average_after")  # fmt: skip
+    print_table(
+        f"bench ingestcpu {size}, {workers} worker(s) -> {out_path}",
+        [{k: result[k] for k in heads}],
+    )
+    cols = ("api_cpu_us_per_event", "redis_cpu_us_per_event", "script_us_per_event",
+            "events_per_s", "accepted")  # fmt: skip
+    print_table("windows", [{k: r[k] for k in cols} for r in result["rounds"]])
+
+
 @app.command("hitcpu")
 @handle_errors
 def hitcpu_cmd(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -29,6 +30,27 @@ from graphrec.events import (
     validate,
 )
 from graphrec.spine.store import RECENT, Spine, StoreUnavailable, seen_bits
+
+
+def _exact_step(w: float) -> list[int] | None:
+    """A weight as ``append_events.lua``'s Redis receives it (a Lua number is sent as
+    ``%.17g``), split into tenths and a remainder of 1e-17 units: ``[tenths, r]``, exact, so
+    the script can sum a user's steps of one tag without rounding. None when the weight has
+    more than 17 decimals or a large remainder: that kind is then applied step by step."""
+    d = Decimal(f"{w:.17g}").scaleb(17)
+    if d != d.to_integral_value():
+        return None
+    n = int(d)
+    tenths = (n + 5 * 10**15) // 10**16
+    r = n - tenths * 10**16
+    return [tenths, r] if abs(r) < 10_000 else None
+
+
+# kind -> [tenths, r] of its weight: the script's exact sums of tag steps (lua/append_events).
+WEIGHT: dict[str, float] = {k.value: w for k, w in KIND_WEIGHTS.items()}
+STEPS: dict[str, list[int]] = {
+    k.value: st for k, w in KIND_WEIGHTS.items() if w and (st := _exact_step(w)) is not None
+}
 
 
 def video_facts(spine: Spine, video_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -85,6 +107,9 @@ def _append(spine: Spine, good: list[tuple[int, Event]], result: IngestResult, n
     m = s.seen_bloom_bits
     by_part: dict[int, list[tuple[int, dict[str, Any]]]] = {}
     weighted: set[str] = set()
+    vids: dict[str, list[Any]] = {}  # video -> [tags, seen bits]
+    part_of: dict[str, int] = {}
+    follow = EventKind.follow
     for i, e in batch:
         f = facts.get(e.video_id) if e.video_id else None
         if e.video_id is not None and f is None:
@@ -100,28 +125,33 @@ def _append(spine: Spine, good: list[tuple[int, Event]], result: IngestResult, n
         if e.creator_id is not None and e.creator_id not in known_creators:
             result.rejected.append((i, f"creator_id: unknown creator {e.creator_id!r}"))
             continue
-        if e.kind is EventKind.follow and creator is None:
+        if e.kind is follow and creator is None:
             result.rejected.append((i, "creator_id: unknown creator"))
             continue
-        w = KIND_WEIGHTS[e.kind]
+        kind = e.kind._value_  # the str: an enum member hashes in Python
+        w = WEIGHT[kind]
         row: dict[str, Any] = {
             "id": e.event_id,
             "u": e.user_id,
-            "k": e.kind.value,
+            "k": kind,
             "at": e.at if e.at is not None else now,
             "w": w,
-            "tags": (f or {}).get("tags") or [],
-            "bits": list(seen_bits(e.video_id, m)) if e.video_id else [],
         }
-        if e.video_id:
-            row["v"] = e.video_id
+        v = e.video_id
+        if v:
+            row["v"] = v
+            if v not in vids:  # a batch repeats videos: their facts go once
+                vids[v] = [(f or {}).get("tags") or [], list(seen_bits(v, m))]
+            if w:
+                weighted.add(v)
         if creator:
             row["c"] = creator
         if e.watch_ms is not None:
             row["wm"] = e.watch_ms
-        if w and e.video_id:
-            weighted.add(e.video_id)
-        by_part.setdefault(k.part(e.user_id), []).append((i, row))
+        p = part_of.get(e.user_id)
+        if p is None:  # a crc32 per user, not per event
+            p = part_of[e.user_id] = k.part(e.user_id)
+        by_part.setdefault(p, []).append((i, row))
     if not by_part:
         return
     vecs: dict[str, bytes] = {}
@@ -137,13 +167,16 @@ def _append(spine: Spine, good: list[tuple[int, Event]], result: IngestResult, n
         "dim": s.embedding_dim,
         "recent": RECENT,
         "qdelay": s.queue_fill_delay_ms,
+        "steps": STEPS,
     }
     pipe = spine.r.pipeline(transaction=False)
     order = sorted(by_part)
     for p in order:
         rows = [r for _, r in by_part[p]]
+        used = {r["v"] for r in rows if "v" in r}
         mine = sorted({r["v"] for r in rows if r["w"] and r.get("v") in vecs})
-        args: list[Any] = [k.prefix(p), orjson.dumps({**common, "events": rows})]
+        req = {**common, "vids": {v: vids[v] for v in used}, "events": rows}
+        args: list[Any] = [k.prefix(p), orjson.dumps(req)]
         for v in mine:
             args += [v, vecs[v]]
         spine.append_script(

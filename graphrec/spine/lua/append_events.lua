@@ -4,13 +4,19 @@
 -- per creator, follows, seen filter bits, the videos engaged with last); then each user's online embedding steps once
 -- towards (or away from) the batch's videos, as cypher/serving/update_profiles does.
 -- Every key shares the partition's hash tag: one Redis Cluster slot per call. Inside Redis
--- each redis.call costs a few microseconds: per user once what need not be per event (the
--- user check, active_at, the feed queue's generation and refill), an event's k seen bits in one
--- BITFIELD.
+-- each redis.call costs a few microseconds, so only the user check, the dedup key and the
+-- stream entry are per event (in the batch's order); the online state is written per user
+-- once the batch's accepted events are known (a user sends many events a batch): one HMGET
+-- and one HSET of the tag weights (computed exactly, see tag_value), one HINCRBY per
+-- liked tag and per skipped creator, one SADD, one BITFIELD with every seen bit, the recent
+-- list rewritten once. The state left is the one the events written one by one would leave.
 -- KEYS[1] partition stream, KEYS[2] the partition's set of known user ids
 -- ARGV[1] key prefix of the partition ("gr:{p3}:"), ARGV[2] JSON request
 --   {ttl, maxlen, rate, minw, maxw, dim, recent, qdelay (ms),
---    events: [{id, u, k, at, v?, c?, wm?, w, tags, bits}]}
+--    steps: {kind: [tenths, r]} (the kind's weight as Redis sends a Lua number, "%.17g",
+--      = tenths / 10 + r * 1e-17 exactly; a kind absent is applied step by step),
+--    vids: {video: [tags, seen bits]} (each video of the events once),
+--    events: [{id, u, k, at, v?, c?, wm?, w}]}
 -- ARGV[3..] pairs: video id, its embedding as normalised little-endian float32
 -- returns: one status per event: accepted | duplicate | unknown user
 local stream, users, prefix = KEYS[1], KEYS[2], ARGV[1]
@@ -19,7 +25,12 @@ local vec = {}
 for i = 3, #ARGV, 2 do vec[ARGV[i]] = ARGV[i + 1] end
 local dim = req.dim
 local fmt = '<' .. string.rep('f', dim)
+local steps = req.steps or {}
+local vids = req.vids
+local none = {}
 local out, deltas, known, active, last = {}, {}, {}, {}, {}
+local unpacked = {}  -- video id -> its embedding as numbers (a batch repeats videos)
+local mine, order = {}, {}  -- per user: the accepted events, in order; users in first order
 for i, e in ipairs(req.events) do
   local k = known[e.u]
   if k == nil then
@@ -37,46 +48,204 @@ for i, e in ipairs(req.events) do
     if e.c then f[#f + 1] = 'c'; f[#f + 1] = e.c end
     if e.wm then f[#f + 1] = 'wm'; f[#f + 1] = tostring(e.wm) end
     last[e.u] = redis.call('XADD', stream, 'MAXLEN', '~', req.maxlen, '*', unpack(f))
-    local up = prefix .. 'u:' .. e.u .. ':'
+    active[e.u] = e.at  -- written once per user below
+    local m = mine[e.u]
+    if not m then
+      m = {}
+      mine[e.u] = m
+      order[#order + 1] = e.u
+    end
+    m[#m + 1] = e
+  end
+end
+
+-- Exact decimals: a value is (a, b, c) = a tenths + b * 1e-9 + c * 1e-17, b and c in
+-- [0, 1e8) (limbs: every integer stays exact in a double).
+local E8 = 1e8
+local function norm(a, b, c)
+  local q = math.floor(c / E8)
+  c = c - q * E8
+  b = b + q
+  q = math.floor(b / E8)
+  b = b - q * E8
+  return a + q, b, c
+end
+
+-- A decimal string with at most 17 decimals (no exponent) as limbs; nil for anything else.
+local function parse(s)
+  local sign, int, frac = string.match(s, '^(%-?)(%d+)%.?(%d*)$')
+  if not int or #int > 9 or #frac > 17 then return nil end
+  frac = frac .. string.rep('0', 17 - #frac)
+  local a = tonumber(int) * 10 + tonumber(string.sub(frac, 1, 1))
+  local b, c = tonumber(string.sub(frac, 2, 9)), tonumber(string.sub(frac, 10, 17))
+  if sign == '-' then return norm(-a, -b, -c) end
+  return a, b, c
+end
+
+-- Limbs as Redis writes a HINCRBYFLOAT result: 17 decimals, trailing zeros (and dot) cut.
+local function text(a, b, c)
+  local sign = ''
+  if a < 0 then  -- -N = (-a - 1) tenths + (1e8 - 1 - b) * 1e-9 + (1e8 - c) * 1e-17
+    sign = '-'
+    a, b, c = -a - 1, E8 - 1 - b, E8 - c
+    if c == E8 then c = 0; b = b + 1 end
+    if b == E8 then b = 0; a = a + 1 end
+  end
+  local s = string.format('%d.%d%08d%08d', math.floor(a / 10), a % 10, b, c)
+  s = string.gsub(s, '0+$', '')
+  s = string.gsub(s, '%.$', '')
+  return sign .. s
+end
+
+-- The bounds as the clamp's HSET writes them (a Lua number is sent as "%.17g").
+local maxs, mins = string.format('%.17g', req.maxw), string.format('%.17g', req.minw)
+local maxa, maxb, maxc = parse(maxs)
+local mina, minb, minc = parse(mins)
+local exact = maxa ~= nil and mina ~= nil and text(maxa, maxb, maxc) == maxs
+  and text(mina, minb, minc) == mins
+
+-- A tag's steps one by one, as each event alone would: HINCRBYFLOAT, then clamped.
+local function step_by_step(key, t, evs)
+  for _, e in ipairs(evs) do
+    -- The weight as "%.17g" (what Redis 7.0 sends for a Lua number; 7.2 sends the shortest
+    -- form): the steps tag_value sums, whichever Redis runs the script.
+    local x = tonumber(redis.call('HINCRBYFLOAT', key, t, string.format('%.17g', e.w)))
+    if x > req.maxw then
+      redis.call('HSET', key, t, req.maxw)
+    elseif x < req.minw then
+      redis.call('HSET', key, t, req.minw)
+    end
+  end
+end
+
+-- The string a tag's steps one by one leave, computed here: Redis adds in long double and
+-- writes 17 decimals, so each step of a value with at most 17 decimals (under 15 in size)
+-- by a weight with 17 decimals is exact, and so is this sum in limbs; a step that goes past
+-- a bound is clamped to it, as the HSET does. nil (then step by step) for a value Redis may
+-- round, a kind with no exact step, or a step within 1e-6 of a bound (where the script's
+-- comparison of the parsed double decides).
+local function tag_value(s0, evs)
+  if not exact then return nil end
+  local a, b, c = 0, 0, 0
+  if s0 then
+    a, b, c = parse(s0)
+    if not a or math.abs(a / 10 + b / 1e9 + c / 1e17) >= 15 then return nil end
+  end
+  for _, e in ipairs(evs) do
+    local st = steps[e.k]
+    if not st then return nil end
+    a, b, c = norm(a + st[1], b, c + st[2])
+    local x = a / 10 + b / 1e9 + c / 1e17
+    if math.abs(x - req.maxw) <= 1e-6 or math.abs(x - req.minw) <= 1e-6 or math.abs(x) >= 15 then
+      return nil
+    elseif x > req.maxw then
+      a, b, c = maxa, maxb, maxc
+    elseif x < req.minw then
+      a, b, c = mina, minb, minc
+    end
+  end
+  return text(a, b, c)
+end
+
+-- A user's tag weights: one HMGET, one HSET of every computed value (in the order the
+-- tags were first touched: a new field lands where one by one puts it), step by step where
+-- tag_value declines.
+local function tag_weights(key, tags, evs_of)
+  local cur = redis.call('HMGET', key, unpack(tags))
+  local put = {}
+  for n, t in ipairs(tags) do
+    local v = tag_value(cur[n] or nil, evs_of[t])
+    if v then
+      put[#put + 1] = t
+      put[#put + 1] = v
+    else
+      if #put > 0 then redis.call('HSET', key, unpack(put)); put = {} end
+      step_by_step(key, t, evs_of[t])
+    end
+  end
+  if #put > 0 then redis.call('HSET', key, unpack(put)) end
+end
+
+for _, uid in ipairs(order) do
+  local up = prefix .. 'u:' .. uid .. ':'
+  local tags, tag_evs, liked, liked_n, skips, skips_n = {}, {}, {}, {}, {}, {}
+  local follows, bits, recent = {}, {}, {}
+  local evs = mine[uid]
+  local bitsof = {}  -- the videos whose seen bits are set (once each)
+  for _, e in ipairs(evs) do
+    local vf = e.v and vids[e.v]
+    local etags = vf and vf[1] or none
     if e.w ~= 0 then
-      for _, t in ipairs(e.tags) do
-        local x = tonumber(redis.call('HINCRBYFLOAT', up .. 'tags', t, e.w))
-        if x > req.maxw then
-          redis.call('HSET', up .. 'tags', t, req.maxw)
-        elseif x < req.minw then
-          redis.call('HSET', up .. 'tags', t, req.minw)
-        end
+      for _, t in ipairs(etags) do
+        local l = tag_evs[t]
+        if not l then l = {}; tag_evs[t] = l; tags[#tags + 1] = t end
+        l[#l + 1] = e
       end
     end
     if e.k == 'like' then
-      for _, t in ipairs(e.tags) do redis.call('HINCRBY', up .. 'liked', t, 1) end
-    end
-    if e.c and e.k == 'skip' then redis.call('HINCRBY', up .. 'skips', e.c, 1) end
-    if e.c and e.k == 'view' then redis.call('HINCRBY', up .. 'skips', e.c, -2) end
-    if e.c and e.k == 'follow' then redis.call('SADD', up .. 'follows', e.c) end
-    if #e.bits > 0 then  -- the k seen bits in one command
-      local bf = {}
-      for _, b in ipairs(e.bits) do
-        bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u1'; bf[#bf + 1] = b; bf[#bf + 1] = 1
+      for _, t in ipairs(etags) do
+        if not liked_n[t] then liked_n[t] = 0; liked[#liked + 1] = t end
+        liked_n[t] = liked_n[t] + 1
       end
-      redis.call('BITFIELD', up .. 'seen', unpack(bf))
     end
-    if e.v and e.w > 0 and e.k ~= 'follow' then  -- engaged with: the item-to-item history
-      redis.call('LREM', up .. 'recent', 0, e.v)
-      redis.call('LPUSH', up .. 'recent', e.v)
-      redis.call('LTRIM', up .. 'recent', 0, req.recent - 1)
+    if e.c and (e.k == 'skip' or e.k == 'view') then
+      if not skips_n[e.c] then skips_n[e.c] = 0; skips[#skips + 1] = e.c end
+      skips_n[e.c] = skips_n[e.c] + (e.k == 'skip' and 1 or -2)
     end
-    active[e.u] = e.at  -- written once per user below
+    if e.c and e.k == 'follow' then follows[#follows + 1] = e.c end
+    if vf and not bitsof[e.v] then
+      bitsof[e.v] = true
+      for _, b in ipairs(vf[2]) do
+        bits[#bits + 1] = 'SET'; bits[#bits + 1] = 'u1'; bits[#bits + 1] = b; bits[#bits + 1] = 1
+      end
+    end
     if e.w ~= 0 and e.v and vec[e.v] then
-      local d = deltas[e.u]
+      local d = deltas[uid]
       if not d then
         d = {}
         for j = 1, dim do d[j] = 0.0 end
-        deltas[e.u] = d
+        deltas[uid] = d
       end
-      local x = {struct.unpack(fmt, vec[e.v])}
-      for j = 1, dim do d[j] = d[j] + e.w * x[j] end
+      local x = unpacked[e.v]
+      if not x then
+        x = {struct.unpack(fmt, vec[e.v])}
+        unpacked[e.v] = x
+      end
+      local w = e.w
+      for j = 1, dim do d[j] = d[j] + w * x[j] end
     end
+  end
+  if #tags > 0 then tag_weights(up .. 'tags', tags, tag_evs) end
+  for _, t in ipairs(liked) do redis.call('HINCRBY', up .. 'liked', t, liked_n[t]) end
+  for _, c in ipairs(skips) do redis.call('HINCRBY', up .. 'skips', c, skips_n[c]) end
+  if #follows > 0 then redis.call('SADD', up .. 'follows', unpack(follows)) end
+  if #bits > 0 then redis.call('BITFIELD', up .. 'seen', unpack(bits)) end
+  -- The videos engaged with, most recent first (each once), then the list as it was less
+  -- those, cut to its length: what LREM + LPUSH + LTRIM per event would leave. Each LREM
+  -- scans the list (up to 200): past 3 videos, one LRANGE + DEL + RPUSH costs less.
+  local head, put = {}, {}
+  for j = #evs, 1, -1 do
+    local e = evs[j]
+    if e.v and e.w > 0 and e.k ~= 'follow' and not put[e.v] then
+      put[e.v] = true
+      head[#head + 1] = e.v
+    end
+  end
+  local key = up .. 'recent'
+  if #head > 0 and #head <= 3 then  -- few: each removed where it was, all pushed, one trim
+    for _, v in ipairs(head) do redis.call('LREM', key, 0, v) end
+    local push = {}
+    for j = #head, 1, -1 do push[#push + 1] = head[j] end
+    redis.call('LPUSH', key, unpack(push))
+    redis.call('LTRIM', key, 0, req.recent - 1)
+  elseif #head > 0 then  -- many: the list read once and written once
+    for _, v in ipairs(redis.call('LRANGE', key, 0, -1)) do
+      if #head >= req.recent then break end
+      if not put[v] then head[#head + 1] = v end
+    end
+    while #head > req.recent do head[#head] = nil end
+    redis.call('DEL', key)
+    if #head > 0 then redis.call('RPUSH', key, unpack(head)) end
   end
 end
 local due = nil
