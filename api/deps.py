@@ -44,10 +44,15 @@ async def get_writer(request: Request) -> GraphWriter:
     return request.app.state.writer
 
 
+def key_matches(key: str, settings: Settings) -> bool:
+    """Whether ``key`` is the API key (compared in constant time)."""
+    return secrets.compare_digest(key.encode(), settings.api_key.get_secret_value().encode())
+
+
 def _check(key: str | None, settings: Settings) -> None:
     if key is None:
         raise HTTPException(status_code=401, detail="X-API-Key: header missing")
-    if not secrets.compare_digest(key.encode(), settings.api_key.get_secret_value().encode()):
+    if not key_matches(key, settings):
         raise HTTPException(status_code=403, detail="X-API-Key: wrong key")
 
 

@@ -14,7 +14,6 @@ declaration, which the fast path leaves as it is. docs/serving.md has the figure
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -26,7 +25,7 @@ from pydantic import BaseModel, BeforeValidator
 from starlette.background import BackgroundTasks
 from starlette.types import Receive, Scope, Send
 
-from api.deps import ReadKey, RecommenderDep
+from api.deps import ReadKey, RecommenderDep, key_matches
 from api.errors import UNAVAILABLE, ErrorPublic
 from graphrec.config import Settings
 from graphrec.feed import SCENARIOS, Recommender
@@ -84,8 +83,7 @@ def _key_passes(scope: Scope, settings: Settings) -> bool:
         return True
     for name, value in scope["headers"]:
         if name == b"x-api-key":
-            key = value.decode("latin-1").encode()
-            return secrets.compare_digest(key, settings.api_key.get_secret_value().encode())
+            return key_matches(value.decode("latin-1"), settings)
     return False
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -11,6 +13,19 @@ from graphrec.cli.common import handle_errors, print_table, write_json
 from graphrec.world.generate import world_size
 
 app = typer.Typer(help="Benchmarks: figures as JSON and a table.", no_args_is_help=True)
+
+
+def on_graph(bench: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    """``bench(graph, connection, **kwargs)`` on the graph the settings reach (NEO4J_URI, a
+    container, else the local server: started when needed)."""
+    from graphrec.config import get_settings
+    from graphrec.db import Graph
+    from graphrec.services.provide import provide_server
+
+    settings = get_settings()
+    handle = provide_server(settings)
+    with Graph.connect(handle.connection, settings=settings) as graph:
+        return bench(graph, handle.connection, **kwargs)
 
 
 @app.command("load")
@@ -95,25 +110,18 @@ def serve_cmd(
 ) -> None:
     """Feed latency p50/p95/p99 and requests/s at each client level, against graphrec serve."""
     from graphrec.bench.serve import bench_serve
-    from graphrec.config import get_settings
-    from graphrec.db import Graph
-    from graphrec.services.provide import provide_server
 
     world_size(size)
     levels = [int(x) for x in clients.split(",") if x.strip()]
-    settings = get_settings()
-    handle = provide_server(settings)
-    with Graph.connect(handle.connection, settings=settings) as graph:
-        result = bench_serve(
-            graph,
-            handle.connection,
-            size=size,
-            seed=seed,
-            clients=levels,
-            seconds=seconds,
-            warmup=warmup,
-            workers=workers,
-        )
+    result = on_graph(
+        bench_serve,
+        size=size,
+        seed=seed,
+        clients=levels,
+        seconds=seconds,
+        warmup=warmup,
+        workers=workers,
+    )
     write_json(out_path, result)
     heads = ("feed_rps", "feed_p50_ms", "feed_p99_ms", "baseline_rps", "feed_to_baseline",
              "feed_p50_ms_1_client")  # fmt: skip
@@ -146,26 +154,19 @@ def ingestcpu_cmd(
 ) -> None:
     """The ingest side's CPU per event (API process and Redis) for POST /events batches."""
     from graphrec.bench.ingestcpu import bench_ingestcpu
-    from graphrec.config import get_settings
-    from graphrec.db import Graph
-    from graphrec.services.provide import provide_server
 
     world_size(size)
-    settings = get_settings()
-    handle = provide_server(settings)
-    with Graph.connect(handle.connection, settings=settings) as graph:
-        result = bench_ingestcpu(
-            graph,
-            handle.connection,
-            size=size,
-            seed=seed,
-            rounds=rounds,
-            batches=batches,
-            batch=batch,
-            users_per_batch=users_per_batch,
-            clients=clients,
-            workers=workers,
-        )
+    result = on_graph(
+        bench_ingestcpu,
+        size=size,
+        seed=seed,
+        rounds=rounds,
+        batches=batches,
+        batch=batch,
+        users_per_batch=users_per_batch,
+        clients=clients,
+        workers=workers,
+    )
     write_json(out_path, result)
     heads = ("api_cpu_us_per_event", "redis_cpu_us_per_event", "ingest_cpu_us_per_event",
              "script_us_per_event", "events_per_s", "errors", "load_average_before",
@@ -193,25 +194,18 @@ def hitcpu_cmd(
 ) -> None:
     """The API's CPU per feed answered from the user's queue (a hit) against /ping."""
     from graphrec.bench.hitcpu import bench_hitcpu
-    from graphrec.config import get_settings
-    from graphrec.db import Graph
-    from graphrec.services.provide import provide_server
 
     world_size(size)
-    settings = get_settings()
-    handle = provide_server(settings)
-    with Graph.connect(handle.connection, settings=settings) as graph:
-        result = bench_hitcpu(
-            graph,
-            handle.connection,
-            size=size,
-            seed=seed,
-            rounds=rounds,
-            seconds=seconds,
-            warmup=warmup,
-            clients=clients,
-            workers=workers,
-        )
+    result = on_graph(
+        bench_hitcpu,
+        size=size,
+        seed=seed,
+        rounds=rounds,
+        seconds=seconds,
+        warmup=warmup,
+        clients=clients,
+        workers=workers,
+    )
     write_json(out_path, result)
     heads = ("feed_hit_api_cpu_us", "ping_api_cpu_us", "hit_to_ping", "feed_hit_req_per_s",
              "ping_req_per_s", "hit_rate_min", "errors")  # fmt: skip
@@ -244,25 +238,18 @@ def events_cmd(
 ) -> None:
     """Sustained events/s through POST /events, and the event -> next-feed delay."""
     from graphrec.bench.serve import bench_events
-    from graphrec.config import get_settings
-    from graphrec.db import Graph
-    from graphrec.services.provide import provide_server
 
     world_size(size)
-    settings = get_settings()
-    handle = provide_server(settings)
-    with Graph.connect(handle.connection, settings=settings) as graph:
-        result = bench_events(
-            graph,
-            handle.connection,
-            size=size,
-            seed=seed,
-            clients=clients,
-            batch=batch,
-            seconds=seconds,
-            samples=samples,
-            workers=workers,
-        )
+    result = on_graph(
+        bench_events,
+        size=size,
+        seed=seed,
+        clients=clients,
+        batch=batch,
+        seconds=seconds,
+        samples=samples,
+        workers=workers,
+    )
     write_json(out_path, result)
     heads = ("events_per_s", "acknowledged", "stored", "lost", "duplicates_counted",
              "event_to_feed_p99_ms", "graph_lag_p99_ms")  # fmt: skip
