@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from graphrec.bench.serve import cpu_per_request, headline
+from graphrec.config import Settings
+from graphrec.db import Graph
+from graphrec.spine import Spine
+from graphrec.world.generate import World
+
+T = 1_900_000_000_000
 
 
 def level(clients: int, rps: float, **cores: float) -> dict:
@@ -36,3 +44,49 @@ def test_hitcpu_reports_the_median_of_its_rounds() -> None:
     rounds = [{"us": 400.0}, {"us": 300.0}, {"us": None}, {"us": 350.04}]
     assert _median(rounds, "us") == 350.0  # a window with no answer is left out
     assert _median([{"us": None}], "us") is None
+
+
+def test_a_levels_drain_gives_its_rate_with_the_graph_keeping_up() -> None:
+    from graphrec.bench.serve import with_drain
+
+    lv = level(100, 1000.0)
+    # 20 s of load (warm-up included) at 1,000/s, then 5 s for the writer to apply the SAWs:
+    # 20,000 feeds in 25 s; the drain's 2 Neo4j CPU-seconds are 100 us a feed.
+    with_drain(lv, {"seconds": 5.0, "cpu_s": {"neo4j": 2.0, "writer": 0.5, "machine": 3.0,
+                                              "others": 0.1}}, load_s=20.0)  # fmt: skip
+    assert lv["sustained_req_per_s"] == 800.0
+    assert lv["drain_cpu_us_per_request"] == {"neo4j": 100.0, "writer": 25.0, "total": 125.0}
+    h = headline([lv], {**level(100, 4000.0), "sustained_req_per_s": 4000.0})
+    assert h["feed_rps_sustained"] == 800.0 and h["feed_to_baseline_sustained"] == 0.2
+    assert h["feed_to_baseline"] == 0.25 and h["feed_drain_seconds"] == 5.0
+
+
+def test_settle_waits_for_the_writer_and_says_what_was_behind(
+    spine: Spine, loaded_graph: Graph, world_s: World, settings: Settings
+) -> None:
+    """Against real Redis and Neo4j: entries no writer applied are a backlog; settle refuses to
+    measure over one it cannot see drained, and reports it once a writer applied it."""
+    from graphrec.bench.serve import settle
+    from graphrec.errors import ConfigError
+    from graphrec.spine.stream import group_status
+    from graphrec.spine.writer import GROUP, GraphWriter
+
+    assert settings.redis_url is not None
+    users = [u["id"] for u in world_s.users[:3]]
+    video = next(v["id"] for v in world_s.videos if v["status"] == "approved")
+    for i, u in enumerate(users):
+        fields = {"k": "served", "u": u, "at": str(T + i), "f": f"settle-{i}", "v": video}
+        spine.r.xadd(spine.keys.stream(spine.keys.part(u)), fields)
+    with pytest.raises(ConfigError, match="3 behind at the start"):
+        settle(settings.redis_url, timeout_s=0.5)  # no writer runs
+    writer = GraphWriter(loaded_graph, spine)
+    writer.start()
+    try:
+        got = settle(settings.redis_url, timeout_s=60)
+    finally:
+        writer.stop()
+    assert got["behind_at_start"] == 3
+    st = group_status(spine, GROUP)
+    assert st["pending"] == 0 and st["lag"] == 0
+    # Nothing behind: it returns at once.
+    assert settle(settings.redis_url, timeout_s=5)["behind_at_start"] == 0

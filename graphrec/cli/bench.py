@@ -124,9 +124,9 @@ def serve_cmd(
     )
     write_json(out_path, result)
     heads = ("feed_rps", "feed_p50_ms", "feed_p99_ms", "baseline_rps", "feed_to_baseline",
-             "feed_p50_ms_1_client")  # fmt: skip
+             "feed_p50_ms_1_client", "feed_rps_sustained", "feed_to_baseline_sustained")  # fmt: skip
     print_table("headline", [{k: result.get(k) for k in heads}])
-    skip = {"server_ms_p50", "cpu"}
+    skip = {"server_ms_p50", "cpu", "graph_drain", "drain_cpu_us_per_request"}
     rows = [{k: v for k, v in lv.items() if k not in skip} for lv in result["levels"]]
     print_table(f"bench serve {size}, {workers} workers -> {out_path}", rows)
     print_table(
@@ -137,6 +137,14 @@ def serve_cmd(
         "where the CPU went (cores busy on average)",
         [{"clients": lv["clients"], **lv.get("cpu", {})} for lv in result["levels"]],
     )
+    print_table(
+        "the graph writer after each level: seconds to apply what it appended, CPU per request",
+        [
+            {"clients": lv["clients"], "drain_s": lv["graph_drain"]["seconds"],
+             **(lv.get("drain_cpu_us_per_request") or {})}
+            for lv in result["levels"] if "graph_drain" in lv
+        ],
+    )  # fmt: skip
 
 
 @app.command("ingestcpu")
