@@ -17,6 +17,7 @@ when the check then sees the id. A repeated id is acknowledged as a duplicate, n
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import defaultdict
@@ -39,7 +40,7 @@ from graphrec.config import Settings, get_settings
 from graphrec.db import Graph, run_in
 from graphrec.domain import INTERACTIONS, KIND_WEIGHTS, MAX_WEIGHT, MIN_WEIGHT, EventKind
 from graphrec.errors import Conflict, InvalidInput
-from graphrec.ids import Id
+from graphrec.ids import ID_PATTERN, Id
 from graphrec.jsontypes import json_int
 
 # kind -> (relationship type, video counter it moves)
@@ -50,6 +51,7 @@ KIND_TYPES: dict[EventKind, tuple[str, str | None]] = {
 _INGEST_LOCK = threading.Lock()
 _FOLLOW = EventKind.follow  # read once per event by the validator: a module global is cheaper
 MAX_WATCH_MS = 24 * 3_600_000
+_match = re.compile(ID_PATTERN).fullmatch  # the rule of graphrec.ids
 
 
 class Event(BaseModel):
@@ -160,6 +162,105 @@ def validate(
 
 _BATCH: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 
+# An event as the spine appends it: (event_id, user_id, kind, video_id, creator_id, watch_ms,
+# at), the kind as its str value.
+Fields = tuple[str, str, str, str | None, str | None, int | None, int | None]
+_KINDS = frozenset(k.value for k in EventKind)
+_KEYS = frozenset(Event.model_fields)
+
+
+def _plain(item: Any, limit: int, ok: set[str]) -> Fields | None:
+    """``item``'s fields when it is a plain event that :class:`Event` accepts unchanged: a
+    dict of known keys, ids that are ``str`` and follow the rule, a known kind as ``str``,
+    ``int`` numbers in range, ``at`` at most ``limit``, the target the kind needs. None for
+    anything else (a float, a bool, a str subclass, an error): the model then decides, in its
+    own words. What this accepts the model accepts, with the same values. ``ok`` holds the
+    user and video ids already found good (a batch repeats them: a set look-up, not a regex)."""
+    if type(item) is not dict or not item.keys() <= _KEYS:
+        return None
+    get = item.get
+    eid, uid, kind, vid, cid = (
+        get("event_id"),
+        get("user_id"),
+        get("kind"),
+        get("video_id"),
+        get("creator_id"),
+    )
+    if type(eid) is not str or type(uid) is not str or type(kind) is not str:
+        return None
+    if kind not in _KINDS or not _match(eid):
+        return None
+    if uid not in ok:
+        if not _match(uid):
+            return None
+        ok.add(uid)
+    if vid is not None:
+        if type(vid) is not str:
+            return None
+        if vid not in ok:
+            if not _match(vid):
+                return None
+            ok.add(vid)
+    if cid is not None and (type(cid) is not str or not _match(cid)):
+        return None
+    if kind == "follow":
+        if vid is None and cid is None:
+            return None
+    elif vid is None or cid is not None:
+        return None
+    wm, at = get("watch_ms"), get("at")
+    if wm is not None and (type(wm) is not int or not 0 <= wm <= MAX_WATCH_MS):
+        return None
+    if at is not None and (type(at) is not int or not 0 <= at <= limit):
+        return None
+    return eid, uid, kind, vid, cid, wm, at
+
+
+class FloatSeen(ValueError):
+    """A float in an event the model had to read, where the caller asked for none: orjson
+    reads an integer past 64 bits as a float (the stdlib as an int), and the model's answer
+    may tell the two apart (``got float``, a fraction refused)."""
+
+
+def validate_fields(
+    raw: Sequence[Any], *, now: int, max_future_ms: int | None = None, floats: bool = True
+) -> tuple[list[tuple[int, Fields]], list[tuple[int, str]]]:
+    """:func:`validate` for the spine: the same verdicts and reasons, each good event as its
+    :data:`Fields` (no model instance). A plain event is checked in Python (about a third of
+    the model's time, its Python validators included); anything else goes through
+    :class:`Event`, so every refusal keeps the model's words. ``floats=False``: such an event
+    that is a float or holds one raises :class:`FloatSeen` (a plain event holds none)."""
+    skew = get_settings().events_max_future_ms if max_future_ms is None else max_future_ms
+    limit = (now or int(time.time() * 1000)) + skew  # the model's bound, read once
+    context = {"now": now, "max_future_ms": max_future_ms}
+    good: list[tuple[int, Fields]] = []
+    bad: list[tuple[int, str]] = []
+    ok: set[str] = set()
+    for i, item in enumerate(raw):
+        f = _plain(item, limit, ok)
+        if f is not None:
+            good.append((i, f))
+            continue
+        if not floats and (
+            type(item) is float
+            or (isinstance(item, Mapping) and any(type(v) is float for v in item.values()))
+        ):
+            raise FloatSeen(f"event {i} holds a float")
+        if isinstance(item, Event):
+            e = item
+        elif not isinstance(item, Mapping):
+            bad.append((i, f"event: expected an object, got {type(item).__name__}"))
+            continue
+        else:
+            try:
+                e = Event.model_validate(item, context=context)
+            except ValidationError as err:
+                bad.append((i, describe_error(err)))
+                continue
+        fields = (e.event_id, e.user_id, e.kind.value, e.video_id, e.creator_id, e.watch_ms, e.at)
+        good.append((i, fields))
+    return good, bad
+
 
 def _row(i: int, e: Event, now: int) -> dict[str, Any]:
     rel, counter = KIND_TYPES[e.kind]
@@ -269,4 +370,15 @@ def ingest(
     return result
 
 
-__all__ = ["KIND_TYPES", "KIND_WEIGHTS", "Event", "EventKind", "IngestResult", "ingest", "validate"]
+__all__ = [
+    "KIND_TYPES",
+    "KIND_WEIGHTS",
+    "Event",
+    "EventKind",
+    "Fields",
+    "FloatSeen",
+    "IngestResult",
+    "ingest",
+    "validate",
+    "validate_fields",
+]

@@ -25,9 +25,9 @@ from graphrec.events import (
     MAX_WEIGHT,
     MIN_WEIGHT,
     Event,
-    EventKind,
+    Fields,
     IngestResult,
-    validate,
+    validate_fields,
 )
 from graphrec.spine.store import RECENT, Spine, StoreUnavailable, seen_bits
 
@@ -63,9 +63,16 @@ def video_facts(spine: Spine, video_ids: Iterable[str]) -> dict[str, dict[str, A
 
 
 def append_events(
-    spine: Spine, events: Iterable[Event | Mapping[str, Any]], *, now: int | None = None
+    spine: Spine,
+    events: Iterable[Event | Mapping[str, Any]],
+    *,
+    now: int | None = None,
+    floats: bool = True,
 ) -> IngestResult:
-    """Append a batch (the good events), acknowledge repeats, report each bad one."""
+    """Append a batch (the good events), acknowledge repeats, report each bad one.
+
+    ``floats=False`` (a body orjson read): an event the model must read holding a float
+    raises :class:`~graphrec.events.FloatSeen` before anything is written."""
     s = spine.settings
     started = time.perf_counter()
     raw = list(events)
@@ -74,7 +81,7 @@ def append_events(
             f"events: a batch holds at most {s.events_max_batch} events, got {len(raw)}"
         )
     now = now if now is not None else int(time.time() * 1000)
-    good, bad = validate(raw, now=now, max_future_ms=s.events_max_future_ms)
+    good, bad = validate_fields(raw, now=now, max_future_ms=s.events_max_future_ms, floats=floats)
     result = IngestResult(rejected=list(bad))
     try:
         _append(spine, good, result, now)
@@ -85,20 +92,20 @@ def append_events(
     return result
 
 
-def _append(spine: Spine, good: list[tuple[int, Event]], result: IngestResult, now: int) -> None:
+def _append(spine: Spine, good: list[tuple[int, Fields]], result: IngestResult, now: int) -> None:
     s, k = spine.settings, spine.keys
-    batch: list[tuple[int, Event]] = []
+    batch: list[tuple[int, Fields]] = []
     ids: set[str] = set()
     for i, e in good:
-        if e.event_id in ids:  # repeated inside this batch
+        if e[0] in ids:  # repeated inside this batch
             result.duplicates += 1
             continue
-        ids.add(e.event_id)
+        ids.add(e[0])
         batch.append((i, e))
     if not batch:
         return
-    facts = video_facts(spine, (e.video_id for _, e in batch if e.video_id))
-    creators = sorted({e.creator_id for _, e in batch if e.creator_id})
+    facts = video_facts(spine, (e[3] for _, e in batch if e[3]))
+    creators = sorted({e[4] for _, e in batch if e[4]})
     known_creators = (
         {c for c, ok in zip(creators, spine.r.smismember(k.creators, creators), strict=True) if ok}
         if creators
@@ -109,35 +116,32 @@ def _append(spine: Spine, good: list[tuple[int, Event]], result: IngestResult, n
     weighted: set[str] = set()
     vids: dict[str, list[Any]] = {}  # video -> [tags, seen bits]
     part_of: dict[str, int] = {}
-    follow = EventKind.follow
-    for i, e in batch:
-        f = facts.get(e.video_id) if e.video_id else None
-        if e.video_id is not None and f is None:
-            result.rejected.append((i, f"video_id: unknown video {e.video_id!r}"))
+    for i, (eid, uid, kind, v, cid, wm, at) in batch:
+        f = facts.get(v) if v else None
+        if v is not None and f is None:
+            result.rejected.append((i, f"video_id: unknown video {v!r}"))
             continue
         if f is not None and f.get("status") != "approved":
             why = "; ".join(f.get("reasons") or []) or "not approved"
             result.rejected.append(
-                (i, f"video_id: video {e.video_id!r} is {f.get('status')} ({why}): no events")
+                (i, f"video_id: video {v!r} is {f.get('status')} ({why}): no events")
             )
             continue
-        creator = e.creator_id or (f["creator_id"] if f else None)
-        if e.creator_id is not None and e.creator_id not in known_creators:
-            result.rejected.append((i, f"creator_id: unknown creator {e.creator_id!r}"))
+        creator = cid or (f["creator_id"] if f else None)
+        if cid is not None and cid not in known_creators:
+            result.rejected.append((i, f"creator_id: unknown creator {cid!r}"))
             continue
-        if e.kind is follow and creator is None:
+        if kind == "follow" and creator is None:
             result.rejected.append((i, "creator_id: unknown creator"))
             continue
-        kind = e.kind._value_  # the str: an enum member hashes in Python
         w = WEIGHT[kind]
         row: dict[str, Any] = {
-            "id": e.event_id,
-            "u": e.user_id,
+            "id": eid,
+            "u": uid,
             "k": kind,
-            "at": e.at if e.at is not None else now,
+            "at": at if at is not None else now,
             "w": w,
         }
-        v = e.video_id
         if v:
             row["v"] = v
             if v not in vids:  # a batch repeats videos: their facts go once
@@ -146,11 +150,11 @@ def _append(spine: Spine, good: list[tuple[int, Event]], result: IngestResult, n
                 weighted.add(v)
         if creator:
             row["c"] = creator
-        if e.watch_ms is not None:
-            row["wm"] = e.watch_ms
-        p = part_of.get(e.user_id)
+        if wm is not None:
+            row["wm"] = wm
+        p = part_of.get(uid)
         if p is None:  # a crc32 per user, not per event
-            p = part_of[e.user_id] = k.part(e.user_id)
+            p = part_of[uid] = k.part(uid)
         by_part.setdefault(p, []).append((i, row))
     if not by_part:
         return
