@@ -23,7 +23,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from neo4j import ManagedTransaction
 from pydantic import (
@@ -162,9 +162,19 @@ def validate(
 
 _BATCH: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 
-# An event as the spine appends it: (event_id, user_id, kind, video_id, creator_id, watch_ms,
-# at), the kind as its str value.
-Fields = tuple[str, str, str, str | None, str | None, int | None, int | None]
+
+class Fields(NamedTuple):
+    """An event as the spine appends it (no model instance), the kind as its str value."""
+
+    event_id: str
+    user_id: str
+    kind: str
+    video_id: str | None
+    creator_id: str | None
+    watch_ms: int | None
+    at: int | None
+
+
 _KINDS = frozenset(k.value for k in EventKind)
 _KEYS = frozenset(Event.model_fields)
 
@@ -213,7 +223,7 @@ def _plain(item: Any, limit: int, ok: set[str]) -> Fields | None:
         return None
     if at is not None and (type(at) is not int or not 0 <= at <= limit):
         return None
-    return eid, uid, kind, vid, cid, wm, at
+    return Fields(eid, uid, kind, vid, cid, wm, at)
 
 
 class FloatSeen(ValueError):
@@ -257,7 +267,9 @@ def validate_fields(
             except ValidationError as err:
                 bad.append((i, describe_error(err)))
                 continue
-        fields = (e.event_id, e.user_id, e.kind.value, e.video_id, e.creator_id, e.watch_ms, e.at)
+        fields = Fields(
+            e.event_id, e.user_id, e.kind.value, e.video_id, e.creator_id, e.watch_ms, e.at
+        )
         good.append((i, fields))
     return good, bad
 

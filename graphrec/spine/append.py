@@ -97,15 +97,15 @@ def _append(spine: Spine, good: list[tuple[int, Fields]], result: IngestResult, 
     batch: list[tuple[int, Fields]] = []
     ids: set[str] = set()
     for i, e in good:
-        if e[0] in ids:  # repeated inside this batch
+        if e.event_id in ids:  # repeated inside this batch
             result.duplicates += 1
             continue
-        ids.add(e[0])
+        ids.add(e.event_id)
         batch.append((i, e))
     if not batch:
         return
-    facts = video_facts(spine, (e[3] for _, e in batch if e[3]))
-    creators = sorted({e[4] for _, e in batch if e[4]})
+    facts = video_facts(spine, (e.video_id for _, e in batch if e.video_id))
+    creators = sorted({e.creator_id for _, e in batch if e.creator_id})
     known_creators = (
         {c for c, ok in zip(creators, spine.r.smismember(k.creators, creators), strict=True) if ok}
         if creators
