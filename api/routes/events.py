@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import Message, Receive, Scope, Send
 
-from api.deps import SpineDep, WriteKey, key_matches
+from api.deps import SpineDep, WriteKey, scope_key_matches
 from api.errors import BODY_ERRORS, KEY_ERRORS, UNAVAILABLE, ErrorPublic
 from graphrec.config import Settings
 from graphrec.events import MAX_WATCH_MS, EventKind, FloatSeen
@@ -135,10 +135,7 @@ EXAMPLE = [
 def _key_passes(scope: Scope, settings: Settings) -> bool:
     """Whether :func:`api.deps.require_write_key` lets the request through: the first
     ``X-API-Key`` header (the one it reads) holds the key."""
-    for name, value in scope["headers"]:
-        if name == b"x-api-key":
-            return key_matches(value.decode("latin-1"), settings)
-    return False
+    return scope_key_matches(scope["headers"], settings)
 
 
 def _plain_json(scope: Scope) -> bool:

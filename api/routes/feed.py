@@ -25,7 +25,7 @@ from pydantic import BaseModel, BeforeValidator
 from starlette.background import BackgroundTasks
 from starlette.types import Receive, Scope, Send
 
-from api.deps import ReadKey, RecommenderDep, key_matches
+from api.deps import ReadKey, RecommenderDep, scope_key_matches
 from api.errors import UNAVAILABLE, ErrorPublic
 from graphrec.config import Settings
 from graphrec.feed import SCENARIOS, Recommender
@@ -79,12 +79,7 @@ def plain_query(query: bytes, max_n: int) -> tuple[int | None, str | None, bool]
 def _key_passes(scope: Scope, settings: Settings) -> bool:
     """Whether :func:`api.deps.require_read_key` lets the request through: no key needed, or
     the first ``X-API-Key`` header (the one it reads) holds the key."""
-    if not settings.api_read_requires_key:
-        return True
-    for name, value in scope["headers"]:
-        if name == b"x-api-key":
-            return key_matches(value.decode("latin-1"), settings)
-    return False
+    return not settings.api_read_requires_key or scope_key_matches(scope["headers"], settings)
 
 
 class FeedRoute(APIRoute):
