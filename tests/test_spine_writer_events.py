@@ -14,7 +14,7 @@ from typing import Any
 from graphrec.db import Graph
 from graphrec.events import MAX_WEIGHT, MIN_WEIGHT, profile_rows
 from graphrec.spine.stream import Entry
-from graphrec.spine.writer import _rows, apply_events, apply_served, video_counts
+from graphrec.spine.writer import _rows, apply_events, apply_served, user_chunks
 from graphrec.world.generate import World
 
 T = 1_900_000_000_000
@@ -49,10 +49,17 @@ def old_apply(tx: Any, entries: list[Entry]) -> dict[str, Any]:
 
 
 def new_apply(tx: Any, entries: list[Entry]) -> dict[str, Any]:
-    """The writer's :func:`apply_events`, with the rows' statuses for comparison."""
-    served, events, models = _rows(entries)
-    out = apply_events(tx, served, events, models, rate=RATE, now=T)
-    return {"served": out["served"], "events": out["events"], "duplicates": out["duplicates"]}
+    """What the writer runs now (:func:`graphrec.spine.writer.apply_entries`): chunks of a few
+    users' entries (40 here: several per batch), :func:`apply_events` each, one after another
+    (in one transaction here, so that it can be rolled back)."""
+    out = {"served": 0, "events": 0, "duplicates": 0}
+    chunks = user_chunks(entries, limit=40)
+    assert len(chunks) > 3
+    for chunk in chunks:
+        served, events, models = _rows(chunk)
+        got = apply_events(tx, served, events, models, rate=RATE, now=T)
+        out = {k: out[k] + got[k] for k in out}
+    return out
 
 
 SNAPSHOT = [
@@ -170,15 +177,14 @@ def test_the_writer_leaves_the_graph_the_old_statements_left(
     assert new_graph == old_graph  # exactly: floats to the last bit
 
 
-def test_video_counts_sum_each_counter_and_the_watch_time_of_accepted_rows() -> None:
-    rows = [
-        {"i": 0, "video_id": "b", "counter": "views", "watch_ms": 100},
-        {"i": 1, "video_id": "a", "counter": "likes", "watch_ms": None},
-        {"i": 2, "video_id": "b", "counter": "views", "watch_ms": 50},
-        {"i": 3, "video_id": "b", "counter": "skips", "watch_ms": 7},
-        {"i": 4, "video_id": "c", "counter": "views", "watch_ms": 9},  # not accepted
-    ]
-    assert video_counts(rows, {0, 1, 2, 3}) == [
-        {"video_id": "a", "counts": {"likes": 1}, "watch_ms": 0},
-        {"video_id": "b", "counts": {"views": 2, "skips": 1}, "watch_ms": 157},
-    ]
+def test_user_chunks_keep_each_users_entries_together_in_stream_order() -> None:
+    entries = [entry(n, "view", f"u{n % 7}", "v1") for n in range(100)]
+    chunks = user_chunks(entries, limit=30)
+    assert sorted(e.id for c in chunks for e in c) == sorted(e.id for e in entries)  # each once
+    assert all(len(c) <= 30 for c in chunks) and len(chunks) > 1
+    for c in chunks:
+        for u in {e.fields["u"] for e in c}:
+            mine = [e.id for e in entries if e.fields["u"] == u]
+            assert [e.id for e in c if e.fields["u"] == u] == mine  # all of them, in order
+    big = [entry(n, "view", "u1", "v1") for n in range(50)]  # one user over the limit: whole
+    assert [len(c) for c in user_chunks(big, limit=30)] == [50]

@@ -7,9 +7,12 @@ batches of events as ``bench events`` posts them (view 50 %, complete 20, like 1
 share 3, comment 2, uniform over users and videos), turned into rows as the writer turns
 stream entries (:func:`graphrec.spine.writer._rows`), each batch applied in one transaction:
 
-* ``writer``: :func:`graphrec.spine.writer.apply_events`, what the writer runs;
+* ``writer``: :func:`graphrec.spine.writer.apply_entries`, what the writer runs (a batch cut
+  into transactions of at most ``TX_EVENTS`` events, every user's events in one; the profile
+  step in two batch-wide statements);
 * ``statements``: the events API's statements (``serving/ingest_events`` with ``any_type``
-  false, then ``serving/update_profiles``), what the writer ran before;
+  false, then ``serving/update_profiles``) in one transaction a batch, what the writer ran
+  before;
 * ``compare``: a list of (ingest file, profiles file) taking those statements' params,
   to try a variant.
 
@@ -33,12 +36,12 @@ from typing import Any
 import psutil
 
 from graphrec.bench.load import machine
-from graphrec.bench.saw import _cpu, load_avg
+from graphrec.bench.saw import load_avg
 from graphrec.config import get_settings
 from graphrec.db import Graph
 from graphrec.events import MAX_WEIGHT, MIN_WEIGHT, profile_rows
 from graphrec.spine.stream import Entry
-from graphrec.spine.writer import _rows, apply_events
+from graphrec.spine.writer import _rows, apply_entries
 
 KINDS = ["view"] * 50 + ["complete"] * 20 + ["like"] * 15 + ["skip"] * 10 + ["share"] * 3
 KINDS += ["comment"] * 2
@@ -61,15 +64,8 @@ def event_entries(
 
 
 def writer_apply(graph: Graph, entries: list[Entry]) -> int:
-    """What the graph writer does with a batch's events: rows, one transaction."""
-    rate = get_settings().online_embedding_rate
-    served, events, models = _rows(entries)
-    now = int(time.time() * 1000)
-    out = graph.transaction(
-        lambda tx: apply_events(tx, served, events, models, rate=rate, now=now),
-        what="applying events",
-    )
-    return int(out["events"])
+    """What the graph writer does with a batch's events (:func:`apply_entries`)."""
+    return apply_entries(graph, entries, rate=get_settings().online_embedding_rate)["events"]
 
 
 def statements_apply(ingest: str, profiles: str) -> ApplyFn:
@@ -96,19 +92,45 @@ def statements_apply(ingest: str, profiles: str) -> ApplyFn:
     return apply
 
 
+def jvm_cpu(proc: psutil.Process | None) -> dict[str, float]:
+    """CPU seconds of a JVM by kind: ``gc`` (G1's threads), ``work`` (the other live threads
+    but the compiler's: Bolt workers running the queries, commits, checkpoints) and ``jit``
+    (the rest of the process's CPU: the compiler threads, which come and go, so what ended
+    ones used is only in the process's total)."""
+    out = {"gc": 0.0, "jit": 0.0, "work": 0.0}
+    if proc is None:
+        return out
+    for task in Path(f"/proc/{proc.pid}/task").glob("*"):
+        try:
+            ns = int((task / "schedstat").read_text().split()[0])
+            name = (task / "comm").read_text().strip()
+        except (OSError, ValueError, IndexError):  # the thread ended meanwhile
+            continue
+        if "CompilerThre" not in name:
+            out["gc" if "GC" in name or name.startswith("G1") else "work"] += ns / 1e9
+    t = proc.cpu_times()  # every thread, ended ones included (clock ticks)
+    out["jit"] = t.user + t.system - out["gc"] - out["work"]
+    return out
+
+
 def measure(
     graph: Graph, proc: psutil.Process | None, batches: Sequence[list[Entry]], apply: ApplyFn
 ) -> dict[str, Any]:
-    """Apply ``batches`` one transaction each; Neo4j and client CPU per event stored, wall."""
+    """Apply ``batches`` one transaction each; Neo4j (all, and its GC and JIT threads) and
+    client CPU per event stored, wall."""
     stored = 0
-    neo0, me0, t0 = _cpu(proc), time.process_time(), time.perf_counter()
+    jvm0, me0, t0 = jvm_cpu(proc), time.process_time(), time.perf_counter()
     for entries in batches:
         stored += apply(graph, entries)
-    neo, me, wall = _cpu(proc) - neo0, time.process_time() - me0, time.perf_counter() - t0
+    jvm1 = jvm_cpu(proc)
+    me, wall = time.process_time() - me0, time.perf_counter() - t0
+    d = {k: jvm1[k] - jvm0[k] for k in jvm1}
     n = max(stored, 1)
     return {
         "events": stored,
-        "neo4j_cpu_us_per_event": round(neo / n * 1e6, 1),
+        "neo4j_cpu_us_per_event": round(sum(d.values()) / n * 1e6, 1),
+        "neo4j_gc_us": round(d["gc"] / n * 1e6, 1),
+        "neo4j_jit_us": round(d["jit"] / n * 1e6, 1),
         "client_cpu_us_per_event": round(me / n * 1e6, 1),
         "wall_us_per_event": round(wall / n * 1e6, 1),
     }

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from functools import partial
 from typing import Any
 
 import redis
@@ -117,23 +118,33 @@ def _rows(entries: list[Entry]) -> tuple[list[dict[str, Any]], list[dict[str, An
     return served_rows(entries), events, models
 
 
-# The kinds serving/store_events takes (a relationship and a counter each); impressions (a
-# served SAW to stamp) and follows (a MERGE) go through serving/ingest_events.
-COUNTED = frozenset({"VIEWED", "COMPLETED", "LIKED", "COMMENTED", "SHARED", "SKIPPED"})
+# Events per transaction at most: a read of every partition holds up to
+# stream_read_count x partitions entries (40,000) when the graph lags, and Neo4j's CPU per
+# event grows with a transaction's size (its state lives through many young collections: at
+# world M, 5,000-event transactions cost ~15 % more per event than 1,000-event ones, 40,000
+# more again; ``graphrec bench apply``).
+TX_EVENTS = 2_000
 
 
-def video_counts(events: list[dict[str, Any]], ok: set[int]) -> list[dict[str, Any]]:
-    """serving/count_events' rows: per video of the accepted counted rows (``i`` in ``ok``),
-    each counter's number of events and their watch time, sorted by video id."""
-    by_video: dict[str, dict[str, Any]] = {}
-    for r in events:
-        if r["i"] not in ok:
-            continue
-        x = by_video.setdefault(r["video_id"], {"video_id": r["video_id"], "counts": {},
-                                                "watch_ms": 0})  # fmt: skip
-        x["counts"][r["counter"]] = x["counts"].get(r["counter"], 0) + 1
-        x["watch_ms"] += r["watch_ms"] or 0
-    return [by_video[v] for v in sorted(by_video)]
+def user_chunks(entries: list[Entry], limit: int = TX_EVENTS) -> list[list[Entry]]:
+    """``entries`` cut into chunks of about ``limit`` entries, every user's entries in one
+    chunk (in stream order), so applying the chunks one transaction each leaves the graph as
+    one transaction would: a profile steps once per batch (its online embedding moves by one
+    normalised step for the user's events together), a served SAW and the impression that
+    stamps it are one user's, and the video counters are sums (any order)."""
+    by_user: dict[str, list[Entry]] = {}
+    for e in entries:
+        by_user.setdefault(e.fields["u"], []).append(e)
+    out: list[list[Entry]] = []
+    cur: list[Entry] = []
+    for mine in by_user.values():
+        if cur and len(cur) + len(mine) > limit:
+            out.append(cur)
+            cur = []
+        cur += mine
+    if cur:
+        out.append(cur)
+    return out
 
 
 def apply_events(
@@ -145,32 +156,22 @@ def apply_events(
     rate: float,
     now: int,
 ) -> dict[str, int]:
-    """Apply a batch's rows (:func:`_rows`) in ``tx``: the graph ends as serving/apply_served,
-    serving/ingest_events and serving/update_profiles leave it, at less Neo4j CPU per event
-    (``graphrec bench apply``): the counted kinds through serving/store_events (static types)
-    with their video counters summed once per video (serving/count_events), the profile step
-    in two batch-wide statements (serving/step_interests, serving/step_embeddings)."""
+    """Apply a batch's rows (:func:`_rows`) in ``tx``: served SAWs (serving/apply_served), the
+    events (serving/ingest_events) and the profiles they move, in two batch-wide statements
+    (serving/step_interests, serving/step_embeddings) that leave the graph as
+    serving/update_profiles does at less Neo4j CPU (``graphrec bench apply``)."""
     out = {"served": apply_served(tx, served), "events": 0, "duplicates": 0}
-    ok: set[int] = set()
-    counted = [r for r in events if r["type"] in COUNTED]
-    other = [r for r in events if r["type"] not in COUNTED]
-    for name, rows, extra in (
-        ("serving/store_events", counted, {}),
-        # A replayed entry carries its kind; a repeat under another kind was refused by
-        # Redis at append: the id is checked under its own type only.
-        ("serving/ingest_events", other, {"any_type": False}),
-    ):
-        if not rows:
-            continue
-        # One lock order (by video, then user) for every writer.
-        rows.sort(key=lambda r: (r["video_id"] or "", r["user_id"], r["event_id"]))
-        by_status = {g["status"]: g["rows"] for g in run_in(tx, name, rows=rows, **extra)}
-        ok.update(by_status.get("accepted", ()))
-        out["duplicates"] += len(by_status.get("duplicate", ()))
+    if not events:
+        return out
+    # One lock order (by video, then user) for every writer. A replayed entry carries its
+    # kind; a repeat under another kind was refused by Redis at append: the id is checked
+    # under its own type only.
+    events.sort(key=lambda r: (r["video_id"] or "", r["user_id"], r["event_id"]))
+    grouped = run_in(tx, "serving/ingest_events", rows=events, any_type=False)
+    by_status = {g["status"]: g["rows"] for g in grouped}
+    ok = set(by_status.get("accepted", ()))
     out["events"] = len(ok)
-    counts = video_counts(counted, ok)
-    if counts:
-        run_in(tx, "serving/count_events", rows=counts)
+    out["duplicates"] = len(by_status.get("duplicate", ()))
     stored = [m for i, m in enumerate(models) if i in ok]  # in stream order
     if stored:
         rows = profile_rows(stored, now)
@@ -179,6 +180,24 @@ def apply_events(
         moving = [r for r in rows if r["items"]]
         if moving:
             run_in(tx, "serving/step_embeddings", rows=moving, rate=rate)
+    return out
+
+
+def apply_entries(
+    graph: Graph, entries: list[Entry], *, rate: float, now: int | None = None
+) -> dict[str, int]:
+    """Apply stream entries, a transaction per :func:`user_chunks` chunk; counts of what was
+    new. A failure leaves the earlier chunks committed: the batch is retried whole, and what
+    they stored comes back as duplicates (changing nothing)."""
+    now = now if now is not None else int(time.time() * 1000)
+    out = {"served": 0, "events": 0, "duplicates": 0}
+    for chunk in user_chunks(entries):
+        served, events, models = _rows(chunk)
+        work = partial(apply_events, served=served, events=events, models=models, rate=rate,
+                       now=now)  # fmt: skip
+        got = graph.transaction(work, what="applying the event stream")
+        for k in out:
+            out[k] += got[k]
     return out
 
 
@@ -200,14 +219,8 @@ class GraphWriter(ConsumerLoop):
 
     # --- applying ----------------------------------------------------------------------
     def apply(self, entries: list[Entry]) -> dict[str, int]:
-        """Apply entries to Neo4j in one transaction; counts of what was new."""
-        served, events, models = _rows(entries)
-        rate = self.spine.settings.online_embedding_rate
-        now = int(time.time() * 1000)
-        return self.graph.transaction(
-            lambda tx: apply_events(tx, served, events, models, rate=rate, now=now),
-            what="applying the event stream",
-        )
+        """Apply entries to Neo4j (:func:`apply_entries`); counts of what was new."""
+        return apply_entries(self.graph, entries, rate=self.spine.settings.online_embedding_rate)
 
     def _lease(self) -> bool:
         r, me = self.spine.r, self.reader.consumer
@@ -299,4 +312,12 @@ class GraphWriter(ConsumerLoop):
                     r.delete(self.spine.keys.lease)
 
 
-__all__ = ["GROUP", "GraphWriter", "apply_events", "apply_served", "served_rows", "video_counts"]
+__all__ = [
+    "GROUP",
+    "TX_EVENTS",
+    "GraphWriter",
+    "apply_events",
+    "apply_served",
+    "served_rows",
+    "user_chunks",
+]
