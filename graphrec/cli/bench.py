@@ -122,7 +122,7 @@ def apply_cmd(
     result = on_graph(bench_apply, size=size, seed=seed, batch=batch, batches=batches,
                       runs=runs, warmup_s=warmup, compare=pairs)  # fmt: skip
     write_json(out_path, result)
-    print_table(f"bench apply {size}, {batch} events a transaction -> {out_path} (load "
+    print_table(f"bench apply {size}, {batch} events a batch -> {out_path} (load "
                 f"{result['load_before']} -> {result['load_after']})", result["rows"])  # fmt: skip
 
 

@@ -1,12 +1,14 @@
 """The graph writer: the ``graph-writer`` consumer group applying the stream to Neo4j.
 
-Each step reads up to ``stream_read_count`` entries per partition and applies them in ONE
-write transaction, with the statements the events API used before the spine:
-``serving/apply_served`` (a feed's impressions: SAW, counters, IN_POOL.served; by video id),
-``serving/ingest_events`` (one relationship per event, counters; by video, then user) and
-``serving/update_profiles`` (tag weights, online embedding; by user), then acknowledges them
-(``XACK``). Everything is idempotent by id (``event_id``, ``served_id``), so an entry applied
-twice (a consumer killed after commit, before ack) changes nothing the second time.
+Each step reads up to ``stream_read_count`` entries per partition and applies them in write
+transactions of at most ``TX_EVENTS`` entries, every user's entries in one (so the graph ends
+as one transaction would leave it): ``serving/apply_served`` (a feed's impressions: SAW,
+counters, IN_POOL.served; by video id), ``serving/ingest_events`` (one relationship per event,
+counters; by video, then user), ``serving/step_interests`` and ``serving/step_embeddings``
+(tag weights, online embedding: ``serving/update_profiles``' arithmetic, batch-wide), then
+acknowledges them (``XACK``). Everything is idempotent by id (``event_id``, ``served_id``), so
+an entry applied twice (a consumer killed after commit, before ack, or a read retried after
+some of its transactions committed) changes nothing the second time.
 
 One writer applies at a time: the writer holding a lease in Redis (``gr:{w}:lease``,
 renewed every step) reads; the writers of other API workers stand by and take over when it
