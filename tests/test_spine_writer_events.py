@@ -188,3 +188,15 @@ def test_user_chunks_keep_each_users_entries_together_in_stream_order() -> None:
             assert [e.id for e in c if e.fields["u"] == u] == mine  # all of them, in order
     big = [entry(n, "view", "u1", "v1") for n in range(50)]  # one user over the limit: whole
     assert [len(c) for c in user_chunks(big, limit=30)] == [50]
+
+
+def test_the_apply_benchmark_makes_entries_as_the_events_api_appends_them() -> None:
+    from graphrec.bench.apply import event_entries
+
+    entries = event_entries(["u1", "u2"], ["v1", "v2", "v3"], n=400, rng=random.Random(0),
+                            tag="t", at=T)  # fmt: skip
+    served, events, models = _rows(entries)
+    assert not served and len(events) == len(models) == 400  # ids unique, none served
+    kinds = {m.kind.value for m in models}
+    assert kinds == {"view", "complete", "like", "skip", "share", "comment"}
+    assert all(("wm" in e.fields) == (e.fields["k"] in ("view", "skip")) for e in entries)

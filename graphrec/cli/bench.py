@@ -102,8 +102,8 @@ def saw_cmd(
 def apply_cmd(
     size: str = typer.Option("M", help="World size (loaded first when the graph lacks it)."),
     seed: int = typer.Option(0),
-    batch: int = typer.Option(5_000, min=1, help="Events per transaction (the writer's read)."),
-    batches: int = typer.Option(2, min=1, help="Transactions per variant per round."),
+    batch: int = typer.Option(5_000, min=1, help="Events per batch (a writer's read)."),
+    batches: int = typer.Option(2, min=1, help="Batches per variant per round."),
     runs: int = typer.Option(5, min=1, help="Measured rounds (medians)."),
     warmup: float = typer.Option(40.0, min=0, help="Unmeasured seconds first (JIT)."),
     compare: list[str] = typer.Option(
