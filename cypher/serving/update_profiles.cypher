@@ -4,6 +4,9 @@
 // declared = true), the online embedding steps towards (or away from) the events' videos'
 // embeddings: normalise(normalise(base) + $rate * sum(w * normalise(video))), where base is
 // the online embedding, else the learned one, else zero; and last_active_at moves forward.
+// The events API without the spine runs this; the graph writer runs the same arithmetic
+// batch-wide (serving/step_interests, serving/step_embeddings): change them together
+// (tests/test_spine_writer_events.py holds them equal).
 // params: $rows (list of {user_id, at, items: list of {video_id, w}, one per event in order}),
 //   $rate (float),
 //   $min_weight (float), $max_weight (float)

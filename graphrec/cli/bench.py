@@ -97,6 +97,35 @@ def saw_cmd(
         print_table("the graph writer at a steady feed rate", result["stream"])
 
 
+@app.command("apply")
+@handle_errors
+def apply_cmd(
+    size: str = typer.Option("M", help="World size (loaded first when the graph lacks it)."),
+    seed: int = typer.Option(0),
+    batch: int = typer.Option(5_000, min=1, help="Events per batch (a writer's read)."),
+    batches: int = typer.Option(2, min=1, help="Batches per variant per round."),
+    runs: int = typer.Option(5, min=1, help="Measured rounds (medians)."),
+    warmup: float = typer.Option(40.0, min=0, help="Unmeasured seconds first (JIT)."),
+    compare: list[str] = typer.Option(
+        [], help="INGEST.cypher,PROFILES.cypher: a variant of the two statements to compare."
+    ),
+    out_path: Path = typer.Option(Path("out/bench/apply.json"), "--out"),
+) -> None:
+    """Neo4j CPU per event the graph writer applies: its statements against the old ones."""
+    from graphrec.bench.apply import bench_apply
+
+    world_size(size)
+    pairs = []
+    for c in compare:
+        ingest, profiles = (Path(x) for x in c.split(","))
+        pairs.append((ingest, profiles))
+    result = on_graph(bench_apply, size=size, seed=seed, batch=batch, batches=batches,
+                      runs=runs, warmup_s=warmup, compare=pairs)  # fmt: skip
+    write_json(out_path, result)
+    print_table(f"bench apply {size}, {batch} events a batch -> {out_path} (load "
+                f"{result['load_before']} -> {result['load_after']})", result["rows"])  # fmt: skip
+
+
 @app.command("serve")
 @handle_errors
 def serve_cmd(

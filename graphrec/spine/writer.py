@@ -1,12 +1,14 @@
 """The graph writer: the ``graph-writer`` consumer group applying the stream to Neo4j.
 
-Each step reads up to ``stream_read_count`` entries per partition and applies them in ONE
-write transaction, with the statements the events API used before the spine:
-``serving/apply_served`` (a feed's impressions: SAW, counters, IN_POOL.served; by video id),
-``serving/ingest_events`` (one relationship per event, counters; by video, then user) and
-``serving/update_profiles`` (tag weights, online embedding; by user), then acknowledges them
-(``XACK``). Everything is idempotent by id (``event_id``, ``served_id``), so an entry applied
-twice (a consumer killed after commit, before ack) changes nothing the second time.
+Each step reads up to ``stream_read_count`` entries per partition and applies them in write
+transactions of at most ``TX_EVENTS`` entries, every user's entries in one (so the graph ends
+as one transaction would leave it): ``serving/apply_served`` (a feed's impressions: SAW,
+counters, IN_POOL.served; by video id), ``serving/ingest_events`` (one relationship per event,
+counters; by video, then user), ``serving/step_interests`` and ``serving/step_embeddings``
+(tag weights, online embedding: ``serving/update_profiles``' arithmetic, batch-wide), then
+acknowledges them (``XACK``). Everything is idempotent by id (``event_id``, ``served_id``), so
+an entry applied twice (a consumer killed after commit, before ack, or a read retried after
+some of its transactions committed) changes nothing the second time.
 
 One writer applies at a time: the writer holding a lease in Redis (``gr:{w}:lease``,
 renewed every step) reads; the writers of other API workers stand by and take over when it
@@ -22,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from functools import partial
 from typing import Any
 
 import redis
@@ -117,6 +120,89 @@ def _rows(entries: list[Entry]) -> tuple[list[dict[str, Any]], list[dict[str, An
     return served_rows(entries), events, models
 
 
+# Events per transaction at most: a read of every partition holds up to
+# stream_read_count x partitions entries (40,000) when the graph lags, and Neo4j's CPU per
+# event grows with a transaction's size (its state lives through many young collections: at
+# world M, 5,000-event transactions cost ~15 % more per event than 1,000-event ones, 40,000
+# more again; ``graphrec bench apply``).
+TX_EVENTS = 2_000
+
+
+def user_chunks(entries: list[Entry], limit: int = TX_EVENTS) -> list[list[Entry]]:
+    """``entries`` cut into chunks of about ``limit`` entries, every user's entries in one
+    chunk (in stream order), so applying the chunks one transaction each leaves the graph as
+    one transaction would: a profile steps once per batch (its online embedding moves by one
+    normalised step for the user's events together), a served SAW and the impression that
+    stamps it are one user's, and the video counters are sums (any order)."""
+    by_user: dict[str, list[Entry]] = {}
+    for e in entries:
+        by_user.setdefault(e.fields["u"], []).append(e)
+    out: list[list[Entry]] = []
+    cur: list[Entry] = []
+    for mine in by_user.values():
+        if cur and len(cur) + len(mine) > limit:
+            out.append(cur)
+            cur = []
+        cur += mine
+    if cur:
+        out.append(cur)
+    return out
+
+
+def apply_events(
+    tx: ManagedTransaction,
+    served: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    models: list[Event],
+    *,
+    rate: float,
+    now: int,
+) -> dict[str, int]:
+    """Apply a batch's rows (:func:`_rows`) in ``tx``: served SAWs (serving/apply_served), the
+    events (serving/ingest_events) and the profiles they move, in two batch-wide statements
+    (serving/step_interests, serving/step_embeddings) that leave the graph as
+    serving/update_profiles does at less Neo4j CPU (``graphrec bench apply``)."""
+    out = {"served": apply_served(tx, served), "events": 0, "duplicates": 0}
+    if not events:
+        return out
+    # One lock order (by video, then user) for every writer. A replayed entry carries its
+    # kind; a repeat under another kind was refused by Redis at append: the id is checked
+    # under its own type only.
+    events.sort(key=lambda r: (r["video_id"] or "", r["user_id"], r["event_id"]))
+    grouped = run_in(tx, "serving/ingest_events", rows=events, any_type=False)
+    by_status = {g["status"]: g["rows"] for g in grouped}
+    ok = set(by_status.get("accepted", ()))
+    out["events"] = len(ok)
+    out["duplicates"] = len(by_status.get("duplicate", ()))
+    stored = [m for i, m in enumerate(models) if i in ok]  # in stream order
+    if stored:
+        rows = profile_rows(stored, now)
+        run_in(tx, "serving/step_interests", rows=rows, min_weight=MIN_WEIGHT,
+               max_weight=MAX_WEIGHT)  # fmt: skip
+        moving = [r for r in rows if r["items"]]
+        if moving:
+            run_in(tx, "serving/step_embeddings", rows=moving, rate=rate)
+    return out
+
+
+def apply_entries(
+    graph: Graph, entries: list[Entry], *, rate: float, now: int | None = None
+) -> dict[str, int]:
+    """Apply stream entries, a transaction per :func:`user_chunks` chunk; counts of what was
+    new. A failure leaves the earlier chunks committed: the batch is retried whole, and what
+    they stored comes back as duplicates (changing nothing)."""
+    now = now if now is not None else int(time.time() * 1000)
+    out = {"served": 0, "events": 0, "duplicates": 0}
+    for chunk in user_chunks(entries):
+        served, events, models = _rows(chunk)
+        work = partial(apply_events, served=served, events=events, models=models, rate=rate,
+                       now=now)  # fmt: skip
+        got = graph.transaction(work, what="applying the event stream")
+        for k in out:
+            out[k] += got[k]
+    return out
+
+
 class GraphWriter(ConsumerLoop):
     """One consumer of the ``graph-writer`` group (several share the work through a lease)."""
 
@@ -135,36 +221,8 @@ class GraphWriter(ConsumerLoop):
 
     # --- applying ----------------------------------------------------------------------
     def apply(self, entries: list[Entry]) -> dict[str, int]:
-        """Apply entries to Neo4j in one transaction; counts of what was new."""
-        served, events, models = _rows(entries)
-        rate = self.spine.settings.online_embedding_rate
-        now = int(time.time() * 1000)
-        events.sort(key=lambda r: (r["video_id"] or "", r["user_id"], r["event_id"]))
-
-        def work(tx: ManagedTransaction) -> dict[str, int]:
-            out = {"served": 0, "events": 0, "duplicates": 0}
-            out["served"] = apply_served(tx, served)
-            if events:
-                # A replayed entry carries its kind; a repeat under another kind was
-                # refused by Redis at append: the id is checked under its own type only.
-                grouped = run_in(tx, "serving/ingest_events", rows=events, any_type=False)
-                by_status = {g["status"]: g["rows"] for g in grouped}
-                ok = set(by_status.get("accepted", ()))
-                out["events"] = len(ok)
-                out["duplicates"] = len(by_status.get("duplicate", ()))
-                stored = [m for i, m in enumerate(models) if i in ok]  # in stream order
-                if stored:
-                    run_in(
-                        tx,
-                        "serving/update_profiles",
-                        rows=profile_rows(stored, now),
-                        rate=rate,
-                        min_weight=MIN_WEIGHT,
-                        max_weight=MAX_WEIGHT,
-                    )
-            return out
-
-        return self.graph.transaction(work, what="applying the event stream")
+        """Apply entries to Neo4j (:func:`apply_entries`); counts of what was new."""
+        return apply_entries(self.graph, entries, rate=self.spine.settings.online_embedding_rate)
 
     def _lease(self) -> bool:
         r, me = self.spine.r, self.reader.consumer
@@ -256,4 +314,12 @@ class GraphWriter(ConsumerLoop):
                     r.delete(self.spine.keys.lease)
 
 
-__all__ = ["GROUP", "GraphWriter", "apply_served", "served_rows"]
+__all__ = [
+    "GROUP",
+    "TX_EVENTS",
+    "GraphWriter",
+    "apply_events",
+    "apply_served",
+    "served_rows",
+    "user_chunks",
+]
