@@ -271,6 +271,9 @@ def events_cmd(
     seconds: float = typer.Option(20.0, min=1),
     samples: int = typer.Option(200, min=1, help="Event -> next-feed delay samples."),
     workers: int = typer.Option(2, min=1, help="API worker processes."),
+    warmup: float = typer.Option(
+        30.0, min=0, help="Seconds of events posted and applied first, unmeasured (JIT)."
+    ),
     out_path: Path = typer.Option(Path("out/bench/events.json"), "--out"),
 ) -> None:
     """Sustained events/s through POST /events, and the event -> next-feed delay."""
@@ -286,6 +289,7 @@ def events_cmd(
         seconds=seconds,
         samples=samples,
         workers=workers,
+        warmup=warmup,
     )
     write_json(out_path, result)
     heads = ("events_per_s", "acknowledged", "stored", "lost", "duplicates_counted",
