@@ -4,7 +4,7 @@
 at fault, the good ones are stored), stores the good ones in one transaction
 (``serving/ingest_events``: one relationship per event carrying its client ``event_id``, the
 video's counters moved with it) and moves each user's profile at once
-(``serving/update_profiles``: ``INTERESTED_IN`` weights and ``User.online_embedding``), so the
+(:func:`step_profiles`: ``INTERESTED_IN`` weights and ``User.online_embedding``), so the
 user's next feed reflects the events with no retrain. Everything lives in Neo4j: several API
 workers and restarts agree.
 
@@ -310,6 +310,17 @@ def profile_rows(events: Sequence[Event], now: int) -> list[dict[str, Any]]:
     return [{"user_id": u, "at": last_at[u], "items": items[u]} for u in sorted(items)]
 
 
+def step_profiles(tx: ManagedTransaction, rows: list[dict[str, Any]], *, rate: float) -> None:
+    """Move the profiles of :func:`profile_rows` in ``tx``: last_active_at and tag weights
+    (``serving/step_interests``), then the online embeddings of users with weighted events
+    (``serving/step_embeddings``). ``serving/update_profiles``' arithmetic, batch-wide rather
+    than two subqueries per user (``graphrec bench apply``: less Neo4j CPU per event)."""
+    run_in(tx, "serving/step_interests", rows=rows, min_weight=MIN_WEIGHT, max_weight=MAX_WEIGHT)
+    moving = [r for r in rows if r["items"]]
+    if moving:
+        run_in(tx, "serving/step_embeddings", rows=moving, rate=rate)
+
+
 def ingest(
     graph: Graph,
     events: Iterable[Event | Mapping[str, Any]],
@@ -346,14 +357,7 @@ def ingest(
             accepted = {r["i"] for r in statuses if r["status"] == "accepted"}
             stored = [e for i, e in good if i in accepted]  # in the batch's order
             if stored:
-                run_in(
-                    tx,
-                    "serving/update_profiles",
-                    rows=profile_rows(stored, now),
-                    rate=s.online_embedding_rate,
-                    min_weight=MIN_WEIGHT,
-                    max_weight=MAX_WEIGHT,
-                )
+                step_profiles(tx, profile_rows(stored, now), rate=s.online_embedding_rate)
             return statuses
 
         # One ingest transaction at a time per process: concurrent batches touching the same

@@ -32,7 +32,7 @@ from neo4j import ManagedTransaction
 
 from graphrec.db import Graph, run_in
 from graphrec.errors import GraphrecError
-from graphrec.events import KIND_TYPES, MAX_WEIGHT, MIN_WEIGHT, Event, EventKind, profile_rows
+from graphrec.events import KIND_TYPES, Event, EventKind, profile_rows, step_profiles
 from graphrec.learn.ranker import decode_log
 from graphrec.spine.store import Spine
 from graphrec.spine.stream import (
@@ -176,12 +176,7 @@ def apply_events(
     out["duplicates"] = len(by_status.get("duplicate", ()))
     stored = [m for i, m in enumerate(models) if i in ok]  # in stream order
     if stored:
-        rows = profile_rows(stored, now)
-        run_in(tx, "serving/step_interests", rows=rows, min_weight=MIN_WEIGHT,
-               max_weight=MAX_WEIGHT)  # fmt: skip
-        moving = [r for r in rows if r["items"]]
-        if moving:
-            run_in(tx, "serving/step_embeddings", rows=moving, rate=rate)
+        step_profiles(tx, profile_rows(stored, now), rate=rate)
     return out
 
 
