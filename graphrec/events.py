@@ -4,7 +4,7 @@
 at fault, the good ones are stored), stores the good ones in one transaction
 (``serving/ingest_events``: one relationship per event carrying its client ``event_id``, the
 video's counters moved with it) and moves each user's profile at once
-(:func:`step_profiles`: ``INTERESTED_IN`` weights and ``User.online_embedding``), so the
+(``serving/update_profiles``: ``INTERESTED_IN`` weights and ``User.online_embedding``), so the
 user's next feed reflects the events with no retrain. Everything lives in Neo4j: several API
 workers and restarts agree.
 
@@ -311,10 +311,11 @@ def profile_rows(events: Sequence[Event], now: int) -> list[dict[str, Any]]:
 
 
 def step_profiles(tx: ManagedTransaction, rows: list[dict[str, Any]], *, rate: float) -> None:
-    """Move the profiles of :func:`profile_rows` in ``tx``: last_active_at and tag weights
-    (``serving/step_interests``), then the online embeddings of users with weighted events
-    (``serving/step_embeddings``). ``serving/update_profiles``' arithmetic, batch-wide rather
-    than two subqueries per user (``graphrec bench apply``: less Neo4j CPU per event)."""
+    """The graph writer's profile step: move the profiles of :func:`profile_rows` in ``tx``:
+    last_active_at and tag weights (``serving/step_interests``), then the online embeddings of
+    users with weighted events (``serving/step_embeddings``). ``serving/update_profiles``'
+    arithmetic (which :func:`ingest` runs), batch-wide rather than two subqueries per user
+    (``graphrec bench apply``: less Neo4j CPU per event)."""
     run_in(tx, "serving/step_interests", rows=rows, min_weight=MIN_WEIGHT, max_weight=MAX_WEIGHT)
     moving = [r for r in rows if r["items"]]
     if moving:
@@ -357,7 +358,14 @@ def ingest(
             accepted = {r["i"] for r in statuses if r["status"] == "accepted"}
             stored = [e for i, e in good if i in accepted]  # in the batch's order
             if stored:
-                step_profiles(tx, profile_rows(stored, now), rate=s.online_embedding_rate)
+                run_in(
+                    tx,
+                    "serving/update_profiles",
+                    rows=profile_rows(stored, now),
+                    rate=s.online_embedding_rate,
+                    min_weight=MIN_WEIGHT,
+                    max_weight=MAX_WEIGHT,
+                )
             return statuses
 
         # One ingest transaction at a time per process: concurrent batches touching the same

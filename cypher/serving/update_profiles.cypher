@@ -4,10 +4,10 @@
 // declared = true), the online embedding steps towards (or away from) the events' videos'
 // embeddings: normalise(normalise(base) + $rate * sum(w * normalise(video))), where base is
 // the online embedding, else the learned one, else zero; and last_active_at moves forward.
-// The one-statement form, kept as the reference: the product (graphrec.events.step_profiles,
-// for the graph writer and the events API without the spine) runs the same arithmetic
-// batch-wide (serving/step_interests, serving/step_embeddings) at less Neo4j CPU; change them
-// together (tests/test_spine_writer_events.py holds them equal; graphrec bench apply compares).
+// The events API without the spine (graphrec.events.ingest: the simulator, tests) runs this;
+// the graph writer runs the same arithmetic batch-wide (graphrec.events.step_profiles:
+// serving/step_interests, serving/step_embeddings) at less Neo4j CPU; change them together
+// (tests/test_spine_writer_events.py holds them equal; graphrec bench apply compares).
 // params: $rows (list of {user_id, at, items: list of {video_id, w}, one per event in order}),
 //   $rate (float),
 //   $min_weight (float), $max_weight (float)

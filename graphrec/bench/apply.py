@@ -10,7 +10,7 @@ stream entries (:func:`graphrec.spine.writer._rows`), each batch applied in one 
 * ``writer``: :func:`graphrec.spine.writer.apply_entries`, what the writer runs (a batch cut
   into transactions of at most ``TX_EVENTS`` events, every user's events in one; the profile
   step in two batch-wide statements);
-* ``statements``: the one-statement reference (``serving/ingest_events`` with ``any_type``
+* ``statements``: the events API's statements (``serving/ingest_events`` with ``any_type``
   false, then ``serving/update_profiles``) in one transaction a batch, what the writer ran
   before;
 * ``compare``: a list of (ingest file, profiles file) taking those statements' params,
