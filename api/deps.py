@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
@@ -57,6 +57,20 @@ def scope_key_matches(headers: Iterable[tuple[bytes, bytes]], settings: Settings
         if name == b"x-api-key":
             return key_matches(value.decode("latin-1"), settings)
     return False
+
+
+T = TypeVar("T")
+
+
+def fast_path_target(scope: Any, method: str, name: str, kind: type[T]) -> T | None:
+    """What a route's fast path answers with: ``app.state.<name>`` when the request's method is
+    ``method``, the state holds a ``kind`` there and no dependency is overridden (a test's
+    override takes the declared path); else None. The key is each route's own check."""
+    app = scope.get("app")
+    if scope["method"] != method or getattr(app, "dependency_overrides", None):
+        return None
+    value = getattr(getattr(app, "state", None), name, None)
+    return value if isinstance(value, kind) else None
 
 
 def _check(key: str | None, settings: Settings) -> None:

@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 from starlette.types import Message, Receive, Scope, Send
 
-from api.deps import SpineDep, WriteKey, scope_key_matches
+from api.deps import SpineDep, WriteKey, fast_path_target, scope_key_matches
 from api.errors import BODY_ERRORS, KEY_ERRORS, UNAVAILABLE, ErrorPublic
 from graphrec.config import Settings
 from graphrec.events import MAX_WATCH_MS, EventKind, FloatSeen
@@ -132,12 +132,6 @@ EXAMPLE = [
 ]
 
 
-def _key_passes(scope: Scope, settings: Settings) -> bool:
-    """Whether :func:`api.deps.require_write_key` lets the request through: the first
-    ``X-API-Key`` header (the one it reads) holds the key."""
-    return scope_key_matches(scope["headers"], settings)
-
-
 def _plain_json(scope: Scope) -> bool:
     """Whether the first ``Content-Type`` (the one FastAPI reads) is exactly JSON's."""
     for name, value in scope["headers"]:
@@ -184,16 +178,13 @@ class EventsRoute(APIRoute):
     passing) without FastAPI's body parsing and dependency resolution; the rest as declared."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        app = scope.get("app")
-        state = getattr(app, "state", None)
-        spine = getattr(state, "spine", None)
+        spine = fast_path_target(scope, "POST", "spine", Spine)
         if (
-            scope["method"] == "POST"
-            and isinstance(spine, Spine)
+            spine is not None
             and MAX_BODY_SIZE_SCOPE_KEY not in scope  # FastAPI's own limit: its path
-            and not getattr(app, "dependency_overrides", None)
             and _plain_json(scope)
-            and _key_passes(scope, state.settings)  # type: ignore[union-attr]
+            # as api.deps.require_write_key checks it
+            and scope_key_matches(scope["headers"], scope["app"].state.settings)
         ):
             body = await _read_body(receive)
             try:

@@ -25,7 +25,7 @@ from pydantic import BaseModel, BeforeValidator
 from starlette.background import BackgroundTasks
 from starlette.types import Receive, Scope, Send
 
-from api.deps import ReadKey, RecommenderDep, scope_key_matches
+from api.deps import ReadKey, RecommenderDep, fast_path_target, scope_key_matches
 from api.errors import UNAVAILABLE, ErrorPublic
 from graphrec.config import Settings
 from graphrec.feed import SCENARIOS, Recommender
@@ -87,15 +87,8 @@ class FeedRoute(APIRoute):
     spine without FastAPI's dependency resolution and validation; the rest as declared."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        app = scope.get("app")
-        state = getattr(app, "state", None)
-        recommender = getattr(state, "recommender", None)
-        if (
-            scope["method"] == "GET"
-            and isinstance(recommender, StreamRecommender)
-            and not getattr(app, "dependency_overrides", None)
-            and _key_passes(scope, state.settings)  # type: ignore[union-attr]
-        ):
+        recommender = fast_path_target(scope, "GET", "recommender", StreamRecommender)
+        if recommender is not None and _key_passes(scope, scope["app"].state.settings):
             plain = plain_query(scope["query_string"], recommender.settings.feed_max_n)
             if plain is not None:
                 n, scenario, record = plain

@@ -37,14 +37,13 @@ import psutil
 
 from graphrec.bench.load import machine
 from graphrec.bench.saw import load_avg
+from graphrec.bench.serve import EVENT_KINDS
 from graphrec.config import get_settings
 from graphrec.db import Graph
 from graphrec.events import MAX_WEIGHT, MIN_WEIGHT, profile_rows
 from graphrec.spine.stream import Entry
 from graphrec.spine.writer import _rows, apply_entries
 
-KINDS = ["view"] * 50 + ["complete"] * 20 + ["like"] * 15 + ["skip"] * 10 + ["share"] * 3
-KINDS += ["comment"] * 2
 ApplyFn = Callable[[Graph, list[Entry]], int]
 
 
@@ -54,7 +53,7 @@ def event_entries(
     """``n`` stream entries as ``POST /events`` appends ``bench events``' events."""
     out = []
     for i in range(n):
-        kind = KINDS[rng.randrange(len(KINDS))]
+        kind = EVENT_KINDS[rng.randrange(len(EVENT_KINDS))]
         f = {"k": kind, "id": f"{tag}-{i}", "u": users[rng.randrange(len(users))],
              "v": videos[rng.randrange(len(videos))], "at": str(at + i)}  # fmt: skip
         if kind in ("view", "skip"):

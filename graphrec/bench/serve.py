@@ -35,6 +35,11 @@ from graphrec.db import Graph
 from graphrec.errors import ConfigError, DatabaseUnavailable
 from graphrec.services.processes import free_port
 
+# The kinds ``bench events`` posts, by share (view 50 %, complete 20, like 15, skip 10, share 3,
+# comment 2): as a feed's viewers send them.
+EVENT_KINDS = ["view"] * 50 + ["complete"] * 20 + ["like"] * 15 + ["skip"] * 10 + ["share"] * 3
+EVENT_KINDS += ["comment"] * 2
+
 
 # --- a minimal keep-alive HTTP/1.1 client --------------------------------------------------
 class Http:
@@ -242,8 +247,6 @@ async def _events_run(
     run_id: str,
     redis_url: str,
 ) -> dict[str, Any]:
-    kinds = ["view"] * 50 + ["complete"] * 20 + ["like"] * 15 + ["skip"] * 10 + ["share"] * 3
-    kinds += ["comment"] * 2
     sent = accepted = resent = duplicates = 0
     lat: list[float] = []
     lags: list[float] = []
@@ -277,7 +280,7 @@ async def _events_run(
                 events = []
                 for _ in range(batch):
                     n += 1
-                    kind = kinds[rng.randrange(len(kinds))]
+                    kind = EVENT_KINDS[rng.randrange(len(EVENT_KINDS))]
                     ev: dict[str, Any] = {
                         "event_id": f"{run_id}-{ci}-{n}",
                         "user_id": users[rng.randrange(len(users))],
