@@ -204,6 +204,18 @@ def test_a_logged_vector_survives_its_string() -> None:
     assert decode_log("") is None and ";" not in encode_log(row) and "\t" not in encode_log(row)
 
 
+def test_a_logged_vector_is_written_as_number_by_number_formatting_writes_it() -> None:
+    rng = np.random.default_rng(5)
+    edge = [math.nan, -math.nan, math.inf, -math.inf, 0.0, -0.0, 1e-300, 5e-324, 1.7e308,
+            123456.789, -0.000012345678, 99999.5, 1.0, np.float32(0.1), np.float64(2.5)]  # fmt: skip
+    rows = [edge, [], [math.nan], [math.nan] * 4]
+    rows += [list(rng.normal(0, 10.0 ** rng.integers(-6, 7), size=rng.integers(1, 40)))
+             for _ in range(300)]  # fmt: skip
+    for row in rows:
+        want = ",".join("" if v != v else f"{v:.5g}" for v in map(float, row))
+        assert encode_log(row) == want
+
+
 def test_a_residual_model_ranks_by_the_hand_score_plus_its_correction(tmp_path: Path) -> None:
     lists = synthetic(200, 3)
     hand = lists.x[:, LOGGED.index("hand_score")]
