@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graphrec.bench.serve import cpu_per_request, headline
+from graphrec.bench.serve import commands_per_request, cpu_per_request, headline, redis_commands
 from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.spine import Spine
@@ -90,3 +90,28 @@ def test_settle_waits_for_the_writer_and_says_what_was_behind(
     assert st["pending"] == 0 and st["lag"] == 0
     # Nothing behind: it returns at once.
     assert settle(settings.redis_url, timeout_s=5)["behind_at_start"] == 0
+
+
+def test_redis_commands_per_request_are_the_snapshots_difference_dearest_first() -> None:
+    before = {"evalsha": (10, 1_000), "xack": (5, 50), "get": (7, 70)}
+    after = {"evalsha": (110, 31_000), "xack": (25, 250), "get": (7, 70), "xadd": (50, 5_000)}
+    got = commands_per_request(before, after, 100, top=2)
+    assert list(got) == ["evalsha", "xadd"]  # unchanged "get" left out; top 2 by time
+    assert got["evalsha"] == {"calls": 1.0, "us": 300.0}
+    assert got["xadd"] == {"calls": 0.5, "us": 50.0}
+    assert commands_per_request(before, after, 0) == {}
+    lv = {**level(100, 50.0, api=1.0), "redis_commands_per_request": got}
+    assert headline([lv], None)["feed_redis_commands_per_request"] == got
+
+
+def test_redis_commands_reads_the_servers_own_counts(spine: Spine, settings: Settings) -> None:
+    """Against real Redis: the commands this test sends are counted, with their time (ECHO:
+    no other client of the test's Redis sends it)."""
+    assert settings.redis_url is not None
+    before = redis_commands(settings.redis_url)
+    for i in range(5):
+        spine.r.echo(f"bench-commands-{i}")
+    after = redis_commands(settings.redis_url)
+    calls0, usec0 = before.get("echo", (0, 0))
+    assert after["echo"][0] - calls0 == 5 and after["echo"][1] >= usec0
+    assert commands_per_request(before, after, 5)["echo"]["calls"] == 1.0

@@ -622,6 +622,42 @@ def with_drain(level: dict[str, Any], drain: dict[str, Any], load_s: float) -> N
         level["drain_cpu_us_per_request"] = out
 
 
+def redis_commands(redis_url: str) -> dict[str, tuple[int, int]]:
+    """Redis's own count and microseconds per command since its start (``INFO
+    commandstats``): command -> (calls, usec)."""
+    from graphrec.spine import Spine
+
+    spine = Spine.connect(redis_url)
+    try:
+        info = spine.r.info("commandstats")
+    finally:
+        spine.close()
+    return {
+        k.removeprefix("cmdstat_"): (int(v["calls"]), int(v["usec"]))
+        for k, v in info.items()
+        if isinstance(v, dict) and "calls" in v
+    }
+
+
+def commands_per_request(
+    before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]], requests: float,
+    *, top: int = 12,
+) -> dict[str, dict[str, float]]:  # fmt: skip
+    """What Redis did per request between two :func:`redis_commands` snapshots: per command,
+    calls and microseconds per request, the ``top`` dearest first. A command a script calls
+    counts under its own name too, so ``evalsha`` includes the time of the commands listed
+    beside it (a breakdown, not a sum)."""
+    if requests <= 0:
+        return {}
+    rows = []
+    for name, (calls, usec) in after.items():
+        c0, u0 = before.get(name, (0, 0))
+        if calls > c0:
+            rows.append((name, (calls - c0) / requests, (usec - u0) / requests))
+    rows.sort(key=lambda r: -r[2])
+    return {n: {"calls": round(c, 2), "us": round(u, 1)} for n, c, u in rows[:top]}
+
+
 def outdate_queues(redis_url: str) -> None:
     from graphrec.spine import Spine
 
@@ -665,6 +701,7 @@ def headline(levels: list[dict[str, Any]], baseline: dict[str, Any] | None) -> d
     out["feed_cpu_us_per_request"] = cpu_per_request(top)
     out["baseline_cpu_us_per_request"] = cpu_per_request(baseline) if baseline else None
     out["feed_drain_cpu_us_per_request"] = top.get("drain_cpu_us_per_request")
+    out["feed_redis_commands_per_request"] = top.get("redis_commands_per_request")
     return out
 
 
@@ -729,9 +766,15 @@ def bench_serve(
         for c in clients:
             args = {"port": port, "key": key, "users": users, "c": c, "seconds": seconds,
                     "warmup": warmup}  # fmt: skip
+            commands = redis_commands(redis_url)
             level = in_process(_feed_worker, args, seconds + warmup + 120, meter)
             # The SAWs the level appended, applied before the next one (and before /ping).
             with_drain(level, settle(redis_url, meter), warmup + seconds)
+            # Redis's work for the level's feeds, warm-up and drain included (as the drain's
+            # CPU is): the pops, the writer's reads and acks, the filler's refills.
+            level["redis_commands_per_request"] = commands_per_request(
+                commands, redis_commands(redis_url), level["req_per_s"] * (warmup + seconds)
+            )
             levels.append(level)
         # The same load generator, client count and app on a trivial JSON route.
         args = {"port": port, "key": key, "users": users, "c": max(clients), "seconds": seconds,
