@@ -500,6 +500,23 @@ def api_server(
                 p.kill()
 
 
+@contextmanager
+def metered_api(
+    conn: Any, *, workers: int, redis_url: str, neo4j_pid: int | None, redis_pid: int | None
+) -> Iterator[tuple[int, dict[str, int | None]]]:
+    """:func:`api_server` (its writer and filler too) on ``conn``'s graph and ``redis_url``;
+    yields its port and the processes a benchmark meters (name -> pid): the API, writer,
+    filler, Neo4j and Redis."""
+    with api_server(conn.uri, conn.user, conn.password, workers=workers, redis_url=redis_url) as (
+        port,
+        pid,
+        writer_pid,
+        filler_pid,
+    ):
+        yield port, {"api": pid, "writer": writer_pid, "filler": filler_pid,
+                     "neo4j": neo4j_pid, "redis": redis_pid}  # fmt: skip
+
+
 async def _get(port: int, path: str) -> tuple[int, bytes]:
     http = Http("127.0.0.1", port, "")
     try:
@@ -753,14 +770,9 @@ def bench_serve(
     levels = []
     misses = []
     baseline = None
-    with api_server(conn.uri, conn.user, conn.password, workers=workers, redis_url=redis_url) as (
-        port,
-        pid,
-        writer_pid,
-        filler_pid,
-    ):
-        meter = {"api": pid, "writer": writer_pid, "filler": filler_pid, "neo4j": neo4j_pid,
-                 "redis": redis_pid}  # fmt: skip
+    with metered_api(
+        conn, workers=workers, redis_url=redis_url, neo4j_pid=neo4j_pid, redis_pid=redis_pid
+    ) as (port, meter):
         # Nothing older than this run in the stream: its graph work would be billed here.
         before = settle(redis_url, meter)
         for c in clients:
@@ -825,17 +837,12 @@ def bench_events(
     run_id = f"bench-{int(time.time())}"
     neo4j_pid = listening_pid(int(conn.uri.rsplit(":", 1)[1]))
     redis_url, redis_pid, synced_s = redis_ready(graph)
-    with api_server(conn.uri, conn.user, conn.password, workers=workers, redis_url=redis_url) as (
-        port,
-        pid,
-        writer_pid,
-        filler_pid,
-    ):
+    with metered_api(
+        conn, workers=workers, redis_url=redis_url, neo4j_pid=neo4j_pid, redis_pid=redis_pid
+    ) as (port, meter):
         args = {"port": port, "key": key, "users": users, "videos": videos, "clients": clients,
                 "batch": batch, "seconds": seconds, "samples": samples, "run_id": run_id,
                 "redis_url": redis_url}  # fmt: skip
-        meter = {"api": pid, "writer": writer_pid, "filler": filler_pid, "neo4j": neo4j_pid,
-                 "redis": redis_pid}  # fmt: skip
         warm = None
         if warmup > 0:
             # A freshly started Neo4j spends ~30 s of CPU compiling the writer's statements

@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from graphrec.bench.load import bench_load
-from graphrec.cli.common import handle_errors, print_table, write_json
+from graphrec.cli.common import fail, handle_errors, print_table, write_json
 from graphrec.world.generate import world_size
 
 app = typer.Typer(help="Benchmarks: figures as JSON and a table.", no_args_is_help=True)
@@ -126,6 +126,40 @@ def apply_cmd(
                 f"{result['load_before']} -> {result['load_after']})", result["rows"])  # fmt: skip
 
 
+@app.command("sessions")
+@handle_errors
+def sessions_cmd(
+    size: str = typer.Option("M", help="World size (loaded first when the graph lacks it)."),
+    seed: int = typer.Option(0),
+    clients: int = typer.Option(10, min=1, help="Concurrent viewers (closed loop)."),
+    think: str = typer.Option(
+        "0,1", help="Seconds of watching between a page's events and the next page, per level."
+    ),
+    pages: int = typer.Option(3, min=1, help="Pages per session."),
+    users: int = typer.Option(500, min=1, help="Users the sessions are drawn from."),
+    seconds: float = typer.Option(30.0, min=1, help="Seconds per level."),
+    workers: int = typer.Option(2, min=1, help="API worker processes."),
+    out_path: Path = typer.Option(Path("out/bench/sessions.json"), "--out"),
+) -> None:
+    """Feeds with the viewer's events between pages: queue hits, latency and CPU per feed."""
+    from graphrec.bench.sessions import bench_sessions, rows
+
+    world_size(size)
+    try:
+        thinks = [float(x) for x in think.split(",") if x.strip()]
+    except ValueError:
+        fail(f"--think: seconds separated by commas, got {think!r}")
+    if not thinks or any(t < 0 for t in thinks):
+        fail(f"--think: one or more seconds >= 0, got {think!r}")
+    result = on_graph(
+        bench_sessions, size=size, seed=seed, clients=clients, seconds=seconds, thinks=thinks,
+        pages=pages, users=users, workers=workers,
+    )  # fmt: skip
+    write_json(out_path, result)
+    print_table(f"bench sessions {size}, {clients} viewers, {workers} workers -> {out_path}",
+                rows(result))  # fmt: skip
+
+
 @app.command("serve")
 @handle_errors
 def serve_cmd(
@@ -155,7 +189,8 @@ def serve_cmd(
     heads = ("feed_rps", "feed_p50_ms", "feed_p99_ms", "baseline_rps", "feed_to_baseline",
              "feed_p50_ms_1_client", "feed_rps_sustained", "feed_to_baseline_sustained")  # fmt: skip
     print_table("headline", [{k: result.get(k) for k in heads}])
-    skip = {"server_ms_p50", "cpu", "graph_drain", "drain_cpu_us_per_request"}
+    skip = {"server_ms_p50", "cpu", "graph_drain", "drain_cpu_us_per_request",
+            "redis_commands_per_request"}  # fmt: skip
     rows = [{k: v for k, v in lv.items() if k not in skip} for lv in result["levels"]]
     print_table(f"bench serve {size}, {workers} workers -> {out_path}", rows)
     print_table(
