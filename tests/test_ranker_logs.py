@@ -35,6 +35,7 @@ from graphrec.learn.ranker import (
     fit_log_ranker,
     impression_lists,
     log_grade,
+    log_vectors,
 )
 from graphrec.spine import Spine
 from graphrec.spine.feed import StreamRecommender
@@ -239,6 +240,33 @@ def test_a_residual_model_ranks_by_the_hand_score_plus_its_correction(tmp_path: 
     want = booster.predict(x) + np.array([hand_score(c, ctx, policy, m) for c in cands])
     assert np.allclose([c.score for c in cands], want)
     assert len({round(c.score, 6) for c in cands}) == 3
+
+
+def test_a_ranked_pages_log_is_the_rows_the_ranker_scored(tmp_path: Path) -> None:
+    """log_vectors reuses the rows RankerModel.rank scored (over the whole list): the same
+    strings as recomputing them, for any subset of the list served."""
+    lists = synthetic(200, 4)
+    booster = _train(lists.x[:, columns(FEATURES)], lists.grade, lists.groups, LOG_GRID[0], 1,
+                     FEATURES, LOG_GAINS, None)  # fmt: skip
+    model = RankerModel(booster, EMPTY_TABLE, {}, FEATURES)
+    ctx = UserContext("u", {"a": 1.0, "b": -0.5, "c": 0.3}, {}, ["c1"], {"c2": 2}, [], False,
+                      set(), True, T)  # fmt: skip
+    cands = []
+    for i in range(12):
+        src = ("similar", "embedding", "cold_start", "interest")[i % 4]
+        c = Candidate(f"v{i}", f"c{i % 3}", [("a", "b", "c")[i % 3]], src, 1.0 - 0.05 * i, "",
+                      quality=0.1 * i, duration_ms=5_000 * (i + 1), sources=[src])  # fmt: skip
+        c.ranks[src] = c.relevance
+        c.scores[src] = 0.3 * (12 - i)  # the best "similar" score is over the whole list
+        cands.append(c)
+    policy = FeedPolicy()
+    m = mix(policy, defaults=Mix({}, 0.1, 0.1, 2, 0.4, scenario(None)), sc=scenario(None))
+    model.rank(cands, ctx, policy, m)
+    assert all(c.features is not None for c in cands)
+    for chosen in (cands[3:7], cands[::5], cands):
+        reused = log_vectors(chosen, cands, ctx, EMPTY_TABLE, policy, m)
+        fresh = [Candidate(**{**c.__dict__, "features": None}) for c in chosen]
+        assert reused == log_vectors(fresh, cands, ctx, EMPTY_TABLE, policy, m)
 
 
 def test_the_online_trainer_refits_the_ranker_on_a_sliding_window_of_the_logs(

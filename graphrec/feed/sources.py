@@ -57,6 +57,9 @@ class Candidate:
     # ``score`` column, 0 where none): the learned ranker's features (graphrec.learn.ranker).
     ranks: dict[str, float] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)
+    # The row of the learned ranker's FEATURES it was scored with, over its whole candidate
+    # list (set by ``RankerModel.rank``): the served impression's log reuses it.
+    features: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass

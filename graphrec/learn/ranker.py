@@ -301,6 +301,8 @@ class RankerModel:
             score(candidates, ctx, policy, m)
             return
         x = feature_matrix(candidates, ctx, self.table)
+        for c, row in zip(candidates, x, strict=True):
+            c.features = row  # what log_vectors logs for it, over this same list
         if self.residual:  # the hand score holds the duration preference and skip penalty
             from graphrec.feed.rank import hand_score
 
@@ -411,7 +413,12 @@ def log_vectors(chosen: Sequence[Candidate], among: Sequence[Candidate], ctx: Us
     as :func:`encode_log` strings (kept with the impression, never in the item JSON)."""
     from graphrec.feed.rank import hand_score
 
-    x = feature_matrix(chosen, ctx, table, among=among)
+    if chosen and all(c.features is not None for c in chosen):
+        # Scored by the learned ranker over ``among``: the rows it saw (the same numbers as
+        # recomputing them, at none of the cost: a queue logs 120 rows a fill).
+        x = np.stack([c.features for c in chosen])
+    else:
+        x = feature_matrix(chosen, ctx, table, among=among)
     out = []
     for c, row in zip(chosen, x.tolist(), strict=True):
         row += [hand_score(c, ctx, policy, m), float(c.source == "cold_start"),
