@@ -438,6 +438,8 @@ class Simulation:
                 facts = self.videos.get(it["video_id"])
                 day.creator_imp[facts.creator if facts else it.get("creator_id", "?")] += 1
                 day.shown.add(it["video_id"])
+                if facts and facts.uploaded_at is not None:  # uploaded during the day
+                    day.upload_imp += 1
                 if facts and facts.kind in ("malicious", "planted_malicious"):
                     day.malicious_impressions += 1
             cats = [
@@ -552,6 +554,13 @@ class Simulation:
             "like_rate": round(totals["likes"] / imps, 4),
             "skip_rate": round(totals["skips"] / imps, 4),
             "new_creator_share": round(new_imp / imps, 4),
+            # what the cold-start pool is for: the day's uploads get impressions
+            "upload_impression_share": round(day.upload_imp / imps, 4),
+            "uploads_shown": round(
+                sum(1 for v, f in uploaded.items() if v in day.shown and v not in day.rejected)
+                / max(sum(1 for v in uploaded if v not in day.rejected), 1),
+                4,
+            ),
             "creator_gini": round(M.gini(exposure), 4),
             "coverage": round(len(day.shown) / max(self.approved_world + len(uploaded), 1), 4),
             "intra_feed_diversity": round(
@@ -599,6 +608,7 @@ class _Day:
     sessions_done: int = 0
     creator_imp: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     shown: set[str] = field(default_factory=set)
+    upload_imp: int = 0  # impressions of videos uploaded during the day
     diversity: list[float] = field(default_factory=list)
     totals: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     per_hour_watch: list[float] = field(default_factory=list)
