@@ -533,6 +533,7 @@ class Simulation:
         all_creators = {c["id"] for c in self.world.creators}
         exposure = [creator_imp.get(c, 0) for c in sorted(all_creators)]
         new_imp = sum(v for c, v in creator_imp.items() if c in self.new_creators)
+        approved = [v for v in uploaded if v not in day.rejected]  # the day's, past the audit
         by_kind: dict[str, list[str]] = defaultdict(list)
         for vid, f in uploaded.items():
             by_kind[f.kind].append(vid)
@@ -557,9 +558,7 @@ class Simulation:
             # what the cold-start pool is for: the day's uploads get impressions
             "upload_impression_share": round(day.upload_imp / imps, 4),
             "uploads_shown": round(
-                sum(1 for v, f in uploaded.items() if v in day.shown and v not in day.rejected)
-                / max(sum(1 for v in uploaded if v not in day.rejected), 1),
-                4,
+                sum(v in day.shown for v in approved) / max(len(approved), 1), 4
             ),
             "creator_gini": round(M.gini(exposure), 4),
             "coverage": round(len(day.shown) / max(self.approved_world + len(uploaded), 1), 4),
