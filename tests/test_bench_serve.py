@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from graphrec.bench.serve import commands_per_request, cpu_per_request, headline, redis_commands
+from graphrec.bench.serve import (
+    commands_per_request,
+    cpu_per_request,
+    headline,
+    redis_commands,
+    slow_commands,
+    slowlog_mark,
+)
 from graphrec.config import Settings
 from graphrec.db import Graph
 from graphrec.spine import Spine
@@ -115,3 +122,38 @@ def test_redis_commands_reads_the_servers_own_counts(spine: Spine, settings: Set
     calls0, usec0 = before.get("echo", (0, 0))
     assert after["echo"][0] - calls0 == 5 and after["echo"][1] >= usec0
     assert commands_per_request(before, after, 5)["echo"]["calls"] == 1.0
+
+
+# Spins inside Redis for ARGV[1] ms (TIME in a loop): one command that holds the server.
+SPIN = """local t = redis.call('TIME')
+local start = t[1] * 1000000 + t[2]
+repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start >= ARGV[1] * 1000
+return 1"""
+
+
+def test_slow_commands_are_those_the_slow_log_kept_after_the_mark(
+    spine: Spine, settings: Settings
+) -> None:
+    """Against real Redis: a script that holds the server 25 ms is reported, with how long;
+    the fast commands around it are not; nothing before the mark counts."""
+    assert settings.redis_url is not None
+    r = spine.r
+    keep = r.config_get("slowlog-max-len")["slowlog-max-len"]
+    threshold = r.config_get("slowlog-log-slower-than")["slowlog-log-slower-than"]
+    try:
+        r.config_set("slowlog-log-slower-than", 10_000)
+        r.eval(SPIN, 0, 15)  # before the mark
+        mark = slowlog_mark(settings.redis_url)
+        assert int(r.config_get("slowlog-max-len")["slowlog-max-len"]) >= 10_000
+        for i in range(3):
+            r.echo(f"fast-{i}")
+        r.eval(SPIN, 0, 25)
+        got = slow_commands(settings.redis_url, mark)
+        assert got["threshold_us"] == 10_000 and got["lost"] == 0
+        assert list(got["commands"]) == ["eval"]
+        assert got["commands"]["eval"]["count"] == 1
+        assert 25 <= got["commands"]["eval"]["max_ms"] < 1_000
+        assert slow_commands(settings.redis_url, slowlog_mark(settings.redis_url))["commands"] == {}
+    finally:
+        r.config_set("slowlog-max-len", keep)
+        r.config_set("slowlog-log-slower-than", threshold)

@@ -656,6 +656,64 @@ def redis_commands(redis_url: str) -> dict[str, tuple[int, int]]:
     }
 
 
+# Entries the slow log keeps during a bench (Redis's default is 128: an events run's scripts
+# alone would push out what came before them).
+SLOWLOG_KEEP = 10_000
+
+
+def slowlog_mark(redis_url: str) -> int:
+    """The id of the newest slow-log entry (-1: none), after making the log long enough to
+    keep a run's entries (``CONFIG SET slowlog-max-len``; a server that refuses keeps its
+    own length)."""
+    import redis
+
+    from graphrec.spine import Spine
+
+    spine = Spine.connect(redis_url)
+    try:
+        with suppress(redis.ResponseError):
+            if int(spine.r.config_get("slowlog-max-len")["slowlog-max-len"]) < SLOWLOG_KEEP:
+                spine.r.config_set("slowlog-max-len", SLOWLOG_KEEP)
+        got = spine.r.slowlog_get(1)
+    finally:
+        spine.close()
+    return int(got[0]["id"]) if got else -1
+
+
+def slow_commands(redis_url: str, mark: int) -> dict[str, Any]:
+    """The commands Redis's slow log holds after ``mark`` (each held Redis, and every client
+    behind it, for at least ``slowlog-log-slower-than``, 10 ms by default): per command its
+    count and the longest, in ms; ``lost`` counts entries the log could not keep."""
+    import redis
+
+    from graphrec.spine import Spine
+
+    spine = Spine.connect(redis_url)
+    try:
+        threshold = None
+        with suppress(redis.ResponseError):
+            threshold = int(
+                spine.r.config_get("slowlog-log-slower-than")["slowlog-log-slower-than"]
+            )
+        got = [e for e in spine.r.slowlog_get(SLOWLOG_KEEP) if int(e["id"]) > mark]
+    finally:
+        spine.close()
+    by: dict[str, dict[str, float]] = {}
+    for e in got:
+        cmd = e["command"]
+        name = cmd.split(b" ", 1)[0] if isinstance(cmd, bytes) else str(cmd).split(" ", 1)[0]
+        name = name.decode() if isinstance(name, bytes) else name
+        row = by.setdefault(name.lower(), {"count": 0, "max_ms": 0.0})
+        row["count"] += 1
+        row["max_ms"] = max(row["max_ms"], round(int(e["duration"]) / 1000, 1))
+    newest = max((int(e["id"]) for e in got), default=mark)
+    return {
+        "threshold_us": threshold,
+        "commands": dict(sorted(by.items(), key=lambda kv: -kv[1]["max_ms"])),
+        "lost": max(0, newest - mark - len(got)),
+    }
+
+
 def commands_per_request(
     before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]], requests: float,
     *, top: int = 12,
@@ -719,6 +777,7 @@ def headline(levels: list[dict[str, Any]], baseline: dict[str, Any] | None) -> d
     out["baseline_cpu_us_per_request"] = cpu_per_request(baseline) if baseline else None
     out["feed_drain_cpu_us_per_request"] = top.get("drain_cpu_us_per_request")
     out["feed_redis_commands_per_request"] = top.get("redis_commands_per_request")
+    out["feed_redis_slow_commands"] = top.get("redis_slow_commands")
     return out
 
 
@@ -779,9 +838,12 @@ def bench_serve(
             args = {"port": port, "key": key, "users": users, "c": c, "seconds": seconds,
                     "warmup": warmup}  # fmt: skip
             commands = redis_commands(redis_url)
+            mark = slowlog_mark(redis_url)
             level = in_process(_feed_worker, args, seconds + warmup + 120, meter)
             # The SAWs the level appended, applied before the next one (and before /ping).
             with_drain(level, settle(redis_url, meter), warmup + seconds)
+            # What held Redis (and every feed behind it) for 10 ms or more, drain included.
+            level["redis_slow_commands"] = slow_commands(redis_url, mark)
             # Redis's work for the level's feeds, warm-up and drain included (as the drain's
             # CPU is): the pops, the writer's reads and acks, the filler's refills.
             level["redis_commands_per_request"] = commands_per_request(
@@ -853,6 +915,7 @@ def bench_events(
         # Nothing older than this run in the stream: its graph work would be billed here.
         before = settle(redis_url, meter)
         whole = CpuMeter(meter)  # the load and the graph writer catching up after it
+        mark = slowlog_mark(redis_url)
         result = in_process(_events_worker, args, seconds + samples + 180, meter)
         # Let the graph writer finish, then count what the graph holds of this run.
         t = time.perf_counter()
@@ -866,6 +929,7 @@ def bench_events(
             time.sleep(1.0)
         drain_s = round(time.perf_counter() - t, 1)
         used, _wall = whole.used()
+        slow = slow_commands(redis_url, mark)
     stored = graph.read("state/count_stored_events", prefix=f"{run_id}-")[0]
     ingest = result["ingest"]
     lag = result["event_to_next_feed"]
@@ -897,6 +961,9 @@ def bench_events(
         "graph_lag_p99_ms": ingest["graph_lag_p99_ms"],
         "graph_drained": drained,
         "graph_drain_seconds_after_load": drain_s,
+        # What held Redis for 10 ms or more (load and drain): the ingest's scripts of 1,000
+        # events, and whatever else stalled the feeds and events behind it.
+        "redis_slow_commands": slow,
         "stream_before": before,
         "warmup_seconds": warmup,
         "warmup_events": warm["events_sent"] if warm else 0,

@@ -1,6 +1,7 @@
 """The graph writer: the ``graph-writer`` consumer group applying the stream to Neo4j.
 
-Each step reads up to ``stream_read_count`` entries per partition and applies them in write
+Each step reads up to ``stream_read_count`` entries per partition (``stream_read_slice`` a
+partition per ``XREADGROUP``: :meth:`StreamReader.read`) and applies them in write
 transactions of at most ``TX_EVENTS`` entries, every user's entries in one (so the graph ends
 as one transaction would leave it): ``serving/apply_served`` (a feed's impressions: SAW,
 counters, IN_POOL.served; by video id), ``serving/ingest_events`` (one relationship per event,
