@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     stream_dedup_ttl_s: int = 7 * 86_400  # an event_id is refused again for this long in Redis
     stream_read_count: int = 5_000
     # ...read this many a partition at a time (XREADGROUP over every partition): one read of
-    # 5,000 a partition held Redis for up to 105 ms, feeds and events waiting behind it.
+    # 5,000 a partition held Redis for up to 395 ms, feeds and events waiting behind it.
     stream_read_slice: int = Field(default=100, ge=1)
     stream_block_ms: int = 200
     stream_claim_idle_ms: int = 30_000  # entries pending this long on a dead consumer move on

@@ -219,7 +219,7 @@ class StreamReader:
         at a time (``XREADGROUP``; only the first read blocks): each partition's entries in
         order, the partitions in the order they first answered.
 
-        One ``XREADGROUP`` of 5,000 entries a partition held Redis for 12-105 ms when the
+        One ``XREADGROUP`` of 5,000 entries a partition held Redis for up to 395 ms when the
         graph lagged (its slow log during ``bench events`` and ``bench serve``: a served
         entry carries ten videos' logged features, so such a reply ran to tens of MB), and
         every feed and event behind it waited. In slices, Redis serves the other clients
