@@ -701,9 +701,8 @@ def slow_commands(redis_url: str, mark: int) -> dict[str, Any]:
     by: dict[str, dict[str, float]] = {}
     for e in got:
         cmd = e["command"]
-        name = cmd.split(b" ", 1)[0] if isinstance(cmd, bytes) else str(cmd).split(" ", 1)[0]
-        name = name.decode() if isinstance(name, bytes) else name
-        row = by.setdefault(name.lower(), {"count": 0, "max_ms": 0.0})
+        text = cmd.decode(errors="replace") if isinstance(cmd, bytes) else str(cmd)
+        row = by.setdefault(text.split(" ", 1)[0].lower(), {"count": 0, "max_ms": 0.0})
         row["count"] += 1
         row["max_ms"] = max(row["max_ms"], round(int(e["duration"]) / 1000, 1))
     newest = max((int(e["id"]) for e in got), default=mark)

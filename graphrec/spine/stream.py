@@ -258,15 +258,14 @@ class StreamReader:
         if not ids:
             return 0
         group = self.group.encode()
-        step = ACK_SLICE
         return sum(
             int(x)
             for x in send_packed(
                 self.spine.r,
                 [
-                    pack_command(b"XACK", s.encode(), group, args=i[j : j + step])
+                    pack_command(b"XACK", s.encode(), group, args=i[j : j + ACK_SLICE])
                     for s, i in ids.items()
-                    for j in range(0, len(i), step)
+                    for j in range(0, len(i), ACK_SLICE)
                 ],
             )
         )
