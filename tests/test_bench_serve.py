@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from graphrec.bench.serve import (
@@ -87,10 +89,14 @@ def test_settle_waits_for_the_writer_and_says_what_was_behind(
     with pytest.raises(ConfigError, match="3 behind at the start"):
         settle(settings.redis_url, timeout_s=0.5)  # no writer runs
     writer = GraphWriter(loaded_graph, spine)
-    writer.start()
+    # The writer starts once settle has read what is behind (a few ms): started before it,
+    # the writer applied one partition's entry first in one CI run (2 behind).
+    starter = threading.Timer(0.5, writer.start)
+    starter.start()
     try:
         got = settle(settings.redis_url, timeout_s=60)
     finally:
+        starter.join()
         writer.stop()
     assert got["behind_at_start"] == 3
     st = group_status(spine, GROUP)
