@@ -151,6 +151,26 @@ def test_impression_lists_are_labelled_by_what_the_user_did_after_the_serve(
     assert lists.useful == [0]
 
 
+def test_feeds_served_at_one_moment_come_in_user_order_not_random_feed_id_order(
+    loaded_graph: Graph, world_s: World
+) -> None:
+    """Feed ids are random: ordered by them, the same log reached training in another order
+    in every run (a simulation serves several feeds at one moment), and a seeded refit, hence
+    the simulated day, differed from run to run. Lists served at one moment come by user."""
+    users = sorted(u["id"] for u in world_s.users[10:13])
+    videos = [v["id"] for v in world_s.videos[:2]]
+    x = [0.0] * len(LOGGED)
+    rows = [
+        {"served_id": f"{feed}:{v}", "user_id": u, "video_id": v, "at": T + 7, "pos": p, "x": x}
+        for u, feed in zip(users, ("fz", "fm", "fa"), strict=True)  # feed ids in reverse
+        for p, v in enumerate(videos)
+    ]
+    rows.sort(key=lambda r: r["video_id"])
+    assert loaded_graph.write("serving/apply_served", rows=rows)[0]["applied"] == 6
+    lists = impression_lists(loaded_graph, since=T + 6, until=T + 8)
+    assert lists.users == users and lists.groups == [2, 2, 2]
+
+
 def synthetic(n_lists: int, seed: int) -> ImpressionLists:
     """Served pages of 8 whose liked items are the ones with a high ``affinity``; the hand
     score and (loosely) the relevance point the other way."""
