@@ -7,9 +7,7 @@
 // through the SAW.at index (schema/saw_at): its cost follows the window, not the graph's history.
 // params: $since (int, epoch ms), $until (int, epoch ms), $window (int, ms)
 // returns: user_id, feed, at, pos, x (list<float>), kinds (list of relationship types),
-//   followed (bool); ordered by serve time, user, feed, position: the feed id is random, so
-//   ordering by it alone would hand the same log to training in another order in every run
-//   (lists served at the same moment, e.g. a simulation's), and a seeded refit would differ
+//   followed (bool); ordered by serve time, feed, position
 MATCH (u:User)-[s:SAW]->(v:Video)
 WHERE s.x IS NOT NULL AND s.at >= $since AND s.at <= $until
 OPTIONAL MATCH (u)-[e:VIEWED|COMPLETED|LIKED|COMMENTED|SHARED|SKIPPED]->(v)
@@ -20,4 +18,4 @@ OPTIONAL MATCH (u)-[f:FOLLOWS]->(:Creator)-[:POSTED]->(v)
 WITH u, s, kinds, count(f) > 0 AS followed
 RETURN u.id AS user_id, split(s.served_id, ':')[0] AS feed, s.at AS at, s.pos AS pos, s.x AS x,
        kinds, followed
-ORDER BY at, user_id, feed, pos
+ORDER BY at, feed, pos

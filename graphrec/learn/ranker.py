@@ -834,6 +834,11 @@ def impression_lists(graph: Any, *, since: int = 0, until: int | None = None,
     vector (a different length) are left out."""
     until = until if until is not None else int(time.time() * 1000) - window
     rows = graph.read("learn/impression_lists", since=since, until=until, window=window)
+    # Feed ids are random: lists served at one moment (a simulation serves several) come by
+    # user, so a seeded refit sees the same lists in the same order in every run (stable:
+    # a feed's rows stay in position order). Sorted here, not in the query: an ORDER BY on
+    # the user's id there made the planner scan the SAW.at index instead of seeking it.
+    rows.sort(key=lambda r: (r["at"], r["user_id"]))
     xs: list[list[float]] = []
     grades: list[int] = []
     liked: list[bool] = []
