@@ -11,6 +11,7 @@ MATCH (u:User {id: $user_id})
 CALL (u) {
   OPTIONAL MATCH (u)-[r:INTERESTED_IN]->(t:Tag)
   WHERE t.embedding IS NOT NULL AND coalesce(r.weight, 1.0) > 0
+  WITH t, r ORDER BY t.id
   RETURN collect(CASE WHEN t IS NOT NULL
                       THEN {w: toFloat(coalesce(r.weight, 1.0)), e: t.embedding} END) AS tags
 }
@@ -18,13 +19,14 @@ CALL (u) {
   OPTIONAL MATCH (u)-[r:VIEWED|COMPLETED|LIKED|COMMENTED|SHARED]->(v:Video)
   WHERE v.embedding IS NOT NULL
   WITH v, max(r.at) AS at
-  ORDER BY at DESC
+  ORDER BY at DESC, v.id
   LIMIT 100
   RETURN collect(v.embedding) AS videos
 }
 CALL (u) {
   OPTIONAL MATCH (u)-[:FOLLOWS]->(c:Creator)
   WHERE c.embedding IS NOT NULL
+  WITH c ORDER BY c.id
   RETURN collect(c.embedding) AS creators
 }
 WITH u, tags, videos, creators, reduce(s = 0.0, x IN tags | s + x.w) AS tag_total

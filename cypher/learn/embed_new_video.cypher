@@ -1,6 +1,7 @@
 // Cold start for a video: sets v.embedding to a weighted mean of its tags' embeddings (0.5),
 // its creator's embedding (0.3) and the embeddings of users who already engaged with it
-// (liked, completed, shared, commented: 0.2), renormalised over the sources that exist, so a
+// (liked, completed, shared, commented: 0.2; the 50 latest, then by id; every list summed in
+// id order, so the same graph gives the same floats), renormalised over the sources that exist, so a
 // video uploaded after training is retrievable through the video_embedding index at once.
 // An embedding written by training (v.embedding_source = 'trained') is kept, not overwritten;
 // a new one gets a new embedding_rev (as learn/write_video_embeddings: copies know it moved).
@@ -11,17 +12,19 @@ MATCH (v:Video {id: $video_id})
 CALL (v) {
   OPTIONAL MATCH (v)-[:TAGGED]->(t:Tag)
   WHERE t.embedding IS NOT NULL
+  WITH t ORDER BY t.id
   RETURN collect(t.embedding) AS tags
 }
 CALL (v) {
   OPTIONAL MATCH (c:Creator)-[:POSTED]->(v)
   WHERE c.embedding IS NOT NULL
+  WITH c ORDER BY c.id
   RETURN collect(c.embedding) AS creators
 }
 CALL (v) {
-  OPTIONAL MATCH (u:User)-[:LIKED|COMPLETED|SHARED|COMMENTED]->(v)
+  OPTIONAL MATCH (u:User)-[e:LIKED|COMPLETED|SHARED|COMMENTED]->(v)
   WHERE u.embedding IS NOT NULL
-  WITH DISTINCT u LIMIT 50
+  WITH u, max(e.at) AS at ORDER BY at DESC, u.id LIMIT 50
   RETURN collect(u.embedding) AS users
 }
 WITH v,

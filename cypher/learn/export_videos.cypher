@@ -8,5 +8,5 @@ ORDER BY v.id
 LIMIT $limit
 OPTIONAL MATCH (c:Creator)-[:POSTED]->(v)
 RETURN v.id AS video_id, v.status AS status, c.id AS creator_id,
-       [(v)-[:TAGGED]->(t:Tag) | t.id] AS tags
+       COLLECT { MATCH (v)-[:TAGGED]->(t:Tag) RETURN t.id ORDER BY t.id } AS tags
 ORDER BY video_id

@@ -1,7 +1,8 @@
 // Community amplification of promoted videos: each video is boosted inside the interest
 // communities where its engagement was best. Engagement of a community = its members who
 // engaged (viewed, completed, liked, commented, shared) / (its members who saw it + 2), over a
-// sample of at most $sample viewers and $sample engaged users. When the audience has no
+// sample of at most $sample viewers and $sample engaged users, the latest first (then by id:
+// the same graph picks the same sample whatever its store order). When the audience has no
 // MEMBER_OF (before the learning area has found communities) the tag audience stands in: the
 // video's tags ranked by how many engaged users are interested in them (INTERESTED_IN), then
 // by tag id. The best $top targets get
@@ -13,13 +14,13 @@
 UNWIND $video_ids AS vid
 MATCH (v:Video {id: vid})
 CALL (v) {
-  OPTIONAL MATCH (u:User)-[:SAW]->(v)
-  WITH DISTINCT u LIMIT $sample
+  OPTIONAL MATCH (u:User)-[s:SAW]->(v)
+  WITH u, max(s.at) AS at ORDER BY at DESC, u.id LIMIT $sample
   RETURN collect(u) AS audience
 }
 CALL (v) {
-  OPTIONAL MATCH (u:User)-[:VIEWED|COMPLETED|LIKED|COMMENTED|SHARED]->(v)
-  WITH DISTINCT u LIMIT $sample
+  OPTIONAL MATCH (u:User)-[e:VIEWED|COMPLETED|LIKED|COMMENTED|SHARED]->(v)
+  WITH u, max(e.at) AS at ORDER BY at DESC, u.id LIMIT $sample
   RETURN collect(u) AS engaged
 }
 CALL (audience, engaged) {

@@ -24,7 +24,7 @@ WITH u, declared + liked AS weights
 MATCH (:Pool {id: 'cold_start'})<-[r:IN_POOL]-(v:Video)
 WHERE r.served < r.budget AND v.status = 'approved'
   AND (u IS NULL OR NOT EXISTS { (u)-[:SAW]->(v) })
-WITH v, r, weights, [(v)-[:TAGGED]->(t:Tag) | t.id] AS tags
+WITH v, r, weights, COLLECT { MATCH (v)-[:TAGGED]->(t:Tag) RETURN t.id ORDER BY t.id } AS tags
 WITH v, r, tags,
      reduce(s = 0.0, x IN weights | s + CASE WHEN x.tag IN tags THEN x.w ELSE 0.0 END) AS match
 ORDER BY match DESC, toFloat(r.served) / r.budget ASC, v.id ASC

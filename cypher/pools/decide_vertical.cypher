@@ -12,6 +12,7 @@ CALL (c) {
   MATCH (v)-[:TAGGED]->(t:Tag)
   WITH n, t, count(DISTINCT v) AS k
   WITH t, round(toFloat(k) / n, 4) AS share WHERE share >= $min_share
+  ORDER BY t.id
   RETURN collect({tag: t.id, share: share}) AS labels
 }
 WITH c, labels, [(c)-[x:VERTICAL]->(t:Tag) | {tag: t.id, share: x.share}] AS current_labels

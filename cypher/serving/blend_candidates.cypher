@@ -12,7 +12,7 @@ MATCH (v:Video {id: it.id})
 WHERE v.status = 'approved' AND NOT v.id IN $history AND NOT EXISTS { (u)-[:SAW]->(v) }
   AND EXISTS { (v)-[:IN_POOL]->(:Pool) }
 MATCH (c:Creator)-[:POSTED]->(v)
-RETURN v.id AS video_id, c.id AS creator_id, [(v)-[:TAGGED]->(t:Tag) | t.id] AS tags,
+RETURN v.id AS video_id, c.id AS creator_id, COLLECT { MATCH (v)-[:TAGGED]->(t:Tag) RETURN t.id ORDER BY t.id } AS tags,
        v.duration_ms AS duration_ms,
        (coalesce(v.likes, 0) + 2.0 * coalesce(v.shares, 0) + coalesce(v.completions, 0))
          / (coalesce(v.impressions, 0) + 10.0) AS quality,

@@ -10,5 +10,5 @@ WITH v, p,
        / (coalesce(v.impressions, 0) + 10.0) AS quality
 ORDER BY quality DESC, v.id LIMIT $limit
 MATCH (c:Creator)-[:POSTED]->(v)
-RETURN v.id AS video_id, c.id AS creator_id, [(v)-[:TAGGED]->(t:Tag) | t.id] AS tags,
+RETURN v.id AS video_id, c.id AS creator_id, COLLECT { MATCH (v)-[:TAGGED]->(t:Tag) RETURN t.id ORDER BY t.id } AS tags,
        quality AS score, v.duration_ms AS duration_ms, quality, p.id AS via

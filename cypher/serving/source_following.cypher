@@ -11,7 +11,7 @@ CALL (u, c) {
   RETURN v
 }
 WITH c, v ORDER BY v.created_at DESC, v.id LIMIT $limit
-RETURN v.id AS video_id, c.id AS creator_id, [(v)-[:TAGGED]->(t:Tag) | t.id] AS tags,
+RETURN v.id AS video_id, c.id AS creator_id, COLLECT { MATCH (v)-[:TAGGED]->(t:Tag) RETURN t.id ORDER BY t.id } AS tags,
        1.0 AS score, v.duration_ms AS duration_ms,
        (coalesce(v.likes, 0) + 2.0 * coalesce(v.shares, 0) + coalesce(v.completions, 0))
          / (coalesce(v.impressions, 0) + 10.0) AS quality,

@@ -8,7 +8,7 @@ WITH v ORDER BY v.revived_at DESC, v.id
 WHERE v.status = 'approved' AND EXISTS { (v)-[:IN_POOL]->(:Pool) }
 WITH v LIMIT $limit
 MATCH (c:Creator)-[:POSTED]->(v)
-RETURN v.id AS video_id, c.id AS creator_id, [(v)-[:TAGGED]->(t:Tag) | t.id] AS tags,
+RETURN v.id AS video_id, c.id AS creator_id, COLLECT { MATCH (v)-[:TAGGED]->(t:Tag) RETURN t.id ORDER BY t.id } AS tags,
        1.0 AS score, v.duration_ms AS duration_ms,
        (coalesce(v.likes, 0) + 2.0 * coalesce(v.shares, 0) + coalesce(v.completions, 0))
          / (coalesce(v.impressions, 0) + 10.0) AS quality,

@@ -26,7 +26,7 @@ WHERE v.status = 'approved' AND NOT v IN history AND NOT EXISTS { (u)-[:SAW]->(v
   AND EXISTS { (v)-[:IN_POOL]->(:Pool) }
 WITH history[0] AS latest, v, score ORDER BY score DESC, v.id LIMIT $limit
 MATCH (c:Creator)-[:POSTED]->(v)
-RETURN v.id AS video_id, c.id AS creator_id, [(v)-[:TAGGED]->(t:Tag) | t.id] AS tags,
+RETURN v.id AS video_id, c.id AS creator_id, COLLECT { MATCH (v)-[:TAGGED]->(t:Tag) RETURN t.id ORDER BY t.id } AS tags,
        score, v.duration_ms AS duration_ms,
        (coalesce(v.likes, 0) + 2.0 * coalesce(v.shares, 0) + coalesce(v.completions, 0))
          / (coalesce(v.impressions, 0) + 10.0) AS quality,

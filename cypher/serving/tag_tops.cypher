@@ -15,5 +15,6 @@ UNWIND best AS x
 WITH t, x.v AS v, x.quality AS quality
 MATCH (c:Creator)-[:POSTED]->(v)
 WITH t, collect({video_id: v.id, creator_id: c.id, quality: quality,
-                 duration_ms: v.duration_ms, tags: [(v)-[:TAGGED]->(tt:Tag) | tt.id]}) AS videos
+                 duration_ms: v.duration_ms, tags: COLLECT { MATCH (v)-[:TAGGED]->(tt:Tag) RETURN tt.id ORDER BY tt.id }})
+                 AS videos
 RETURN t.id AS tag, videos

@@ -8,7 +8,7 @@ MATCH (v:Video {id: $video_id})
 OPTIONAL MATCH (c:Creator)-[:POSTED]->(v)
 OPTIONAL MATCH (v)-[r:IN_POOL]->(p:Pool)
 RETURN v.id AS video_id, c.id AS creator_id, v.caption AS caption, v.hashtags AS hashtags,
-       [(v)-[:TAGGED]->(t:Tag) | t.id] AS tags, v.duration_ms AS duration_ms,
+       COLLECT { MATCH (v)-[:TAGGED]->(t:Tag) RETURN t.id ORDER BY t.id } AS tags, v.duration_ms AS duration_ms,
        v.created_at AS created_at, v.status AS status, coalesce(v.reasons, []) AS reasons,
        CASE WHEN p IS NULL THEN null
             ELSE {id: p.id, budget: r.budget, served: r.served, since: r.since,

@@ -8,7 +8,7 @@ WHERE v.status = 'approved' AND EXISTS { (v)-[:IN_POOL]->(:Pool) }
 WITH c, v ORDER BY v.created_at DESC, v.id
 WITH c, collect(v)[..$per_creator] AS vs
 RETURN c.id AS creator_id,
-       [v IN vs | {video_id: v.id, creator_id: c.id, tags: [(v)-[:TAGGED]->(t:Tag) | t.id],
+       [v IN vs | {video_id: v.id, creator_id: c.id, tags: COLLECT { MATCH (v)-[:TAGGED]->(t:Tag) RETURN t.id ORDER BY t.id },
                    score: 1.0, duration_ms: v.duration_ms,
                    quality: (coalesce(v.likes, 0) + 2.0 * coalesce(v.shares, 0)
                              + coalesce(v.completions, 0)) / (coalesce(v.impressions, 0) + 10.0),

@@ -11,7 +11,7 @@ CALL (row) {
   WHERE v.status = 'approved' AND EXISTS { (v)-[:IN_POOL]->(:Pool) }
   WITH v, score ORDER BY score DESC, v.id LIMIT $limit
   MATCH (c:Creator)-[:POSTED]->(v)
-  RETURN collect({video_id: v.id, creator_id: c.id, tags: [(v)-[:TAGGED]->(t:Tag) | t.id],
+  RETURN collect({video_id: v.id, creator_id: c.id, tags: COLLECT { MATCH (v)-[:TAGGED]->(t:Tag) RETURN t.id ORDER BY t.id },
                   score: score, duration_ms: v.duration_ms,
                   quality: (coalesce(v.likes, 0) + 2.0 * coalesce(v.shares, 0)
                             + coalesce(v.completions, 0)) / (coalesce(v.impressions, 0) + 10.0),

@@ -6,6 +6,6 @@
 MATCH (v:Video) WHERE v.id > $after
 WITH v ORDER BY v.id LIMIT $limit
 OPTIONAL MATCH (c:Creator)-[:POSTED]->(v)
-RETURN v.id AS video_id, c.id AS creator_id, [(v)-[:TAGGED]->(t:Tag) | t.id] AS tags,
+RETURN v.id AS video_id, c.id AS creator_id, COLLECT { MATCH (v)-[:TAGGED]->(t:Tag) RETURN t.id ORDER BY t.id } AS tags,
        v.status AS status, v.reasons AS reasons, v.duration_ms AS duration_ms,
        v.embedding AS embedding
