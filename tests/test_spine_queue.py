@@ -379,6 +379,40 @@ def test_a_queue_running_low_is_due_at_once(spine: Spine, world_s: World) -> Non
     assert QueueFiller(rec, per_s=1_000).step() == 1
 
 
+def test_a_queue_whose_entries_ran_out_of_budget_is_refilled_before_its_length_says(
+    spine: Spine, world_s: World
+) -> None:
+    """Entries whose budget ran out are passed over: a queue long enough by its length but
+    mostly spent is marked running low by the pop that finds it so, and the filler ranks it
+    again (its validity check reads the mark, not only the length); a queue as long whose
+    entries are all usable is left alone."""
+    spent_user, whole_user = world_s.users[9]["id"], world_s.users[10]["id"]
+    rec = StreamRecommender(spine)
+    fill(rec, [spent_user, whole_user])
+    for p in range(spine.keys.partitions):
+        spine.r.delete(spine.keys.dirty(p))
+    low = spine.settings.feed_queue_low
+    ids = queued_ids(spine, spent_user)
+    assert len(ids) - 37 >= low and len(queued_ids(spine, whole_user)) - 10 >= low, len(ids)
+    whole = rec.feed(whole_user, 10)
+    assert from_queue(whole) and due(spine, whole_user) is None
+    # Three of every four of the first 40 entries spent: the pop walks 37 entries for 10.
+    spine.r.hset(spine.keys.budget, mapping={v: 0 for i, v in enumerate(ids[:40]) if i % 4})
+    feed = rec.feed(spent_user, 10)
+    assert from_queue(feed) and [i.video_id for i in feed.items] == ids[0:40:4]
+    assert len(queued_ids(spine, spent_user)) == len(ids) - 37 >= low  # long enough by length
+    assert due(spine, spent_user) == 0
+    n, sc = spine.settings.feed_default_n, "default"
+    assert rec.queue.valid([spent_user, whole_user], n=n, scenario=sc) == [False, True]
+    filler = QueueFiller(rec, per_s=1_000)
+    assert filler.step() == 1 and filler.filled == 1  # ranked again, not skipped as valid
+    assert rec.queue.valid([spent_user], n=n, scenario=sc) == [True]  # the new stamp: no mark
+    again = queued_ids(spine, spent_user)
+    assert again != ids[37:]  # ranked again, not the remainder
+    # The new queue leaves out the entries whose budget ran out (no pop would serve them).
+    assert not set(again) & {v for i, v in enumerate(ids[:40]) if i % 4}
+
+
 def test_a_sync_hands_the_filler_only_users_holding_a_queue(
     spine: Spine, loaded_graph: Graph, world_s: World
 ) -> None:

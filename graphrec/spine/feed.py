@@ -488,10 +488,15 @@ class StreamRecommender:
             def store_queue() -> None:
                 # The pages after this one, as the user's queue (a preview's page stays in
                 # it: nothing was consumed).
-                taken = {c.video_id for c in chosen} | denied
-                more = pages(candidates, n, self.queue.depth - (0 if record else len(chosen)),
-                             exclude=taken, **kw)  # fmt: skip
-                queued_c = ([] if record else chosen) + more
+                # Pool entries whose budget ran out since the shared lists were read would
+                # only be passed over by every pop: left out (one HMGET of their budgets).
+                ids = [c.video_id for c in candidates if c.video_id not in denied]
+                left = self.spine.r.hmget(self.spine.keys.budget, ids) if ids else []
+                spent = {v for v, b in zip(ids, left, strict=True) if b is not None and int(b) <= 0}
+                first = [] if record else [c for c in chosen if c.video_id not in spent]
+                taken = {c.video_id for c in chosen} | denied | spent
+                more = pages(candidates, n, self.queue.depth - len(first), exclude=taken, **kw)
+                queued_c = first + more
                 queued = [FeedItem.of(c) for c in queued_c]
                 # Each queued page's rows, logged over the same candidates (a page's slots
                 # were chosen by rerank: their flags are set). The store is refused when an

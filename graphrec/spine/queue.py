@@ -33,7 +33,9 @@ partitions' ``qdue`` sorted sets, each user scored with the time its refill is d
 of a user holding a queue makes the user due ``queue_fill_delay_ms`` later (``ZADD NX``: the
 first event of a burst sets the time, so a burst costs one ranking, not one per event; the
 next feed meanwhile ranks, as the event outdated the queue); an epoch bump or a pop that left
-the queue running low makes users due at once; an epoch bump hands over the users holding a
+the queue running low (fewer usable entries left than ``feed_queue_low``, counted at the
+share of the pop's walk that was usable; the pop marks the stamp ``lo``, which the filler's
+validity check reads) makes users due at once; an epoch bump hands over the users holding a
 queue (the ``qheld`` sorted sets, kept by the store script), not every known user. A user with no queue (no feed read within the
 queue's TTL) is not handed over by an event: the next feed ranks and stores one. At most
 ``queue_fill_per_s`` users are ranked a second: ``graphrec stream filler``, or a thread per API
@@ -251,8 +253,9 @@ class FeedQueue:
         return bool(self.spine.queue_store_script(keys=keys, args=args))
 
     def valid(self, user_ids: Sequence[str], *, n: int, scenario: str) -> list[bool]:
-        """Whether each user's queue holds a valid stamp for (n, scenario) and at least
-        ``feed_queue_low`` entries (the filler leaves those alone)."""
+        """Whether each user's queue holds a valid stamp for (n, scenario), at least
+        ``feed_queue_low`` entries and no mark of running low (a pop that found fewer usable
+        entries left than that: budgets spent, seen elsewhere); the filler leaves those alone."""
         if not user_ids:
             return []
         k, low = self.spine.keys, self.spine.settings.feed_queue_low
@@ -260,14 +263,14 @@ class FeedQueue:
         pipe.hget(k.meta, "queue_epoch")
         for uid in user_ids:
             q, qs, meta, _ = self._keys(uid)
-            pipe.hmget(qs, ["g", "e", "sc", "n"])
+            pipe.hmget(qs, ["g", "e", "sc", "n", "lo"])
             pipe.hget(meta, "qg")
             pipe.llen(q)
         got = pipe.execute()
         epoch = _version(got[0])
         out = []
         for i in range(len(user_ids)):
-            (g, e, sc, qn), qg, length = got[1 + 3 * i : 4 + 3 * i]
+            (g, e, sc, qn, lo), qg, length = got[1 + 3 * i : 4 + 3 * i]
             out.append(
                 g is not None
                 and _version(g) == _version(qg)
@@ -275,6 +278,7 @@ class FeedQueue:
                 and _version(sc) == scenario
                 and _version(qn) == str(n)
                 and int(length) >= max(low, n)
+                and lo is None
             )
         return out
 

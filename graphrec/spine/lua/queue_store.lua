@@ -20,6 +20,7 @@ if #ARGV >= 9 then
   end
   redis.call('EXPIRE', KEYS[1], ARGV[3])
 end
+redis.call('HDEL', KEYS[2], 'lo')  -- a new queue is not running low
 redis.call('HSET', KEYS[2], 'g', g, 'e', e, 'sc', ARGV[4], 'n', ARGV[5], 'c', ARGV[6],
   'at', ARGV[7])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
