@@ -138,6 +138,30 @@ def test_model_trains_and_recommends_on_two_blocks(init: str) -> None:
     assert "GraphRecModel(users=20, items=10" in repr(res.model)
 
 
+@pytest.mark.parametrize("objective", ["softmax", "bpr"])
+def test_two_fits_with_one_seed_give_the_same_weights_to_the_bit(objective: str) -> None:
+    """A seeded fit repeats itself exactly on one machine: batches that pick a user or an
+    item several times (every batch here) must sum their gradients in a fixed order. With
+    ``x[idx]`` the rows' gradients were added by threads racing on CPU: three fits gave
+    three different weights (last bits), and the demo's seeded day could part at a tie."""
+    rng = np.random.default_rng(0)
+    n = 12_000
+    m = sp.csr_matrix(
+        (np.ones(n, np.float32), (rng.integers(0, 400, n), rng.integers(0, 320, n))),
+        shape=(400, 320),
+    )
+    m.data[:] = 1
+    none = [np.array([], dtype=np.int64)] * 400
+    cfg = TrainConfig(epochs=3, batch_size=2048, objective=objective, eval_every=100)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # a race needs two threads, whatever the machine has
+    try:
+        weights = [train_model(m, none, cfg).model.gnn.embedding.weight.detach() for _ in range(3)]
+    finally:
+        torch.set_num_threads(threads)
+    assert all(torch.equal(weights[0], w) for w in weights[1:])
+
+
 def test_checkpoint_round_trip_and_clear_errors(tmp_path: Path) -> None:
     model = GraphRecModel(3, 2, embedding_dim=8)
     path = save_checkpoint(tmp_path / "m.pt", model, user_ids=["a", "b", "c"], item_ids=["x", "y"])

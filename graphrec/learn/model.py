@@ -174,9 +174,14 @@ class GraphRecModel(torch.nn.Module):
         by the whole batch. Both add L2 on the batch's layer-0 embeddings, as LightGCN does.
         """
         user_emb, item_emb = self.get_embedding(adj)
-        u = user_emb[users]
-        p = item_emb[pos_items]
-        n = item_emb[neg_items]
+        # Rows taken with index_select, never ``x[idx]``: the gradient of advanced indexing
+        # is an accumulating index_put, which on CPU adds a row picked twice in a batch with
+        # atomic adds across threads, in whatever order they run, so two fits with one seed
+        # differed in the last bits (and a seeded demo day could part at a near tie);
+        # index_select's gradient (index_add) sums in the batch's order.
+        u = user_emb.index_select(0, users)
+        p = item_emb.index_select(0, pos_items)
+        n = item_emb.index_select(0, neg_items)
         if self.objective == "bpr":
             rank = F.softplus((u * n).sum(-1) - (u * p).sum(-1)).mean()
         else:
@@ -186,9 +191,9 @@ class GraphRecModel(torch.nn.Module):
             rank = F.cross_entropy(logits, torch.zeros(len(u), dtype=torch.long, device=u.device))
         ego = self.gnn.embedding.weight
         reg = (
-            ego[users].pow(2).sum()
-            + ego[self.num_users + pos_items].pow(2).sum()
-            + ego[self.num_users + neg_items].pow(2).sum()
+            ego.index_select(0, users).pow(2).sum()
+            + ego.index_select(0, self.num_users + pos_items).pow(2).sum()
+            + ego.index_select(0, self.num_users + neg_items).pow(2).sum()
         ) / (2 * len(users))
         return rank + self.weight_decay * reg
 

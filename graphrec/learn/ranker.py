@@ -663,7 +663,11 @@ def _train(x: np.ndarray, label: np.ndarray, groups: Sequence[int], params: dict
         "bagging_fraction": 0.8,
         "bagging_freq": 1,
         "seed": 0,
+        # Deterministic only with the histogram layout fixed: left to itself, LightGBM times
+        # the row-wise and the column-wise build on the first iteration and keeps the faster,
+        # whose sums run in another order (its docs ask for one of the force_* flags here).
         "deterministic": True,
+        "force_row_wise": True,
         "num_threads": threads,
         "verbosity": -1,
     }
