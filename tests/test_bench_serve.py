@@ -9,6 +9,7 @@ import pytest
 from graphrec.bench.serve import (
     commands_per_request,
     cpu_per_request,
+    due_backlog,
     headline,
     redis_commands,
     slow_commands,
@@ -128,6 +129,27 @@ def test_redis_commands_reads_the_servers_own_counts(spine: Spine, settings: Set
     calls0, usec0 = before.get("echo", (0, 0))
     assert after["echo"][0] - calls0 == 5 and after["echo"][1] >= usec0
     assert commands_per_request(before, after, 5)["echo"]["calls"] == 1.0
+
+
+def test_the_fillers_backlog_counts_users_due_by_redis_clock(
+    spine: Spine, settings: Settings
+) -> None:
+    """Against real Redis: users in the partitions' due sets whose time has come are the
+    backlog; a user due later (an event's refill delay) is waiting but not due."""
+    assert settings.redis_url is not None
+    sec, usec = spine.r.time()
+    now_ms = int(sec) * 1000 + int(usec) // 1000
+    k = spine.keys
+    spine.r.zadd(k.dirty(k.part("u-due-1")), {"u-due-1": 0})
+    spine.r.zadd(k.dirty(k.part("u-due-2")), {"u-due-2": now_ms - 5})
+    spine.r.zadd(k.dirty(k.part("u-later")), {"u-later": now_ms + 600_000})
+    assert due_backlog(settings.redis_url) == {"due": 2, "waiting": 3}
+    # The filler takes one partition's due users: they leave the backlog, the rest stay.
+    part = k.part("u-due-1")
+    taken = spine.take_due(part, 10)
+    mine = [u for u in ("u-due-1", "u-due-2") if k.part(u) == part]
+    assert sorted(taken) == mine
+    assert due_backlog(settings.redis_url) == {"due": 2 - len(mine), "waiting": 3 - len(mine)}
 
 
 # Spins inside Redis for ARGV[1] ms (TIME in a loop): one command that holds the server.

@@ -732,6 +732,26 @@ def commands_per_request(
     return {n: {"calls": round(c, 2), "us": round(u, 1)} for n, c, u in rows[:top]}
 
 
+def due_backlog(redis_url: str) -> dict[str, int]:
+    """Users waiting in the filler's due sets (``qdue``) right now: ``due`` those whose refill
+    time has come (by Redis's clock), ``waiting`` all of them. Read when a level ends, it
+    says whether the filler kept up with the queues the level ran low."""
+    from graphrec.spine import Spine
+
+    spine = Spine.connect(redis_url)
+    try:
+        sec, usec = spine.r.time()
+        now_ms = int(sec) * 1000 + int(usec) // 1000
+        pipe = spine.r.pipeline(transaction=False)
+        for p in range(spine.keys.partitions):
+            pipe.zcount(spine.keys.dirty(p), "-inf", now_ms)
+            pipe.zcard(spine.keys.dirty(p))
+        got = [int(x) for x in pipe.execute()]
+    finally:
+        spine.close()
+    return {"due": sum(got[0::2]), "waiting": sum(got[1::2])}
+
+
 def outdate_queues(redis_url: str) -> None:
     from graphrec.spine import Spine
 
@@ -770,6 +790,7 @@ def headline(levels: list[dict[str, Any]], baseline: dict[str, Any] | None) -> d
     out["queue_hit_rate"] = top.get("queue_hit_rate")
     out["feed_hit_p50_ms"] = top.get("hit_p50_ms")
     out["queue_misses_by_reason"] = top.get("misses_by_reason")
+    out["filler_backlog_at_end"] = top.get("filler_backlog_at_end")
     # Where a request's CPU goes, by process (the capacity model: a route can answer at most
     # as fast as the machine's cores divided by what one request costs in all of them).
     out["feed_cpu_us_per_request"] = cpu_per_request(top)
@@ -839,6 +860,8 @@ def bench_serve(
             commands = redis_commands(redis_url)
             mark = slowlog_mark(redis_url)
             level = in_process(_feed_worker, args, seconds + warmup + 120, meter)
+            # The queues the level left for the filler (a backlog: users it did not reach).
+            level["filler_backlog_at_end"] = due_backlog(redis_url)
             # The SAWs the level appended, applied before the next one (and before /ping).
             with_drain(level, settle(redis_url, meter), warmup + seconds)
             # What held Redis (and every feed behind it) for 10 ms or more, drain included.
