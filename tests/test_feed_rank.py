@@ -242,3 +242,127 @@ def test_each_scenario_reserves_its_documented_slots(
     assert sum(c.source == "cold_start" for c in out) == cold
     assert sum(c.exploration for c in out) == explored
     assert sum(c.video_id >= "v200" for c in out) == explored  # off-topic only by slot
+
+
+def test_a_shared_lists_order_on_arrays_equals_the_row_by_row_order() -> None:
+    """SharedSource.order on a long list (the ListIndex arrays: the CRC32 jitter from a zero
+    start, the seen filter's probes at once) gives exactly what order_rows gives, for ids of
+    mixed lengths, a video listed twice, users with and without seen videos, a Bloom
+    filter and a plain set; fails if the jitter term or the seen mask is off."""
+    import random
+
+    from graphrec.feed.sources import INDEX_MIN, ListIndex, PoolsSource, jitter, list_index
+    from graphrec.spine.store import SeenFilter, bloom_bytes
+
+    rng = random.Random(7)
+    ids = [f"v{rng.randrange(10 ** rng.randrange(1, 9))}-{i}" for i in range(400)]
+    rows = [{"video_id": v, "creator_id": "c", "tags": []} for v in ids]
+    rows += rows[:50]  # a list may repeat a video: same jitter, kept apart by position
+    assert len({len(v) for v in ids}) > 3  # several id lengths: one CRC term each
+    src = PoolsSource()
+    m = 4096
+    checked = 0
+    for u in range(40):
+        uid = f"user-{u}" * (1 + u % 3)
+        seen_ids = set(rng.sample(ids, rng.choice([0, 5, 150, 399])))
+        ix = ListIndex(rows)
+        assert ix.jitter(uid).tolist() == [jitter(uid, r["video_id"]) for r in rows]
+        for seen in (set(seen_ids), SeenFilter(bloom_bytes(seen_ids, m) if seen_ids else b"", m)):
+            c = ctx()
+            c.user_id, c.seen = uid, seen
+            assert ix.unseen(seen).tolist() == [r["video_id"] not in seen for r in rows]
+            want = src.order_rows(rows, c)
+            assert src.order(rows, c) == want
+            checked += len(want)
+    assert checked > 40 * 2 * 20
+    assert list_index(rows) is list_index(rows) and list_index(list(rows)) is not list_index(rows)
+    short = rows[: INDEX_MIN - 1]
+    assert src.order(short, ctx()) == src.order_rows(short, ctx())
+
+
+def test_the_cold_start_order_on_arrays_equals_the_row_by_row_order() -> None:
+    """ColdStartSource.order_live (the spine's feed: the cached list, live budgets from
+    Redis) gives what the row-by-row definition gives on the rows those budgets leave: ties
+    in tag match (shared tags), in spread (no budget left in the row: 0) and so by id; seen
+    videos, spent budgets (0, negative) and rows without a live budget (their own)."""
+    import random
+
+    from graphrec.feed.sources import ColdStartSource, tag_sum
+    from graphrec.spine.store import SeenFilter, bloom_bytes
+
+    rng = random.Random(11)
+    tags = [f"t{i}" for i in range(12)]
+    rows = [
+        {
+            "video_id": f"cv{rng.randrange(10 ** rng.randrange(1, 7))}-{i}",
+            "creator_id": "c",
+            "tags": rng.sample(tags, rng.randrange(0, 4)),
+            "remaining": rng.choice([None, 0, 5, 250, rng.randrange(300)]),
+        }
+        for i in range(200)
+    ]
+    src = ColdStartSource()
+    m = 4096
+    compared = 0
+    for u in range(30):
+        weights = {t: rng.choice([0.1, 0.25, -0.3, 1.0 / 3]) for t in rng.sample(tags, u % 6)}
+        left = [rng.choice([None, None, b"0", b"-3", b"7", str(rng.randrange(400)).encode()])
+                for _ in rows]  # fmt: skip
+        seen_ids = set(rng.sample([r["video_id"] for r in rows], rng.choice([0, 20, 120])))
+        for seen in (set(seen_ids), SeenFilter(bloom_bytes(seen_ids, m) if seen_ids else b"", m)):
+            c = ctx(weights)
+            c.user_id, c.seen = f"u{u}", seen
+            fresh = [
+                {**r, "remaining": int(x)} if x is not None else r
+                for r, x in zip(rows, left, strict=True)
+                if (x is None or int(x) > 0) and r["video_id"] not in seen
+            ]
+            want = src.order_rows(fresh, c)
+            assert src.order_live(rows, left, c) == want
+            assert src.order(rows, c) == src.order_rows(rows, c)
+            compared += len(want)
+    assert compared > 30 * 2 * 20
+    assert tag_sum({"a": 0.1, "b": 0.2}, ["a", "b", "c"]) == 0.1 + 0.2
+
+
+def test_the_interest_order_on_arrays_equals_the_row_by_row_order() -> None:
+    """InterestSource.order_tops (the spine's feed: each tag's cached list) gives what
+    ``order`` gives on the rows ``rows`` merges from the same lists: a video under several of
+    the user's tags comes once, via the first; affinity ties (rounded to 2 places) fall to
+    quality and jitter, then the id; seen videos are dropped."""
+    import random
+
+    from graphrec.feed.sources import InterestSource
+    from graphrec.spine.store import SeenFilter, bloom_bytes
+
+    rng = random.Random(5)
+    tags = [f"t{i}" for i in range(10)]
+    pool = [
+        {
+            "video_id": f"iv{rng.randrange(10 ** rng.randrange(1, 6))}-{i}",
+            "creator_id": "c",
+            "tags": rng.sample(tags, rng.randrange(1, 4)),
+            "quality": rng.choice([0.0, 0.5, rng.random()]),
+        }
+        for i in range(300)
+    ]
+    tops = {t: [r for r in pool if t in r["tags"]][:40] for t in tags}
+    src = InterestSource()
+    m = 4096
+    compared = 0
+    for u in range(30):
+        weights = {
+            t: rng.choice([0.1, 0.25, 0.5, 1.0 / 3, -0.2]) for t in rng.sample(tags, 1 + u % 8)
+        }
+        seen_ids = set(rng.sample([r["video_id"] for r in pool], rng.choice([0, 30, 200])))
+        for seen in (set(seen_ids), SeenFilter(bloom_bytes(seen_ids, m) if seen_ids else b"", m)):
+            c = ctx(weights)
+            c.user_id, c.seen = f"u{u}", seen
+            merged: dict[str, dict[str, object]] = {}
+            for tag, _ in c.top_tags[: src.max_tags]:
+                for v in tops.get(tag, ()):
+                    merged.setdefault(v["video_id"], {**v, "via": tag})
+            want = src.order(list(merged.values()), c)
+            assert src.order_tops(tops, c) == want
+            compared += len(want)
+    assert compared > 30 * 2 * 10

@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
 import orjson
 
 from graphrec import cypher
@@ -89,7 +90,7 @@ class UserContext:
 
     def affinity(self, tags: Sequence[str]) -> float:
         w = self.tag_weights
-        return sum(w.get(t, 0.0) for t in tags) if w else 0.0
+        return tag_sum(w, tags) if w else 0.0
 
     @classmethod
     def from_row(cls, row: dict[str, Any], *, realtime: bool, now: int) -> UserContext:
@@ -233,6 +234,107 @@ def jitter(user_id: str, video_id: str) -> float:
     return zlib.crc32(_video_bytes(video_id), _user_crc(user_id)) / 2**32
 
 
+class ListIndex:
+    """A list's video ids as arrays, kept while the list is (a shared list, parsed once per
+    version): each id's CRC32 from a zero start and, per seen-filter size, its Bloom probes.
+    Ordering a shared list of hundreds for one user is then a few array operations
+    (:meth:`jitter`, :meth:`unseen`) instead of a Python loop hashing each row: a feed
+    ranked in the request and each queue fill order several such lists."""
+
+    def __init__(self, rows: Sequence[dict[str, Any]]) -> None:
+        self.rows = rows
+        self.ids = [r["video_id"] for r in rows]
+        raw = [_video_bytes(v) for v in self.ids]
+        n = len(raw)
+        self.crc = np.fromiter((zlib.crc32(b) for b in raw), dtype=np.uint32, count=n)
+        lengths = np.fromiter(map(len, raw), dtype=np.int64, count=n)
+        self.by_length = [(int(x), np.flatnonzero(lengths == x)) for x in np.unique(lengths)]
+        # Filled by the seen filter on first use: {m: (byte offsets, masks)}.
+        self.probes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._tags: tuple[list[str], np.ndarray] | None = None
+        self._id_array: np.ndarray | None = None
+        self._columns: dict[str, np.ndarray] = {}
+
+    def column(self, name: str) -> np.ndarray:
+        """The rows' ``name`` as float64 (a number in every row), kept."""
+        got = self._columns.get(name)
+        if got is None:
+            got = self._columns[name] = np.fromiter(
+                (r[name] for r in self.rows), dtype=np.float64, count=len(self.rows)
+            )
+        return got
+
+    @property
+    def id_array(self) -> np.ndarray:
+        """The ids as a NumPy string array (sorted by code point, as ``str`` compares)."""
+        if self._id_array is None:
+            self._id_array = np.array(self.ids, dtype=str)
+        return self._id_array
+
+    def affinity(self, weights: dict[str, float]) -> np.ndarray:
+        """Each row's sum of ``weights`` over its tags, added in the row's tag order from
+        0.0 (:func:`tag_sum`'s arithmetic, so equal to the last bit)."""
+        if self._tags is None:
+            vocab: dict[str, int] = {}
+            per_row = [[vocab.setdefault(t, len(vocab)) for t in r["tags"]] for r in self.rows]
+            width = max(map(len, per_row), default=0)
+            at = np.full((len(per_row), width), len(vocab), dtype=np.int64)  # pad: weight 0
+            for i, js in enumerate(per_row):
+                at[i, : len(js)] = js
+            self._tags = (list(vocab), at)
+        vocab_list, at = self._tags
+        w = np.array([*(weights.get(t, 0.0) for t in vocab_list), 0.0], dtype=np.float64)
+        out = np.zeros(len(self.rows), dtype=np.float64)
+        for j in range(at.shape[1]):
+            out += w[at[:, j]]
+        return out
+
+    def jitter(self, user_id: str) -> np.ndarray:
+        """:func:`jitter` of every row for ``user_id``, equal to the last bit. CRC32 is
+        affine over GF(2) in its start and its data, so for data ``v`` of L bytes
+        ``crc(v, s) = crc(v, 0) ^ crc(0^L, s) ^ crc(0^L, 0)``: one term per id length."""
+        start = _user_crc(user_id)
+        x = self.crc.copy()
+        for length, at in self.by_length:
+            zeros = bytes(length)
+            x[at] ^= np.uint32(zlib.crc32(zeros, start) ^ zlib.crc32(zeros))
+        return x / 2**32
+
+    def unseen(self, seen: Any) -> np.ndarray:
+        """``[v not in seen for v in ids]`` as booleans; a seen filter with ``seen_mask``
+        (the spine's Bloom filter) answers for the whole list at once."""
+        mask = getattr(seen, "seen_mask", None)
+        if mask is not None:
+            return ~mask(self)
+        return np.fromiter((v not in seen for v in self.ids), dtype=bool, count=len(self.ids))
+
+
+_INDEXES: dict[int, ListIndex] = {}
+_INDEXES_MAX = 256
+INDEX_MIN = 32  # shorter lists are ordered row by row (the arrays cost more than they save)
+
+
+def list_index(rows: Sequence[dict[str, Any]]) -> ListIndex:
+    """The :class:`ListIndex` of ``rows`` (the same list object: a shared list from a cache),
+    built on first use; the index holds the list, so its id is not reused meanwhile. Lists
+    must not change once indexed (shared lists are replaced, never edited)."""
+    ix = _INDEXES.get(id(rows))
+    if ix is None or ix.rows is not rows:
+        if len(_INDEXES) >= _INDEXES_MAX:
+            _INDEXES.clear()
+        ix = _INDEXES[id(rows)] = ListIndex(rows)
+    return ix
+
+
+def tag_sum(weights: dict[str, float], tags: Sequence[str]) -> float:
+    """The sum of ``weights`` over ``tags`` (0 for a tag without one), added in order from
+    0.0: the same number on every Python (``sum`` compensates from 3.12 on)."""
+    total = 0.0
+    for t in tags:
+        total += weights.get(t, 0.0)
+    return total
+
+
 def _rank_relevance(n: int) -> list[float]:
     """1.0 for the first row down to 0.5 for the last: rows come best first."""
     return [1.0 - 0.5 * i / max(n - 1, 1) for i in range(n)]
@@ -271,8 +373,11 @@ class QuerySource:
         """Rows this user may get, best first (shared sources re-order and filter here)."""
         return list(rows)
 
-    def candidates(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[Candidate]:
-        kept = self.order(rows, ctx)
+    def candidates(
+        self, rows: Sequence[dict[str, Any]], ctx: UserContext, *, ordered: bool = False
+    ) -> list[Candidate]:
+        """Candidates of ``rows`` in :meth:`order` (``ordered``: the rows are in it already)."""
+        kept = list(rows) if ordered else self.order(rows, ctx)
         out = []
         for rel, row in zip(_rank_relevance(len(kept)), kept, strict=True):
             c = self.candidate(row, ctx)
@@ -294,10 +399,12 @@ class SharedSource(QuerySource):
         return [(self.name, {"limit": self.limit})]
 
     def rows(self, graph: Graph, lists: SharedLists, ctx: UserContext) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for key, params in self.keys(ctx):
-            out += lists.get(key, functools.partial(graph.read, self.query, **params))
-        return out
+        got = [
+            lists.get(key, functools.partial(graph.read, self.query, **params))
+            for key, params in self.keys(ctx)
+        ]
+        # One list: the cached object itself (its ListIndex is kept with it).
+        return got[0] if len(got) == 1 else [r for x in got for r in x]
 
     take = 40
     spread = 0.5  # how far a user's own jitter may move a row up a shared list (0..1 of it)
@@ -306,6 +413,17 @@ class SharedSource(QuerySource):
         # Every user sees the shared list in a slightly different order (a fixed jitter per
         # user and video): feeds overlap less, so concurrent feeds do not all queue on the
         # same few videos' counters and budgets, and popular lists reach more videos.
+        if len(rows) < INDEX_MIN:
+            return self.order_rows(rows, ctx)
+        # The same order on the list's arrays: unseen rows by (position - spread x jitter),
+        # ties by position (``tests/test_feed_rank.py`` checks it against order_rows).
+        ix = list_index(rows)
+        keep = np.flatnonzero(ix.unseen(ctx.seen))
+        key = keep / max(len(rows), 1) - self.spread * ix.jitter(ctx.user_id)[keep]
+        return [rows[i] for i in keep[np.lexsort((keep, key))][: self.take].tolist()]
+
+    def order_rows(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[dict[str, Any]]:
+        """:meth:`order` row by row (short lists; the definition the arrays follow)."""
         seen, uid, spread = ctx.seen, ctx.user_id, self.spread
         n = max(len(rows), 1)
         keyed = [
@@ -910,6 +1028,45 @@ class InterestSource(SharedSource):
                 out.setdefault(v["video_id"], {**v, "via": tag})
         return list(out.values())
 
+    def order_tops(
+        self, tops: dict[str, Sequence[dict[str, Any]]], ctx: UserContext
+    ) -> list[dict[str, Any]]:
+        """:meth:`order` of what :meth:`rows` would build from the shared ``tops`` (each
+        tag's list, cached), on the lists' arrays: only the rows kept are copied (with
+        ``via``, the first of the user's strongest tags listing the video)."""
+        picked: list[tuple[str, ListIndex, np.ndarray]] = []
+        taken: set[str] = set()
+        for tag, _ in ctx.top_tags[: self.max_tags]:
+            rows = tops.get(tag)
+            if not rows:
+                continue
+            ix = list_index(rows)
+            mine = []
+            for i in np.flatnonzero(ix.unseen(ctx.seen)).tolist():
+                v = ix.ids[i]
+                if v not in taken:
+                    taken.add(v)
+                    mine.append(i)
+            if mine:
+                picked.append((tag, ix, np.array(mine, dtype=np.int64)))
+        if not picked:
+            return []
+        weights, uid = ctx.tag_weights, ctx.user_id
+        aff = np.concatenate(
+            [ix.affinity(weights)[at] if weights else np.zeros(len(at)) for _, ix, at in picked]
+        )
+        near = np.array([-round(a, 2) for a in aff.tolist()], dtype=np.float64)
+        lift = np.concatenate(
+            [-(ix.column("quality")[at] + 0.05 * ix.jitter(uid)[at]) for _, ix, at in picked]
+        )
+        ids = np.concatenate([ix.id_array[at] for _, ix, at in picked])
+        where = [(tag, ix, i) for tag, ix, at in picked for i in at.tolist()]
+        out = []
+        for j in np.lexsort((ids, lift, near))[: self.take].tolist():
+            tag, ix, i = where[j]
+            out.append({**ix.rows[i], "via": tag})
+        return out
+
     def order(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[dict[str, Any]]:
         fresh = [r for r in rows if r["video_id"] not in ctx.seen]
         fresh.sort(
@@ -1011,13 +1168,44 @@ class ColdStartSource(SharedSource):
         return [("cold_start", {"user_id": None, "limit": self.limit})]
 
     def order(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[dict[str, Any]]:
+        if len(rows) < INDEX_MIN:
+            return self.order_rows(rows, ctx)
+        return self.order_live(rows, [None] * len(rows), ctx)
+
+    def order_live(
+        self, rows: Sequence[dict[str, Any]], left: Sequence[Any], ctx: UserContext
+    ) -> list[dict[str, Any]]:
+        """:meth:`order` of the shared list ``rows`` with each row's live budget ``left``
+        (None: the row's own ``remaining``; 0 or less: dropped), on the list's arrays. A
+        row given a live budget comes back as a copy holding it (the spine's feed reads
+        budgets from Redis with the user's state)."""
+        ix = list_index(rows)
+        n = len(rows)
+        none = np.fromiter((x is None for x in left), dtype=bool, count=n)
+        live = np.fromiter((0 if x is None else int(x) for x in left), dtype=np.int64, count=n)
+        own = np.fromiter((r.get("remaining") or 0 for r in rows), dtype=np.float64, count=n)
+        keep = ix.unseen(ctx.seen) & (none | (live > 0))
+        remaining = np.where(none, own, live.astype(np.float64))
+        at = np.flatnonzero(keep)
+        weights = ctx.tag_weights
+        match = ix.affinity(weights)[at] if weights else np.zeros(len(at))
+        spread = remaining[at] * (0.5 + 0.5 * ix.jitter(ctx.user_id)[at])
+        top = at[np.lexsort((ix.id_array[at], -spread, -match))][: self.take].tolist()
+        out = []
+        for i in top:
+            x = left[i]
+            out.append(rows[i] if x is None else {**rows[i], "remaining": int(x)})
+        return out
+
+    def order_rows(self, rows: Sequence[dict[str, Any]], ctx: UserContext) -> list[dict[str, Any]]:
+        """:meth:`order` row by row (short lists; the definition the arrays follow)."""
         seen, weights, uid = ctx.seen, ctx.tag_weights, ctx.user_id
         keyed = []
         for r in rows:
             vid = r["video_id"]
             if vid in seen:
                 continue
-            match = sum(weights.get(t, 0.0) for t in r["tags"]) if weights else 0.0
+            match = tag_sum(weights, r["tags"]) if weights else 0.0
             spread = (r["remaining"] or 0) * (0.5 + 0.5 * jitter(uid, vid))
             keyed.append((-match, -spread, vid, r))
         return [k[3] for k in heapq.nsmallest(self.take, keyed, key=lambda k: k[:3])]

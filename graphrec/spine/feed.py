@@ -234,7 +234,8 @@ class StreamRecommender:
         """The shared cold-start list when the cold-start source is on (else empty)."""
         if not any(isinstance(s, ColdStartSource) for s in self.active_sources()):
             return []
-        return list(self.lists.get(self.spine.keys.list("cold_start"), []))
+        # The cached object itself (read, never edited): its ListIndex is kept with it.
+        return cast(list[dict[str, Any]], self.lists.get(self.spine.keys.list("cold_start"), []))
 
     def gather(
         self,
@@ -256,13 +257,14 @@ class StreamRecommender:
             if any(isinstance(s, FollowingSource) for s in sources)
         ]
         by_creator = self.lists.get_many(follows, []) if follows else []
-        fresh = [
-            {**r, "remaining": int(x)} if x is not None else r
-            for r, x in zip(cold, left, strict=True)
-            if (x is None or int(x) > 0) and r["video_id"] not in seen
-        ]
         for src in sources:
             rows: list[dict[str, Any]]
+            if isinstance(src, ColdStartSource):
+                # The cached list with its live budgets (spent and seen ones dropped), in
+                # the source's order on the list's arrays.
+                rows = src.order_live(cold, left, ctx) if cold else []
+                found[src.name] = src.candidates(rows, ctx, ordered=True)
+                continue
             if hasattr(src, "store_rows"):
                 rows = src.store_rows(self, ctx, limit)
             elif isinstance(src, EmbeddingSource):
@@ -276,28 +278,21 @@ class StreamRecommender:
                 for videos in by_creator:
                     rows += [r for r in videos if r["video_id"] not in seen][: src.per_creator]
                 rows = rows[:limit]
-            elif isinstance(src, ColdStartSource):
-                rows = fresh
             elif isinstance(src, InterestSource):
-                rows = self._interest_rows(src, ctx)
+                # The user's strongest tags' cached lists, ordered on their arrays.
+                tops = self.lists.get(self.spine.keys.list("tag_tops"), {}) if ctx.top_tags else {}
+                found[src.name] = src.candidates(src.order_tops(tops, ctx), ctx, ordered=True)
+                continue
             elif isinstance(src, SharedSource):
-                rows = []
-                for key, _ in src.keys(ctx):
-                    rows += self.lists.get(self.spine.keys.list(list_name(key)), [])
+                got = self.lists.get_many(
+                    [self.spine.keys.list(list_name(key)) for key, _ in src.keys(ctx)], []
+                )
+                # One list: the cached object itself (its ListIndex is kept with it).
+                rows = got[0] if len(got) == 1 else [r for x in got for r in x]
             else:
                 continue
             found[src.name] = src.candidates(rows, ctx)
         return found
-
-    def _interest_rows(self, src: InterestSource, ctx: UserContext) -> list[dict[str, Any]]:
-        if not ctx.top_tags:
-            return []
-        tops = self.lists.get(self.spine.keys.list("tag_tops"), {})
-        out: dict[str, dict[str, Any]] = {}
-        for tag, _ in ctx.top_tags[: src.max_tags]:
-            for v in tops.get(tag, ()):
-                out.setdefault(v["video_id"], {**v, "via": tag})
-        return list(out.values())
 
     # --- the feed --------------------------------------------------------------------------
     def feed(

@@ -143,6 +143,23 @@ class SeenFilter:
                 return False
         return True
 
+    def seen_mask(self, index: Any) -> np.ndarray:
+        """``[v in self for v in index.ids]`` as booleans, in a few array operations
+        (``index``: a :class:`graphrec.feed.sources.ListIndex`, which keeps its ids' probes
+        for this filter size)."""
+        ids = index.ids
+        if not self.bits or not ids:
+            return np.zeros(len(ids), dtype=bool)
+        got = index.probes.get(self.m)
+        if got is None:
+            pos = np.array([seen_bits(v, self.m) for v in ids], dtype=np.int64)
+            got = index.probes[self.m] = (pos >> 3, (0x80 >> (pos & 7)).astype(np.uint8))
+        at, masks = got
+        b = np.frombuffer(self.bits, dtype=np.uint8)
+        inside = at < len(b)
+        hit = (b[np.minimum(at, len(b) - 1)] & masks) != 0
+        return np.all(inside & hit, axis=1)
+
 
 def bloom_bytes(video_ids: Iterable[str], m: int) -> bytes:
     """A whole seen filter built here (state sync): Redis's bit order, MSB first."""
