@@ -285,8 +285,47 @@ def test_a_ranked_pages_log_is_the_rows_the_ranker_scored(tmp_path: Path) -> Non
     assert all(c.features is not None for c in cands)
     for chosen in (cands[3:7], cands[::5], cands):
         reused = log_vectors(chosen, cands, ctx, EMPTY_TABLE, policy, m)
-        fresh = [Candidate(**{**c.__dict__, "features": None}) for c in chosen]
+        fresh = [Candidate(**{**c.__dict__, "features": None, "hand": None}) for c in chosen]
         assert reused == log_vectors(fresh, cands, ctx, EMPTY_TABLE, policy, m)
+
+
+def test_a_pages_log_reuses_the_hand_score_the_rank_step_computed(tmp_path: Path) -> None:
+    """The hand weights (``score``) and a residual model keep each candidate's hand score
+    (``Candidate.hand``); log_vectors logs it instead of computing it again: the same
+    strings as a log of candidates without it. A stale value would show: the test plants
+    one and sees it logged."""
+    lists = synthetic(200, 4)
+    params = next(p for p in LOG_GRID if p.get("residual"))
+    hand_col = lists.x[:, LOGGED.index("hand_score")]
+    booster = _train(lists.x[:, columns(FEATURES)], lists.grade, lists.groups, params, 1,
+                     FEATURES, LOG_GAINS, hand_col)  # fmt: skip
+    residual = RankerModel(booster, EMPTY_TABLE, {"residual": True}, FEATURES)
+    ctx = UserContext("u", {"a": 1.0, "b": -0.5}, {}, [], {"c1": 1}, [], False, set(), True, T)
+    policy = FeedPolicy()
+    m = mix(policy, defaults=Mix({}, 0.1, 0.1, 2, 0.4, scenario(None)), sc=scenario(None))
+    for rank in (score, residual.rank):
+        cands = [
+            Candidate(
+                f"v{i}",
+                f"c{i % 2}",
+                [("a", "b")[i % 2]],
+                "interest",
+                1.0 - 0.1 * i,
+                "",
+                quality=0.1 * i,
+                duration_ms=9_000,
+                sources=["interest"],
+            )
+            for i in range(6)
+        ]
+        rank(cands, ctx, policy, m)
+        assert [c.hand for c in cands] == [hand_score(c, ctx, policy, m) for c in cands]
+        fresh = [Candidate(**{**c.__dict__, "features": None, "hand": None}) for c in cands]
+        want = log_vectors(fresh, cands, ctx, EMPTY_TABLE, policy, m)
+        assert log_vectors(cands, cands, ctx, EMPTY_TABLE, policy, m) == want
+        cands[0].hand = 123.0
+        planted = log_vectors(cands, cands, ctx, EMPTY_TABLE, policy, m)[0]
+        assert decode_log(planted)[LOGGED.index("hand_score")] == 123.0
 
 
 def test_the_online_trainer_refits_the_ranker_on_a_sliding_window_of_the_logs(

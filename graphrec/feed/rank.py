@@ -71,7 +71,7 @@ def hand_score(c: Candidate, ctx: UserContext, policy: FeedPolicy, m: Mix) -> fl
 def score(candidates: Sequence[Candidate], ctx: UserContext, policy: FeedPolicy, m: Mix) -> None:
     """Set ``score`` on every candidate (in place)."""
     for c in candidates:
-        c.score = hand_score(c, ctx, policy, m)
+        c.score = c.hand = hand_score(c, ctx, policy, m)
 
 
 def slots(n: int, share: float) -> int:

@@ -61,6 +61,9 @@ class Candidate:
     # The row of the learned ranker's FEATURES it was scored with, over its whole candidate
     # list (set by ``RankerModel.rank``): the served impression's log reuses it.
     features: Any = field(default=None, repr=False, compare=False)
+    # Its hand-weighted score (``graphrec.feed.rank.hand_score``) when the rank step computed
+    # it (the hand weights, a residual model): the log reuses it too.
+    hand: float | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass

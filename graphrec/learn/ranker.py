@@ -307,6 +307,8 @@ class RankerModel:
             from graphrec.feed.rank import hand_score
 
             hand = np.array([hand_score(c, ctx, policy, m) for c in candidates])
+            for c, h in zip(candidates, hand.tolist(), strict=True):
+                c.hand = h  # what log_vectors logs for it
             for c, p in zip(candidates, self.predict(x, hand).tolist(), strict=True):
                 c.score = float(p)
             return
@@ -421,7 +423,8 @@ def log_vectors(chosen: Sequence[Candidate], among: Sequence[Candidate], ctx: Us
         x = feature_matrix(chosen, ctx, table, among=among)
     out = []
     for c, row in zip(chosen, x.tolist(), strict=True):
-        row += [hand_score(c, ctx, policy, m), float(c.source == "cold_start"),
+        hand = c.hand if c.hand is not None else hand_score(c, ctx, policy, m)
+        row += [hand, float(c.source == "cold_start"),
                 float(c.exploration)]  # fmt: skip
         out.append(encode_log(row))
     return out
