@@ -366,3 +366,19 @@ def test_the_interest_order_on_arrays_equals_the_row_by_row_order() -> None:
             assert src.order_tops(tops, c) == want
             compared += len(want)
     assert compared > 30 * 2 * 10
+
+
+def test_list_indexes_age_out_least_recently_used_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker keeps one index per shared list it uses (hundreds: one per tag): over the
+    bound the least recently used goes, never the whole cache at once."""
+    from graphrec.feed import sources as S
+
+    monkeypatch.setattr(S, "INDEXES_MAX", 3)
+    monkeypatch.setattr(S, "_INDEXES", type(S._INDEXES)())
+    lists = [[{"video_id": f"v{i}-{j}"} for j in range(3)] for i in range(4)]
+    a, b, c, d = (S.list_index(x) for x in lists)  # a goes when d comes: b, c, d
+    assert S.list_index(lists[1]) is b  # used again: c, d, b
+    assert S.list_index(lists[0]) is not a  # rebuilt, c goes: d, b, a
+    assert S.list_index(lists[3]) is d  # kept: b, a, d
+    assert S.list_index(lists[2]) is not c  # c went
+    assert len(S._INDEXES) == 3 and S.list_index(lists[3]) is d

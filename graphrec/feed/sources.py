@@ -312,8 +312,12 @@ class ListIndex:
         return np.fromiter((v not in seen for v in self.ids), dtype=bool, count=len(self.ids))
 
 
-_INDEXES: dict[int, ListIndex] = {}
-_INDEXES_MAX = 256
+# The indexes of the lists last used, least recently used first. Bounded by count, well
+# above a worker's working set (the shared lists, one per tag in ``tag_tops``: 304 at world
+# M, the communities' lists): a list replaced by a newer version ages out.
+_INDEXES: OrderedDict[int, ListIndex] = OrderedDict()
+_INDEXES_LOCK = threading.Lock()
+INDEXES_MAX = 2_048
 INDEX_MIN = 32  # shorter lists are ordered row by row (the arrays cost more than they save)
 
 
@@ -321,11 +325,18 @@ def list_index(rows: Sequence[dict[str, Any]]) -> ListIndex:
     """The :class:`ListIndex` of ``rows`` (the same list object: a shared list from a cache),
     built on first use; the index holds the list, so its id is not reused meanwhile. Lists
     must not change once indexed (shared lists are replaced, never edited)."""
-    ix = _INDEXES.get(id(rows))
-    if ix is None or ix.rows is not rows:
-        if len(_INDEXES) >= _INDEXES_MAX:
-            _INDEXES.clear()
-        ix = _INDEXES[id(rows)] = ListIndex(rows)
+    key = id(rows)
+    with _INDEXES_LOCK:
+        ix = _INDEXES.get(key)
+        if ix is not None and ix.rows is rows:
+            _INDEXES.move_to_end(key)
+            return ix
+    ix = ListIndex(rows)  # outside the lock: two threads may both build it, one is kept
+    with _INDEXES_LOCK:
+        _INDEXES[key] = ix
+        _INDEXES.move_to_end(key)
+        while len(_INDEXES) > INDEXES_MAX:
+            _INDEXES.popitem(last=False)
     return ix
 
 

@@ -152,7 +152,7 @@ class SeenFilter:
             return np.zeros(len(ids), dtype=bool)
         got = index.probes.get(self.m)
         if got is None:
-            pos = np.array([seen_bits(v, self.m) for v in ids], dtype=np.int64)
+            pos = np.array([seen_bits(v, self.m) for v in ids], dtype=np.int32)
             got = index.probes[self.m] = (pos >> 3, (0x80 >> (pos & 7)).astype(np.uint8))
         at, masks = got
         b = np.frombuffer(self.bits, dtype=np.uint8)
