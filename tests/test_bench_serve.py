@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -185,3 +186,30 @@ def test_slow_commands_are_those_the_slow_log_kept_after_the_mark(
     finally:
         r.config_set("slowlog-max-len", keep)
         r.config_set("slowlog-log-slower-than", threshold)
+
+
+def test_a_bench_child_imports_the_benchs_own_graphrec_from_any_folder(tmp_path: Path) -> None:
+    """The servers a bench starts import the graphrec and api the bench imported, not a
+    package that the folder they start in holds (``python -c`` alone puts that folder first:
+    an A/B of an older commit by PYTHONPATH then served the current code)."""
+    import os
+    import subprocess
+    import sys
+
+    import api
+    import graphrec
+    from graphrec.bench.serve import child_command
+
+    decoy = tmp_path / "graphrec"
+    decoy.mkdir()
+    (decoy / "__init__.py").write_text("raise SystemExit('the folder s graphrec was imported')\n")
+    code = "import graphrec, api; print(graphrec.__file__); print(api.__file__)"
+    cmd, env = child_command(code, dict(os.environ))
+    got = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert got.returncode == 0, got.stderr
+    want = [str(Path(m.__file__).resolve()) for m in (graphrec, api)]
+    assert [str(Path(x).resolve()) for x in got.stdout.split()] == want
+    plain = subprocess.run(
+        [sys.executable, "-c", "import graphrec"], cwd=tmp_path, capture_output=True, timeout=120
+    )
+    assert plain.returncode != 0  # the old way: the folder's package

@@ -441,6 +441,19 @@ def in_process(
 
 
 # --- the server under test -----------------------------------------------------------------
+def child_command(code: str, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """A Python child running ``code`` that imports the same ``graphrec`` and ``api`` as this
+    process: ``-P`` (no working directory on its import path, where ``-c`` would put it
+    first) and the folder holding this process's ``graphrec`` first on ``PYTHONPATH``. So a
+    bench started from one checkout (``PYTHONPATH=/tmp/old``, to measure an older commit)
+    serves that checkout's code, whatever folder it was started from."""
+    import graphrec
+
+    root = str(Path(graphrec.__file__).resolve().parents[1])
+    rest = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]
+    return [sys.executable, "-P", "-c", code], {**env, "PYTHONPATH": os.pathsep.join([root, *rest])}
+
+
 @contextmanager
 def api_server(
     uri: str,
@@ -462,7 +475,7 @@ def api_server(
     env["GRAPHREC_STREAM_WRITER"] = "false"
     if redis_url is not None:
         env["GRAPHREC_REDIS_URL"] = redis_url
-    cli = [sys.executable, "-c", "from graphrec.cli import app; app()"]
+    cli, env = child_command("from graphrec.cli import app; app()", env)
     cmd = [*cli, "serve", "--port", str(port), "--workers", str(workers)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     others = [
