@@ -3,6 +3,7 @@ validation lists, published as a file, used by the feed's rank step, hand weight
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +22,16 @@ from graphrec.importer.load import import_dataset
 from graphrec.learn.export import export_graph
 from graphrec.learn.pipeline import train_ranker
 from graphrec.learn.ranker import (
+    BASE_FEATURES,
+    DAY_MS,
+    FEATURES,
     GAINS,
+    SOURCES,
     FeedRanker,
     RankerModel,
     TrainingLists,
     VideoTable,
+    _slog,
     feature_matrix,
     fit_ranker,
 )
@@ -221,3 +227,83 @@ def test_too_few_validation_lists_publish_nothing(
     info = train_ranker(graph, export, model, last_at, settings=s, path=path)
     assert info["published"] is False and not path.exists()
     assert graph.read("state/model_info", id="ranker")[0]["props"]["published"] is False
+
+
+def cell_by_cell(cands: list[Candidate], ctx: UserContext, table: VideoTable,
+                 among: list[Candidate] | None) -> np.ndarray:  # fmt: skip
+    """feature_matrix's definition, one array cell at a time (its code until round 17)."""
+    x = np.zeros((len(cands), len(FEATURES)), dtype=np.float32)
+    strongest = max((w for w in ctx.tag_weights.values() if w > 0), default=0.0)
+    pool = cands if among is None else among
+    best_sim = max((c.scores.get("similar", 0.0) for c in pool), default=0.0)
+    b = len(BASE_FEATURES)
+    others = [s for s in SOURCES if s != "similar"]
+    for i, c in enumerate(cands):
+        x[i, b] = c.relevance
+        x[i, b + 1] = len(c.sources) if c.sources else 1
+        x[i, b + 2] = c.quality
+        x[i, b + 3] = math.log1p(c.duration_ms / 1000) if c.duration_ms else np.nan
+        for k, name in enumerate(others):
+            x[i, b + 4 + k] = c.ranks.get(name, 0.0)
+        sim = c.scores.get("similar", 0.0)
+        tw = [ctx.tag_weights.get(t, 0.0) for t in c.tags]
+        aff = sum(tw)
+        x[i, 0] = c.ranks.get("similar", 0.0)
+        x[i, 1] = sim
+        x[i, 2] = sim / best_sim if best_sim > 0 else 0.0
+        x[i, 3] = aff / (1.0 + abs(aff))
+        x[i, 4] = max(tw, default=0.0) / strongest if strongest > 0 else 0.0
+        x[i, 5] = ctx.skipped_creators.get(c.creator_id, 0)
+        x[i, 6] = 1.0 if c.creator_id in ctx.follows else 0.0
+        j = table.index.get(c.video_id)
+        if j is None:
+            x[i, 7:11] = np.nan
+            continue
+        x[i, 7] = math.log1p(table.engaged[j])
+        x[i, 8] = table.like_rate[j]
+        first, last = table.first_at[j], table.last_at[j]
+        x[i, 9] = _slog((ctx.now - first) / DAY_MS) if not math.isnan(first) else np.nan
+        x[i, 10] = _slog((ctx.now - last) / DAY_MS) if not math.isnan(last) else np.nan
+    return x
+
+
+def test_feature_rows_are_the_cell_by_cell_definition_to_the_bit() -> None:
+    """The rows made as numbers and cast once equal the array filled cell by cell: every
+    column, unknown videos (NaN counters), unknown times, no duration, no sources, ranks of
+    sources a model does not know, users without positive tags or similar scores."""
+    rng = np.random.default_rng(3)
+    nv = 300
+    ids = [f"v{i}" for i in range(nv)]
+    times = T0 + rng.random(nv) * 1e10
+    table = VideoTable({v: i for i, v in enumerate(ids)}, rng.integers(0, 90, nv).astype(float),
+                       rng.random(nv), np.where(rng.random(nv) < 0.2, np.nan, times),
+                       np.where(rng.random(nv) < 0.2, np.nan, times + 1e9))  # fmt: skip
+    tags = [f"t{i}" for i in range(20)]
+    for case in range(12):
+        weights = {t: float(rng.normal()) for t in tags[: int(rng.integers(0, 20))]}
+        if case % 4 == 0:
+            weights = {t: -abs(w) for t, w in weights.items()}  # no positive tag
+        ctx = UserContext("u", weights, {}, ["c1", "c4"], {"c2": 3, "c3": -1}, [], False, set(),
+                          True, NOW)  # fmt: skip
+        cands = []
+        for i in range(int(rng.integers(1, 80))):
+            srcs = [s for s in (*SOURCES, "elsewhere") if rng.random() < 0.25]
+            vid = ids[int(rng.integers(nv))] if rng.random() < 0.8 else f"new{i}"
+            c = Candidate(vid, f"c{int(rng.integers(6))}",
+                          [str(t) for t in rng.choice(tags, int(rng.integers(0, 4)))],
+                          srcs[0] if srcs else "catalogue", float(rng.random()), "",
+                          quality=float(rng.random()),
+                          duration_ms=int(rng.integers(0, 90_000)) if rng.random() < 0.9 else None,
+                          sources=srcs)  # fmt: skip
+            for s in srcs:
+                c.ranks[s] = float(0.5 + rng.random() / 2)
+                if case % 3:  # else no similar score anywhere
+                    c.scores[s] = float(rng.random() * 5)
+            cands.append(c)
+        for among in (None, cands + cands[:3], cands[: len(cands) // 2] or None):
+            page = cands[: int(rng.integers(1, len(cands) + 1))]
+            got = feature_matrix(page, ctx, table, among=among)
+            want = cell_by_cell(page, ctx, table, among)
+            assert got.dtype == np.float32 and got.shape == want.shape
+            assert got.tobytes() == want.tobytes()
+    assert feature_matrix([], ctx, table).shape == (0, len(FEATURES))
