@@ -142,6 +142,13 @@ class AsyncScript:
             return await conn.read_response()
 
 
+@functools.lru_cache(maxsize=65_536)
+def entry_bits(video_id: str, m: int) -> str:
+    """A queue entry's bits field: the video's seen-filter bits joined by "," (kept per video:
+    a fill writes 120 entries, mostly of videos it wrote before)."""
+    return ",".join(map(str, seen_bits(video_id, m)))
+
+
 class FeedQueue:
     """Pops from and stores users' feed queues (keys and scripts in :class:`Spine`)."""
 
@@ -162,7 +169,7 @@ class FeedQueue:
     def entry(self, item: FeedItem, x: str = "") -> bytes:
         """One queue entry: ``video\tbits\tlogged features\titem JSON`` (the features, a
         compact string, go to the "served" entry, never to the client)."""
-        bits = ",".join(map(str, seen_bits(item.video_id, self.spine.settings.seen_bloom_bits)))
+        bits = entry_bits(item.video_id, self.spine.settings.seen_bloom_bits)
         return f"{item.video_id}\t{bits}\t{x}\t".encode() + orjson.dumps(item.as_dict())
 
     def _pop_call(
