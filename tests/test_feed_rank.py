@@ -9,7 +9,7 @@ import pytest
 from graphrec.errors import InvalidInput
 from graphrec.feed import SCENARIOS, FeedPolicy, scenario
 from graphrec.feed.policy import Mix, mix
-from graphrec.feed.rank import merge, rerank, score, slots, squash, tag_cap
+from graphrec.feed.rank import merge, pages, rerank, score, slots, squash, tag_cap
 from graphrec.feed.sources import Candidate, UserContext
 
 DEFAULTS = Mix(
@@ -382,3 +382,47 @@ def test_list_indexes_age_out_least_recently_used_first(monkeypatch: pytest.Monk
     assert S.list_index(lists[3]) is d  # kept: b, a, d
     assert S.list_index(lists[2]) is not c  # c went
     assert len(S._INDEXES) == 3 and S.list_index(lists[3]) is d
+
+
+def test_pages_from_a_pool_kept_in_order_are_the_pages_that_sort_again() -> None:
+    """pages keeps its pool best first between pages (rerank(ordered=True)) and rerank reads
+    the exploration candidates lazily: the same pages, in the same order, with the same
+    exploration flags, as sorting the pool again for every page."""
+    import random
+
+    def reference(cands: list[Candidate], n: int, count: int, **kw: object) -> list[Candidate]:
+        taken = set(kw.pop("exclude", None) or ())  # type: ignore[arg-type]
+        pool = [c for c in cands if c.video_id not in taken]
+        out: list[Candidate] = []
+        while len(out) < count and pool:
+            page = rerank(pool, n, **kw)  # type: ignore[arg-type]
+            if not page:
+                break
+            out += page
+            got = {c.video_id for c in page}
+            pool = [c for c in pool if c.video_id not in got]
+        return out
+
+    rng = random.Random(11)
+    tags = ["a", "b", "c", "d", "e", "f"]
+    for case in range(40):
+        made = []
+        for i in range(rng.randint(0, 160)):
+            c = cand(i, creator=f"c{rng.randint(0, 25)}",
+                     tags=rng.sample(tags, rng.randint(0, 3)),
+                     source=rng.choice(["interest", "similar", "cold_start", "pools"]),
+                     rel=rng.random())  # fmt: skip
+            c.score = rng.choice([0.5, 0.25, 1.0, rng.random(), -rng.random()])  # with ties
+            made.append(c)
+        rng.shuffle(made)
+        kw = {"m": the_mix(rng.choice([None, *SCENARIOS])), "top_tags": set(rng.sample(tags, 2)),
+              "diversity": case % 5 != 0, "cold_start": case % 7 != 0,
+              "exclude": {f"v{i:03d}" for i in range(0, 160, rng.randint(3, 9))}}  # fmt: skip
+        n, count = rng.choice([(10, 120), (5, 40), (20, 100), (1, 7)])
+        mine = [Candidate(**c.__dict__) for c in made]
+        theirs = [Candidate(**c.__dict__) for c in made]
+        got = pages(mine, n, count, **kw)  # type: ignore[arg-type]
+        want = reference(theirs, n, count, **dict(kw))
+        assert [(c.video_id, c.exploration) for c in got] == [
+            (c.video_id, c.exploration) for c in want
+        ]

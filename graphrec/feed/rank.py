@@ -95,12 +95,13 @@ def rerank(
     cold_start: bool = True,
     exclude: set[str] | None = None,
     already: Sequence[Candidate] = (),
+    ordered: bool = False,
 ) -> list[Candidate]:
-    """Choose n items: cold-start and exploration slots, then by score within the caps."""
-    pool = sorted(
-        (c for c in candidates if not exclude or c.video_id not in exclude),
-        key=lambda c: (-c.score, c.video_id),
-    )
+    """Choose n items: cold-start and exploration slots, then by score within the caps.
+    ``ordered``: the candidates come best first already (score down, then video id: the
+    order this sorts them in), as :func:`pages` passes them."""
+    kept = (c for c in candidates if not exclude or c.video_id not in exclude)
+    pool = list(kept) if ordered else sorted(kept, key=lambda c: (-c.score, c.video_id))
     chosen: list[Candidate] = list(already)
     taken = {c.video_id for c in chosen}
     per_creator: Counter[str] = Counter(c.creator_id for c in chosen)
@@ -142,7 +143,8 @@ def rerank(
             max_tag,
         )
     if diversity and top_tags:
-        explore = [c for c in pool if c.source != "cold_start" and not set(c.tags) & top_tags]
+        # Read lazily: a page's one or two exploration slots fill from the first few.
+        explore = (c for c in pool if c.source != "cold_start" and not set(c.tags) & top_tags)
         have = sum(c.exploration for c in chosen)
         before = len(chosen)
         fill(explore, slots(target, m.exploration_share) - have, max_creator, max_tag)
@@ -179,7 +181,8 @@ def pages(
     )
     out: list[Candidate] = []
     while len(out) < count and pool:
-        page = rerank(pool, n, m=m, top_tags=top_tags, diversity=diversity, cold_start=cold_start)
+        page = rerank(pool, n, m=m, top_tags=top_tags, diversity=diversity,
+                      cold_start=cold_start, ordered=True)  # fmt: skip
         if not page:
             break
         out += page
