@@ -425,7 +425,7 @@ def encode_logs(rows: np.ndarray) -> list[str]:
 
 def encode_log(row: Sequence[float]) -> str:
     """One logged vector as :func:`encode_logs` writes it."""
-    return encode_logs(np.asarray([row], dtype=np.float64).reshape(1, -1))[0]
+    return encode_logs(np.asarray([row], dtype=np.float32))[0]
 
 
 def decode_log(text: str | None) -> list[float] | None:
