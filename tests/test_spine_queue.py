@@ -22,6 +22,7 @@ from graphrec.spine.append import append_events
 from graphrec.spine.feed import StreamRecommender
 from graphrec.spine.queue import QueueFiller, fill
 from graphrec.spine.state import sync_budgets, sync_lists
+from graphrec.spine.store import seen_bits
 from graphrec.world.generate import World
 
 
@@ -190,6 +191,33 @@ def test_seen_videos_never_come_back_from_a_queue(spine: Spine, world_s: World) 
     assert len(shown) == len(set(shown))
     assert not set(elsewhere) & set(shown)
     assert f.items and not {i.video_id for i in f.items} & (set(shown) | set(elsewhere))
+
+
+def test_a_pop_sets_exactly_the_served_videos_bits(spine: Spine, world_s: World) -> None:
+    """The pop passes BITFIELD only the bits not set yet: a video with some of its bits set
+    (shared with other videos) is still unseen and served, and afterwards the filter is the
+    one before with every bit of every served video set, nothing else."""
+    uid = world_s.users[7]["id"]
+    rec = StreamRecommender(spine)
+    rec.refill(uid)
+    queue = queued_ids(spine, uid)
+    m, key = spine.settings.seen_bloom_bits, spine.keys.user(uid, "seen")
+    # Three of the first page's videos with all but one of their bits already set.
+    partly = queue[1:4]
+    for v in partly:
+        for p in seen_bits(v, m)[1:]:
+            spine.r.setbit(key, p, 1)
+    before = spine.r.get(key) or b""
+    f = rec.feed(uid, 10)
+    assert from_queue(f)
+    served = [i.video_id for i in f.items]
+    assert set(partly) <= set(served)
+    want = bytearray(before.ljust(m // 8, b"\0"))
+    for v in served:
+        for p in seen_bits(v, m):
+            want[p >> 3] |= 0x80 >> (p & 7)
+    assert (spine.r.get(key) or b"").ljust(m // 8, b"\0") == bytes(want)
+    assert spine.r.get(key) != before
 
 
 def test_a_preview_consumes_nothing(spine: Spine, world_s: World) -> None:
