@@ -37,6 +37,34 @@ T = TypeVar("T")
 Row = dict[str, Any]
 
 
+class Rows(list[Any]):
+    """A list parameter the driver packs as any list, with a short ``repr``.
+
+    The driver formats every ``RUN``'s query and parameters with ``repr`` for a DEBUG message
+    before it knows whether DEBUG is on (neo4j 6.4, ``Bolt5x5.run``: ``" ".join(map(repr,
+    fields))``), so a large parameter costs its whole text on each statement: for the graph
+    writer's 5,000 served rows, 89 ms of ``repr`` against 14 ms to pack them (the Rust
+    packer), more than half of the writer's CPU per SAW (docs/serving.md, round eighteen).
+    A DEBUG log then shows ``<5000 items>`` where it showed the rows."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} items>"
+
+
+QUIET_MIN = 16  # lists this long or longer go as Rows; shorter ones keep their repr
+
+
+def quiet(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with each list or tuple of ``QUIET_MIN`` or more items as :class:`Rows`
+    (the same packed bytes: the driver sends a tuple as a list too)."""
+    return {
+        k: Rows(v) if isinstance(v, (list, tuple)) and len(v) >= QUIET_MIN else v
+        for k, v in params.items()
+    }
+
+
 @dataclass(frozen=True)
 class Connection:
     """Where a Neo4j server answers and how to log in."""
@@ -138,7 +166,7 @@ class Graph:
         with translated_errors(f"running {query.name}"):
             records, _, _ = self.driver.execute_query(
                 query.text,
-                dict(params),
+                quiet(params),
                 database_=self.database,
                 routing_=RoutingControl.READ if read else RoutingControl.WRITE,
             )
@@ -159,7 +187,7 @@ class Graph:
             translated_errors(f"running {query.name}"),
             self.driver.session(database=self.database) as session,
         ):
-            return [r.data() for r in session.run(query.text, params)]
+            return [r.data() for r in session.run(query.text, quiet(params))]
 
     def explain(self, query: cypher.Query, params: Mapping[str, Any]) -> str:
         """The query type Neo4j plans for ``query`` (``r``, ``rw``, ``w`` or ``s``): EXPLAIN
@@ -182,7 +210,7 @@ class Graph:
 
         @neo4j.unit_of_work(timeout=timeout_s)
         def work(tx: ManagedTransaction) -> tuple[list[str], list[Row]]:
-            result = tx.run(query.text, dict(params))
+            result = tx.run(query.text, quiet(params))
             keys = list(result.keys())
             return keys, [r.data() for r in result]
 
@@ -260,7 +288,7 @@ class Graph:
 
 def run_in(tx: ManagedTransaction, name: str, **params: Any) -> list[Row]:
     """Run a named query inside a transaction someone else manages."""
-    return [r.data() for r in tx.run(cypher.load(name).text, params)]
+    return [r.data() for r in tx.run(cypher.load(name).text, quiet(params))]
 
 
 def schema_statements() -> list[cypher.Query]:

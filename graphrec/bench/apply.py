@@ -39,7 +39,7 @@ from graphrec.bench.load import machine
 from graphrec.bench.saw import load_avg
 from graphrec.bench.serve import EVENT_KINDS
 from graphrec.config import get_settings
-from graphrec.db import Graph
+from graphrec.db import Graph, quiet
 from graphrec.events import MAX_WEIGHT, MIN_WEIGHT, profile_rows
 from graphrec.spine.stream import Entry
 from graphrec.spine.writer import _rows, apply_entries
@@ -78,12 +78,13 @@ def statements_apply(ingest: str, profiles: str) -> ApplyFn:
         now = int(time.time() * 1000)
 
         def work(tx: Any) -> int:
-            grouped = {g["status"]: g["rows"] for g in tx.run(ingest, rows=events, any_type=False)}
+            params = quiet({"rows": events, "any_type": False})
+            grouped = {g["status"]: g["rows"] for g in tx.run(ingest, params)}
             ok = set(grouped.get("accepted", ()))
             stored = [m for i, m in enumerate(models) if i in ok]
             if stored:
-                tx.run(profiles, rows=profile_rows(stored, now), rate=rate,
-                       min_weight=MIN_WEIGHT, max_weight=MAX_WEIGHT).consume()  # fmt: skip
+                tx.run(profiles, quiet({"rows": profile_rows(stored, now), "rate": rate,
+                       "min_weight": MIN_WEIGHT, "max_weight": MAX_WEIGHT})).consume()  # fmt: skip
             return len(ok)
 
         return graph.transaction(work, what="applying events (statements)")

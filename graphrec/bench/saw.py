@@ -38,7 +38,7 @@ import psutil
 
 from graphrec.bench.load import _server_pid, machine
 from graphrec.config import Settings, get_settings
-from graphrec.db import Graph
+from graphrec.db import Graph, quiet
 from graphrec.learn.ranker import LOGGED, encode_log
 from graphrec.services.provide import provide_server
 from graphrec.spine.stream import Entry, group_status
@@ -90,7 +90,7 @@ def file_apply(text: str) -> ApplyFn:
         rows = served_rows(entries)
 
         def work(tx: Any) -> int:
-            return int(tx.run(text, rows=rows).single(strict=True)["applied"])
+            return int(tx.run(text, quiet({"rows": rows})).single(strict=True)["applied"])
 
         return graph.transaction(work, what="applying served rows (a variant)")
 
