@@ -296,6 +296,29 @@ def hitcpu_cmd(
     )
 
 
+@app.command("popcpu")
+@handle_errors
+def popcpu_cmd(
+    size: str = typer.Option("M", help="World size (loaded first when the graph lacks it)."),
+    seed: int = typer.Option(0),
+    users: int = typer.Option(150, min=1, help="Users whose queues are filled and popped."),
+    pages: int = typer.Option(3, min=1, help="Pages of 10 popped from each queue a round."),
+    rounds: int = typer.Option(6, min=1, help="Rounds (each script once a round)."),
+    compare: Path | None = typer.Option(
+        None, exists=True, dir_okay=False, help="A variant of queue_pop.lua to compare."
+    ),
+    out_path: Path = typer.Option(Path("out/bench/popcpu.json"), "--out"),
+) -> None:
+    """Redis's CPU per queue pop (a feed hit's script), from one restored state per script."""
+    from graphrec.bench.popcpu import bench_popcpu
+
+    world_size(size)
+    result = on_graph(bench_popcpu, size=size, seed=seed, users=users, pages=pages,
+                      rounds=rounds, compare=compare)  # fmt: skip
+    write_json(out_path, result)
+    print_table(f"bench popcpu {size}, {result['users']} users -> {out_path}", result["rows"])
+
+
 @app.command("events")
 @handle_errors
 def events_cmd(
