@@ -74,8 +74,9 @@ if ARGV[2] == '1' then
   for i, v in ipairs(vids) do
     if budgeted[i] then redis.call('HINCRBY', KEYS[5], v, '-1') end
   end
-  -- Only the bits not set yet, as the entry's own digits: Redis turns a Lua number argument
-  -- into text with snprintf, which cost 18 us of a pop's 208 (docs/serving.md, round 18).
+  -- Only the bits not set yet, as the entry's own digits: Redis turns each Lua number
+  -- argument into text with snprintf (`bench popcpu`: 206.5 -> 185.9 us of script time a
+  -- pop; docs/serving.md, round eighteen).
   local bf = {}
   for _, b in ipairs(bits) do
     bf[#bf + 1] = 'SET'; bf[#bf + 1] = 'u1'; bf[#bf + 1] = b; bf[#bf + 1] = '1'
