@@ -37,6 +37,7 @@ from graphrec.bench.load import machine
 from graphrec.bench.serve import Http, api_server, in_process, redis_ready, sample_ids, world_ready
 from graphrec.config import get_settings
 from graphrec.db import Graph
+from graphrec.spine import Spine
 
 # (kind, share of a user's events): impressions dominate, as a feed of ten produces them.
 KINDS = (
@@ -142,23 +143,37 @@ def _own_cpu_seconds(pid: int) -> float:
     return float(t.user + t.system)
 
 
+def stream_ends(spine: Spine) -> dict[str, str]:
+    """Each partition stream's last entry id (where what is appended next begins)."""
+    out = {}
+    for stream in spine.keys.streams():
+        got = spine.r.xrevrange(stream, count=1)
+        out[stream] = got[0][0].decode() if got else "0-0"
+    return out
+
+
+def remove_appended(spine: Spine, ends: dict[str, str]) -> int:
+    """Remove every stream entry appended after ``ends`` (:func:`stream_ends`); how many."""
+    removed = 0
+    for stream, after in ends.items():
+        while True:
+            got = spine.r.xrange(stream, f"({after}", "+", count=5_000)
+            if not got:
+                break
+            removed += int(spine.r.xdel(stream, *[i for i, _ in got]))
+            after = got[-1][0].decode()
+    return removed
+
+
 def _forget(redis_url: str, bodies: list[bytes], marks: dict[str, str]) -> None:
     """Remove what a window added to the stream and its dedup keys, so no graph writer ever
     applies the benchmark's events and the keyspace does not grow from window to window (its
     rehashing would land in the next window). The users' online state stays moved, as after
     ``bench events``."""
-    from graphrec.spine import Spine
-
     spine = Spine.connect(redis_url)
     try:
         k, r = spine.keys, spine.r
-        for stream, after in marks.items():
-            while True:
-                got = r.xrange(stream, f"({after}", "+", count=5_000)
-                if not got:
-                    break
-                r.xdel(stream, *[i for i, _ in got])
-                after = got[-1][0].decode()
+        remove_appended(spine, marks)
         for body in bodies:
             pipe = r.pipeline(transaction=False)
             for e in json.loads(body):
@@ -170,15 +185,9 @@ def _forget(redis_url: str, bodies: list[bytes], marks: dict[str, str]) -> None:
 
 def _stream_marks(redis_url: str) -> dict[str, str]:
     """Each partition stream's last entry id (where a window's entries begin)."""
-    from graphrec.spine import Spine
-
     spine = Spine.connect(redis_url)
     try:
-        out = {}
-        for stream in spine.keys.streams():
-            got = spine.r.xrevrange(stream, count=1)
-            out[stream] = got[0][0].decode() if got else "0-0"
-        return out
+        return stream_ends(spine)
     finally:
         spine.close()
 

@@ -19,12 +19,12 @@ filled. ``--compare FILE`` is a variant of the script with the same keys and arg
 from __future__ import annotations
 
 import hashlib
-import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from graphrec.bench.ingestcpu import _median, _script_usec, remove_appended, stream_ends
 from graphrec.bench.load import machine
 from graphrec.bench.serve import redis_ready, sample_ids, world_ready
 from graphrec.db import Graph
@@ -42,31 +42,22 @@ def _main_cpu(spine: Spine) -> float:
     return float(i["used_cpu_user_main_thread"]) + float(i["used_cpu_sys_main_thread"])
 
 
-def _script_usec(spine: Spine) -> int:
-    return int(spine.r.info("commandstats").get("cmdstat_evalsha", {}).get("usec", 0))
-
-
 class Snapshot:
     """A copy of what pops read and write (each user's queue, stamp and seen filter, the
     budgets), to put back before each script's pops; and the streams' ends, to remove what
     the pops appended."""
 
-    def __init__(self, spine: Spine, users: Sequence[str], n: int) -> None:
+    def __init__(self, spine: Spine, users: Sequence[str]) -> None:
         self.spine = spine
-        queue = FeedQueue(spine)
-        keys: list[str] = [spine.keys.budget]
+        k = spine.keys
+        keys: list[str] = [k.budget]
         for u in users:
-            k, _ = queue._pop_call(u, n, SCENARIO, record=True, at=0, feed_id="")
-            keys += [k[0], k[1], k[6]]
+            keys += [k.user(u, "q"), k.user(u, "qs"), k.user(u, "seen")]
         pipe = spine.r.pipeline(transaction=False)
         for key in keys:
             pipe.dump(key)
         self.dumps = dict(zip(keys, pipe.execute(), strict=True))
-        self.ends = {s: self._last(s) for s in spine.keys.streams()}
-
-    def _last(self, stream: str) -> str:
-        got = self.spine.r.xrevrange(stream, count=1)
-        return got[0][0].decode() if got else "0-0"
+        self.ends = stream_ends(spine)
 
     def restore(self) -> None:
         pipe = self.spine.r.pipeline(transaction=False)
@@ -79,15 +70,7 @@ class Snapshot:
 
     def forget_appended(self) -> int:
         """Remove the stream entries appended since the snapshot; how many."""
-        removed = 0
-        for stream, after in self.ends.items():
-            while True:
-                got = self.spine.r.xrange(stream, f"({after}", "+", count=5_000)
-                if not got:
-                    break
-                removed += int(self.spine.r.xdel(stream, *[i for i, _ in got]))
-                after = got[-1][0].decode()
-        return removed
+        return remove_appended(self.spine, self.ends)
 
 
 def pop_rounds(
@@ -104,7 +87,7 @@ def pop_rounds(
     restored state (the same answers for scripts that serve alike)."""
     queue = FeedQueue(spine)
     shas = {name: spine.r.script_load(text) for name, text in scripts.items()}
-    snap = Snapshot(spine, users, n)
+    snap = Snapshot(spine, users)
     at = int(time.time() * 1000)
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in scripts}
     try:
@@ -118,10 +101,10 @@ def pop_rounds(
                                                      feed_id=f"bench-{rnd}-{page}")  # fmt: skip
                         calls.append((keys, args))
                 answers = []
-                c0, u0 = _main_cpu(spine), _script_usec(spine)
+                c0, u0 = _main_cpu(spine), _script_usec(spine.r)
                 for keys, args in calls:
                     answers.append(spine.r.evalsha(sha, len(keys), *keys, *args))
-                c1, u1 = _main_cpu(spine), _script_usec(spine)
+                c1, u1 = _main_cpu(spine), _script_usec(spine.r)
                 hits = sum(1 for a in answers if a and int(a[0]) == 1)
                 # What was served, as one digest: every script and round pops the same pages
                 digest = hashlib.blake2b(repr(answers).encode(), digest_size=8).hexdigest()
@@ -138,10 +121,6 @@ def pop_rounds(
         snap.restore()
         snap.forget_appended()
     return out
-
-
-def _median(rows: list[dict[str, Any]], key: str) -> float:
-    return round(statistics.median(r[key] for r in rows), 1)
 
 
 def bench_popcpu(
