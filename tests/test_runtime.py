@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
 import socket
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +15,7 @@ from graphrec.config import Settings
 from graphrec.db import Graph, migrate
 from graphrec.errors import ConfigError, ServerStartError
 from graphrec.services.neo4j import LocalNeo4j
-from graphrec.services.processes import free_port
+from graphrec.services.processes import free_port, lower_group, niced, priority
 from graphrec.services.provide import ServerHandle
 
 pytestmark = pytest.mark.slow
@@ -27,7 +31,11 @@ def test_restart_keeps_data(tmp_path: Path, settings: Settings, neo4j_server: Se
     server = _local(tmp_path, settings)
     try:
         conn = server.start()
-        assert server.status()["ready"]
+        st = server.status()
+        assert st["ready"]
+        assert st["nice"] == min(19, os.getpriority(os.PRIO_PROCESS, 0) + settings.local_nice)
+        if _autogroups():
+            assert st["group_nice"] == settings.local_nice
         with Graph.connect(conn, settings=settings) as g:
             migrate(g, settings=settings)
             g.write("world/merge_categories", rows=[{"id": "dance", "name": "dance"}])
@@ -74,3 +82,59 @@ def test_server_that_dies_while_starting_reports_its_log(
     with pytest.raises(ServerStartError, match=r"exited while starting(.|\n)*boom: cannot start"):
         server.start()
     assert not server.status()["running"]
+
+
+def _autogroups() -> bool:
+    try:
+        return Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("nice", [10, 0])
+def test_the_server_runs_at_its_priority_in_a_group_of_its_own(
+    tmp_path: Path, settings: Settings, nice: int
+) -> None:
+    # A stand-in "java" that reports its own nice value and scheduler group, then exits: the
+    # launcher's error quotes its log, so the priority it was started with is seen from inside.
+    fake = tmp_path / "java"
+    fake.write_text(
+        '#!/bin/sh\nif [ "$1" = "-version" ]; then echo \'openjdk version "17.0.1"\' >&2; exit 0; fi\n'
+        'sleep 1; echo "niceness $(nice)"; cat /proc/self/autogroup 2>/dev/null; exit 3\n'
+    )
+    fake.chmod(0o755)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    server = _local(tmp_path, settings, java=str(fake), start_timeout_s=30, nice=nice)
+    with pytest.raises(ServerStartError) as err:
+        server.start()
+    text = str(err.value)
+    assert f"niceness {min(19, mine + nice)}\n" in text
+    if _autogroups():
+        group = re.search(r"/autogroup-(\d+) nice (\d+)", text)
+        assert group is not None, text
+        assert int(group.group(2)) == nice
+        own = re.search(r"/autogroup-(\d+)", Path("/proc/self/autogroup").read_text())
+        assert own is not None and own.group(1) != group.group(1)  # its own session's group
+
+
+def test_priority_helpers_on_a_child(tmp_path: Path) -> None:
+    assert niced(["sleep", "1"], 0) == ["sleep", "1"]
+    ours = priority(os.getpid())["group_nice"]
+    proc = subprocess.Popen(niced(["sleep", "30"], 5), start_new_session=True)
+    try:
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        for _ in range(200):  # `nice` sets the priority, then runs sleep in its place
+            if Path(f"/proc/{proc.pid}/comm").read_text().strip() == "sleep":
+                break
+            time.sleep(0.01)
+        applied = lower_group(proc.pid, 7)
+        got = priority(proc.pid)
+        assert got["nice"] == min(19, mine + 5)
+        if _autogroups():
+            assert applied == 7 and got["group_nice"] == 7
+            assert priority(os.getpid())["group_nice"] == ours  # ours is untouched
+        assert lower_group(proc.pid, 0) is None
+    finally:
+        proc.kill()
+        proc.wait()
+    assert lower_group(proc.pid, 3) is None  # gone: nothing to change, no error

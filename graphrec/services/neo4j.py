@@ -21,7 +21,15 @@ from pathlib import Path
 from graphrec.config import Settings, get_settings, parse_size
 from graphrec.db import Connection
 from graphrec.errors import ConfigError, ServerStartError
-from graphrec.services.processes import log_tail, pid_alive, port_in_use, terminate
+from graphrec.services.processes import (
+    log_tail,
+    lower_group,
+    niced,
+    pid_alive,
+    port_in_use,
+    priority,
+    terminate,
+)
 
 NEO4J_VERSION = "5.26.19"
 HERE = Path(__file__).resolve().parent
@@ -67,6 +75,7 @@ class LocalNeo4j:
     java: str = "java"
     mvn: str = "mvn"
     start_timeout_s: float = 120.0
+    nice: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **overrides: object) -> LocalNeo4j:
@@ -83,6 +92,7 @@ class LocalNeo4j:
             "java": s.java,
             "mvn": s.mvn,
             "start_timeout_s": s.local_start_timeout_s,
+            "nice": s.local_nice,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -191,6 +201,7 @@ class LocalNeo4j:
             "uri": info.get("uri", self.uri),
             "state_dir": str(self.state_dir),
             "version": NEO4J_VERSION,
+            **(priority(pid) if pid is not None else {}),
         }
 
     def start(self) -> Connection:
@@ -247,13 +258,16 @@ class LocalNeo4j:
         ]
         with open(self.log_file, "ab") as log:
             proc = subprocess.Popen(
-                cmd,
+                niced(cmd, self.nice),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
                 cwd=self.state_dir,
             )
+        # Its own session is its own scheduler group: lower the group's priority too (the
+        # request path wins the cores; the graph's writes wait; docs/serving.md, round 19).
+        lower_group(proc.pid, self.nice)
         self.pid_file.write_text(str(proc.pid))
         self.info_file.write_text(json.dumps({"uri": self.uri, "pid": proc.pid}))
         self._wait_ready(proc.pid, proc=proc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import time
@@ -63,3 +64,36 @@ def log_tail(path: Path, lines: int = 15) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+def niced(cmd: list[str], nice: int) -> list[str]:
+    """``cmd`` run under ``nice -n nice`` (every thread the server starts inherits it), or
+    unchanged when ``nice`` is 0 or there is no ``nice`` program."""
+    tool = shutil.which("nice") if nice > 0 else None
+    return [tool, "-n", str(nice), *cmd] if tool else cmd
+
+
+def lower_group(pid: int, nice: int) -> int | None:
+    """Give the scheduler group of ``pid``'s session the nice value ``nice`` (Linux with
+    ``sched_autogroup``: each session is a group, and the CPU is shared between groups before
+    a thread's own nice counts, so a server started in its own session, as the local ones
+    are, took a full group's share whatever its threads' nice). Its nice value afterwards,
+    or None where the kernel has no such groups or refuses."""
+    if nice <= 0:
+        return None
+    path = Path(f"/proc/{pid}/autogroup")
+    try:
+        path.write_text(str(nice))
+        return int(path.read_text().rsplit("nice", 1)[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def priority(pid: int) -> dict[str, int | None]:
+    """``pid``'s nice value and its scheduler group's (None where not known)."""
+    out: dict[str, int | None] = {"nice": None, "group_nice": None}
+    with contextlib.suppress(OSError):
+        out["nice"] = os.getpriority(os.PRIO_PROCESS, pid)
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        out["group_nice"] = int(Path(f"/proc/{pid}/autogroup").read_text().rsplit("nice", 1)[1])
+    return out
