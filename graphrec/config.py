@@ -176,6 +176,11 @@ class Settings(BaseSettings):
     # Threads per worker for the plain-def routes (a feed's Python work holds the GIL; Redis
     # round trips are short): fewer threads than anyio's 40 switch less under load.
     api_threads: int = Field(default=8, ge=1, le=200)
+    # Freeze the worker's heap once it has started (gc.freeze): the objects it built (modules,
+    # routes, models, clients) leave the cycle collector's generations, so a full collection
+    # walks only what came after. Without it each worker paused 130 ms (median; 230 at most)
+    # about every 2 s under `bench serve`'s 100 clients: the p99 (docs/serving.md, round 19).
+    api_gc_freeze: bool = True
     feed_default_n: int = 10
     feed_max_n: int = 50
     feed_cold_start_share: float = 0.2
