@@ -81,12 +81,11 @@ def lower_group(pid: int, nice: int) -> int | None:
     or None where the kernel has no such groups or refuses."""
     if nice <= 0:
         return None
-    path = Path(f"/proc/{pid}/autogroup")
     try:
-        path.write_text(str(nice))
-        return int(path.read_text().rsplit("nice", 1)[1])
-    except (OSError, ValueError, IndexError):
+        Path(f"/proc/{pid}/autogroup").write_text(str(nice))
+    except OSError:
         return None
+    return priority(pid)["group_nice"]
 
 
 def priority(pid: int) -> dict[str, int | None]:
