@@ -113,8 +113,10 @@ def test_the_server_runs_at_its_priority_in_a_group_of_its_own(
         group = re.search(r"/autogroup-(\d+) nice (\d+)", text)
         assert group is not None, text
         assert int(group.group(2)) == nice
+        # pytest's own group: the file is empty where pytest runs in the root group (a
+        # container's first session, as on CI), which is no autogroup and so never the server's
         own = re.search(r"/autogroup-(\d+)", Path("/proc/self/autogroup").read_text())
-        assert own is not None and own.group(1) != group.group(1)  # its own session's group
+        assert own is None or own.group(1) != group.group(1)  # its own session's group
 
 
 def test_priority_helpers_on_a_child(tmp_path: Path) -> None:
