@@ -124,6 +124,11 @@ class Settings(BaseSettings):
     queue_filler_nice: int = Field(default=10, ge=0, le=19)
     queue_filler: bool = False  # run a filler thread in each API worker (else standalone:
     # ``graphrec stream filler``)
+    # A queue miss ranks on the worker's event loop (its Redis round trips block the loop,
+    # a few tenths of a millisecond each on a near Redis) instead of in a thread: in a
+    # thread under load it waited for the GIL at every step, and its answer took 4-5 hits'
+    # time (docs/serving.md, round twenty). Off: a thread (a far Redis, long round trips).
+    feed_miss_inline: bool = True
 
     # --- world generation and loading ---------------------------------------------------
     load_batch_size: int = 10_000

@@ -4,12 +4,15 @@ videos never come back, a preview consumes nothing, the filler recomputes what w
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
+import pytest
 import redis
 from fastapi.testclient import TestClient
 
@@ -98,6 +101,36 @@ def test_the_http_body_of_a_queued_feed_is_the_ranked_body(
         assert {k: a[k] for k in ("user_id", "scenario", "items", "candidates")} == {
             k: b[k] for k in ("user_id", "scenario", "items", "candidates")
         }
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_a_miss_ranks_on_the_event_loop_unless_told_to_use_a_thread(
+    spine: Spine, world_s: World, inline: bool
+) -> None:
+    uid = world_s.users[7]["id"]
+    rec = StreamRecommender(
+        Spine(spine.r, spine.settings.model_copy(update={"feed_miss_inline": inline}))
+    )
+    spine.r.delete(spine.keys.user(uid, "qs"))  # no queue: the next feed is a miss
+    where: list[int] = []
+    real = rec._feed
+
+    def watched(*args: Any, **kw: Any) -> Feed:
+        where.append(threading.get_ident())
+        return real(*args, **kw)
+
+    rec._feed = watched  # type: ignore[method-assign]
+
+    async def feed() -> tuple[int, bytes, str]:
+        body, why = await rec.feed_body_async(uid, 10, record=False)
+        return threading.get_ident(), body, why
+
+    loop, body, why = asyncio.run(feed())
+    assert why == "none" and len(where) == 1
+    assert (where[0] == loop) is inline  # the loop's own thread, or another
+    assert [it["video_id"] for it in orjson.loads(body)["items"]] == [
+        it.video_id for it in ranked(spine).feed(uid, 10, record=False).items
+    ]
 
 
 def test_an_event_outdates_the_queue_and_the_next_feed_reflects_it(
