@@ -436,8 +436,40 @@ def test_a_queue_running_low_is_due_at_once(spine: Spine, world_s: World) -> Non
     pops = (spine.settings.feed_queue_depth - spine.settings.feed_queue_low) // 10 + 1
     for _ in range(pops):
         assert from_queue(rec.feed(uid, 10))
-    assert due(spine, uid) == 0  # no debounce: the user is reading
+    # No debounce (the user is reading): due at once, scored with the entries left.
+    assert due(spine, uid) == spine.settings.feed_queue_low - 10
     assert QueueFiller(rec, per_s=1_000).step() == 1
+
+
+def test_a_filler_behind_takes_the_users_nearest_to_a_miss_first(
+    spine: Spine, world_s: World
+) -> None:
+    k = spine.keys
+    by_part: dict[int, list[str]] = {}
+    for u in world_s.users[11:]:
+        by_part.setdefault(k.part(u["id"]), []).append(u["id"])
+    p, (more, fewer) = next((p, us[:2]) for p, us in sorted(by_part.items()) if len(us) >= 2)
+    assert more < fewer  # on equal scores, ZRANGE would give "more" first
+    rec = StreamRecommender(spine)
+    fill(rec, [more, fewer], skip_valid=False)
+    for q in range(k.partitions):
+        spine.r.delete(k.dirty(q))
+
+    def read_until_low(uid: str, then: int) -> None:
+        for _ in range(spine.settings.feed_queue_depth // 10):
+            assert from_queue(rec.feed(uid, 10))
+            if due(spine, uid) is not None:
+                break
+        for _ in range(then):
+            assert from_queue(rec.feed(uid, 10))
+
+    read_until_low(more, 0)
+    read_until_low(fewer, 1)  # a page further: ten entries fewer left
+    left_more, left_fewer = due(spine, more), due(spine, fewer)
+    assert left_more is not None and left_fewer is not None
+    assert 0 < left_fewer < left_more < spine.settings.feed_queue_low
+    # Ids in the other order would come first on equal scores: the scores decide.
+    assert spine.take_due(p, 1) == [fewer] and spine.take_due(p, 1) == [more]
 
 
 def test_a_queue_whose_entries_ran_out_of_budget_is_refilled_before_its_length_says(
@@ -462,7 +494,7 @@ def test_a_queue_whose_entries_ran_out_of_budget_is_refilled_before_its_length_s
     feed = rec.feed(spent_user, 10)
     assert from_queue(feed) and [i.video_id for i in feed.items] == ids[0:40:4]
     assert len(queued_ids(spine, spent_user)) == len(ids) - 37 >= low  # long enough by length
-    assert due(spine, spent_user) == 0
+    assert due(spine, spent_user) == (len(ids) - 37) * 10 // 37  # the usable entries left
     n, sc = spine.settings.feed_default_n, "default"
     assert rec.queue.valid([spent_user, whole_user], n=n, scenario=sc) == [False, True]
     filler = QueueFiller(rec, per_s=1_000)

@@ -6,8 +6,10 @@
 -- "served" entry and drops the entries it went through. Below `low` usable entries left, as
 -- this walk's usable share estimates them, the user goes to the filler's set, due at once, and
 -- the stamp is marked running low ('lo': the filler's validity check reads it, so a queue
--- long by its length but mostly passed over is ranked again). With record = 0 nothing is written. Fewer than n found: a miss, nothing
--- written either (the caller ranks the normal way and stores a new queue).
+-- long by its length but mostly passed over is ranked again); its score there is that
+-- estimate (the fewest left are refilled first). With record = 0 nothing is written.
+-- Fewer than n found: a miss, nothing written either (the caller ranks the normal way and
+-- stores a new queue).
 -- KEYS[1] queue (list of "video\tbit,bit,..\tlogged features\titem JSON"; an entry stored
 -- before the features were logged has no third field), KEYS[2] its stamp (hash),
 -- KEYS[3] the user's meta (qg), KEYS[4] the catalogue meta (queue_epoch), KEYS[5] budgets,
@@ -88,9 +90,13 @@ if ARGV[2] == '1' then
   -- Entries whose budget ran out or that were seen elsewhere are passed over (16 % of queued
   -- entries after `bench serve`; 12 % of queues then held fewer than `low` usable entries
   -- with more than `low` left): the entries left are counted at this walk's usable share.
-  if (len - pos) * #vids < tonumber(ARGV[8]) * pos then
+  -- Due at once, scored with the usable entries it has left (far below any event's due
+  -- time, epoch ms): a filler behind takes the users nearest to a miss first, not in the
+  -- order of their ids (equal scores).
+  local left = (len - pos) * #vids
+  if left < tonumber(ARGV[8]) * pos then
     redis.call('HSET', KEYS[2], 'lo', 1)
-    redis.call('ZADD', KEYS[8], 'LT', 0, ARGV[5])
+    redis.call('ZADD', KEYS[8], 'LT', math.floor(left / pos), ARGV[5])
   end
 end
 return out
