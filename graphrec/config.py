@@ -124,11 +124,13 @@ class Settings(BaseSettings):
     queue_filler_nice: int = Field(default=10, ge=0, le=19)
     queue_filler: bool = False  # run a filler thread in each API worker (else standalone:
     # ``graphrec stream filler``)
-    # A queue miss ranks on the worker's event loop (its Redis round trips block the loop,
-    # a few tenths of a millisecond each on a near Redis) instead of in a thread: in a
-    # thread under load it waited for the GIL at every step, and its answer took 4-5 hits'
-    # time (docs/serving.md, round twenty). Off: a thread (a far Redis, long round trips).
-    feed_miss_inline: bool = True
+    # On: a queue miss ranks on the worker's event loop instead of in a thread. In a thread
+    # under load it waits for the GIL at every step (`bench serve`, 100 clients: a miss
+    # took 199 ms at the median, a hit 54); on the loop it took 78 ms, but its Redis round
+    # trips, waiting behind the other workers' pops, block every request of the worker:
+    # hits' p95 went 105 -> 135 ms. Only when nearly every feed misses is the loop better
+    # (277 against 223 feeds/s). Off by default (docs/serving.md, round twenty).
+    feed_miss_inline: bool = False
 
     # --- world generation and loading ---------------------------------------------------
     load_batch_size: int = 10_000
@@ -186,6 +188,10 @@ class Settings(BaseSettings):
     # walks only what came after. Without it each worker paused 130 ms (median; 230 at most)
     # about every 2 s under `bench serve`'s 100 clients: the p99 (docs/serving.md, round 19).
     api_gc_freeze: bool = True
+    # The GIL's switch interval in API workers, in ms (None: Python's 5): how long a thread
+    # that wants the GIL (a queue miss ranked in the thread pool) may wait for the event loop
+    # to let it go, at each step of its work.
+    api_switch_interval_ms: float | None = Field(default=None, gt=0, le=100)
     feed_default_n: int = 10
     feed_max_n: int = 50
     feed_cold_start_share: float = 0.2

@@ -188,8 +188,8 @@ async def answer_feed(
     # would have FastAPI validate it again and serialise it in Python (the hottest route).
     # On the spine a feed from the user's queue is joined from the script's answer.
     # The route is async: a queued feed is one awaited Redis script on the event loop (no
-    # hop to a thread); a miss ranks there too (``feed_miss_inline``; else in the thread
-    # pool, where the graph's feed always runs).
+    # hop to a thread); ranking (a miss, or the graph's feed) runs in the thread pool (a
+    # miss on the loop with ``feed_miss_inline``).
     # X-Feed-Queue says where a spine feed came from: "hit" (the user's queue) or why the
     # queue missed (none, user, epoch, shape, short: graphrec.spine.queue.MISSES).
     headers: dict[str, str] | None = None

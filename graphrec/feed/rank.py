@@ -115,11 +115,8 @@ def rerank(
     def fits(c: Candidate, creator_cap: int, tag_cap_: int) -> bool:
         if c.video_id in taken or per_creator.get(c.creator_id, 0) >= creator_cap:
             return False
-        count = per_tag.get
-        for t in c.tags:  # each within its cap (a tag listed twice: checked twice, harmless)
-            if count(t, 0) >= tag_cap_:
-                return False
-        return True
+        count = per_tag.get  # each tag within its cap (one listed twice: checked twice)
+        return all(count(t, 0) < tag_cap_ for t in c.tags)
 
     def count_in(c: Candidate) -> None:
         per_creator[c.creator_id] = per_creator.get(c.creator_id, 0) + 1

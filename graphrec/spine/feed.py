@@ -353,8 +353,8 @@ class StreamRecommender:
         deferred: list[Callable[[], None]] | None = None,
     ) -> tuple[bytes, str]:  # fmt: skip
         """:meth:`feed_body` for an ``async`` route: the queue's pop is awaited on the
-        event loop (no hop to a thread for the common case); a miss ranks on the loop too
-        (``feed_miss_inline``), else in a thread.
+        event loop (no hop to a thread for the common case); a miss ranks in a thread (or on
+        the loop too, with ``feed_miss_inline``).
         Also says where the feed came from: "hit" (the queue) or why the queue missed.
         With ``deferred`` (a list), a miss leaves storing the user's next pages to the
         caller (appended there, to run after the answer is sent): a miss answers sooner."""
@@ -382,7 +382,7 @@ class StreamRecommender:
                 raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
             return feed.to_json()
 
-        if self.settings.feed_miss_inline:  # on the event loop: no wait for the GIL
+        if self.settings.feed_miss_inline:  # on the event loop: no waits for the GIL
             return ranked(), why
         return await anyio.to_thread.run_sync(ranked), why
 
