@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
@@ -75,22 +74,6 @@ def frozen_heap(enabled: bool) -> Iterator[int]:
         gc.unfreeze()
 
 
-@contextmanager
-def switch_interval(ms: float | None) -> Iterator[float]:
-    """While serving, a thread that waits for the GIL (a feed ranked in the thread pool)
-    gets it after ``ms`` instead of Python's 5 ms (``sys.setswitchinterval``); the interval
-    before is put back on leaving. None: left as it is. Yields the interval in force (s)."""
-    before = sys.getswitchinterval()
-    if ms is None:
-        yield before
-        return
-    sys.setswitchinterval(ms / 1000)
-    try:
-        yield sys.getswitchinterval()
-    finally:
-        sys.setswitchinterval(before)
-
-
 def create_app(
     settings: Settings | None = None,
     graph: Graph | None = None,
@@ -143,10 +126,7 @@ def create_app(
             filler.start()
         app.state.filler = filler
         try:
-            with (
-                frozen_heap(s.api_gc_freeze) as app.state.frozen_objects,
-                switch_interval(s.api_switch_interval_ms) as app.state.switch_interval_s,
-            ):
+            with frozen_heap(s.api_gc_freeze) as app.state.frozen_objects:
                 yield
         finally:
             if filler is not None:

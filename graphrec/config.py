@@ -188,10 +188,6 @@ class Settings(BaseSettings):
     # walks only what came after. Without it each worker paused 130 ms (median; 230 at most)
     # about every 2 s under `bench serve`'s 100 clients: the p99 (docs/serving.md, round 19).
     api_gc_freeze: bool = True
-    # The GIL's switch interval in API workers, in ms (None: Python's 5): how long a thread
-    # that wants the GIL (a queue miss ranked in the thread pool) may wait for the event loop
-    # to let it go, at each step of its work.
-    api_switch_interval_ms: float | None = Field(default=None, gt=0, le=100)
     feed_default_n: int = 10
     feed_max_n: int = 50
     feed_cold_start_share: float = 0.2

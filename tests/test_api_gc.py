@@ -1,15 +1,13 @@
-"""The worker's heap is frozen while it serves (``api_gc_freeze``) and given back after; the
-GIL's switch interval is the configured one while it serves (``api_switch_interval_ms``)."""
+"""The worker's heap is frozen while it serves (``api_gc_freeze``) and given back after."""
 
 from __future__ import annotations
 
 import gc
-import sys
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app, frozen_heap, switch_interval
+from api.main import create_app, frozen_heap
 from graphrec.config import Settings
 from graphrec.db import Graph
 
@@ -56,26 +54,3 @@ def test_frozen_heap_gives_objects_back_when_serving_fails() -> None:
     assert gc.get_freeze_count() == 0
     with frozen_heap(False) as frozen:
         assert frozen == 0 and gc.get_freeze_count() == 0
-
-
-@pytest.mark.parametrize("ms", [1.0, None])
-def test_the_switch_interval_is_the_configured_one_while_serving(
-    loaded_graph: Graph, settings: Settings, ms: float | None
-) -> None:
-    before = sys.getswitchinterval()
-    assert before != 0.001
-    app = create_app(settings.model_copy(update={"api_switch_interval_ms": ms}), graph=loaded_graph)
-    with TestClient(app) as client:
-        want = 0.001 if ms else before
-        assert sys.getswitchinterval() == pytest.approx(want)
-        assert app.state.switch_interval_s == pytest.approx(want)
-        assert client.get("/ping").status_code == 200
-    assert sys.getswitchinterval() == before  # put back on shutdown
-
-
-def test_the_switch_interval_is_put_back_when_serving_fails() -> None:
-    before = sys.getswitchinterval()
-    with pytest.raises(RuntimeError), switch_interval(2.0) as got:
-        assert got == pytest.approx(0.002) == sys.getswitchinterval()
-        raise RuntimeError("the server stopped")
-    assert sys.getswitchinterval() == before
