@@ -109,7 +109,8 @@ class Settings(BaseSettings):
     # Entries kept per user: 12 pages of 10 per ranking. At 60 (6 pages) `bench serve`'s 100
     # clients outran the niced filler (entries passed over when budgets ran out): 9% of feeds
     # missed ("short") and ranked in the request, the API's CPU per feed 3x a hit's and p99 1.3 s;
-    # at 120 none did (docs/serving.md, "The feed queue"). About 340 bytes of Redis an entry.
+    # at 120 none did then (docs/serving.md, "The feed queue"); with faster feeds since,
+    # 0.7-2 % of that level's feeds miss again (round twenty). About 400 bytes an entry.
     feed_queue_depth: int = Field(default=120, ge=0, le=500)
     feed_queue_ttl_s: int = Field(default=600, ge=1)  # staleness bound vs the shared lists
     feed_queue_low: int = Field(default=40, ge=0)  # fewer left: the filler tops it up
