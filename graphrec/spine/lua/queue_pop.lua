@@ -93,10 +93,10 @@ if ARGV[2] == '1' then
   -- Due at once, scored with the usable entries it has left (far below any event's due
   -- time, epoch ms): a filler behind takes the users nearest to a miss first, not in the
   -- order of their ids (equal scores).
-  local left = (len - pos) * #vids
-  if left < tonumber(ARGV[8]) * pos then
+  local rest = (len - pos) * #vids  -- the usable entries left, times pos
+  if rest < tonumber(ARGV[8]) * pos then
     redis.call('HSET', KEYS[2], 'lo', 1)
-    redis.call('ZADD', KEYS[8], 'LT', math.floor(left / pos), ARGV[5])
+    redis.call('ZADD', KEYS[8], 'LT', math.floor(rest / pos), ARGV[5])
   end
 end
 return out
