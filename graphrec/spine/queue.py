@@ -39,10 +39,10 @@ validity check reads) makes users due at once, scored with the usable entries le
 an epoch bump: nothing of the queue is usable), so a filler that is behind takes the users
 nearest to a miss first; an epoch bump hands over the users holding a queue (the ``qheld``
 sorted sets, kept by the store script), not every known user. A user with no queue (no feed
-read within the queue's TTL) is not handed over by an event: the next feed ranks and stores one. At most
-``queue_fill_per_s`` users are ranked a second: ``graphrec stream filler``, or a thread per API
-worker with ``queue_filler``. A Redis Cluster keeps budgets and users on different slots:
-there the queue is off (feeds rank every time).
+read within the queue's TTL) is not handed over by an event: the next feed ranks and stores
+one. At most ``queue_fill_per_s`` users are ranked a second: ``graphrec stream filler``, or a
+thread per API worker with ``queue_filler``. A Redis Cluster keeps budgets and users on
+different slots: there the queue is off (feeds rank every time).
 """
 
 from __future__ import annotations
