@@ -115,8 +115,14 @@ class Settings(BaseSettings):
     feed_queue_ttl_s: int = Field(default=600, ge=1)  # staleness bound vs the shared lists
     feed_queue_low: int = Field(default=40, ge=0)  # fewer left: the filler tops it up
     # The nearline filler: users whose queue was invalidated or ran low are recomputed in
-    # the background, at most this many per second per filler (0: no filler runs).
-    queue_fill_per_s: float = Field(default=50.0, ge=0)
+    # the background, at most this many per second per filler (0: no filler runs). Its
+    # thread's nice value (below) already puts it behind requests when both want the CPU;
+    # the cap bounds what it takes of idle cores. At 50 a second `bench serve` left 5,000-
+    # 10,000 users due after each level (a refill is about 2.5 ms of CPU on a quiet host) and
+    # 5-6 % of the 100-client level's feeds missed; at 200 the filler catches up while the
+    # graph drains between levels: 2.6-3.4 % missed, p99 226-320 against 568-710 ms
+    # (docs/serving.md, round twenty-one).
+    queue_fill_per_s: float = Field(default=200.0, ge=0)
     # The debounce: an event makes its user due for a refill this long after it (a burst of
     # the user's events within it costs one ranking; the next feed meanwhile ranks anyway).
     queue_fill_delay_ms: int = Field(default=300, ge=0)
