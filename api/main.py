@@ -121,8 +121,9 @@ def create_app(
         app.state.recommender = recommender
         filler = None
         if s.queue_filler and isinstance(recommender, StreamRecommender):
-            # Feed queues recomputed nearline in this worker (else `graphrec stream filler`).
-            filler = QueueFiller(recommender)
+            # Feed queues recomputed nearline in this worker (else `graphrec stream filler`),
+            # at the in-worker pace: the thread shares this worker's GIL with its requests.
+            filler = QueueFiller(recommender, per_s=s.queue_fill_per_s_in_worker)
             filler.start()
         app.state.filler = filler
         try:

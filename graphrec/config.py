@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     # graph drains between levels: 2.6-3.4 % missed, p99 226-320 against 568-710 ms
     # (docs/serving.md, round twenty-one).
     queue_fill_per_s: float = Field(default=200.0, ge=0)
+    # The same cap for a filler thread inside an API worker (`queue_filler`): there it shares
+    # the worker's GIL with the requests, which its nice value does not reach (a niced thread
+    # preempted while it holds the GIL stalls the event loop), so it keeps the old pace.
+    queue_fill_per_s_in_worker: float = Field(default=50.0, ge=0)
     # The debounce: an event makes its user due for a refill this long after it (a burst of
     # the user's events within it costs one ranking; the next feed meanwhile ranks anyway).
     queue_fill_delay_ms: int = Field(default=300, ge=0)

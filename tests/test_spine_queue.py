@@ -306,6 +306,39 @@ def test_the_filler_recomputes_outdated_queues(
     assert all(rec.queue.valid(users, n=10, scenario="default"))
 
 
+def test_an_api_worker_runs_its_own_filler_at_the_in_worker_pace(
+    loaded_graph: Graph, settings: Settings, spine: Spine, world_s: World
+) -> None:
+    # queue_filler: a filler thread in the worker, paced by queue_fill_per_s_in_worker (it
+    # shares the worker's GIL), not by the standalone filler's queue_fill_per_s.
+    s = settings.model_copy(
+        update={"queue_filler": True, "queue_fill_delay_ms": 0, "queue_fill_per_s": 500.0,
+                "queue_fill_per_s_in_worker": 20.0}
+    )  # fmt: skip
+    uid = world_s.users[15]["id"]
+    app = create_app(s, graph=loaded_graph)
+    with TestClient(app) as c:
+        filler = app.state.filler
+        assert isinstance(filler, QueueFiller) and filler.per_s == 20.0 and filler.alive
+        assert c.get(f"/users/{uid}/feed?n=10&record=false").status_code == 200
+        rec = StreamRecommender(spine)
+        assert rec.queue.valid([uid], n=10, scenario="default") == [True]
+        vid = next(v["id"] for v in world_s.videos if v["status"] == "approved")
+        ev = {"event_id": "worker-fill-1", "user_id": uid, "kind": "like", "video_id": vid}
+        assert append_events(spine, [ev]).accepted == 1  # the queue is outdated, the user due
+        assert rec.queue.valid([uid], n=10, scenario="default") == [False]
+        deadline = time.monotonic() + 20
+        while not rec.queue.valid([uid], n=10, scenario="default")[0]:
+            assert time.monotonic() < deadline, "the worker's filler did not refill the queue"
+            time.sleep(0.05)
+        r = c.get(f"/users/{uid}/feed?n=10&record=false")
+        assert r.status_code == 200 and r.headers["X-Feed-Queue"] == "hit"
+    assert not filler.alive  # stopped with the app
+    plain = create_app(settings, graph=loaded_graph)
+    with TestClient(plain):
+        assert plain.state.filler is None  # no filler thread unless asked
+
+
 def test_a_pool_entry_that_moved_outdates_every_queue(spine: Spine, loaded_graph: Graph) -> None:
     before = spine.r.hget(spine.keys.meta, "queue_epoch")
     sync_budgets(loaded_graph, spine)  # nothing moved: queues stay
