@@ -115,13 +115,13 @@ class Settings(BaseSettings):
     feed_queue_ttl_s: int = Field(default=600, ge=1)  # staleness bound vs the shared lists
     feed_queue_low: int = Field(default=40, ge=0)  # fewer left: the filler tops it up
     # The nearline filler: users whose queue was invalidated or ran low are recomputed in
-    # the background, at most this many per second per filler (0: no filler runs). Its
-    # thread's nice value (below) already puts it behind requests when both want the CPU;
-    # the cap bounds what it takes of idle cores. At 50 a second `bench serve` left 5,000-
-    # 10,000 users due after each level (a refill is about 2.5 ms of CPU on a quiet host) and
-    # 5-6 % of the 100-client level's feeds missed; at 200 the filler catches up while the
-    # graph drains between levels: 2.6-3.4 % missed, p99 226-320 against 568-710 ms
-    # (docs/serving.md, round twenty-one).
+    # the background, at most this many per second per filler (0: no filler runs). In the
+    # API's scheduler group its thread's nice value (below) already puts it behind requests
+    # when both want the CPU, so the cap mostly bounds what it takes of idle cores (and, in a
+    # group of its own, about 0.5 cores at 2.5 ms a refill). At 50 a second `bench serve`
+    # left 5,000-10,000 users due after each level and 5.9-6.5 % of the 100-client level's
+    # feeds missed; at 200 the filler catches up while the graph drains between levels:
+    # 2.4-3.4 % missed, p99 196-320 against 568-710 ms (docs/serving.md, round twenty-one).
     queue_fill_per_s: float = Field(default=200.0, ge=0)
     # The same cap for a filler thread inside an API worker (`queue_filler`): there it shares
     # the worker's GIL with the requests, which its nice value does not reach (a niced thread
