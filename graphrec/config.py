@@ -76,12 +76,6 @@ class Settings(BaseSettings):
     redis_port: int = 6390
     redis_appendfsync: Literal["always", "everysec", "no"] = "everysec"
     redis_maxmemory: str = "0"  # 0: no limit (the online state must never be evicted)
-    # The AOF is rewritten (a forked child dumps the whole dataset) once it has doubled and is
-    # at least this big. Redis's default, 64mb, rewrote it every 3-6 s under `bench events`
-    # (the events' script effects grow it by 25-40 MB a second over a base of about 130 MB
-    # on world M), each child taking 1-2 s of a core beside the ingest. Bigger means fewer
-    # rewrites, more disk between them, and a longer replay when Redis restarts.
-    redis_aof_rewrite_min_size: str = Field(default="1gb", pattern=r"^[0-9]+(b|kb|mb|gb)?$")
     redis_timeout_s: float = 1.0  # connect/read timeout: a dead Redis answers 503 within 2 s
     redis_max_connections: int = 64
     # A Redis Cluster keeps the budgets and each user's partition on different slots: a feed

@@ -14,8 +14,7 @@ Reached the three ways Neo4j is (:mod:`graphrec.services.provide`):
    it (the binary picks its role from its name), so we make that symlink ourselves.
 
 Durability: ``appendonly yes`` with ``appendfsync`` from the settings (``everysec`` by
-default); the AOF is rewritten once it has doubled and reached ``redis_aof_rewrite_min_size``
-(1gb: Redis's 64mb default forked a rewrite every few seconds under a heavy ingest). Redis writes a command to the AOF file (``write(2)``) before it replies, so an
+default). Redis writes a command to the AOF file (``write(2)``) before it replies, so an
 acknowledged write survives the Redis process being killed in every mode; ``everysec`` may lose
 the last second only if the whole machine loses power; ``always`` also survives that, at one
 fsync per event-loop round.
@@ -220,7 +219,6 @@ class LocalRedis:
     port: int = 6390
     appendfsync: str = "everysec"
     maxmemory: str = "0"
-    aof_rewrite_min_size: str = "1gb"
     start_timeout_s: float = 30.0
     settings: Settings | None = None
 
@@ -233,7 +231,6 @@ class LocalRedis:
             "port": s.redis_port,
             "appendfsync": s.redis_appendfsync,
             "maxmemory": s.redis_maxmemory,
-            "aof_rewrite_min_size": s.redis_aof_rewrite_min_size,
             "settings": s,
         }
         values.update(overrides)
@@ -298,7 +295,6 @@ class LocalRedis:
                 "appendonly yes",
                 f"appendfsync {self.appendfsync}",
                 "aof-use-rdb-preamble yes",
-                f"auto-aof-rewrite-min-size {self.aof_rewrite_min_size}",
                 f"maxmemory {self.maxmemory}",
                 "maxmemory-policy noeviction",
                 "",
@@ -422,7 +418,6 @@ def _start_container(settings: Settings) -> RedisHandle:
     container = RedisContainer(image=settings.redis_image)
     container.with_command(
         f"redis-server --appendonly yes --appendfsync {settings.redis_appendfsync}"
-        f" --auto-aof-rewrite-min-size {settings.redis_aof_rewrite_min_size}"
     )
     container.start()
     host = container.get_container_host_ip()
