@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphrec.spine.append import append_events, video_facts
-from graphrec.spine.store import Spine
+from graphrec.spine.store import RECENT, Spine
 from graphrec.world.generate import World
 
 NOW = 1_800_000_000_000
@@ -135,6 +135,62 @@ def test_a_batch_leaves_the_state_that_its_events_one_by_one_leave(
         ]
         assert spine.r.hget(spine.keys.user(u, "meta"), "qg") == last_id(spine, u).encode()
     state = after_batch[uid]
+    assert all(len(set(after_batch[u]["recent"])) == len(after_batch[u]["recent"]) for u in users)
     assert state["tags"][facts[a]["tags"][0]] == "10"  # clamped at the bound
     assert state["recent"][:4] == [a, c, b, d]  # most recently engaged first, once each
     assert creator in state["follows"]
+
+
+def test_a_partition_with_thousands_of_users_in_one_batch_checks_each(
+    spine: Spine, world_s: World
+) -> None:
+    """The script checks a batch's users 1,000 at a time: Lua's unpack refuses ~8,000 values
+    at once, and a batch may hold 10,000 events of as many users in one partition. Known users
+    anywhere in the batch are accepted, unknown ones refused, in their places."""
+    uid = world_s.users[7]["id"]
+    part = spine.keys.part(uid)
+    video = next(v["id"] for v in world_s.videos if v["status"] == "approved")
+    ghosts = [g for g in (f"ghost-{i}" for i in range(20 * 8_500)) if spine.keys.part(g) == part]
+    ghosts = ghosts[:8_500]
+    assert len(ghosts) == 8_500
+
+    def ev(i: int, user: str) -> dict[str, Any]:
+        return {"event_id": f"big-{i}", "user_id": user, "kind": "view", "video_id": video}
+
+    batch = [ev(i, g) for i, g in enumerate(ghosts)]
+    batch.insert(8_200, ev(9_000, uid))  # a known user past the first 8,000
+    batch.insert(10, ev(9_001, uid))  # and within the first 1,000
+    before = spine.r.xlen(spine.keys.stream(part))
+    got = append_events(spine, batch, now=NOW)
+    assert got.accepted == 2
+    assert len(got.rejected) == 8_500
+    refused = {i for i, _ in got.rejected}
+    assert 10 not in refused and 8_201 not in refused
+    assert all("unknown user" in why for _, why in got.rejected)
+    assert spine.r.xlen(spine.keys.stream(part)) == before + 2
+
+
+def test_a_video_already_in_the_recent_list_moves_to_its_head_once(
+    spine: Spine, world_s: World
+) -> None:
+    """The script skips the list's scan (LREM) for a video whose seen bits were not all set:
+    a video the user engaged with before (synced from the graph, or appended) has them all,
+    so it is found and moved, never listed twice; a new one is pushed, the list cut to size."""
+    r = spine.r
+    uid = next(
+        u["id"] for u in world_s.users[10:] if r.llen(spine.keys.user(u["id"], "recent")) >= 3
+    )
+    key = spine.keys.user(uid, "recent")
+    before = [v.decode() for v in r.lrange(key, 0, -1)]
+    oldest = before[-1]
+    got = append_events(spine, [{"event_id": "mv-1", "user_id": uid, "kind": "view",
+                                 "video_id": oldest}], now=NOW)  # fmt: skip
+    assert got.accepted == 1
+    after = [v.decode() for v in r.lrange(key, 0, -1)]
+    assert after == [oldest, *before[:-1]]
+    approved = [v["id"] for v in world_s.videos if v["status"] == "approved"]
+    fresh = next(v for v in approved if v not in before)
+    got = append_events(spine, [{"event_id": "mv-2", "user_id": uid, "kind": "like",
+                                 "video_id": fresh}], now=NOW)  # fmt: skip
+    assert got.accepted == 1
+    assert [v.decode() for v in r.lrange(key, 0, -1)] == [fresh, *after][:RECENT]

@@ -272,7 +272,9 @@ async def _events_run(
 
     async def client(ci: int) -> None:
         nonlocal sent, accepted, resent, duplicates
-        rng = random.Random(ci)
+        # Seeded by client and phase: the warm-up sends other (user, video) pairs than the
+        # measured run, which would otherwise repeat every pair the warm-up sent 30 s before.
+        rng = random.Random(f"{'warm' if run_id.startswith('warm-') else 'run'}-{ci}")
         http = Http("127.0.0.1", port, key)
         n = 0
         try:
@@ -951,7 +953,13 @@ def bench_events(
         before = settle(redis_url, meter)
         whole = CpuMeter(meter)  # the load and the graph writer catching up after it
         mark = slowlog_mark(redis_url)
+        commands = redis_commands(redis_url)
         result = in_process(_events_worker, args, seconds + samples + 180, meter)
+        # Redis's work per event sent during the load: the append scripts and what they call,
+        # the graph writer's reads and acks, the filler's refills (a breakdown, not a sum).
+        per_event_commands = commands_per_request(
+            commands, redis_commands(redis_url), result["ingest"]["events_sent"], top=20
+        )
         # Let the graph writer finish, then count what the graph holds of this run.
         t = time.perf_counter()
         drained = False
@@ -999,6 +1007,7 @@ def bench_events(
         # What held Redis for 10 ms or more (load and drain): the ingest's scripts of 1,000
         # events, and whatever else stalled the feeds and events behind it.
         "redis_slow_commands": slow,
+        "redis_commands_per_event": per_event_commands,
         "stream_before": before,
         "warmup_seconds": warmup,
         "warmup_events": warm["events_sent"] if warm else 0,

@@ -1,21 +1,25 @@
 -- Appends one partition's share of an event batch, atomically: per event, the existence check
 -- of the user, the dedup key (SET NX with a retention), the stream entry (XADD, AOF-logged
 -- before the reply) and the user's online state (tag weights clamped, liked tags, net skips
--- per creator, follows, seen filter bits, the videos engaged with last); then each user's online embedding steps once
--- towards (or away from) the batch's videos, as cypher/serving/update_profiles does.
+-- per creator, follows, seen filter bits, the videos engaged with last); then each user's
+-- online embedding steps once towards (or away from) the batch's videos, as
+-- cypher/serving/update_profiles does.
 -- Every key shares the partition's hash tag: one Redis Cluster slot per call. Inside Redis
--- each redis.call costs a few microseconds, so only the user check, the dedup key and the
--- stream entry are per event (in the batch's order); the online state is written per user
--- once the batch's accepted events are known (a user sends many events a batch): one HMGET
--- and one HSET of the tag weights (computed exactly, see tag_value), one HINCRBY per
--- liked tag and per skipped creator, one SADD, one BITFIELD with every seen bit, the recent
--- list rewritten once. The state left is the one the events written one by one would leave.
+-- each redis.call costs a few microseconds, so only the dedup key and the stream entry are
+-- per event (in the batch's order; the batch's users are checked in one SMISMEMBER); the
+-- online state is written per user once the batch's accepted events are known (a user may
+-- send many events a batch): one HMGET and one HSET of the tag weights (computed exactly, see
+-- tag_value), one HINCRBY per liked tag and per skipped creator, one SADD, one BITFIELD with
+-- every seen bit, the recent list rewritten once. The state left is the one the events
+-- written one by one would leave.
+-- Numbers that repeat (ttl, maxlen, the seen bits, which the caller sends as text) go to
+-- Redis as strings: a Lua number argument is formatted ("%.17g") on every call.
 -- KEYS[1] partition stream, KEYS[2] the partition's set of known user ids
 -- ARGV[1] key prefix of the partition ("gr:{p3}:"), ARGV[2] JSON request
 --   {ttl, maxlen, rate, minw, maxw, dim, recent, qdelay (ms),
 --    steps: {kind: [tenths, r]} (the kind's weight as Redis sends a Lua number, "%.17g",
 --      = tenths / 10 + r * 1e-17 exactly; a kind absent is applied step by step),
---    vids: {video: [tags, seen bits]} (each video of the events once),
+--    vids: {video: [tags, seen bits as text]} (each video of the events once),
 --    events: [{id, u, k, at, v?, c?, wm?, w}]}
 -- ARGV[3..] pairs: video id, its embedding as normalised little-endian float32
 -- returns: one status per event: accepted | duplicate | unknown user
@@ -24,6 +28,7 @@ local req = cjson.decode(ARGV[2])
 local vec = {}
 for i = 3, #ARGV, 2 do vec[ARGV[i]] = ARGV[i + 1] end
 local dim = req.dim
+local ttl, maxlen = tostring(req.ttl), tostring(req.maxlen)
 local fmt = '<' .. string.rep('f', dim)
 local steps = req.steps or {}
 local vids = req.vids
@@ -31,24 +36,31 @@ local none = {}
 local out, deltas, known, active, last = {}, {}, {}, {}, {}
 local unpacked = {}  -- video id -> its embedding as numbers (a batch repeats videos)
 local mine, order = {}, {}  -- per user: the accepted events, in order; users in first order
+do  -- which of the batch's users are known: one SMISMEMBER per 1,000 (unpack's stack)
+  local ul, seen = {}, {}
+  for _, e in ipairs(req.events) do
+    if not seen[e.u] then seen[e.u] = true; ul[#ul + 1] = e.u end
+  end
+  for s = 1, #ul, 1000 do
+    local got = redis.call('SMISMEMBER', users, unpack(ul, s, math.min(s + 999, #ul)))
+    for n = 1, #got do known[ul[s + n - 1]] = got[n] == 1 end
+  end
+end
 for i, e in ipairs(req.events) do
   local k = known[e.u]
-  if k == nil then
-    k = redis.call('SISMEMBER', users, e.u) == 1
-    known[e.u] = k
-  end
   if not k then
     out[i] = 'unknown user'
-  elseif not redis.call('SET', prefix .. 'ev:' .. e.id, '1', 'NX', 'EX', req.ttl) then
+  elseif not redis.call('SET', prefix .. 'ev:' .. e.id, '1', 'NX', 'EX', ttl) then
     out[i] = 'duplicate'
   else
     out[i] = 'accepted'
-    local f = {'k', e.k, 'id', e.id, 'u', e.u, 'at', tostring(e.at)}
+    local at = tostring(e.at)
+    local f = {'k', e.k, 'id', e.id, 'u', e.u, 'at', at}
     if e.v then f[#f + 1] = 'v'; f[#f + 1] = e.v end
     if e.c then f[#f + 1] = 'c'; f[#f + 1] = e.c end
     if e.wm then f[#f + 1] = 'wm'; f[#f + 1] = tostring(e.wm) end
-    last[e.u] = redis.call('XADD', stream, 'MAXLEN', '~', req.maxlen, '*', unpack(f))
-    active[e.u] = e.at  -- written once per user below
+    last[e.u] = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', unpack(f))
+    active[e.u] = at  -- written once per user below
     local m = mine[e.u]
     if not m then
       m = {}
@@ -169,7 +181,7 @@ end
 for _, uid in ipairs(order) do
   local up = prefix .. 'u:' .. uid .. ':'
   local tags, tag_evs, liked, liked_n, skips, skips_n = {}, {}, {}, {}, {}, {}
-  local follows, bits, recent = {}, {}, {}
+  local follows, bits = {}, {}
   local evs = mine[uid]
   local bitsof = {}  -- the videos whose seen bits are set (once each)
   for _, e in ipairs(evs) do
@@ -196,7 +208,7 @@ for _, uid in ipairs(order) do
     if vf and not bitsof[e.v] then
       bitsof[e.v] = true
       for _, b in ipairs(vf[2]) do
-        bits[#bits + 1] = 'SET'; bits[#bits + 1] = 'u1'; bits[#bits + 1] = b; bits[#bits + 1] = 1
+        bits[#bits + 1] = 'SET'; bits[#bits + 1] = 'u1'; bits[#bits + 1] = b; bits[#bits + 1] = '1'
       end
     end
     if e.w ~= 0 and e.v and vec[e.v] then
@@ -221,8 +233,9 @@ for _, uid in ipairs(order) do
   if #follows > 0 then redis.call('SADD', up .. 'follows', unpack(follows)) end
   if #bits > 0 then redis.call('BITFIELD', up .. 'seen', unpack(bits)) end
   -- The videos engaged with, most recent first (each once), then the list as it was less
-  -- those, cut to its length: what LREM + LPUSH + LTRIM per event would leave. Each LREM
-  -- scans the list (up to 200): past 3 videos, one LRANGE + DEL + RPUSH costs less.
+  -- those, cut to its length: what LREM + LPUSH + LTRIM per event would leave (the trim only
+  -- when the push made it longer). Each LREM scans the list (up to 200): past 3 videos, one
+  -- LRANGE + DEL + RPUSH costs less.
   local head, put = {}, {}
   for j = #evs, 1, -1 do
     local e = evs[j]
@@ -236,8 +249,9 @@ for _, uid in ipairs(order) do
     for _, v in ipairs(head) do redis.call('LREM', key, 0, v) end
     local push = {}
     for j = #head, 1, -1 do push[#push + 1] = head[j] end
-    redis.call('LPUSH', key, unpack(push))
-    redis.call('LTRIM', key, 0, req.recent - 1)
+    if redis.call('LPUSH', key, unpack(push)) > req.recent then
+      redis.call('LTRIM', key, 0, req.recent - 1)
+    end
   elseif #head > 0 then  -- many: the list read once and written once
     for _, v in ipairs(redis.call('LRANGE', key, 0, -1)) do
       if #head >= req.recent then break end
