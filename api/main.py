@@ -41,6 +41,7 @@ from graphrec.feed import FeedPolicy, Recommender
 from graphrec.spine import Spine
 from graphrec.spine.feed import StreamRecommender
 from graphrec.spine.queue import QueueFiller
+from graphrec.spine.store import store_error
 from graphrec.spine.writer import GraphWriter
 
 log = logging.getLogger(__name__)
@@ -165,10 +166,11 @@ def create_app(
 
     @app.exception_handler(rx.RedisError)
     async def redis_error(request: Request, exc: rx.RedisError) -> JSONResponse:
-        log.warning("%s %s: Redis: %s", request.method, request.url.path, exc)
-        return JSONResponse(
-            status_code=503, content={"detail": "Redis is unavailable; retry shortly"}
-        )
+        # Anything the library did not translate: down or busy is 503, a refusal for good 500.
+        err = store_error(exc)
+        log.warning("%s %s: Redis: %s: %s", request.method, request.url.path,
+                    type(err).__name__, exc)  # fmt: skip
+        return JSONResponse(status_code=err.http_status, content={"detail": err.public})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

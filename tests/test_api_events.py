@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from graphrec.config import Settings
 from graphrec.db import Graph
+from graphrec.spine.append import video_facts
 from graphrec.world.generate import World
 
 KEY = {"X-API-Key": "graphrec-dev-api-key"}
@@ -132,3 +133,36 @@ def test_a_batch_with_nothing_good_is_422(client: TestClient) -> None:
         "/events", content=b"{not json", headers={**KEY, "Content-Type": "application/json"}
     )
     assert r.status_code == 422
+
+
+def test_a_command_redis_refuses_for_good_is_a_500_and_the_retry_loses_nothing(
+    client: TestClient, world_s: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A refusal a retry does not cure (here a user's tag weights held as a string: the
+    append script's HMGET answers WRONGTYPE) is a 500, not the 503 "Redis is unavailable"
+    that tells a client to retry; Redis's words go to the log only. The script had appended
+    the event before it failed (Redis does not roll a script back): once the key is fixed the
+    retry is acknowledged as a duplicate and the event is in the stream once."""
+    spine = client.app.state.spine  # type: ignore[attr-defined]
+    uid = world_s.users[9]["id"]
+    approved = [v["id"] for v in world_s.videos if v["status"] == "approved"][:200]
+    facts = video_facts(spine, approved)
+    vid = next(v for v in approved if facts.get(v, {}).get("tags"))
+    tags = spine.keys.user(uid, "tags")
+    saved = spine.r.dump(tags)
+    spine.r.delete(tags)
+    spine.r.set(tags, "not a hash")
+    batch = [{"event_id": "wt-1", "user_id": uid, "kind": "like", "video_id": vid}]
+    with caplog.at_level("WARNING"):
+        r = client.post("/events", json=batch, headers=KEY)
+    assert r.status_code == 500, r.text
+    assert "Redis is unavailable" not in r.text and "WRONGTYPE" not in r.text
+    assert any("StoreFault" in m and "WRONGTYPE" in m for m in caplog.messages)
+    spine.r.delete(tags)
+    if saved is not None:
+        spine.r.restore(tags, 0, saved)
+    r = client.post("/events", json=batch, headers=KEY)
+    assert r.status_code == 200 and r.json()["accepted"] + r.json()["duplicates"] == 1
+    stream = spine.keys.stream(spine.keys.part(uid))
+    ids = [f[b"id"] for _, f in spine.r.xrange(stream) if f.get(b"id") == b"wt-1"]
+    assert ids == [b"wt-1"]

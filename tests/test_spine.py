@@ -3,12 +3,21 @@ idempotent replays, a killed consumer, the next feed reflecting an event before 
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from graphrec.db import Graph
 from graphrec.spine import Spine
 from graphrec.spine.append import append_events
 from graphrec.spine.feed import StreamRecommender
+from graphrec.spine.store import StoreFault, StoreUnavailable, store_error
 from graphrec.spine.stream import StreamReader
 from graphrec.spine.writer import GROUP, GraphWriter
 from graphrec.world.generate import World
@@ -170,3 +179,40 @@ def test_workers_reuse_parsed_lists_until_the_sync_bumps_their_version(
     rec.feed(uid, 5, record=False)
     assert rec.lists.get(key, ["stale"]) == []
     assert rec.feed(uid, 5, record=False).candidates.get("catalogue", 0) == 0
+
+
+def test_redis_errors_split_into_retry_later_and_faults(spine: Spine) -> None:
+    """Real Redis errors, classified: a refusal for good (a key of the wrong type, a script
+    that fails) is a StoreFault (500); Redis busy with a long script or not reachable is
+    StoreUnavailable (503, retry)."""
+    r = spine.r
+    assert spine.url is not None
+    r.hset("gr:{c}:test-hash", "a", 1)
+
+    def refused(call: Callable[[], object]) -> redis.RedisError:
+        with pytest.raises(redis.RedisError) as got:
+            call()
+        return got.value
+
+    wrongtype = store_error(refused(lambda: r.get("gr:{c}:test-hash")))
+    assert isinstance(wrongtype, StoreFault) and wrongtype.http_status == 500
+    assert "WRONGTYPE" in str(wrongtype)
+    script = store_error(refused(lambda: r.eval("return redis.call('NOSUCHCOMMAND')", 0)))
+    assert isinstance(script, StoreFault)
+    down = redis.Redis(port=1, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0))
+    gone = store_error(refused(down.ping))
+    assert isinstance(gone, StoreUnavailable) and gone.http_status == 503
+    # BUSY: another client's command while a script runs past busy-reply-threshold (ms).
+    old = r.config_get("busy-reply-threshold")["busy-reply-threshold"]
+    r.config_set("busy-reply-threshold", 50)
+    spin = "local t = redis.call('TIME'); local s = t[1] * 1e6 + t[2]; " \
+           "repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] - s > 600000; return 1"  # fmt: skip
+    runner = threading.Thread(target=lambda: redis.Redis.from_url(spine.url).eval(spin, 0))
+    try:
+        runner.start()
+        time.sleep(0.2)
+        busy = store_error(refused(lambda: redis.Redis.from_url(spine.url).get("gr:{c}:x")))
+    finally:
+        runner.join()
+        r.config_set("busy-reply-threshold", old)
+    assert isinstance(busy, StoreUnavailable)

@@ -30,7 +30,7 @@ from graphrec.events import (
     IngestResult,
     validate_fields,
 )
-from graphrec.spine.store import RECENT, Spine, StoreUnavailable, seen_bits
+from graphrec.spine.store import RECENT, Spine, seen_bits, store_error
 
 
 def _exact_step(w: float) -> list[int] | None:
@@ -94,7 +94,7 @@ def append_events(
     try:
         _append(spine, good, result, now)
     except redis.RedisError as e:
-        raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
+        raise store_error(e) from e
     result.rejected.sort()
     result.seconds = time.perf_counter() - started
     return result

@@ -59,7 +59,7 @@ from graphrec.feed.sources import (
 from graphrec.learn.ranker import log_vectors, ranker_table
 from graphrec.spine.queue import FeedQueue, Popped
 from graphrec.spine.state import list_name
-from graphrec.spine.store import SeenFilter, Spine, StoreUnavailable
+from graphrec.spine.store import SeenFilter, Spine, store_error
 
 Ranker = Callable[[Sequence[Candidate], UserContext, FeedPolicy, Mix], None]
 MAX_CACHED = 20_000
@@ -329,7 +329,7 @@ class StreamRecommender:
             feed.queue = why
             return feed
         except redis.RedisError as e:
-            raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
+            raise store_error(e) from e
 
     def feed_body(
         self, user_id: str, n: int = 10, scenario: str | None = None, *, record: bool = True
@@ -345,7 +345,7 @@ class StreamRecommender:
                     return self._joined(user_id, sc, popped, started)
             feed = self._feed(user_id, n, sc, at=None, record=record, started=started)
         except redis.RedisError as e:
-            raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
+            raise store_error(e) from e
         return feed.to_json()
 
     async def feed_body_async(
@@ -368,7 +368,7 @@ class StreamRecommender:
                     user_id, n, sc, record=record, at=int(time.time() * 1000), feed_id=feed_id
                 )
             except redis.RedisError as e:
-                raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
+                raise store_error(e) from e
             if isinstance(popped, Popped):
                 return self._joined(user_id, sc, popped, started), "hit"
             why = popped
@@ -379,7 +379,7 @@ class StreamRecommender:
                     user_id, n, sc, at=None, record=record, started=started, deferred=deferred
                 )
             except redis.RedisError as e:
-                raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
+                raise store_error(e) from e
             return feed.to_json()
 
         if self.settings.feed_miss_inline:  # on the event loop: no waits for the GIL
@@ -408,7 +408,7 @@ class StreamRecommender:
                 started=time.perf_counter(),
             )  # fmt: skip
         except redis.RedisError as e:
-            raise StoreUnavailable(f"Redis is unavailable: {type(e).__name__}") from e
+            raise store_error(e) from e
 
     def _check(self, n: int, scenario: str | None) -> str:
         if not 1 <= n <= self.settings.feed_max_n:

@@ -45,6 +45,35 @@ class StoreUnavailable(GraphrecError):
     public = "Redis is unavailable; retry shortly"
 
 
+class StoreFault(GraphrecError):
+    """Redis refused a command for a reason a retry does not cure (a script that failed, a
+    key of the wrong type): a fault to look into, not an outage. Redis's words go to the
+    server log."""
+
+    http_status = 500
+
+
+# Refusals a server answers while it cannot take the command yet will (a replica, loading
+# its data, out of memory, a script running long, an AOF it cannot write, a Cluster moving
+# slots): the caller should retry, as when Redis is down. redis-py raises some as classes of
+# their own, the rest as a ResponseError starting with the code.
+_TRANSIENT_CODES = ("BUSY", "CLUSTERDOWN", "LOADING", "MASTERDOWN", "MISCONF", "NOREPLICAS",
+                    "OOM", "READONLY", "TRYAGAIN")  # fmt: skip
+_TRANSIENT = (redis.exceptions.ReadOnlyError, redis.exceptions.OutOfMemoryError,
+              redis.exceptions.NoScriptError, redis.exceptions.ClusterError)  # fmt: skip
+
+
+def store_error(e: redis.RedisError) -> GraphrecError:
+    """What a Redis error means to a caller: :class:`StoreUnavailable` (503, retry) when
+    Redis is down, slow or not taking commands for now; :class:`StoreFault` (500) when it
+    refused one for good."""
+    if isinstance(e, redis.ResponseError) and not isinstance(e, _TRANSIENT):
+        text = str(e)
+        if not text.startswith(_TRANSIENT_CODES):
+            return StoreFault(f"Redis refused a command: {text[:300]}")
+    return StoreUnavailable(f"Redis is unavailable: {type(e).__name__}")
+
+
 # How many videos a user engaged with last are kept (the item-to-item source walks from them).
 RECENT = 200
 
@@ -345,4 +374,13 @@ class Spine:
         )  # fmt: skip
 
 
-__all__ = ["Keys", "SeenFilter", "Spine", "StoreUnavailable", "bloom_bytes", "seen_bits"]
+__all__ = [
+    "Keys",
+    "SeenFilter",
+    "Spine",
+    "StoreFault",
+    "StoreUnavailable",
+    "bloom_bytes",
+    "seen_bits",
+    "store_error",
+]
