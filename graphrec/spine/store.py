@@ -60,7 +60,8 @@ class StoreFault(GraphrecError):
 _TRANSIENT_CODES = ("BUSY", "CLUSTERDOWN", "LOADING", "MASTERDOWN", "MISCONF", "NOREPLICAS",
                     "OOM", "READONLY", "TRYAGAIN")  # fmt: skip
 _TRANSIENT = (redis.exceptions.ReadOnlyError, redis.exceptions.OutOfMemoryError,
-              redis.exceptions.NoScriptError, redis.exceptions.ClusterError)  # fmt: skip
+              redis.exceptions.NoScriptError, redis.exceptions.ClusterError,
+              redis.exceptions.TryAgainError, redis.exceptions.AskError)  # fmt: skip
 
 
 def store_error(e: redis.RedisError) -> GraphrecError:
@@ -69,7 +70,7 @@ def store_error(e: redis.RedisError) -> GraphrecError:
     refused one for good."""
     if isinstance(e, redis.ResponseError) and not isinstance(e, _TRANSIENT):
         text = str(e)
-        if not text.startswith(_TRANSIENT_CODES):
+        if text.split(" ", 1)[0] not in _TRANSIENT_CODES:  # the code: BUSY, not BUSYKEY
             return StoreFault(f"Redis refused a command: {text[:300]}")
     return StoreUnavailable(f"Redis is unavailable: {type(e).__name__}")
 

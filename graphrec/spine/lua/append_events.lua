@@ -234,8 +234,8 @@ for _, uid in ipairs(order) do
   if #bits > 0 then redis.call('BITFIELD', up .. 'seen', unpack(bits)) end
   -- The videos engaged with, most recent first (each once), then the list as it was less
   -- those, cut to its length: what LREM + LPUSH + LTRIM per event would leave (the trim only
-  -- when the push made it longer). Each LREM scans the list (up to 200): past 3 videos, one
-  -- LRANGE + DEL + RPUSH costs less.
+  -- when the push took it past that length). Each LREM scans the list (up to 200): past 3
+  -- videos, one LRANGE + DEL + RPUSH costs less.
   local head, put = {}, {}
   for j = #evs, 1, -1 do
     local e = evs[j]
