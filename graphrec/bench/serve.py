@@ -246,6 +246,7 @@ async def _events_run(
     seconds: float,
     run_id: str,
     redis_url: str,
+    phase: str = "run",
 ) -> dict[str, Any]:
     sent = accepted = resent = duplicates = 0
     lat: list[float] = []
@@ -272,9 +273,9 @@ async def _events_run(
 
     async def client(ci: int) -> None:
         nonlocal sent, accepted, resent, duplicates
-        # Seeded by client and phase: the warm-up sends other (user, video) pairs than the
+        # Seeded by phase and client: the warm-up sends other (user, video) pairs than the
         # measured run, which would otherwise repeat every pair the warm-up sent 30 s before.
-        rng = random.Random(f"{'warm' if run_id.startswith('warm-') else 'run'}-{ci}")
+        rng = random.Random(f"{phase}-{ci}")
         http = Http("127.0.0.1", port, key)
         n = 0
         try:
@@ -372,6 +373,7 @@ def _events_worker(args: dict[str, Any], out: Any) -> None:
             args["seconds"],
             args["run_id"],
             args["redis_url"],
+            args.get("phase", "run"),
         )
     )
     lag = asyncio.run(
@@ -947,7 +949,8 @@ def bench_events(
             # A freshly started Neo4j spends ~30 s of CPU compiling the writer's statements
             # (bench apply), whatever the run's length: a deployment pays it once, not per
             # event. Warm the whole path with events of another run id, applied before.
-            w_args = {**args, "seconds": warmup, "samples": 0, "run_id": f"warm-{run_id}"}
+            w_args = {**args, "seconds": warmup, "samples": 0, "run_id": f"warm-{run_id}",
+                      "phase": "warm"}  # fmt: skip
             warm = in_process(_events_worker, w_args, warmup + 180)["ingest"]
         # Nothing older than this run in the stream: its graph work would be billed here.
         before = settle(redis_url, meter)
