@@ -173,9 +173,9 @@ def test_a_partition_with_thousands_of_users_in_one_batch_checks_each(
 def test_a_video_already_in_the_recent_list_moves_to_its_head_once(
     spine: Spine, world_s: World
 ) -> None:
-    """The script skips the list's scan (LREM) for a video whose seen bits were not all set:
-    a video the user engaged with before (synced from the graph, or appended) has them all,
-    so it is found and moved, never listed twice; a new one is pushed, the list cut to size."""
+    """A video the user engaged with before (synced from the graph, or appended) is found in
+    the recent list and moved to its head, never listed twice; a new one is pushed, and the
+    list is cut to its length only when the push took it past that."""
     r = spine.r
     uid = next(
         u["id"] for u in world_s.users[10:] if r.llen(spine.keys.user(u["id"], "recent")) >= 3

@@ -246,7 +246,7 @@ async def _events_run(
     seconds: float,
     run_id: str,
     redis_url: str,
-    phase: str = "run",
+    phase: str,
 ) -> dict[str, Any]:
     sent = accepted = resent = duplicates = 0
     lat: list[float] = []
@@ -373,7 +373,7 @@ def _events_worker(args: dict[str, Any], out: Any) -> None:
             args["seconds"],
             args["run_id"],
             args["redis_url"],
-            args.get("phase", "run"),
+            args["phase"],
         )
     )
     lag = asyncio.run(
@@ -943,7 +943,7 @@ def bench_events(
     ) as (port, meter):
         args = {"port": port, "key": key, "users": users, "videos": videos, "clients": clients,
                 "batch": batch, "seconds": seconds, "samples": samples, "run_id": run_id,
-                "redis_url": redis_url}  # fmt: skip
+                "redis_url": redis_url, "phase": "run"}  # fmt: skip
         warm = None
         if warmup > 0:
             # A freshly started Neo4j spends ~30 s of CPU compiling the writer's statements

@@ -11,7 +11,6 @@ Neo4j, where the ``event_id`` uniqueness constraints stay the final guard agains
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
@@ -52,13 +51,6 @@ WEIGHT: dict[str, float] = {k.value: w for k, w in KIND_WEIGHTS.items()}
 STEPS: dict[str, list[int]] = {
     k.value: st for k, w in KIND_WEIGHTS.items() if w and (st := _exact_step(w)) is not None
 }
-
-
-@functools.lru_cache(maxsize=262_144)
-def _seen_bits_text(video_id: str, m: int) -> tuple[str, ...]:
-    """A video's seen-filter bits as the text Redis receives (the script passes them on as
-    they are: a Lua number would be formatted again for every user)."""
-    return tuple(str(b) for b in seen_bits(video_id, m))
 
 
 def video_facts(spine: Spine, video_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -153,7 +145,10 @@ def _append(spine: Spine, good: list[tuple[int, Fields]], result: IngestResult, 
         if v:
             row["v"] = v
             if v not in vids:  # a batch repeats videos: their facts go once
-                vids[v] = [(f or {}).get("tags") or [], _seen_bits_text(v, m)]
+                # The bits as text: the script passes them to Redis as they are (a Lua
+                # number would be formatted again for every user of the video).
+                bits = [str(b) for b in seen_bits(v, m)]
+                vids[v] = [(f or {}).get("tags") or [], bits]
             if w:
                 weighted.add(v)
         if creator:
