@@ -198,6 +198,8 @@ def redis_client(url: str, settings: Settings | None = None) -> redis.Redis:
     server): connect and socket timeouts, no retries, a bounded blocking pool; plain
     arguments packed straight through hiredis (:class:`PlainPacker`)."""
     s = settings or get_settings()
+    if s.redis_cluster:
+        return cluster_client(url, s)
     pool = redis.BlockingConnectionPool.from_url(
         url,
         max_connections=s.redis_max_connections,
@@ -208,6 +210,26 @@ def redis_client(url: str, settings: Settings | None = None) -> redis.Redis:
         command_packer=plain_packer(),
     )
     return redis.Redis(connection_pool=pool)
+
+
+def cluster_client(url: str, settings: Settings | None = None) -> Any:
+    """A Redis Cluster client (``redis_cluster``): ``url`` names any node, the others are
+    found from it; the same timeouts, no retries and the same packer as
+    :func:`redis_client`. A slot that moved (``MOVED``/``ASK``) is still followed."""
+    from redis.backoff import NoBackoff
+    from redis.cluster import RedisCluster
+    from redis.retry import Retry
+
+    s = settings or get_settings()
+    return RedisCluster.from_url(
+        url,
+        retry=Retry(NoBackoff(), 0),  # no retries, as one node: a dead shard is a 503 at once
+        max_connections=s.redis_max_connections,
+        socket_timeout=s.redis_timeout_s,
+        socket_connect_timeout=s.redis_timeout_s,
+        health_check_interval=30,
+        command_packer=plain_packer(),
+    )
 
 
 @dataclass

@@ -178,6 +178,7 @@ def _append(spine: Spine, good: list[tuple[int, Fields]], result: IngestResult, 
     }
     pipe = spine.r.pipeline(transaction=False)
     order = sorted(by_part)
+    calls: list[list[Any]] = []
     for p in order:
         rows = [r for _, r in by_part[p]]
         used = {r["v"] for r in rows if "v" in r}
@@ -186,12 +187,22 @@ def _append(spine: Spine, good: list[tuple[int, Fields]], result: IngestResult, 
         args: list[Any] = [k.prefix(p), orjson.dumps(req)]
         for v in mine:
             args += [v, vecs[v]]
+        calls.append(args)
         spine.append_script(
             keys=[k.stream(p), k.users(p)],
             args=args,
             client=pipe,
         )
-    answers = pipe.execute()
+    answers = pipe.execute(raise_on_error=False)
+    lost = [i for i, a in enumerate(answers) if isinstance(a, redis.exceptions.NoScriptError)]
+    if lost:  # a Cluster node that lost its scripts (restart, failover): load, run those again
+        spine.load_scripts()
+        for i in lost:
+            answers[i] = spine.append_script(keys=[k.stream(order[i]), k.users(order[i])],
+                                             args=calls[i])  # fmt: skip
+    for a in answers:
+        if isinstance(a, Exception):
+            raise a
     for p, statuses in zip(order, answers, strict=True):
         for (i, row), st in zip(by_part[p], statuses, strict=True):
             st = st.decode() if isinstance(st, bytes) else str(st)

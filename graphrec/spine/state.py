@@ -117,7 +117,8 @@ def sync_users(graph: Graph, spine: Spine, *, vectors_only: bool = False) -> dic
             if vectors_only:
                 continue
             pipe.sadd(k.users(k.part(uid)), uid)
-            pipe.delete(key("tags"), key("liked"), key("declared"), key("skips"), key("follows"))
+            for what in ("tags", "liked", "declared", "skips", "follows"):
+                pipe.delete(key(what))  # one key a DEL: a Cluster pipeline takes no more
             if x["interests"]:
                 pipe.hset(key("tags"), mapping={i["tag"]: i["weight"] for i in x["interests"]})
                 declared = [i["tag"] for i in x["interests"] if i["declared"]]

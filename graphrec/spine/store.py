@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import secrets
 import time
 import zlib
@@ -36,6 +37,7 @@ from graphrec.config import Settings, get_settings
 from graphrec.errors import GraphrecError
 
 BLOOM_K = 4
+log = logging.getLogger(__name__)
 
 
 class StoreUnavailable(GraphrecError):
@@ -234,6 +236,22 @@ class Spine:
         self.queue_pop_script = client.register_script(_lua("queue_pop"))
         self.queue_store_script = client.register_script(_lua("queue_store"))
         self.queue_take_script = client.register_script(_lua("queue_take"))
+        if self.settings.redis_cluster:
+            try:
+                self.load_scripts()
+            except redis.RedisError as e:  # a shard down: loaded when an append needs them
+                log.warning("Redis Cluster: scripts not loaded on every node yet (%s)", e)
+
+    def load_scripts(self) -> None:
+        """Load every script on every primary (a Redis Cluster). A script called alone
+        loads itself where it is missing; one queued in a Cluster pipeline cannot, so the
+        scripts are loaded up front, and again after a node answered that it lost them (a
+        restart, a failover: :func:`graphrec.spine.append.append_events` retries there)."""
+        for script in (
+            self.append_script, self.grant_script, self.serve_script, self.grant_serve_script,
+            self.queue_pop_script, self.queue_store_script, self.queue_take_script,
+        ):  # fmt: skip
+            script.sha = self.r.script_load(script.script)
 
     @classmethod
     def connect(cls, url: str, settings: Settings | None = None) -> Spine:

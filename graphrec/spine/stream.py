@@ -99,7 +99,15 @@ class RawRead:
 
 def _raw_entries(got: Any) -> list[RawEntry]:
     """Entries of a raw XREADGROUP/XAUTOCLAIM reply; deleted ones (no fields) left out."""
-    return [(e[0], e[1]) for e in got or [] if e[1] is not None]
+    return [
+        (e[0], _flat(e[1]) if type(e[1]) is dict else e[1]) for e in got or [] if e[1] is not None
+    ]
+
+
+def _flat(fields: dict[bytes, bytes]) -> list[bytes]:
+    """Fields a client parsed into a dict (a Redis Cluster node's client parses stream
+    replies whatever the raw client asked) as the flat list Redis sent."""
+    return [x for kv in fields.items() for x in kv]
 
 
 def _bulk(a: bytes) -> bytes:
@@ -131,6 +139,25 @@ def send_packed(r: redis.Redis, commands: Sequence[bytes]) -> list[Any]:
         raise
     finally:
         pool.release(conn)
+
+
+def send_commands(r: Any, commands: Sequence[Sequence[bytes]]) -> list[Any]:
+    """Commands (each its name and arguments, all bytes) in one round trip: packed here and
+    sent in one write (:func:`send_packed`), or on a Redis Cluster, whose client has no one
+    connection pool, as a pipeline that routes each to its key's node."""
+    if not commands:
+        return []
+    if isinstance(r, redis.Redis):
+        return send_packed(r, [pack_command(*c) for c in commands])
+    pipe = r.pipeline(transaction=False)
+    for name, *args in commands:
+        pipe.execute_command(name.decode(), *args)  # the Cluster client routes by a str name
+    return list(pipe.execute())
+
+
+def is_cluster(r: Any) -> bool:
+    """True for a Redis Cluster client (keys on several nodes; no one connection pool)."""
+    return not isinstance(r, redis.Redis)
 
 
 class StreamReader:
@@ -165,7 +192,15 @@ class StreamReader:
         """A client on the spine's connection pool whose stream reads are not parsed (the
         replies stay as Redis sent them); made on first use."""
         if self._raw is None:
-            raw = redis.Redis(connection_pool=self.spine.r.connection_pool)
+            r = self.spine.r
+            if is_cluster(r):  # a second client on the same nodes
+                from graphrec.services.redis import cluster_client
+
+                node = r.get_default_node()
+                url = self.spine.url or f"redis://{node.host}:{node.port}/0"
+                raw = cluster_client(url, self.spine.settings)
+            else:
+                raw = redis.Redis(connection_pool=r.connection_pool)
             for cmd in ("XREADGROUP", "XAUTOCLAIM"):
                 raw.set_response_callback(cmd, lambda reply, **_: reply)
             self._raw = raw
@@ -230,15 +265,18 @@ class StreamReader:
         first = True
         while todo:
             n = min(self.slice, *(left[s] for s in todo))
-            got = client.xreadgroup(
-                self.group,
-                self.consumer,
-                dict.fromkeys(todo, ">"),
-                count=n,
-                block=self.block_ms if block and first else None,
-            )
+            if is_cluster(client):
+                pairs = self._read_each(client, todo, n, block and first)
+            else:
+                got = client.xreadgroup(
+                    self.group,
+                    self.consumer,
+                    dict.fromkeys(todo, ">"),
+                    count=n,
+                    block=self.block_ms if block and first else None,
+                )
+                pairs = got.items() if isinstance(got, dict) else got or []  # RESP3: a map
             first = False
-            pairs = got.items() if isinstance(got, dict) else got or []  # RESP3: a map
             todo = []
             for stream, es in pairs:
                 s = _as_str(stream)
@@ -247,6 +285,22 @@ class StreamReader:
                 if len(es) >= n and left[s] > 0:  # a full slice: there may be more
                     todo.append(s)
         return list(got_by.items())
+
+    def _read_each(self, client: Any, streams: list[str], n: int, block: bool) -> list[Any]:
+        """A Redis Cluster's read: one ``XREADGROUP`` a partition (each its own slot; one
+        command may not span slots), in one pipeline. A blocking read would wait on one
+        slot alone, so an empty read polls: it sleeps ``block_ms`` and reads once more."""
+        for attempt in (0, 1):
+            pipe = client.pipeline(transaction=False)
+            for s in streams:
+                pipe.xreadgroup(self.group, self.consumer, {s: ">"}, count=n)
+            pairs: list[Any] = []
+            for got in pipe.execute():
+                pairs += got.items() if isinstance(got, dict) else got or []
+            if pairs or not block or attempt:
+                return pairs
+            time.sleep(self.block_ms / 1000)
+        return []
 
     def ack_raw(self, read: RawRead) -> int:
         """Acknowledge the entries of ``read`` (one round trip)."""
@@ -260,10 +314,10 @@ class StreamReader:
         group = self.group.encode()
         return sum(
             int(x)
-            for x in send_packed(
+            for x in send_commands(
                 self.spine.r,
                 [
-                    pack_command(b"XACK", s.encode(), group, args=i[j : j + ACK_SLICE])
+                    (b"XACK", s.encode(), group, *i[j : j + ACK_SLICE])
                     for s, i in ids.items()
                     for j in range(0, len(i), ACK_SLICE)
                 ],

@@ -65,8 +65,7 @@ from graphrec.spine.stream import (
     RawRead,
     StreamReader,
     consumer_name,
-    pack_command,
-    send_packed,
+    send_commands,
 )
 
 GROUP = "online-trainer"
@@ -549,39 +548,33 @@ class OnlineTrainer(ConsumerLoop):
         users, videos = moved
         if not users and not videos:
             return True
-        # In the wire format (pack_command; one write, one reply each): thousands of
-        # vectors a round went through redis-py's per-argument packing before.
+        # Packed in the wire format (send_commands; one write, one reply each): thousands
+        # of vectors a round went through redis-py's per-argument packing before.
         k = self.spine.keys
-        cmds: list[bytes] = []
+        cmds: list[tuple[bytes, ...]] = []
         if videos:
-            cmds.append(
-                pack_command(
-                    b"HSET", k.vemb.encode(),
-                    args=chain.from_iterable(
-                        (v.encode(), x.astype("<f4").tobytes()) for v, x in videos.items()
-                    ),
-                )
-            )  # fmt: skip
+            cmds.append((
+                b"HSET", k.vemb.encode(),
+                *chain.from_iterable(
+                    (v.encode(), x.astype("<f4").tobytes()) for v, x in videos.items()
+                ),
+            ))  # fmt: skip
         by_part: dict[int, list[str]] = {}
         for uid in users:
             by_part.setdefault(k.part(uid), []).append(uid)
         for part, uids in by_part.items():  # the vectors, then the marks (one MSET, one SADD)
             pre = k.prefix(part)
             keyed = [(u.encode(), f"{pre}u:{u}:".encode()) for u in uids]
-            cmds.append(
-                pack_command(
-                    b"MSET",
-                    args=chain.from_iterable(
-                        (key + b"emb", users[u].astype("<f4").tobytes())
-                        for (_, key), u in zip(keyed, uids, strict=True)
-                    ),
-                )
-            )
-            cmds.extend(
-                pack_command(b"HSET", key + b"meta", b"emb_online", b"1") for _, key in keyed
-            )
-            cmds.append(pack_command(b"SADD", k.moved(part).encode(), args=(u for u, _ in keyed)))
-        send_packed(self.spine.r, cmds)
+            cmds.append((
+                b"MSET",
+                *chain.from_iterable(
+                    (key + b"emb", users[u].astype("<f4").tobytes())
+                    for (_, key), u in zip(keyed, uids, strict=True)
+                ),
+            ))  # fmt: skip
+            cmds.extend((b"HSET", key + b"meta", b"emb_online", b"1") for _, key in keyed)
+            cmds.append((b"SADD", k.moved(part).encode(), *(u for u, _ in keyed)))
+        send_commands(self.spine.r, cmds)
         self.stats.published_users += len(users)
         self.stats.published_videos += len(videos)
         return True
