@@ -79,8 +79,8 @@ class Settings(BaseSettings):
     redis_timeout_s: float = 1.0  # connect/read timeout: a dead Redis answers 503 within 2 s
     redis_max_connections: int = 64
     # GRAPHREC_REDIS_URL names a node of a Redis Cluster: a cluster client (docs/scale-out.md).
-    # The budgets and each user's partition are then on different slots: a feed grants and
-    # records in two scripts instead of one, and the feed queues are off.
+    # The budgets and each user's partition are then on different slots: a ranked feed
+    # grants and records in two scripts instead of one, a queued feed in three.
     redis_cluster: bool = False
     # Event stream: partitions (each a hash slot: the user's state lives beside its stream),
     # dedup retention, the graph writer's batch, trimming bound.

@@ -1,7 +1,9 @@
 """The serving spine on a real Redis Cluster (three primaries started here, ``redis_cluster``
 on): the state spread over the shards, events stored once through the HTTP app, feeds that
-reflect them, the graph writer's reads per partition, a node that lost its scripts, and a
-reset that empties every node. Neo4j is the session's real server, as everywhere."""
+reflect them, the graph writer's reads per partition, a node that lost its scripts, a reset
+that empties every node, and the feed queues (their pop in three calls: reserve, grant,
+record), with the single node's queue tests run again here on the Cluster. Neo4j is the
+session's real server, as everywhere."""
 
 from __future__ import annotations
 
@@ -12,6 +14,20 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from support.redis_cluster import HOST, local_cluster
+
+# The single node's queue tests, collected again in this module: their ``spine`` is this
+# module's, on the Cluster.
+from test_spine_queue import (  # noqa: F401  (collected by pytest)
+    from_queue,
+    queued_ids,
+    test_a_preview_consumes_nothing,
+    test_a_queued_feed_is_the_ranked_feed,
+    test_a_sync_hands_the_filler_only_users_holding_a_queue,
+    test_an_event_outdates_the_queue_and_the_next_feed_reflects_it,
+    test_fifty_concurrent_feeds_from_queues_never_overrun_a_budget,
+    test_seen_videos_never_come_back_from_a_queue,
+    test_the_filler_recomputes_outdated_queues,
+)
 
 from api.main import create_app
 from graphrec.config import Settings
@@ -50,9 +66,11 @@ def cluster_settings(settings: Settings, cluster_ports: list[int]) -> Settings:
 
 
 @pytest.fixture
-def cluster_spine(
+def spine(
     loaded_graph: Graph, cluster_settings: Settings, nodes: list[redis.Redis]
 ) -> Iterator[Spine]:
+    """The spine on the Cluster, synced from world S (this module's ``spine``: the queue
+    tests imported below run on it)."""
     assert cluster_settings.redis_url is not None
     sp = Spine.connect(cluster_settings.redis_url, cluster_settings)
     sync_state(loaded_graph, sp)
@@ -127,7 +145,7 @@ def test_the_api_on_a_cluster_stores_events_once_and_serves_feeds_that_reflect_t
 
 
 def test_a_node_that_lost_its_scripts_gets_them_again(
-    cluster_spine: Spine, nodes: list[redis.Redis], world_s: World
+    spine: Spine, nodes: list[redis.Redis], world_s: World
 ) -> None:
     # A restarted or failed-over primary has no scripts: a Cluster pipeline cannot load
     # them, so the append loads them on every node and runs the refused partitions again.
@@ -139,23 +157,58 @@ def test_a_node_that_lost_its_scripts_gets_them_again(
         {"event_id": f"lost-{i}", "user_id": u, "kind": "view", "video_id": vid}
         for i, u in enumerate(uid_of)
     ]
-    got = append_events(cluster_spine, events)
+    got = append_events(spine, events)
     assert (got.accepted, got.duplicates, got.rejected) == (40, 0, [])
-    assert all(n.script_exists(cluster_spine.append_script.sha)[0] for n in nodes)
-    again = append_events(cluster_spine, events)
+    assert all(n.script_exists(spine.append_script.sha)[0] for n in nodes)
+    again = append_events(spine, events)
     assert (again.accepted, again.duplicates) == (0, 40)
     length = sum(
-        int(cluster_spine.r.xlen(s)) for s in cluster_spine.keys.streams()
+        int(spine.r.xlen(s)) for s in spine.keys.streams()
     )  # each event in the stream once
     assert length == 40
 
 
-def test_resetting_the_state_empties_every_node(
-    cluster_spine: Spine, nodes: list[redis.Redis]
-) -> None:
+def test_resetting_the_state_empties_every_node(spine: Spine, nodes: list[redis.Redis]) -> None:
     from graphrec.cli.spine_cmd import reset_state
 
     assert all(graphrec_keys(n) for n in nodes)
-    gone = reset_state(cluster_spine)
+    gone = reset_state(spine)
     assert gone > 0
     assert not any(graphrec_keys(n) for n in nodes)
+
+
+def test_a_cluster_pop_passes_over_spent_budgets_with_its_spares_or_grants_nothing(
+    spine: Spine, world_s: World
+) -> None:
+    """On a Cluster the pop learns of spent budgets after its walk (the budgets are on
+    another slot): up to n spent entries are passed over with the n spares it took; more
+    spent than that is a ``short`` miss that counts no budget down."""
+    from graphrec.spine.feed import StreamRecommender
+    from graphrec.spine.queue import fill
+
+    rec = StreamRecommender(spine)
+    a, b = world_s.users[12]["id"], world_s.users[13]["id"]
+    fill(rec, [a, b])
+    ids = queued_ids(spine, a)
+    spent = ids[1:8]  # seven of the first page's ten: the spares cover them
+    live = ids[8:12]
+    spine.r.hset(spine.keys.budget, mapping={**dict.fromkeys(spent, 0), **dict.fromkeys(live, 5)})
+    feed = rec.feed(a, 10)
+    served = [i.video_id for i in feed.items]
+    assert from_queue(feed) and served == [ids[0], *ids[8:17]]
+    assert [int(spine.r.hget(spine.keys.budget, v)) for v in live] == [4, 4, 4, 4]
+    assert [int(spine.r.hget(spine.keys.budget, v)) for v in spent] == [0] * 7
+    # Eleven of the next twenty unseen entries spent: fewer than ten can be granted.
+    ids_b = queued_ids(spine, b)
+    spine.r.hset(
+        spine.keys.budget,
+        mapping={**dict.fromkeys(ids_b[:11], 0), **dict.fromkeys(ids_b[11:20], 3)},
+    )
+    missed = rec.feed(b, 10)
+    assert not from_queue(missed) and missed.queue == "short"
+    # The pop counted nothing down; the feed ranked instead granted what it served, once.
+    shown = {i.video_id for i in missed.items}
+    assert not shown & set(ids_b[:11])
+    assert [int(spine.r.hget(spine.keys.budget, v)) for v in ids_b[11:20]] == [
+        3 - (v in shown) for v in ids_b[11:20]
+    ]

@@ -187,7 +187,7 @@ class StreamRecommender:
         pipe.exists(k.user(user_id, "emb"))
         pipe.hget(k.meta, "lists_v")
         pipe.hget(k.user(user_id, "meta"), "qg")
-        pipe.hget(k.meta, "queue_epoch")
+        pipe.hget(self.spine.epoch_key(user_id), "queue_epoch")
         if cold:
             pipe.hmget(k.budget, [r["video_id"] for r in cold])
         # Sources that read Redis themselves queue their first reads here (one round trip).

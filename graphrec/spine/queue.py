@@ -42,7 +42,8 @@ sorted sets, kept by the store script), not every known user. A user with no que
 read within the queue's TTL) is not handed over by an event: the next feed ranks and stores
 one. At most ``queue_fill_per_s`` users are ranked a second: ``graphrec stream filler``, or a
 thread per API worker with ``queue_filler``. A Redis Cluster keeps budgets and users on
-different slots: there the queue is off (feeds rank every time).
+different slots: there a pop is three calls (:meth:`FeedQueue._pop_cluster`), and the epoch
+the queue scripts read is each partition's copy.
 """
 
 from __future__ import annotations
@@ -157,7 +158,8 @@ class FeedQueue:
     def __init__(self, spine: Spine) -> None:
         self.spine = spine
         s = spine.settings
-        self.enabled = s.feed_queue and s.feed_queue_depth > 0 and not s.redis_cluster
+        self.enabled = s.feed_queue and s.feed_queue_depth > 0
+        self.cluster = s.redis_cluster
         self.depth = s.feed_queue_depth
         self._loop: asyncio.AbstractEventLoop | None = None
         self._apool: Any = None
@@ -166,7 +168,7 @@ class FeedQueue:
     def _keys(self, user_id: str) -> list[str]:
         k = self.spine.keys
         prefix = f"{k.prefix(k.part(user_id))}u:{user_id}:"
-        return [prefix + "q", prefix + "qs", prefix + "meta", k.meta]
+        return [prefix + "q", prefix + "qs", prefix + "meta", self.spine.epoch_key(user_id)]
 
     def entry(self, item: FeedItem, x: str = "") -> bytes:
         """One queue entry: ``video\tbits\tlogged features\titem JSON`` (the features, a
@@ -197,15 +199,51 @@ class FeedQueue:
     ) -> Popped | str:
         """The next ``n`` items of a valid queue (granted and recorded when ``record``), or
         why it missed (:data:`MISSES`; nothing written)."""
+        if self.cluster:
+            return self._pop_cluster(user_id, n, scenario, record=record, at=at, feed_id=feed_id)
         keys, args = self._pop_call(user_id, n, scenario, record=record, at=at, feed_id=feed_id)
         return self._popped(self.spine.queue_pop_script(keys=keys, args=args))
+
+    def _pop_cluster(
+        self, user_id: str, n: int, scenario: str, *, record: bool, at: int, feed_id: str
+    ) -> Popped | str:
+        """:meth:`pop` on a Redis Cluster, where the budgets are on another slot than the
+        user's queue: the next unseen entries with as many spares (``queue_reserve``), n of
+        them granted in order or none (``grant_upto``), then the seen bits and the "served"
+        entry (``serve``): three calls where one node takes one, the same answer but for
+        spent budgets found after the walk rather than during it. A feed that cannot grant n
+        misses as ``short`` and ranks."""
+        sp, k, s = self.spine, self.spine.keys, self.spine.settings
+        p = k.part(user_id)
+        got = sp.queue_reserve_script(
+            keys=[*self._keys(user_id), k.user(user_id, "seen"), k.dirty(p)],
+            args=[n, 1 if record else 0, scenario, user_id, s.feed_queue_low, n],
+        )
+        if not got or int(got[0]) != 1:
+            return self._popped(got)
+        rows = got[3:]
+        taken = [rows[i : i + 4] for i in range(0, 4 * int(got[2]), 4)]
+        flags = sp.grant_upto_script(
+            keys=[k.budget], args=[n, 1 if record else 0, *(e[0] for e in taken)]
+        )
+        chosen = [e for e, ok in zip(taken, flags, strict=True) if int(ok)]
+        if len(chosen) < n:
+            return "short"
+        if record:
+            bits = [b for e in chosen for b in e[1].split(b",") if b]
+            sp.serve_script(
+                keys=[k.stream(p), k.user(user_id, "seen")],
+                args=[s.stream_maxlen, user_id, at, feed_id, b",".join(e[0] for e in chosen),
+                      b";".join(e[2] for e in chosen), *bits],
+            )  # fmt: skip
+        return Popped(candidates=got[1], items=[e[3] for e in chosen])
 
     async def pop_async(
         self, user_id: str, n: int, scenario: str, *, record: bool, at: int, feed_id: str
     ) -> Popped | str:
         """:meth:`pop` on an asyncio client of this event loop (an async route awaits it
         instead of hopping to a thread); the same script, the same timeouts."""
-        if self.spine.url is None:  # a Spine built around a client: no URL to connect with
+        if self.spine.url is None or self.cluster:  # no URL to connect with; three calls
             return await anyio.to_thread.run_sync(
                 functools.partial(
                     self.pop, user_id, n, scenario, record=record, at=at, feed_id=feed_id

@@ -124,6 +124,11 @@ class Keys:
     def user(self, user_id: str, what: str) -> str:
         return f"{self.prefix(self.part(user_id))}u:{user_id}:{what}"
 
+    def epoch(self, p: int) -> str:
+        """A Redis Cluster's copy of the queue epoch in partition ``p`` (a hash, field
+        ``queue_epoch``, as in :attr:`meta`): a queue's scripts stay on the user's slot."""
+        return self.prefix(p) + "epoch"
+
     videos = "gr:{c}:videos"
     vemb = "gr:{c}:vemb"
     vspec = "gr:{c}:vspec"  # id -> float32 query vector then key vector (spectral source)
@@ -236,11 +241,22 @@ class Spine:
         self.queue_pop_script = client.register_script(_lua("queue_pop"))
         self.queue_store_script = client.register_script(_lua("queue_store"))
         self.queue_take_script = client.register_script(_lua("queue_take"))
+        # A Redis Cluster's pop, in three slots: reserve (the user's), grant (the budgets'),
+        # record (the user's): lua/queue_reserve, lua/grant_upto, lua/serve.
+        self.queue_reserve_script = client.register_script(_lua("queue_reserve"))
+        self.grant_upto_script = client.register_script(_lua("grant_upto"))
         if self.settings.redis_cluster:
             try:
                 self.load_scripts()
             except redis.RedisError as e:  # a shard down: loaded when an append needs them
                 log.warning("Redis Cluster: scripts not loaded on every node yet (%s)", e)
+
+    def epoch_key(self, user_id: str) -> str:
+        """Where the queue scripts read the epoch for ``user_id``: the catalogue's meta on
+        one node, the partition's copy on a Redis Cluster."""
+        if self.settings.redis_cluster:
+            return self.keys.epoch(self.keys.part(user_id))
+        return self.keys.meta
 
     def load_scripts(self) -> None:
         """Load every script on every primary (a Redis Cluster). A script called alone
@@ -250,6 +266,7 @@ class Spine:
         for script in (
             self.append_script, self.grant_script, self.serve_script, self.grant_serve_script,
             self.queue_pop_script, self.queue_store_script, self.queue_take_script,
+            self.queue_reserve_script, self.grant_upto_script,
         ):  # fmt: skip
             script.sha = self.r.script_load(script.script)
 
@@ -300,7 +317,12 @@ class Spine:
         k = self.keys
         pipe = self.r.pipeline(transaction=False)
         if user_ids is None:
-            pipe.hincrby(k.meta, "queue_epoch", 1)
+            if self.settings.redis_cluster:  # each partition's copy follows (one slot each)
+                epoch = self.r.hincrby(k.meta, "queue_epoch", 1)
+                for p in range(k.partitions):
+                    pipe.hset(k.epoch(p), "queue_epoch", epoch)
+            else:
+                pipe.hincrby(k.meta, "queue_epoch", 1)
             stale = int(time.time() * 1000) - self.settings.feed_queue_ttl_s * 1000
             for p in range(k.partitions):  # one slot per partition: Cluster-safe
                 # Every user holding a queue due now (score 0; one already due keeps the
