@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from support.redis_cluster import HOST, local_cluster
+from support.redis_cluster import HOST, local_cluster, wait_for
 
 # The single node's queue tests, collected again in this module: their ``spine`` is this
 # module's, on the Cluster.
@@ -43,8 +44,8 @@ KEY = {"X-API-Key": "graphrec-dev-api-key"}
 
 @pytest.fixture(scope="module")
 def cluster_ports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[int]]:
-    with local_cluster(Path(tmp_path_factory.mktemp("redis-cluster"))) as ports:
-        yield ports
+    with local_cluster(Path(tmp_path_factory.mktemp("redis-cluster"))) as cluster:
+        yield cluster.ports
 
 
 @pytest.fixture
@@ -212,3 +213,43 @@ def test_a_cluster_pop_passes_over_spent_budgets_with_its_spares_or_grants_nothi
     assert [int(spine.r.hget(spine.keys.budget, v)) for v in ids_b[11:20]] == [
         3 - (v in shown) for v in ids_b[11:20]
     ]
+
+
+def test_a_shard_down_is_a_503_with_a_reason_and_service_resumes_by_itself(
+    loaded_graph: Graph, settings: Settings, world_s: World, tmp_path: Path
+) -> None:
+    """One primary killed (SIGKILL): the events and feeds of the users on its slots answer
+    503 with a reason, nothing of theirs is acknowledged; the node started again on its own
+    files, the same app serves them again without a restart (its scripts are loaded again,
+    the event acknowledged before the kill is still there), and the graph gets each event
+    once."""
+    with local_cluster(tmp_path / "cluster") as cluster:
+        own = settings.model_copy(
+            update={"redis_url": f"redis://{HOST}:{cluster.ports[0]}/0", "redis_cluster": True}
+        )
+        with TestClient(create_app(own, graph=loaded_graph)) as client:
+            spine: Spine = client.app.state.spine  # type: ignore[attr-defined]
+
+            def port_of(uid: str) -> int:
+                return int(spine.r.get_node_from_key(spine.keys.user(uid, "tags")).port)
+
+            uid = next(u["id"] for u in world_s.users if port_of(u["id"]) == cluster.ports[2])
+            vid = approved(world_s, 1)[0]
+            views = client.get(f"/videos/{vid}").json()["counters"]["views"]
+
+            def view(eid: str) -> Any:
+                event = {"event_id": eid, "user_id": uid, "kind": "view", "video_id": vid}
+                return client.post("/events", json=[event], headers=KEY)
+
+            assert view("down-0").json()["accepted"] == 1
+            cluster.kill(2)
+            for r in (view("down-1"), client.get(f"/users/{uid}/feed", params={"n": 5})):
+                assert r.status_code == 503, r.text
+                assert "Redis is unavailable" in r.json()["detail"]
+            cluster.start(2)
+            wait_for(cluster.healthy, "the cluster whole again", timeout_s=60)
+            wait_for(lambda: view("down-1").status_code == 200, "events taken again", 60)
+            assert view("down-1").json() == {"accepted": 0, "duplicates": 1, "rejected": []}
+            assert client.get(f"/users/{uid}/feed", params={"n": 5}).status_code == 200
+            client.app.state.writer.drain()  # type: ignore[attr-defined]
+            assert client.get(f"/videos/{vid}").json()["counters"]["views"] == views + 2
