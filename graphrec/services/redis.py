@@ -193,10 +193,11 @@ def plain_packer() -> PlainPacker | None:
     return PlainPacker(hiredis, fallback)
 
 
-def redis_client(url: str, settings: Settings | None = None) -> redis.Redis:
+def redis_client(url: str, settings: Settings | None = None) -> Any:
     """A client whose every call fails within the configured timeouts (no hang on a dead
     server): connect and socket timeouts, no retries, a bounded blocking pool; plain
-    arguments packed straight through hiredis (:class:`PlainPacker`)."""
+    arguments packed straight through hiredis (:class:`PlainPacker`). A ``redis.Redis``, or
+    with ``redis_cluster`` a ``RedisCluster`` (:func:`cluster_client`)."""
     s = settings or get_settings()
     if s.redis_cluster:
         return cluster_client(url, s)

@@ -265,6 +265,7 @@ class StreamReader:
         first = True
         while todo:
             n = min(self.slice, *(left[s] for s in todo))
+            pairs: Any
             if is_cluster(client):
                 pairs = self._read_each(client, todo, n, block and first)
             else:
