@@ -71,7 +71,7 @@ def spine(
     loaded_graph: Graph, cluster_settings: Settings, nodes: list[redis.Redis]
 ) -> Iterator[Spine]:
     """The spine on the Cluster, synced from world S (this module's ``spine``: the queue
-    tests imported below run on it)."""
+    tests imported above run on it)."""
     assert cluster_settings.redis_url is not None
     sp = Spine.connect(cluster_settings.redis_url, cluster_settings)
     sync_state(loaded_graph, sp)
