@@ -15,6 +15,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from support.redis_cluster import HOST, local_cluster, wait_for
+from test_spine import approved
 
 # The single node's queue tests, collected again in this module: their ``spine`` is this
 # module's, on the Cluster.
@@ -81,10 +82,6 @@ def spine(
 
 def graphrec_keys(node: redis.Redis) -> list[bytes]:
     return list(node.scan_iter(match="gr:*", count=1_000))
-
-
-def approved(world: World, k: int) -> list[str]:
-    return [v["id"] for v in world.videos if v["status"] == "approved"][:k]
 
 
 def test_the_api_on_a_cluster_stores_events_once_and_serves_feeds_that_reflect_them(

@@ -31,7 +31,7 @@ from graphrec.db import Graph
 from graphrec.spine import Spine
 from graphrec.spine.feed import StreamRecommender
 from graphrec.spine.queue import FeedQueue
-from graphrec.spine.store import _lua
+from graphrec.spine.store import _lua, lua_text
 
 SCENARIO = "default"
 
@@ -146,7 +146,7 @@ def bench_popcpu(
             rec.refill(u)
         scripts = {"queue_pop": _lua("queue_pop")}
         if compare is not None:
-            scripts[compare.name] = compare.read_text()
+            scripts[compare.name] = lua_text(compare.read_text())  # its includes expanded
         got = pop_rounds(spine, ids, scripts, pages=pages, rounds=rounds)
     finally:
         spine.close()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
 import secrets
 import time
 import zlib
@@ -82,7 +83,16 @@ RECENT = 200
 
 
 def _lua(name: str) -> str:
-    return resources.files("graphrec.spine").joinpath("lua", f"{name}.lua").read_text()
+    return lua_text(resources.files("graphrec.spine").joinpath("lua", f"{name}.lua").read_text())
+
+
+_INCLUDE = re.compile(r"^-- include: (\w+)$", re.MULTILINE)
+
+
+def lua_text(text: str) -> str:
+    """A script's text with each ``-- include: name`` line replaced by ``lua/name.lua`` (a
+    fragment two scripts share: Redis runs each script alone)."""
+    return _INCLUDE.sub(lambda m: _lua(m.group(1)).rstrip("\n"), text)
 
 
 @dataclass(frozen=True)

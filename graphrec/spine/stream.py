@@ -141,23 +141,23 @@ def send_packed(r: redis.Redis, commands: Sequence[bytes]) -> list[Any]:
         pool.release(conn)
 
 
+def is_cluster(r: Any) -> bool:
+    """True for a Redis Cluster client (keys on several nodes; no one connection pool)."""
+    return not isinstance(r, redis.Redis)
+
+
 def send_commands(r: Any, commands: Sequence[Sequence[bytes]]) -> list[Any]:
     """Commands (each its name and arguments, all bytes) in one round trip: packed here and
     sent in one write (:func:`send_packed`), or on a Redis Cluster, whose client has no one
     connection pool, as a pipeline that routes each to its key's node."""
     if not commands:
         return []
-    if isinstance(r, redis.Redis):
+    if not is_cluster(r):
         return send_packed(r, [pack_command(*c) for c in commands])
     pipe = r.pipeline(transaction=False)
     for name, *args in commands:
         pipe.execute_command(name.decode(), *args)  # the Cluster client routes by a str name
     return list(pipe.execute())
-
-
-def is_cluster(r: Any) -> bool:
-    """True for a Redis Cluster client (keys on several nodes; no one connection pool)."""
-    return not isinstance(r, redis.Redis)
 
 
 class StreamReader:

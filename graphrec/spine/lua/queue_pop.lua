@@ -22,13 +22,7 @@
 -- outdated, 'shape' filled for another n or
 -- scenario, 'short' fewer than n entries left unseen and within budget); else
 -- {1, candidates JSON, item JSON, ...}
-local st = redis.call('HMGET', KEYS[2], 'g', 'e', 'sc', 'n', 'c')
-if not st[1] then return {0, 'none'} end
-local g = redis.call('HGET', KEYS[3], 'qg') or '0'
-local e = redis.call('HGET', KEYS[4], 'queue_epoch') or '0'
-if st[1] ~= g then return {0, 'user'} end
-if st[2] ~= e then return {0, 'epoch'} end
-if st[3] ~= ARGV[3] or st[4] ~= ARGV[1] then return {0, 'shape'} end
+-- include: queue_stamp
 local n = tonumber(ARGV[1])
 local seen = redis.call('GET', KEYS[7]) or ''
 local out = {1, st[5]}

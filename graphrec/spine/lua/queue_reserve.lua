@@ -14,13 +14,7 @@
 -- returns: {0, why} on a miss (as queue_pop; nothing written); else {1, candidates JSON, m,
 -- then per entry taken: video, its bits not set yet (joined by ","), logged features, item
 -- JSON}
-local st = redis.call('HMGET', KEYS[2], 'g', 'e', 'sc', 'n', 'c')
-if not st[1] then return {0, 'none'} end
-local g = redis.call('HGET', KEYS[3], 'qg') or '0'
-local e = redis.call('HGET', KEYS[4], 'queue_epoch') or '0'
-if st[1] ~= g then return {0, 'user'} end
-if st[2] ~= e then return {0, 'epoch'} end
-if st[3] ~= ARGV[3] or st[4] ~= ARGV[1] then return {0, 'shape'} end
+-- include: queue_stamp
 local n = tonumber(ARGV[1])
 local want = n + tonumber(ARGV[6])
 local seen = redis.call('GET', KEYS[5]) or ''
