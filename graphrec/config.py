@@ -61,8 +61,10 @@ class Settings(BaseSettings):
     # kernel groups sessions; 0: none). Feeds and events never wait on Neo4j (the graph
     # writer applies the stream behind them), so on a shared machine the request path wins
     # the cores and the graph catches up when they are free: `bench serve`'s 100-client
-    # feeds/s 1,388 -> 1,942 (docs/serving.md, round nineteen).
-    local_nice: int = Field(default=10, ge=0, le=19)
+    # feeds/s 1,388 -> 1,942 at 10 (docs/serving.md, round nineteen); 19 since round
+    # twenty-four: `bench events` 17,624 -> 18,833 events/s (medians of two alternated pairs),
+    # `bench serve` unchanged, the graph drained about 5 s later.
+    local_nice: int = Field(default=19, ge=0, le=19)
     java: str = "java"
     mvn: str = "mvn"
 

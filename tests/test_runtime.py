@@ -91,7 +91,7 @@ def _autogroups() -> bool:
         return False
 
 
-@pytest.mark.parametrize("nice", [10, 0])
+@pytest.mark.parametrize("nice", [19, 0])
 def test_the_server_runs_at_its_priority_in_a_group_of_its_own(
     tmp_path: Path, settings: Settings, nice: int
 ) -> None:
