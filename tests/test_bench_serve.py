@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from pathlib import Path
 
 import pytest
 
 from graphrec.bench.serve import (
+    _feed_level,
     commands_per_request,
     cpu_per_request,
     due_backlog,
@@ -213,3 +215,45 @@ def test_a_bench_child_imports_the_benchs_own_graphrec_from_any_folder(tmp_path:
         [sys.executable, "-c", "import graphrec"], cwd=tmp_path, capture_output=True, timeout=120
     )
     assert plain.returncode != 0  # the old way: the folder's package
+
+
+async def _users_asked(phases: list[str], clients: int = 2) -> list[set[tuple[str, ...]]]:
+    """Per phase run in turn (one short level each, through the load generator's own loop and
+    client), each client's first 100 users, as a small HTTP server saw them asked for."""
+    runs: list[set[tuple[str, ...]]] = []
+    conns: list[list[str]] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        mine: list[str] = []
+        conns.append(mine)
+        while line := await reader.readline():
+            mine.append(line.split()[1].decode().rsplit("/", 1)[1])
+            while (await reader.readline()) not in (b"\r\n", b""):
+                pass
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    users = [f"u{i:05d}" for i in range(20_000)]
+    async with server:
+        for phase in phases:
+            conns.clear()
+            await _feed_level(port, "k", users, clients, 0.5, 0.0, "/u/{uid}", phase)
+            await asyncio.sleep(0.1)  # the handlers read the closed connections' last lines
+            assert len(conns) == clients and all(len(c) >= 100 for c in conns)
+            runs.append({tuple(c[:100]) for c in conns})
+    return runs
+
+
+def test_each_phase_of_the_load_asks_for_other_users() -> None:
+    # Seeded by the client's index alone, client i of each level asked for the users client
+    # i of the level before had asked for, in the same order, piling pages onto the same
+    # users' queues (docs/serving.md, round twenty-four).
+    one, ten, baseline, one_again = asyncio.run(
+        _users_asked(["level-1", "level-10", "baseline", "level-1"])
+    )
+    assert one == one_again  # a phase's load is the same from run to run
+    assert not one & ten and not one & baseline and not ten & baseline
+    assert len({u for seq in one | ten for u in seq}) > 300  # 400 picks of 20,000 users

@@ -156,6 +156,15 @@ def percentiles(ms: Sequence[float]) -> dict[str, float]:
 
 
 # --- the load generator (its own process) ---------------------------------------------------
+def client_seed(phase: str, ci: int) -> str:
+    """A load client's random seed: its phase (a level, the warm-up, the baseline) and its
+    index. Seeded by the index alone, each phase's client i sent the same users (or events)
+    as client i of the phase before it: `bench events`' run repeated its warm-up's pairs
+    (round twenty-two), and each `bench serve` level its clients' users of the level before,
+    piling pages onto the same users' queues (round twenty-four)."""
+    return f"{phase}-{ci}"
+
+
 async def _feed_level(
     port: int,
     key: str,
@@ -164,6 +173,7 @@ async def _feed_level(
     seconds: float,
     warmup: float,
     path: str = "/users/{uid}/feed?n=10",
+    phase: str = "feed",
 ) -> dict[str, Any]:
     lat: list[float] = []
     hit: list[float] = []  # answered from the user's feed queue
@@ -175,8 +185,8 @@ async def _feed_level(
     measure_from = start + warmup
     stop = measure_from + seconds
 
-    async def client(seed: int) -> None:
-        rng = random.Random(seed)
+    async def client(ci: int) -> None:
+        rng = random.Random(client_seed(phase, ci))
         http = Http("127.0.0.1", port, key)
         try:
             while (now := time.perf_counter()) < stop:
@@ -231,6 +241,7 @@ def _feed_worker(args: dict[str, Any], out: Any) -> None:
                 args["seconds"],
                 args["warmup"],
                 args.get("path", "/users/{uid}/feed?n=10"),
+                args.get("phase", "feed"),
             )
         )
     )
@@ -275,7 +286,7 @@ async def _events_run(
         nonlocal sent, accepted, resent, duplicates
         # Seeded by phase and client: the warm-up sends other (user, video) pairs than the
         # measured run, which would otherwise repeat every pair the warm-up sent 30 s before.
-        rng = random.Random(f"{phase}-{ci}")
+        rng = random.Random(client_seed(phase, ci))
         http = Http("127.0.0.1", port, key)
         n = 0
         try:
@@ -873,7 +884,7 @@ def bench_serve(
         before = settle(redis_url, meter)
         for c in clients:
             args = {"port": port, "key": key, "users": users, "c": c, "seconds": seconds,
-                    "warmup": warmup}  # fmt: skip
+                    "warmup": warmup, "phase": f"level-{c}"}  # fmt: skip
             commands = redis_commands(redis_url)
             mark = slowlog_mark(redis_url)
             level = in_process(_feed_worker, args, seconds + warmup + 120, meter)
@@ -891,7 +902,7 @@ def bench_serve(
             levels.append(level)
         # The same load generator, client count and app on a trivial JSON route.
         args = {"port": port, "key": key, "users": users, "c": max(clients), "seconds": seconds,
-                "warmup": warmup, "path": "/ping"}  # fmt: skip
+                "warmup": warmup, "path": "/ping", "phase": "baseline"}  # fmt: skip
         baseline = in_process(_feed_worker, args, seconds + warmup + 120, meter)
         with_drain(baseline, settle(redis_url, meter), warmup + seconds)
         # The ranked path: every queue outdated at once (the epoch moves on; the filler is
@@ -899,7 +910,7 @@ def bench_serve(
         outdate_queues(redis_url)
         for c in (min(clients), max(clients)):
             args = {"port": port, "key": key, "users": users, "c": c, "seconds": seconds,
-                    "warmup": 0.0}  # fmt: skip
+                    "warmup": 0.0, "phase": f"outdated-{c}"}  # fmt: skip
             misses.append(in_process(_feed_worker, args, seconds + 120, meter))
     return {
         **headline(levels, baseline),
