@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -121,7 +122,9 @@ def test_malicious_upload_is_never_shown(day: SimReport) -> None:
 
 
 def test_report_is_written_with_every_figure(day: SimReport, tmp_path: Path) -> None:
-    paths = write_report(day, tmp_path / "report")
+    with warnings.catch_warnings():  # e.g. a chart's legend with nothing in it
+        warnings.simplefilter("error", UserWarning)
+        paths = write_report(day, tmp_path / "report")
     html = paths["html"].read_text()
     assert "A day on the platform" in html and html.count("data:image/png;base64,") == 5
     import json

@@ -84,7 +84,11 @@ def plots(report: SimReport) -> dict[str, str]:
     ax.set_xlabel("feed page after the planted change of taste")
     ax.set_ylabel("share of the new favourite in the feed")
     ax.set_title("Adaptation to a change of taste")
-    ax.legend(fontsize=7)
+    if any(r.adaptation_curve for _, r in pols):
+        ax.legend(fontsize=7)
+    else:  # a day too short (or too few users) for the planted change to be followed
+        ax.text(0.5, 0.5, "no change of taste was followed this day", ha="center",
+                va="center", transform=ax.transAxes)  # fmt: skip
     out["adaptation"] = _png(fig)
 
     followed = [(n, r) for n, r in pols if any(v is not None for v in _cos(r, "uploads"))]
