@@ -240,7 +240,7 @@ async def _users_asked(phases: list[str], clients: int = 2) -> list[set[tuple[st
     async with server:
         for phase in phases:
             conns.clear()
-            await _feed_level(port, "k", users, clients, 0.5, 0.0, "/u/{uid}", phase)
+            await _feed_level(port, "k", users, clients, 0.5, 0.0, "/u/{uid}", phase=phase)
             await asyncio.sleep(0.1)  # the handlers read the closed connections' last lines
             assert len(conns) == clients and all(len(c) >= 100 for c in conns)
             runs.append({tuple(c[:100]) for c in conns})

@@ -173,7 +173,8 @@ async def _feed_level(
     seconds: float,
     warmup: float,
     path: str = "/users/{uid}/feed?n=10",
-    phase: str = "feed",
+    *,
+    phase: str,
 ) -> dict[str, Any]:
     lat: list[float] = []
     hit: list[float] = []  # answered from the user's feed queue
@@ -241,7 +242,7 @@ def _feed_worker(args: dict[str, Any], out: Any) -> None:
                 args["seconds"],
                 args["warmup"],
                 args.get("path", "/users/{uid}/feed?n=10"),
-                args.get("phase", "feed"),
+                phase=args["phase"],
             )
         )
     )
